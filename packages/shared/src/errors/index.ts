@@ -1,0 +1,2 @@
+export * from './error-catalog.ts';
+export * from './app-error.ts';

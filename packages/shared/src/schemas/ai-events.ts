@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { aicallStatuses } from './aicall.ts';
+
+/**
+ * Events ai-manager publishes on `ai-manager.event` (data = the public resource) and
+ * delivers to WebSocket subscribers and webhooks as `{type, data}`.
+ */
+export const aiManagerEventTypes = [
+  'ai_created',
+  'ai_updated',
+  'ai_deleted',
+  ...aicallStatuses.map((status) => `aicall_status_${status}` as const),
+  'aicall_deleted',
+  'aimessage_created',
+  'aimessage_intermediate',
+  'summary_created',
+  'summary_updated',
+  'summary_deleted',
+] as const;
+export type AiManagerEventType = (typeof aiManagerEventTypes)[number];
+
+/**
+ * A WebSocket topic: `customer_id:<customer id>:<resource>[:<resource id>]`, where the
+ * resource is the event type up to its first `_` (`ai`, `aicall`, `aimessage`, `summary`).
+ */
+export const websocketTopicSchema = z
+  .string()
+  .max(200)
+  .regex(/^customer_id:[0-9a-fA-F-]{36}(:[a-z]+(:[0-9a-fA-F-]{36})?)?$/, 'must look like customer_id:<id>:<resource>[:<resource id>]');
+
+/**
+ * What a WebSocket client sends: subscribe/unsubscribe, or `ping` (answered with `pong`) for
+ * clients such as browsers that cannot see protocol-level pings.
+ */
+export const websocketClientMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('subscribe'), topics: z.array(websocketTopicSchema).min(1).max(100) }),
+  z.strictObject({ type: z.literal('unsubscribe'), topics: z.array(websocketTopicSchema).min(1).max(100) }),
+  z.strictObject({ type: z.literal('ping') }),
+]);
+export type WebsocketClientMessage = z.infer<typeof websocketClientMessageSchema>;
+
+/** The body of a webhook delivery and of a WebSocket push. */
+export const eventMessageSchema = z.object({ type: z.string(), data: z.unknown() });
+export type EventMessage = z.infer<typeof eventMessageSchema>;

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { sttTypes, toolNames, ttsTypes, vadConfigSchema } from './ai.ts';
+
+const timestamp = z.string().meta({ description: 'UTC timestamp, 2026-01-02T03:04:05.123456Z' });
+
+/**
+ * An AI as every endpoint, event and webhook shows it. `engine_key` is write-only and never
+ * appears; `engine_key_set` says whether one is stored.
+ */
+export const aiSchema = z.object({
+  id: z.uuid(),
+  customer_id: z.uuid(),
+  name: z.string(),
+  detail: z.string(),
+  engine_model: z.string(),
+  parameter: z.record(z.string(), z.unknown()),
+  engine_key_set: z.boolean(),
+  init_prompt: z.string(),
+  tts_type: z.union([z.literal(''), z.enum(ttsTypes)]),
+  tts_voice_id: z.string(),
+  stt_type: z.union([z.literal(''), z.enum(sttTypes)]),
+  stt_language: z.string(),
+  tool_names: z.array(z.union([z.literal('all'), z.enum(toolNames)])),
+  vad_config: vadConfigSchema,
+  smart_turn_enabled: z.boolean(),
+  tm_create: timestamp,
+  tm_update: timestamp,
+  tm_delete: timestamp.nullable(),
+});
+export type Ai = z.infer<typeof aiSchema>;

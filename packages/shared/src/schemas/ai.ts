@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/**
+ * LLM providers accepted in `engine_model` (`<provider>.<model>`). `local` names this
+ * project's offline engines (for example `local.scripted`), which need no key or network.
+ */
+export const llmProviders = [
+  'anthropic',
+  'aws',
+  'azure',
+  'cerebras',
+  'deepseek',
+  'fireworks',
+  'gemini',
+  'grok',
+  'groq',
+  'mistral',
+  'nvidia',
+  'ollama',
+  'openai',
+  'openrouter',
+  'perplexity',
+  'qwen',
+  'sambanova',
+  'together',
+  'local',
+] as const;
+export type LlmProvider = (typeof llmProviders)[number];
+
+/** Text-to-speech engines an AI may name; `local` is the offline espeak-ng engine. */
+export const ttsTypes = [
+  'async',
+  'aws',
+  'azure',
+  'cartesia',
+  'deepgram',
+  'elevenlabs',
+  'fish',
+  'google',
+  'groq',
+  'hume',
+  'inworld',
+  'lmnt',
+  'minimax',
+  'neuphonic',
+  'nvidia-riva',
+  'openai',
+  'piper',
+  'playht',
+  'rime',
+  'sarvam',
+  'xtts',
+  'local',
+] as const;
+export type TtsType = (typeof ttsTypes)[number];
+
+/** Speech-to-text engines an AI may name. */
+export const sttTypes = ['cartesia', 'deepgram', 'elevenlabs', 'google'] as const;
+export type SttType = (typeof sttTypes)[number];
+
+/** Splits `<provider>.<model>`; the model is everything after the first dot. */
+export function parseEngineModel(value: string): { provider: LlmProvider; model: string } | undefined {
+  const dot = value.indexOf('.');
+  if (dot <= 0 || dot === value.length - 1) return undefined;
+  const provider = value.slice(0, dot);
+  if (!(llmProviders as readonly string[]).includes(provider)) return undefined;
+  return { provider: provider as LlmProvider, model: value.slice(dot + 1) };
+}
+
+export const engineModelSchema = z
+  .string()
+  .max(200)
+  .refine((value) => parseEngineModel(value) !== undefined, {
+    message: `must be <provider>.<model> with provider one of ${llmProviders.join(', ')}`,
+  });
+
+/**
+ * A well-formed BCP-47 language tag (language, optional script, region and variants), or
+ * the empty string for "detect the language".
+ */
+const bcp47 = /^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$/;
+export const languageTagSchema = z
+  .string()
+  .refine((value) => value === '' || (bcp47.test(value) && isCanonicalizable(value)), {
+    message: 'must be a BCP-47 language tag such as en-US or ko-KR, or empty for auto-detect',
+  });
+
+function isCanonicalizable(tag: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(tag).length === 1;
+  } catch {
+    return false;
+  }
+}
+
+/** Voice activity detection settings; omitted fields take the pipeline's defaults. */
+export const vadConfigSchema = z.strictObject({
+  /** Speech probability above which a frame counts as speech (0-1). */
+  confidence: z.number().min(0).max(1).optional(),
+  /** Seconds of speech before the caller counts as speaking (0-30). */
+  start_secs: z.number().min(0).max(30).optional(),
+  /** Seconds of silence before the caller counts as done (0-30). */
+  stop_secs: z.number().min(0).max(30).optional(),
+  /** Minimum loudness (0-1) for a frame to count as speech. */
+  min_volume: z.number().min(0).max(1).optional(),
+});
+export type VadConfig = z.infer<typeof vadConfigSchema>;
+
+/** The pipeline's VAD defaults (see issue 5: measured later). */
+export const defaultVadConfig: Required<VadConfig> = { confidence: 0.7, start_secs: 0.2, stop_secs: 0.8, min_volume: 0.6 };
+
+/** The tools an AI may be offered (issue 8 builds each one). */
+export const toolNames = [
+  'connect_call',
+  'send_email',
+  'send_message',
+  'stop_media',
+  'stop_service',
+  'stop_flow',
+  'set_variables',
+  'get_variables',
+  'get_aicall_messages',
+  'search_knowledge',
+] as const;
+export type ToolName = (typeof toolNames)[number];
+
+/** `["all"]`, `[]`, or a list of distinct names from the tool catalog. */
+export const toolNamesSchema = z
+  .array(z.string())
+  .max(toolNames.length + 1)
+  .superRefine((names, context) => {
+    if (names.includes('all')) {
+      if (names.length > 1) context.addIssue({ code: 'custom', message: '"all" cannot be combined with other names' });
+      return;
+    }
+    const unknown = names.filter((name) => !(toolNames as readonly string[]).includes(name));
+    if (unknown.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        message: `unknown tool ${unknown.map((name) => JSON.stringify(name)).join(', ')}; known tools: ${toolNames.join(', ')}`,
+      });
+    }
+    if (new Set(names).size !== names.length) context.addIssue({ code: 'custom', message: 'names must not repeat' });
+  });
+
+/** The fields a customer sets on an AI (POST and PUT bodies). */
+export const aiFieldsSchema = z.strictObject({
+  name: z.string().max(255).default(''),
+  detail: z.string().max(4096).default(''),
+  engine_model: engineModelSchema,
+  /** Free JSON given to the LLM as context; string values may hold `${variable}`. */
+  parameter: z.record(z.string(), z.unknown()).default({}),
+  /** The customer's own provider key; write-only. */
+  engine_key: z.string().max(4096).optional(),
+  init_prompt: z.string().max(100_000).default(''),
+  tts_type: z.union([z.literal(''), z.enum(ttsTypes)]).default(''),
+  tts_voice_id: z.string().max(255).default(''),
+  stt_type: z.union([z.literal(''), z.enum(sttTypes)]).default(''),
+  stt_language: languageTagSchema.default(''),
+  tool_names: toolNamesSchema.default([]),
+  vad_config: vadConfigSchema.optional(),
+  smart_turn_enabled: z.boolean().optional(),
+});
+export type AiFields = z.infer<typeof aiFieldsSchema>;

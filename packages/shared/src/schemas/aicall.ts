@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { vadConfigSchema } from './ai.ts';
+
+const timestamp = z.string().meta({ description: 'UTC timestamp, 2026-01-02T03:04:05.123456Z' });
+
+/** AIcall states, in order. `terminated` is final and sets `tm_end`. */
+export const aicallStatuses = ['initiating', 'progressing', 'terminating', 'terminated'] as const;
+export type AicallStatus = (typeof aicallStatuses)[number];
+
+/** What an AIcall serves: a voice call, a text conversation, a task, or nothing (API only). */
+export const aicallReferenceTypes = ['', 'call', 'conversation', 'task'] as const;
+export type AicallReferenceType = (typeof aicallReferenceTypes)[number];
+
+/** Who answers in an AIcall. Teams come with a later issue. */
+export const assistanceTypes = ['ai'] as const;
+export type AssistanceType = (typeof assistanceTypes)[number];
+
+/** An AIcall (one AI session) as the API, events and webhooks show it. */
+export const aicallSchema = z.object({
+  id: z.uuid(),
+  customer_id: z.uuid(),
+  assistance_type: z.enum(assistanceTypes),
+  assistance_id: z.uuid(),
+  ai_engine_model: z.string(),
+  ai_tts_type: z.string(),
+  ai_tts_voice_id: z.string(),
+  ai_stt_type: z.string(),
+  ai_vad_config: vadConfigSchema,
+  ai_smart_turn_enabled: z.boolean(),
+  stt_language: z.string(),
+  parameter: z.record(z.string(), z.unknown()),
+  activeflow_id: z.uuid().nullable(),
+  reference_type: z.enum(aicallReferenceTypes),
+  reference_id: z.uuid().nullable(),
+  status: z.enum(aicallStatuses),
+  tm_end: timestamp.nullable(),
+  tm_create: timestamp,
+  tm_update: timestamp,
+  tm_delete: timestamp.nullable(),
+});
+export type Aicall = z.infer<typeof aicallSchema>;
+
+/** `POST /v1.0/aicalls`: start a session. */
+export const aicallCreateSchema = z
+  .strictObject({
+    assistance_type: z.enum(assistanceTypes),
+    assistance_id: z.uuid(),
+    reference_type: z.enum(aicallReferenceTypes).default(''),
+    reference_id: z.uuid().nullable().optional(),
+    activeflow_id: z.uuid().nullable().optional(),
+  })
+  .superRefine((value, context) => {
+    const needsReference = value.reference_type === 'call' || value.reference_type === 'conversation';
+    if (needsReference && !value.reference_id) {
+      context.addIssue({ code: 'custom', path: ['reference_id'], message: `required when reference_type is ${value.reference_type}` });
+    }
+  });
+export type AicallCreate = z.infer<typeof aicallCreateSchema>;
+
+/** Filters of `GET /v1.0/aicalls`. */
+export const aicallFiltersSchema = z.object({
+  status: z.enum(aicallStatuses).optional(),
+  reference_type: z.enum(aicallReferenceTypes).optional(),
+  reference_id: z.uuid().optional(),
+});

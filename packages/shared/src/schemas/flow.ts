@@ -1,0 +1,307 @@
+import { z } from 'zod';
+import { languageTagSchema } from './ai.ts';
+
+const timestamp = z.string().meta({ description: 'UTC timestamp, 2026-01-02T03:04:05.123456Z' });
+
+/** Largest number of actions one flow may hold. */
+export const maxFlowActions = 500;
+
+/** A destination of `connect`: a phone number (`tel`) or an endpoint name (`endpoint`). */
+export const connectDestinationSchema = z.strictObject({
+  type: z.enum(['tel', 'endpoint']),
+  target: z.string().min(1).max(200),
+});
+
+/** `ai_talk` / `ai_task`: which AI (or team) to start; `ai_id` is the older spelling of (ai, id). */
+const aiStartOptionSchema = z
+  .strictObject({
+    ai_id: z.uuid().optional(),
+    assistance_type: z.enum(['ai', 'team']).optional(),
+    assistance_id: z.uuid().optional(),
+    /** Accepted for compatibility; unused (the AI decides when the session ends). */
+    duration: z.number().int().min(0).optional(),
+  })
+  .refine((option) => option.assistance_id !== undefined || option.ai_id !== undefined, {
+    message: 'needs assistance_id (with assistance_type) or ai_id',
+  });
+
+/**
+ * The option of each action type. Every string option may use `${variable}` placeholders,
+ * replaced with the activeflow's variables when the action runs.
+ */
+export const actionOptionSchemas = {
+  answer: z.strictObject({}),
+  talk: z.strictObject({
+    text: z.string().min(1).max(5000),
+    language: z.union([z.literal(''), languageTagSchema]).default('en-US'),
+    /** Voice of the offline TTS (espeak-ng voice name); empty = by language. */
+    voice: z.string().max(100).default(''),
+  }),
+  play: z.strictObject({
+    /** Media URIs as ARI takes them: `sound:...`, `tone:...`, `http(s)://...wav`. */
+    stream_urls: z.array(z.string().min(1).max(2000)).min(1).max(20),
+  }),
+  hangup: z.strictObject({
+    reason: z.enum(['normal', 'busy', 'noanswer', 'congestion']).default('normal'),
+  }),
+  connect: z.strictObject({
+    /** Caller id shown to the callee; default the call's own source. */
+    source: z.string().max(200).optional(),
+    destinations: z.array(connectDestinationSchema).min(1).max(10),
+    /** Seconds to wait for an answer. */
+    timeout: z.number().int().min(1).max(600).default(30),
+  }),
+  digits_receive: z.strictObject({
+    /** Milliseconds to wait for the digits. */
+    duration: z.number().int().min(100).max(300_000).default(5000),
+    /** Digits to collect before going on. */
+    length: z.number().int().min(1).max(100).default(1),
+    /** A digit that ends collection early (it is not stored). */
+    key: z.string().regex(/^[0-9*#A-D]?$/).default(''),
+  }),
+  variable_set: z.strictObject({
+    key: z.string().min(1).max(128),
+    value: z.string().max(10_000),
+  }),
+  branch: z.strictObject({
+    /** The variable whose value picks the target. */
+    variable: z.string().min(1).max(128),
+    /** Action id to go to for each value. */
+    target_ids: z.record(z.string(), z.uuid()).default({}),
+    /** Action id when no value matches; absent = the next action. */
+    default_target_id: z.uuid().optional(),
+  }),
+  goto: z.strictObject({
+    target_id: z.uuid(),
+    /** How many times this goto jumps before it lets the flow go on. */
+    loop_count: z.number().int().min(0).max(1000).default(3),
+  }),
+  block: z.strictObject({}),
+  ai_talk: aiStartOptionSchema,
+  ai_task: aiStartOptionSchema,
+  ai_summary: z.strictObject({
+    on_end_flow_id: z.uuid().optional(),
+    reference_type: z.enum(['call', 'conference', 'transcribe', 'recording']),
+    reference_id: z.string().min(1),
+    language: z.union([z.literal(''), languageTagSchema]).default(''),
+  }),
+} as const;
+
+export type ActionType = keyof typeof actionOptionSchemas;
+export const actionTypes = Object.keys(actionOptionSchemas) as [ActionType, ...ActionType[]];
+
+/** Action types that need a call (they fail on an activeflow without one). */
+export const callActionTypes: readonly ActionType[] = ['answer', 'talk', 'play', 'hangup', 'connect', 'digits_receive'];
+
+/** An action as a client writes it: the id is optional and assigned on create. */
+export const actionInputSchema = z.strictObject({
+  id: z.uuid().optional(),
+  next_id: z.uuid().optional(),
+  type: z.enum(actionTypes),
+  option: z.record(z.string(), z.unknown()).default({}),
+});
+export type ActionInput = z.input<typeof actionInputSchema>;
+
+/** A stored action: id assigned, option validated and defaults filled in. */
+export const actionSchema = z.object({
+  id: z.uuid(),
+  next_id: z.uuid().optional(),
+  type: z.enum(actionTypes),
+  option: z.record(z.string(), z.unknown()),
+});
+export type Action = z.infer<typeof actionSchema>;
+
+/** A validation problem of one action, named by its position and type. */
+export interface ActionProblem {
+  index: number;
+  type: string;
+  message: string;
+}
+
+/**
+ * Validates a flow's actions: every option against its type, ids unique, and every
+ * reference (`next_id`, `goto`, `branch`) pointing at an action of the same flow. Returns
+ * the actions with ids assigned and defaults filled in, or the problems.
+ */
+export function validateActions(
+  inputs: unknown[],
+  newId: () => string,
+): { actions: Action[]; problems: [] } | { actions: undefined; problems: ActionProblem[] } {
+  const problems: ActionProblem[] = [];
+  const actions: Action[] = [];
+  inputs.forEach((input, index) => {
+    const parsed = actionInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const type = typeof input === 'object' && input && 'type' in input ? String((input as { type: unknown }).type) : '?';
+      problems.push({ index, type, message: formatIssues(parsed.error) });
+      return;
+    }
+    const option = actionOptionSchemas[parsed.data.type].safeParse(parsed.data.option);
+    if (!option.success) {
+      problems.push({ index, type: parsed.data.type, message: formatIssues(option.error, 'option') });
+      return;
+    }
+    actions.push({ ...parsed.data, id: parsed.data.id ?? newId(), option: option.data as Record<string, unknown> });
+  });
+  if (problems.length > 0) return { actions: undefined, problems };
+
+  const ids = new Set<string>();
+  actions.forEach((action, index) => {
+    if (ids.has(action.id)) problems.push({ index, type: action.type, message: `id ${action.id} is used twice` });
+    ids.add(action.id);
+  });
+  actions.forEach((action, index) => {
+    const references: string[] = [];
+    if (action.next_id) references.push(action.next_id);
+    if (action.type === 'goto') references.push(String(action.option.target_id));
+    if (action.type === 'branch') {
+      const option = action.option as z.infer<(typeof actionOptionSchemas)['branch']>;
+      references.push(...Object.values(option.target_ids));
+      if (option.default_target_id) references.push(option.default_target_id);
+    }
+    for (const reference of references) {
+      if (!ids.has(reference)) problems.push({ index, type: action.type, message: `refers to ${reference}, which is not an action of this flow` });
+    }
+  });
+  if (problems.length > 0) return { actions: undefined, problems };
+  return { actions, problems: [] };
+}
+
+function formatIssues(error: z.ZodError, prefix?: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+/** What a client sends to create or replace a flow. */
+export const flowFieldsSchema = z.strictObject({
+  name: z.string().max(255).default(''),
+  detail: z.string().max(2000).default(''),
+  actions: z.array(z.unknown()).max(maxFlowActions).default([]),
+  /** A flow to start (reference type `flow`) when an activeflow of this one ends. */
+  on_complete_flow_id: z.uuid().nullable().default(null),
+});
+export type FlowFields = z.output<typeof flowFieldsSchema>;
+
+export const flowSchema = z.object({
+  id: z.uuid(),
+  customer_id: z.uuid(),
+  type: z.literal('flow'),
+  name: z.string(),
+  detail: z.string(),
+  actions: z.array(actionSchema),
+  on_complete_flow_id: z.uuid().nullable(),
+  tm_create: timestamp,
+  tm_update: timestamp,
+  tm_delete: timestamp.nullable(),
+});
+export type Flow = z.infer<typeof flowSchema>;
+
+export const activeflowStatuses = ['running', 'waiting', 'ended'] as const;
+export type ActiveflowStatus = (typeof activeflowStatuses)[number];
+
+/** What an activeflow runs for: a call, an API request, a text conversation, another service. */
+export const activeflowReferenceTypes = ['call', 'api', 'conversation', 'ai', 'flow'] as const;
+export type ActiveflowReferenceType = (typeof activeflowReferenceTypes)[number];
+
+/** One stack of the activeflow: the main flow, or actions a service (an AIcall) pushed. */
+export const activeflowStackSchema = z.object({
+  id: z.string(),
+  actions: z.array(actionSchema),
+  /** Where execution goes back to when this stack ends or its service stops. */
+  return_to: z.object({ stack_id: z.string(), action_id: z.string() }).nullable(),
+});
+export type ActiveflowStack = z.infer<typeof activeflowStackSchema>;
+
+export const activeflowSchema = z.object({
+  id: z.uuid(),
+  customer_id: z.uuid(),
+  flow_id: z.uuid().nullable(),
+  status: z.enum(activeflowStatuses),
+  reference_type: z.enum(activeflowReferenceTypes),
+  reference_id: z.string().nullable(),
+  current_stack_id: z.string().nullable(),
+  current_action: actionSchema.nullable(),
+  /** Stacks from the bottom (main) to the top. */
+  stacks: z.array(activeflowStackSchema),
+  variables: z.record(z.string(), z.string()),
+  execute_count: z.number().int(),
+  end_reason: z.string(),
+  tm_create: timestamp,
+  tm_update: timestamp,
+  tm_end: timestamp.nullable(),
+  tm_delete: timestamp.nullable(),
+});
+export type Activeflow = z.infer<typeof activeflowSchema>;
+
+export const callStatuses = ['ringing', 'progressing', 'hangup'] as const;
+export type CallStatus = (typeof callStatuses)[number];
+
+export const callSchema = z.object({
+  id: z.uuid(),
+  customer_id: z.uuid(),
+  channel_id: z.string(),
+  activeflow_id: z.uuid().nullable(),
+  direction: z.enum(['incoming', 'outgoing']),
+  source: z.string(),
+  destination: z.string(),
+  status: z.enum(callStatuses),
+  /** Why the call ended: normal, busy, noanswer, failed, ... and Asterisk's cause text. */
+  hangup_by: z.enum(['', 'remote', 'local']),
+  hangup_reason: z.string(),
+  tm_create: timestamp,
+  tm_update: timestamp,
+  tm_progressing: timestamp.nullable(),
+  tm_hangup: timestamp.nullable(),
+  tm_delete: timestamp.nullable(),
+});
+export type Call = z.infer<typeof callSchema>;
+
+/** A phone number and the flows that run for calls and text messages to it. */
+export const numberFieldsSchema = z.strictObject({
+  number: z.string().regex(/^\+?[0-9*#A-Za-z_.-]{1,64}$/, 'a phone number or endpoint name'),
+  call_flow_id: z.uuid().nullable().default(null),
+  message_flow_id: z.uuid().nullable().default(null),
+});
+export type NumberFields = z.output<typeof numberFieldsSchema>;
+
+export const numberSchema = z.object({
+  id: z.uuid(),
+  customer_id: z.uuid(),
+  number: z.string(),
+  call_flow_id: z.uuid().nullable(),
+  message_flow_id: z.uuid().nullable(),
+  tm_create: timestamp,
+  tm_update: timestamp,
+  tm_delete: timestamp.nullable(),
+});
+export type PhoneNumber = z.infer<typeof numberSchema>;
+
+/** What a service that pushes actions (ai-manager for `ai_talk`) answers flow-manager. */
+export const pushedServiceSchema = z.object({
+  id: z.string().min(1),
+  type: z.string(),
+  push_actions: z.array(z.unknown()).default([]),
+});
+export type PushedService = z.infer<typeof pushedServiceSchema>;
+
+/** Events flow-manager publishes on `flow-manager.event`. */
+export const flowManagerEventTypes = [
+  'flow_created',
+  'flow_updated',
+  'flow_deleted',
+  'activeflow_created',
+  'activeflow_updated',
+  'activeflow_ended',
+  'call_created',
+  'call_progressing',
+  'call_hangup',
+  'call_dtmf_received',
+  'number_created',
+  'number_updated',
+  'number_deleted',
+] as const;
+export type FlowManagerEventType = (typeof flowManagerEventTypes)[number];

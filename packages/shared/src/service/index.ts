@@ -1,0 +1,3 @@
+export * from './common-environment.ts';
+export * from './service-definition.ts';
+export * from './start-platform.ts';

@@ -1,0 +1,145 @@
+import { migrateToLatest, type Service, type ServiceContext, type Subscription } from '@avp/shared';
+import { writeFile } from 'node:fs/promises';
+import { migrations } from './db/migrations.ts';
+import type { AiManagerTables } from './db/tables.ts';
+import type { DomainContext } from './domain/context.ts';
+import { createCustomer } from './domain/customers/customer-service.ts';
+import { countCustomers } from './domain/customers/customer-repository.ts';
+import { KeyAuthenticator } from './domain/customers/key-authenticator.ts';
+import { SecretBox } from './domain/secrets/secret-box.ts';
+import { createAiManagerMetrics } from './events/ai-manager-metrics.ts';
+import { EventPublisher } from './events/event-publisher.ts';
+import { EventRelay, type EventRelayOptions } from './events/event-relay.ts';
+import { WebsocketHub, type WebsocketHubOptions } from './events/websocket-hub.ts';
+import { RateLimiter } from './http/rate-limiter.ts';
+import { registerPublicApi } from './routes/public-api.ts';
+import { createAiManagerRpcRouter } from './rpc/rpc-routes.ts';
+import { SessionService, type OfferedTool } from './sessions/session-service.ts';
+import { toolDefinitions } from './tools/tool-catalog.ts';
+import { ToolExecutor } from './tools/tool-executor.ts';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/webhook-dispatcher.ts';
+
+/** The service's name: its bus queues are `ai-manager.request` and `ai-manager.event`. */
+export const serviceName = 'ai-manager';
+
+/** The PostgreSQL schema that holds this service's tables. */
+export const databaseSchema = 'ai_manager';
+
+/** What ai-manager is configured with (see config.ts for the environment variables). */
+export interface AiManagerOptions {
+  /** Guards the admin API; without it the admin API refuses every request. */
+  adminToken?: string;
+  /** Required: the AES-256-GCM key for engine keys (hex or base64, 32 bytes). */
+  engineKeyEncryptionKey?: string;
+  /** Per access key; `perSecond: 0` turns limiting off. */
+  rateLimit?: { perSecond: number; burst: number };
+  webhooks?: Partial<WebhookDispatcherOptions>;
+  websocket?: Partial<WebsocketHubOptions>;
+  eventRelay?: Partial<EventRelayOptions>;
+  /** How long an access-key lookup is cached (default 5000 ms). */
+  keyCacheTtlMs?: number;
+  /**
+   * One-process mode: when there is no customer yet, create a development customer, log
+   * its key and write it to `keyFile`.
+   */
+  developmentCustomer?: { keyFile?: string };
+  /** The tools offered to an AI's LLM for its `tool_names` (default: the platform's catalog). */
+  tools?: (toolNames: string[]) => OfferedTool[];
+}
+
+const defaultWebhookOptions: WebhookDispatcherOptions = {
+  timeoutMs: 5000,
+  maxAttempts: 10,
+  retryBaseMs: 1000,
+  retryMaxMs: 600_000,
+  pollIntervalMs: 1000,
+  batchSize: 20,
+};
+
+/** Builds ai-manager from its dependencies and brings its schema up to date. */
+export async function createAiManager(context: ServiceContext, options: AiManagerOptions = {}): Promise<Service> {
+  const logger = context.logger.child({ component: serviceName });
+  if (!options.engineKeyEncryptionKey) {
+    throw new Error('ai-manager needs ENGINE_KEY_ENCRYPTION_KEY (32 bytes, hex or base64) to encrypt engine keys');
+  }
+  const secrets = SecretBox.fromEncodedKey(options.engineKeyEncryptionKey);
+  await migrateToLatest(context.database, { schema: databaseSchema, migrations, logger });
+
+  const db = context.database.forSchema<AiManagerTables>(databaseSchema);
+  const events = new EventPublisher(context.bus, serviceName, databaseSchema, logger);
+  const domain: DomainContext = { db, events, secrets, logger };
+  const authenticator = new KeyAuthenticator(db, options.keyCacheTtlMs ?? 5000);
+  const limiter = new RateLimiter(options.rateLimit?.perSecond ?? 20, options.rateLimit?.burst ?? 100);
+  const hub = new WebsocketHub(logger, {
+    heartbeatMs: 30_000,
+    maxBufferedBytes: 1024 * 1024,
+    onClientCount: (count) => metrics.websocketClients.set(count),
+    ...options.websocket,
+  });
+  const metrics = createAiManagerMetrics(context.metrics);
+  const relay = new EventRelay(db, events, logger, {
+    intervalMs: 1000,
+    staleAfterMs: 10_000,
+    batchSize: 100,
+    onRepublished: (count) => metrics.eventsRepublished.inc(count),
+    ...options.eventRelay,
+  });
+  const dispatcher = new WebhookDispatcher(db, logger, {
+    ...defaultWebhookOptions,
+    onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
+    ...options.webhooks,
+  });
+  const tools = new ToolExecutor(domain, context.bus, logger, serviceName);
+  const sessions = new SessionService({
+    domain,
+    bus: context.bus,
+    logger,
+    serviceName,
+    tools: options.tools ?? toolDefinitions,
+    pendingEnds: tools.pendingEnds,
+  });
+  const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools);
+
+  if (options.developmentCustomer && (await countCustomers(db)) === 0) {
+    const customer = await createCustomer(db, { name: 'development', detail: 'created on first start', webhook_uri: '' });
+    const keyFile = options.developmentCustomer.keyFile;
+    if (keyFile) await writeFile(keyFile, `${customer.accesskey.key}\n`, { mode: 0o600 });
+    logger.warn(
+      { customerId: customer.id, accessKey: customer.accesskey.key, keyFile },
+      `development customer created; access key: ${customer.accesskey.key}`,
+    );
+  }
+
+  let subscriptions: Subscription[] = [];
+  let stopWebhookWakeups: (() => void) | undefined;
+  return {
+    name: serviceName,
+    registerRoutes: (app) =>
+      registerPublicApi(app, { domain, authenticator, limiter, hub, adminToken: options.adminToken, sessions }),
+    async start() {
+      subscriptions.push(await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId }));
+      // Every instance sees every event, for its own WebSocket clients.
+      subscriptions.push(
+        await context.bus.subscribe(serviceName, ['#'], async (event) => hub.deliver(event), {
+          queue: `${serviceName}.websocket.${context.instanceId}`,
+          temporary: true,
+        }),
+      );
+      hub.start();
+      await sessions.start();
+      stopWebhookWakeups = events.onWebhooksQueued(() => dispatcher.wake());
+      dispatcher.start();
+      relay.start();
+      logger.info({ instanceId: context.instanceId }, 'serving requests');
+    },
+    async stop() {
+      for (const subscription of subscriptions) await subscription.close();
+      subscriptions = [];
+      await sessions.stop();
+      stopWebhookWakeups?.();
+      await dispatcher.stop();
+      await relay.stop();
+      hub.stop();
+    },
+  };
+}

@@ -1,0 +1,195 @@
+import { addTimestampColumns, type Migrations } from '@avp/shared';
+import { sql, type Kysely } from 'kysely';
+
+/** Index serving a customer's newest-first list: (customer_id, tm_create desc, id desc) over live rows. */
+async function createListIndex(db: Kysely<unknown>, table: string, leading = 'customer_id'): Promise<void> {
+  await db.schema
+    .createIndex(`${table}_list_idx`)
+    .on(table)
+    .expression(sql`${sql.ref(leading)}, tm_create desc, id desc`)
+    .where(sql.ref('tm_delete'), 'is', null)
+    .execute();
+}
+
+/**
+ * ai-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
+ * that has run is never edited, a new one is added instead.
+ */
+export const migrations: Migrations = {
+  '0001_create_customers_and_keys': {
+    async up(db) {
+      await db.schema
+        .createTable('customers')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('detail', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('webhook_uri', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('webhook_secret', 'text', (column) => column.notNull())
+        .$call(addTimestampColumns)
+        .execute();
+      await db.schema
+        .createIndex('customers_list_idx')
+        .on('customers')
+        .expression(sql`tm_create desc, id desc`)
+        .where(sql.ref('tm_delete'), 'is', null)
+        .execute();
+      await db.schema
+        .createTable('access_keys')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull().references('customers.id'))
+        .addColumn('name', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('key_hash', 'text', (column) => column.notNull())
+        .addColumn('key_prefix', 'text', (column) => column.notNull())
+        .$call(addTimestampColumns)
+        .execute();
+      await db.schema.createIndex('access_keys_key_hash_key').on('access_keys').column('key_hash').unique().execute();
+      await createListIndex(db, 'access_keys');
+    },
+    async down(db) {
+      await db.schema.dropTable('access_keys').execute();
+      await db.schema.dropTable('customers').execute();
+    },
+  },
+  '0002_create_ais': {
+    async up(db) {
+      await db.schema
+        .createTable('ais')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('name', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('detail', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('engine_model', 'text', (column) => column.notNull())
+        .addColumn('parameter', 'jsonb', (column) => column.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('engine_key_encrypted', 'text')
+        .addColumn('init_prompt', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('tts_type', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('tts_voice_id', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('stt_type', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('stt_language', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('tool_names', 'jsonb', (column) => column.notNull().defaultTo(sql`'[]'::jsonb`))
+        .addColumn('vad_config', 'jsonb', (column) => column.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('smart_turn_enabled', 'boolean', (column) => column.notNull().defaultTo(false))
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'ais');
+    },
+    async down(db) {
+      await db.schema.dropTable('ais').execute();
+    },
+  },
+  '0003_create_aicalls_messages_summaries': {
+    async up(db) {
+      await db.schema
+        .createTable('aicalls')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('assistance_type', 'text', (column) => column.notNull())
+        .addColumn('assistance_id', 'uuid', (column) => column.notNull())
+        .addColumn('ai_engine_model', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('ai_tts_type', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('ai_tts_voice_id', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('ai_stt_type', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('ai_vad_config', 'jsonb', (column) => column.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('ai_smart_turn_enabled', 'boolean', (column) => column.notNull().defaultTo(false))
+        .addColumn('stt_language', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('parameter', 'jsonb', (column) => column.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('activeflow_id', 'uuid')
+        .addColumn('reference_type', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('reference_id', 'uuid')
+        .addColumn('status', 'text', (column) =>
+          column.notNull().check(sql`status in ('initiating', 'progressing', 'terminating', 'terminated')`),
+        )
+        .addColumn('tm_end', 'timestamptz')
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'aicalls');
+      // At most one live session per referenced call or conversation.
+      await db.schema
+        .createIndex('aicalls_active_reference_key')
+        .on('aicalls')
+        .columns(['customer_id', 'reference_type', 'reference_id'])
+        .unique()
+        .where(sql<boolean>`reference_id is not null and tm_delete is null and status in ('initiating', 'progressing')`)
+        .execute();
+
+      await db.schema
+        .createTable('aimessages')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('aicall_id', 'uuid', (column) => column.notNull())
+        .addColumn('activeflow_id', 'uuid')
+        .addColumn('active_ai_id', 'uuid')
+        .addColumn('role', 'text', (column) => column.notNull())
+        .addColumn('content', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('direction', 'text', (column) => column.notNull())
+        .addColumn('tool_calls', 'jsonb', (column) => column.notNull().defaultTo(sql`'[]'::jsonb`))
+        .addColumn('tool_call_id', 'text', (column) => column.notNull().defaultTo(''))
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'aimessages', 'aicall_id');
+
+      await db.schema
+        .createTable('aisummaries')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('activeflow_id', 'uuid')
+        .addColumn('on_end_flow_id', 'uuid')
+        .addColumn('reference_type', 'text', (column) => column.notNull())
+        .addColumn('reference_id', 'uuid', (column) => column.notNull())
+        .addColumn('status', 'text', (column) => column.notNull())
+        .addColumn('language', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('content', 'text', (column) => column.notNull().defaultTo(''))
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'aisummaries');
+    },
+    async down(db) {
+      await db.schema.dropTable('aisummaries').execute();
+      await db.schema.dropTable('aimessages').execute();
+      await db.schema.dropTable('aicalls').execute();
+    },
+  },
+  '0004_create_webhook_deliveries': {
+    async up(db) {
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('event_type', 'text', (column) => column.notNull())
+        .addColumn('body', 'text', (column) => column.notNull())
+        .addColumn('uri', 'text', (column) => column.notNull())
+        .addColumn('status', 'text', (column) =>
+          column.notNull().defaultTo('pending').check(sql`status in ('pending', 'delivered', 'failed')`),
+        )
+        .addColumn('attempts', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'timestamptz', (column) => column.notNull().defaultTo(sql`clock_timestamp()`))
+        .addColumn('last_error', 'text', (column) => column.notNull().defaultTo(''))
+        .$call(addTimestampColumns)
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_due_idx')
+        .on('webhook_deliveries')
+        .columns(['next_attempt_at'])
+        .where(sql.ref('status'), '=', 'pending')
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('webhook_deliveries').execute();
+    },
+  },
+  '0005_create_event_outbox': {
+    async up(db) {
+      await db.schema
+        .createTable('event_outbox')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('event_type', 'text', (column) => column.notNull())
+        .addColumn('data', 'text', (column) => column.notNull())
+        .addColumn('tm_create', 'timestamptz', (column) => column.notNull().defaultTo(sql`clock_timestamp()`))
+        .execute();
+      await db.schema.createIndex('event_outbox_tm_create_idx').on('event_outbox').column('tm_create').execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('event_outbox').execute();
+    },
+  },
+};

@@ -1,0 +1,132 @@
+import type { JsonbColumn, TimestampColumns } from '@avp/shared';
+import type { ToolCall, VadConfig } from '@avp/shared';
+import type { ColumnType, Kysely, Transaction } from 'kysely';
+
+/** `customers`: one row per customer; `webhook_uri` empty = no webhooks. */
+export interface CustomersTable extends TimestampColumns {
+  id: string;
+  name: string;
+  detail: string;
+  webhook_uri: string;
+  webhook_secret: string;
+}
+
+/** `access_keys`: only the SHA-256 of a key is stored; revoking sets `tm_delete`. */
+export interface AccessKeysTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+}
+
+/** `ais`: `engine_key_encrypted` holds the AES-256-GCM form of the write-only engine_key. */
+export interface AisTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  name: string;
+  detail: string;
+  engine_model: string;
+  parameter: JsonbColumn<Record<string, unknown>>;
+  engine_key_encrypted: string | null;
+  init_prompt: string;
+  tts_type: string;
+  tts_voice_id: string;
+  stt_type: string;
+  stt_language: string;
+  tool_names: JsonbColumn<string[]>;
+  vad_config: JsonbColumn<VadConfig>;
+  smart_turn_enabled: boolean;
+}
+
+/** `aicalls`: one AI session and its state. */
+export interface AicallsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  assistance_type: string;
+  assistance_id: string;
+  ai_engine_model: string;
+  ai_tts_type: string;
+  ai_tts_voice_id: string;
+  ai_stt_type: string;
+  ai_vad_config: JsonbColumn<VadConfig>;
+  ai_smart_turn_enabled: boolean;
+  stt_language: string;
+  parameter: JsonbColumn<Record<string, unknown>>;
+  activeflow_id: string | null;
+  reference_type: string;
+  reference_id: string | null;
+  status: string;
+  tm_end: string | null;
+}
+
+/** `aimessages`: the messages of an AIcall. */
+export interface AimessagesTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  aicall_id: string;
+  activeflow_id: string | null;
+  active_ai_id: string | null;
+  role: string;
+  content: string;
+  direction: string;
+  tool_calls: JsonbColumn<ToolCall[]>;
+  tool_call_id: string;
+}
+
+/** `aisummaries`. */
+export interface AisummariesTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  activeflow_id: string | null;
+  on_end_flow_id: string | null;
+  reference_type: string;
+  reference_id: string;
+  status: string;
+  language: string;
+  content: string;
+}
+
+/**
+ * `webhook_deliveries`: the webhook outbox. A row is written in the same transaction as the
+ * change it reports; the dispatcher claims due rows by pushing `next_attempt_at` forward
+ * (a lease), so a crash mid-delivery only delays the row, never loses it.
+ */
+export interface WebhookDeliveriesTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  event_type: string;
+  /** The exact JSON text that is POSTed and signed. */
+  body: string;
+  uri: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string;
+}
+
+/**
+ * `event_outbox`: bus events written with the change they report and deleted once
+ * published; rows left by a process that died before publishing are published by the relay.
+ */
+export interface EventOutboxTable {
+  id: string;
+  event_type: string;
+  /** The event's data as JSON text. */
+  data: string;
+  tm_create: ColumnType<string, string | undefined, never>;
+}
+
+export interface AiManagerTables {
+  customers: CustomersTable;
+  access_keys: AccessKeysTable;
+  ais: AisTable;
+  aicalls: AicallsTable;
+  aimessages: AimessagesTable;
+  aisummaries: AisummariesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  event_outbox: EventOutboxTable;
+}
+
+/** ai-manager's Kysely, or a transaction on it. */
+export type AiManagerDb = Kysely<AiManagerTables> | Transaction<AiManagerTables>;

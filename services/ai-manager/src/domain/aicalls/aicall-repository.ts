@@ -1,0 +1,100 @@
+import {
+  creationTimestamps,
+  currentTimestamp,
+  deletionTimestamps,
+  jsonb,
+  listPage,
+  updateTimestamps,
+  type AicallStatus,
+  type ListQuery,
+  type VadConfig,
+} from '@avp/shared';
+import type { Selectable } from 'kysely';
+import type { AicallsTable, AiManagerDb } from '../../db/tables.ts';
+
+export type AicallRow = Selectable<AicallsTable>;
+
+export interface NewAicall {
+  id: string;
+  customer_id: string;
+  assistance_type: string;
+  assistance_id: string;
+  ai_engine_model: string;
+  ai_tts_type: string;
+  ai_tts_voice_id: string;
+  ai_stt_type: string;
+  ai_vad_config: VadConfig;
+  ai_smart_turn_enabled: boolean;
+  stt_language: string;
+  parameter: Record<string, unknown>;
+  activeflow_id: string | null;
+  reference_type: string;
+  reference_id: string | null;
+}
+
+export async function insertAicall(db: AiManagerDb, fields: NewAicall): Promise<AicallRow> {
+  return db
+    .insertInto('aicalls')
+    .values({
+      ...fields,
+      ai_vad_config: jsonb(fields.ai_vad_config),
+      parameter: jsonb(fields.parameter),
+      status: 'initiating',
+      ...creationTimestamps(),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** A live AIcall; with a customer id, only that customer's. */
+export async function findAicall(db: AiManagerDb, id: string, customerId?: string): Promise<AicallRow | undefined> {
+  let query = db.selectFrom('aicalls').selectAll().where('id', '=', id).where('tm_delete', 'is', null);
+  if (customerId !== undefined) query = query.where('customer_id', '=', customerId);
+  return query.executeTakeFirst();
+}
+
+/**
+ * Moves an AIcall from `from` to `to` only if it is still in `from` (a concurrent change
+ * wins and this returns undefined). `terminated` stamps `tm_end`.
+ */
+export async function updateAicallStatus(
+  db: AiManagerDb,
+  id: string,
+  from: AicallStatus,
+  to: AicallStatus,
+): Promise<AicallRow | undefined> {
+  const timestamps = updateTimestamps();
+  return db
+    .updateTable('aicalls')
+    .set({ status: to, ...timestamps, ...(to === 'terminated' ? { tm_end: currentTimestamp() } : {}) })
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .where('tm_delete', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function deleteAicall(db: AiManagerDb, customerId: string, id: string): Promise<AicallRow | undefined> {
+  return db
+    .updateTable('aicalls')
+    .set(deletionTimestamps())
+    .where('id', '=', id)
+    .where('customer_id', '=', customerId)
+    .where('tm_delete', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export interface AicallFilters {
+  status?: string;
+  reference_type?: string;
+  reference_id?: string;
+}
+
+export async function listAicalls(db: AiManagerDb, customerId: string, filters: AicallFilters, page: ListQuery) {
+  let query = db.selectFrom('aicalls').selectAll().where('customer_id', '=', customerId).where('tm_delete', 'is', null);
+  if (filters.status !== undefined) query = query.where('status', '=', filters.status);
+  if (filters.reference_type !== undefined) query = query.where('reference_type', '=', filters.reference_type);
+  if (filters.reference_id !== undefined) query = query.where('reference_id', '=', filters.reference_id);
+  return listPage(query, page);
+}

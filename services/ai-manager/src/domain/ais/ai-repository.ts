@@ -1,0 +1,89 @@
+import { creationTimestamps, deletionTimestamps, jsonb, listPage, updateTimestamps, type ListQuery, type VadConfig } from '@avp/shared';
+import type { Selectable } from 'kysely';
+import type { AiManagerDb, AisTable } from '../../db/tables.ts';
+
+export type AiRow = Selectable<AisTable>;
+
+/** Every stored field of an AI but its id, owner and timestamps. */
+export interface AiRowFields {
+  name: string;
+  detail: string;
+  engine_model: string;
+  parameter: Record<string, unknown>;
+  engine_key_encrypted: string | null;
+  init_prompt: string;
+  tts_type: string;
+  tts_voice_id: string;
+  stt_type: string;
+  stt_language: string;
+  tool_names: string[];
+  vad_config: VadConfig;
+  smart_turn_enabled: boolean;
+}
+
+function toColumns(fields: AiRowFields) {
+  return {
+    ...fields,
+    parameter: jsonb(fields.parameter),
+    tool_names: jsonb(fields.tool_names),
+    vad_config: jsonb(fields.vad_config),
+  };
+}
+
+export async function insertAi(db: AiManagerDb, id: string, customerId: string, fields: AiRowFields): Promise<AiRow> {
+  return db
+    .insertInto('ais')
+    .values({ id, customer_id: customerId, ...toColumns(fields), ...creationTimestamps() })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** A live AI of this customer; another customer's AI is "not there". */
+export async function findAi(db: AiManagerDb, customerId: string, id: string): Promise<AiRow | undefined> {
+  return db
+    .selectFrom('ais')
+    .selectAll()
+    .where('id', '=', id)
+    .where('customer_id', '=', customerId)
+    .where('tm_delete', 'is', null)
+    .executeTakeFirst();
+}
+
+/** Locks the row for a read-modify-write (PUT keeps fields the body leaves out). */
+export async function findAiForUpdate(db: AiManagerDb, customerId: string, id: string): Promise<AiRow | undefined> {
+  return db
+    .selectFrom('ais')
+    .selectAll()
+    .where('id', '=', id)
+    .where('customer_id', '=', customerId)
+    .where('tm_delete', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function replaceAi(db: AiManagerDb, customerId: string, id: string, fields: AiRowFields): Promise<AiRow | undefined> {
+  return db
+    .updateTable('ais')
+    .set({ ...toColumns(fields), ...updateTimestamps() })
+    .where('id', '=', id)
+    .where('customer_id', '=', customerId)
+    .where('tm_delete', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function deleteAi(db: AiManagerDb, customerId: string, id: string): Promise<AiRow | undefined> {
+  return db
+    .updateTable('ais')
+    .set(deletionTimestamps())
+    .where('id', '=', id)
+    .where('customer_id', '=', customerId)
+    .where('tm_delete', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function listAis(db: AiManagerDb, customerId: string, page: ListQuery) {
+  const query = db.selectFrom('ais').selectAll().where('customer_id', '=', customerId).where('tm_delete', 'is', null);
+  return listPage(query, page);
+}

@@ -1,0 +1,119 @@
+import { newId, type Ai, type AiFields, type ListQuery, type ListResponse } from '@avp/shared';
+import { withEvents } from '../../events/event-publisher.ts';
+import type { DomainContext } from '../context.ts';
+import { notFound } from '../not-found.ts';
+import { deleteAi, findAi, findAiForUpdate, insertAi, listAis, replaceAi, type AiRow, type AiRowFields } from './ai-repository.ts';
+
+/** The public form of an AI: every field but the engine key, which only shows as `engine_key_set`. */
+export function toAi(row: AiRow): Ai {
+  return {
+    id: row.id,
+    customer_id: row.customer_id,
+    name: row.name,
+    detail: row.detail,
+    engine_model: row.engine_model,
+    parameter: row.parameter,
+    engine_key_set: row.engine_key_encrypted !== null,
+    init_prompt: row.init_prompt,
+    tts_type: row.tts_type as Ai['tts_type'],
+    tts_voice_id: row.tts_voice_id,
+    stt_type: row.stt_type as Ai['stt_type'],
+    stt_language: row.stt_language,
+    tool_names: row.tool_names as Ai['tool_names'],
+    vad_config: row.vad_config,
+    smart_turn_enabled: row.smart_turn_enabled,
+    tm_create: row.tm_create,
+    tm_update: row.tm_update,
+    tm_delete: row.tm_delete,
+  };
+}
+
+function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled'> {
+  return {
+    name: fields.name,
+    detail: fields.detail,
+    engine_model: fields.engine_model,
+    parameter: fields.parameter,
+    init_prompt: fields.init_prompt,
+    tts_type: fields.tts_type,
+    tts_voice_id: fields.tts_voice_id,
+    stt_type: fields.stt_type,
+    stt_language: fields.stt_language,
+    tool_names: fields.tool_names,
+  };
+}
+
+/** Encrypts an engine key bound to its AI; an empty key means "none". */
+function sealEngineKey(context: DomainContext, aiId: string, engineKey: string): string | null {
+  return engineKey === '' ? null : context.secrets.encrypt(engineKey, aiId);
+}
+
+export async function createAi(context: DomainContext, customerId: string, fields: AiFields): Promise<Ai> {
+  const id = newId();
+  return withEvents(context.db, context.events, async (trx, emit) => {
+    const row = await insertAi(trx, id, customerId, {
+      ...commonFields(fields),
+      engine_key_encrypted: sealEngineKey(context, id, fields.engine_key ?? ''),
+      vad_config: fields.vad_config ?? {},
+      smart_turn_enabled: fields.smart_turn_enabled ?? false,
+    });
+    const ai = toAi(row);
+    await emit('ai_created', customerId, ai);
+    return ai;
+  });
+}
+
+export async function getAi(context: DomainContext, customerId: string, id: string): Promise<Ai> {
+  const row = await findAi(context.db, customerId, id);
+  if (!row) throw notFound('AI');
+  return toAi(row);
+}
+
+export async function listAiPage(context: DomainContext, customerId: string, page: ListQuery): Promise<ListResponse<Ai>> {
+  const list = await listAis(context.db, customerId, page);
+  return { result: list.result.map(toAi), next_page_token: list.next_page_token };
+}
+
+/**
+ * Replaces every mutable field. Three fields keep their stored value when the body leaves
+ * them out, so a client that does not know them cannot wipe them: `engine_key` (write-only,
+ * a client cannot send back what it never sees; `""` removes it), `vad_config` and
+ * `smart_turn_enabled`.
+ */
+export async function updateAi(context: DomainContext, customerId: string, id: string, fields: AiFields): Promise<Ai> {
+  return withEvents(context.db, context.events, async (trx, emit) => {
+    const current = await findAiForUpdate(trx, customerId, id);
+    if (!current) throw notFound('AI');
+    const row = await replaceAi(trx, customerId, id, {
+      ...commonFields(fields),
+      engine_key_encrypted:
+        fields.engine_key === undefined ? current.engine_key_encrypted : sealEngineKey(context, id, fields.engine_key),
+      vad_config: fields.vad_config ?? current.vad_config,
+      smart_turn_enabled: fields.smart_turn_enabled ?? current.smart_turn_enabled,
+    });
+    if (!row) throw notFound('AI');
+    const ai = toAi(row);
+    await emit('ai_updated', customerId, ai);
+    return ai;
+  });
+}
+
+export async function removeAi(context: DomainContext, customerId: string, id: string): Promise<Ai> {
+  return withEvents(context.db, context.events, async (trx, emit) => {
+    const row = await deleteAi(trx, customerId, id);
+    if (!row) throw notFound('AI');
+    const ai = toAi(row);
+    await emit('ai_deleted', customerId, ai);
+    return ai;
+  });
+}
+
+/**
+ * The decrypted engine key of an AI, for the session that runs it (never for an API
+ * response). Undefined when none is stored.
+ */
+export async function readEngineKey(context: DomainContext, customerId: string, id: string): Promise<string | undefined> {
+  const row = await findAi(context.db, customerId, id);
+  if (!row) throw notFound('AI');
+  return row.engine_key_encrypted === null ? undefined : context.secrets.decrypt(row.engine_key_encrypted, id);
+}

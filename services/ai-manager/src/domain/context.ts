@@ -1,0 +1,13 @@
+import type { Logger } from '@avp/shared';
+import type { Kysely } from 'kysely';
+import type { AiManagerTables } from '../db/tables.ts';
+import type { EventPublisher } from '../events/event-publisher.ts';
+import type { SecretBox } from './secrets/secret-box.ts';
+
+/** What the domain functions work with; the same from HTTP routes and RPC handlers. */
+export interface DomainContext {
+  db: Kysely<AiManagerTables>;
+  events: EventPublisher;
+  secrets: SecretBox;
+  logger: Logger;
+}

@@ -1,0 +1,101 @@
+import { EventEmitter } from 'node:events';
+import { silentLogger } from '@avp/shared';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { WebSocket } from 'ws';
+import { maxTopicsPerClient, slowClientCloseCode, WebsocketHub } from './websocket-hub.ts';
+
+const customer = '11111111-1111-4111-8111-111111111111';
+
+/** A stand-in socket recording what the hub does with it. */
+class FakeSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readyState = 1;
+  bufferedAmount = 0;
+  sent: string[] = [];
+  closed: number | undefined;
+  terminated = false;
+  pings = 0;
+  send(text: string) {
+    this.sent.push(text);
+  }
+  close(code: number) {
+    this.closed = code;
+  }
+  terminate() {
+    this.terminated = true;
+  }
+  ping() {
+    this.pings += 1;
+  }
+  receive(message: unknown) {
+    this.emit('message', Buffer.from(JSON.stringify(message)), false);
+  }
+}
+
+function connect(hub: WebsocketHub): FakeSocket {
+  const socket = new FakeSocket();
+  hub.add(socket as unknown as WebSocket, customer);
+  return socket;
+}
+
+describe('WebsocketHub', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('drops a client that does not read instead of buffering without bound', () => {
+    const hub = new WebsocketHub(silentLogger(), { heartbeatMs: 1000, maxBufferedBytes: 100 });
+    const socket = connect(hub);
+    socket.receive({ type: 'subscribe', topics: [`customer_id:${customer}`] });
+    socket.bufferedAmount = 101;
+    hub.deliver({ type: 'ai_created', publisher: 'ai-manager', data: { id: customer, customer_id: customer } });
+    expect(socket.closed).toBe(slowClientCloseCode);
+    expect(hub.size).toBe(0);
+    expect(socket.sent.some((text) => text.includes('ai_created'))).toBe(false);
+  });
+
+  it('pings clients and drops one that missed a pong', () => {
+    vi.useFakeTimers();
+    const counts: number[] = [];
+    const hub = new WebsocketHub(silentLogger(), { heartbeatMs: 1000, maxBufferedBytes: 100, onClientCount: (count) => counts.push(count) });
+    hub.start();
+    const answering = connect(hub);
+    const silent = connect(hub);
+    vi.advanceTimersByTime(1000);
+    expect([answering.pings, silent.pings]).toEqual([1, 1]);
+    answering.emit('pong');
+    vi.advanceTimersByTime(1000);
+    expect(silent.terminated).toBe(true);
+    expect(answering.terminated).toBe(false);
+    expect(hub.size).toBe(1);
+    hub.stop();
+    expect(answering.closed).toBe(1001);
+    expect(counts).toEqual([1, 2, 1, 0]);
+  });
+
+  it('answers an application-level ping with a pong', () => {
+    const hub = new WebsocketHub(silentLogger(), { heartbeatMs: 1000, maxBufferedBytes: 100 });
+    const socket = connect(hub);
+    socket.receive({ type: 'ping' });
+    expect(socket.sent).toEqual([JSON.stringify({ type: 'pong' })]);
+  });
+
+  it('caps the topics of one connection', () => {
+    const hub = new WebsocketHub(silentLogger(), { heartbeatMs: 1000, maxBufferedBytes: 100 });
+    const socket = connect(hub);
+    const topic = (index: number) => `customer_id:${customer}:aicall:${index.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
+    for (let start = 0; start < maxTopicsPerClient; start += 100) {
+      socket.receive({ type: 'subscribe', topics: Array.from({ length: 100 }, (_, index) => topic(start + index)) });
+    }
+    socket.receive({ type: 'subscribe', topics: [topic(maxTopicsPerClient)] });
+    expect(JSON.parse(socket.sent.at(-1)!)).toEqual({ type: 'error', message: `at most ${maxTopicsPerClient} topics per connection` });
+    socket.receive({ type: 'subscribe', topics: [topic(0)] });
+    expect(JSON.parse(socket.sent.at(-1)!).type).toBe('subscribed');
+  });
+
+  it('ignores events without a customer', () => {
+    const hub = new WebsocketHub(silentLogger(), { heartbeatMs: 1000, maxBufferedBytes: 100 });
+    const socket = connect(hub);
+    socket.receive({ type: 'subscribe', topics: [`customer_id:${customer}`] });
+    hub.deliver({ type: 'ai_created', publisher: 'ai-manager', data: { id: customer } });
+    expect(socket.sent).toHaveLength(1);
+  });
+});

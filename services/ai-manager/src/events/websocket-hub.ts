@@ -1,0 +1,158 @@
+import { websocketClientMessageSchema, type EventEnvelope, type Logger } from '@avp/shared';
+import type { WebSocket } from 'ws';
+import { eventTopic, topicCustomerId, topicMatches } from './topics.ts';
+
+export interface WebsocketHubOptions {
+  /** Ping interval; a client that has not answered the previous ping is dropped. */
+  heartbeatMs: number;
+  /** A client whose unsent data exceeds this is dropped instead of buffered further. */
+  maxBufferedBytes: number;
+  /** Called with the number of connected clients whenever it changes. */
+  onClientCount?: (count: number) => void;
+}
+
+interface Client {
+  socket: WebSocket;
+  customerId: string;
+  topics: Set<string>;
+  alive: boolean;
+}
+
+/** Most topics one client may hold. */
+export const maxTopicsPerClient = 200;
+
+/** Close code for a client dropped because it reads too slowly. */
+export const slowClientCloseCode = 1013;
+
+/**
+ * The WebSocket clients of this process and their topic subscriptions. Every process
+ * receives every ai-manager event (its own temporary bus queue) and pushes each one, as
+ * `{type, data}`, to its clients whose subscriptions match; a client can only subscribe to
+ * its own customer's topics.
+ */
+export class WebsocketHub {
+  private readonly clients = new Set<Client>();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly options: WebsocketHubOptions,
+  ) {}
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  start(): void {
+    this.heartbeat ??= setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Closes every client (going away) and stops the heartbeat. */
+  stop(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    for (const client of this.clients) client.socket.close(1001, 'server shutting down');
+    this.clients.clear();
+    this.counted();
+  }
+
+  /** Takes a new authenticated connection. */
+  add(socket: WebSocket, customerId: string): void {
+    const client: Client = { socket, customerId: customerId.toLowerCase(), topics: new Set(), alive: true };
+    this.clients.add(client);
+    this.counted();
+    socket.on('pong', () => {
+      client.alive = true;
+    });
+    socket.on('message', (raw, isBinary) => this.onMessage(client, isBinary ? '' : raw.toString()));
+    socket.on('close', () => this.remove(client));
+    socket.on('error', (error) => {
+      this.logger.debug({ err: error }, 'websocket client error');
+      this.remove(client);
+    });
+  }
+
+  /** Pushes an event to every matching client of its customer. */
+  deliver(event: EventEnvelope): void {
+    const topic = eventTopic(event.type, event.data);
+    if (!topic) return;
+    const customerId = topicCustomerId(topic);
+    let text: string | undefined;
+    for (const client of this.clients) {
+      if (client.customerId !== customerId) continue;
+      if (![...client.topics].some((subscription) => topicMatches(subscription, topic))) continue;
+      text ??= JSON.stringify({ type: event.type, data: event.data });
+      this.send(client, text);
+    }
+  }
+
+  private send(client: Client, text: string): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    if (client.socket.bufferedAmount > this.options.maxBufferedBytes) {
+      this.logger.warn({ customerId: client.customerId, buffered: client.socket.bufferedAmount }, 'dropping a slow websocket client');
+      this.remove(client);
+      client.socket.close(slowClientCloseCode, 'client too slow');
+      // A peer that stopped reading may never finish the closing handshake.
+      setTimeout(() => client.socket.terminate(), 1000).unref();
+      return;
+    }
+    client.socket.send(text);
+  }
+
+  private onMessage(client: Client, text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.send(client, JSON.stringify({ type: 'error', message: 'messages must be JSON' }));
+      return;
+    }
+    const message = websocketClientMessageSchema.safeParse(parsed);
+    if (!message.success) {
+      const problems = message.error.issues.map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`);
+      this.send(client, JSON.stringify({ type: 'error', message: problems.join('; ') }));
+      return;
+    }
+    if (message.data.type === 'ping') {
+      this.send(client, JSON.stringify({ type: 'pong' }));
+      return;
+    }
+    const topics = message.data.topics.map((topic) => topic.toLowerCase());
+    const foreign = topics.filter((topic) => topicCustomerId(topic) !== client.customerId);
+    if (foreign.length > 0) {
+      this.send(client, JSON.stringify({ type: 'error', message: `not your customer's topics: ${foreign.join(', ')}` }));
+      return;
+    }
+    const added = topics.filter((topic) => !client.topics.has(topic)).length;
+    if (message.data.type === 'subscribe' && client.topics.size + added > maxTopicsPerClient) {
+      this.send(client, JSON.stringify({ type: 'error', message: `at most ${maxTopicsPerClient} topics per connection` }));
+      return;
+    }
+    for (const topic of topics) {
+      if (message.data.type === 'subscribe') client.topics.add(topic);
+      else client.topics.delete(topic);
+    }
+    this.send(client, JSON.stringify({ type: `${message.data.type}d`, topics: [...client.topics] }));
+  }
+
+  private beat(): void {
+    for (const client of this.clients) {
+      if (!client.alive) {
+        this.remove(client);
+        client.socket.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.socket.ping();
+    }
+  }
+
+  private remove(client: Client): void {
+    if (this.clients.delete(client)) this.counted();
+  }
+
+  private counted(): void {
+    this.options.onClientCount?.(this.clients.size);
+  }
+}

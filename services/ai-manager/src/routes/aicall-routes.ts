@@ -1,0 +1,71 @@
+import { aicallCreateSchema, aicallFiltersSchema, aicallSchema } from '@avp/shared';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { DomainContext } from '../domain/context.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+import {
+  createAicall,
+  getAicall,
+  listAicallPage,
+  removeAicall,
+  terminateAicall,
+} from '../domain/aicalls/aicall-service.ts';
+import { callerOf } from '../http/caller.ts';
+import { parseId } from '../http/ids.ts';
+import { idParamsSchema, keySecurity, listResponseSchema, pageQuerySchema, responses } from './route-schemas.ts';
+
+const tags = ['aicalls'];
+
+/** `/v1.0/aicalls`: AI sessions. */
+export function aicallRoutes(domain: DomainContext, sessions?: SessionService): FastifyPluginAsyncZod {
+  return async (api) => {
+    api.post('/v1.0/aicalls', {
+      schema: {
+        tags,
+        summary: 'Start an AI session',
+        description: 'Creates the AIcall in status initiating.',
+        security: keySecurity,
+        body: aicallCreateSchema,
+        response: responses(aicallSchema),
+      },
+      handler: async (request) => createAicall(domain, callerOf(request).customerId, request.body),
+    });
+    api.get('/v1.0/aicalls', {
+      schema: {
+        tags,
+        summary: 'List AIcalls',
+        security: keySecurity,
+        querystring: pageQuerySchema.extend(aicallFiltersSchema.shape),
+        response: responses(listResponseSchema(aicallSchema)),
+      },
+      handler: async (request) => {
+        const { page_size, page_token, ...filters } = request.query;
+        return listAicallPage(domain, callerOf(request).customerId, filters, { page_size, page_token });
+      },
+    });
+    api.get('/v1.0/aicalls/:id', {
+      schema: { tags, summary: 'Get an AIcall', security: keySecurity, params: idParamsSchema, response: responses(aicallSchema) },
+      handler: async (request) => getAicall(domain, callerOf(request).customerId, parseId(request.params.id)),
+    });
+    api.delete('/v1.0/aicalls/:id', {
+      schema: {
+        tags,
+        summary: 'Delete an AIcall record',
+        description: 'Soft delete; it does not end a running session.',
+        security: keySecurity,
+        params: idParamsSchema,
+        response: responses(aicallSchema),
+      },
+      handler: async (request) => removeAicall(domain, callerOf(request).customerId, parseId(request.params.id)),
+    });
+    api.post('/v1.0/aicalls/:id/terminate', {
+      schema: { tags, summary: 'End an AI session', security: keySecurity, params: idParamsSchema, response: responses(aicallSchema) },
+      handler: async (request) => {
+        const customerId = callerOf(request).customerId;
+        const id = parseId(request.params.id);
+        // The pipeline stops and the flow goes on after ai_talk; then the record ends.
+        await sessions?.terminate(customerId, id);
+        return terminateAicall(domain, customerId, id);
+      },
+    });
+  };
+}

@@ -1,0 +1,44 @@
+import { aimessageCreateSchema, aimessageSchema } from '@avp/shared';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { DomainContext } from '../domain/context.ts';
+import { getAimessage, listAimessagePage, sendUserMessage } from '../domain/aimessages/aimessage-service.ts';
+import { callerOf } from '../http/caller.ts';
+import { parseId } from '../http/ids.ts';
+import { idParamsSchema, keySecurity, listResponseSchema, pageQuerySchema, responses } from './route-schemas.ts';
+
+const tags = ['aimessages'];
+
+/** `/v1.0/aimessages`: the messages of the caller's AIcalls. */
+export function aimessageRoutes(domain: DomainContext): FastifyPluginAsyncZod {
+  return async (api) => {
+    api.get('/v1.0/aimessages', {
+      schema: {
+        tags,
+        summary: 'List the messages of an AIcall',
+        security: keySecurity,
+        querystring: pageQuerySchema.extend({ aicall_id: z.uuid() }),
+        response: responses(listResponseSchema(aimessageSchema)),
+      },
+      handler: async (request) => {
+        const { aicall_id, ...page } = request.query;
+        return listAimessagePage(domain, callerOf(request).customerId, aicall_id.toLowerCase(), page);
+      },
+    });
+    api.get('/v1.0/aimessages/:id', {
+      schema: { tags, summary: 'Get a message', security: keySecurity, params: idParamsSchema, response: responses(aimessageSchema) },
+      handler: async (request) => getAimessage(domain, callerOf(request).customerId, parseId(request.params.id)),
+    });
+    api.post('/v1.0/aimessages', {
+      schema: {
+        tags,
+        summary: 'Send a user message into a session',
+        security: keySecurity,
+        body: aimessageCreateSchema,
+        response: responses(aimessageSchema),
+      },
+      handler: async (request) =>
+        sendUserMessage(domain, callerOf(request).customerId, { ...request.body, aicall_id: request.body.aicall_id.toLowerCase() }),
+    });
+  };
+}

@@ -1,0 +1,89 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import { accessKeyOf, appError } from '@avp/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { DomainContext } from '../domain/context.ts';
+import type { KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
+import type { WebsocketHub } from '../events/websocket-hub.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+import { setCaller } from '../http/caller.ts';
+import type { RateLimiter } from '../http/rate-limiter.ts';
+import { adminRoutes } from './admin-routes.ts';
+import { aiRoutes } from './ai-routes.ts';
+import { aicallRoutes } from './aicall-routes.ts';
+import { aimessageRoutes } from './aimessage-routes.ts';
+import { aisummaryRoutes } from './aisummary-routes.ts';
+import { customerRoutes } from './customer-routes.ts';
+import { websocketRoutes } from './websocket-routes.ts';
+
+export interface PublicApiDependencies {
+  domain: DomainContext;
+  authenticator: KeyAuthenticator;
+  limiter: RateLimiter;
+  hub: WebsocketHub;
+  adminToken: string | undefined;
+  /** AI sessions (terminate stops the pipeline and gives the flow back). */
+  sessions?: SessionService;
+  /** Largest WebSocket message a client may send. */
+  maxWebsocketMessageBytes?: number;
+}
+
+/**
+ * Mounts ai-manager's public API on the platform's server in a scope of its own: the zod
+ * validator and serializer, the OpenAPI document and its UI at /v1.0/docs, the admin API,
+ * and the key-protected resources (key check, then per-key rate limit, before anything
+ * else runs, so a bad key costs no body parsing). Request logs redact keys given in the
+ * query string (the platform server does it for every route).
+ */
+export async function registerPublicApi(app: FastifyInstance, dependencies: PublicApiDependencies): Promise<void> {
+  const { domain, authenticator, limiter, hub } = dependencies;
+  await app.register(async (scope) => {
+    scope.setValidatorCompiler(validatorCompiler);
+    scope.setSerializerCompiler(serializerCompiler);
+    await scope.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'AI voice platform: ai-manager',
+          description:
+            'AIs, AIcalls, messages and summaries. Authenticate with an access key: Authorization: Bearer <key>, ?accesskey=<key> or ?token=<key>.',
+          version: '1.0.0',
+        },
+        components: {
+          securitySchemes: {
+            bearerAccessKey: { type: 'http', scheme: 'bearer' },
+            accessKeyQuery: { type: 'apiKey', in: 'query', name: 'accesskey' },
+            tokenQuery: { type: 'apiKey', in: 'query', name: 'token' },
+            adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+          },
+        },
+      },
+      transform: jsonSchemaTransform,
+    });
+    await scope.register(swaggerUi, { routePrefix: '/v1.0/docs' });
+    await scope.register(websocket, { options: { maxPayload: dependencies.maxWebsocketMessageBytes ?? 64 * 1024 } });
+
+    await scope.register(adminRoutes(domain, authenticator, dependencies.adminToken));
+    await scope.register(async (keyed) => {
+      keyed.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+        const key = accessKeyOf(request);
+        if (!key) throw appError('MISSING_CREDENTIALS', 'Send an access key: Authorization: Bearer <key>, ?accesskey= or ?token=.');
+        const caller = await authenticator.authenticate(key);
+        const waitSeconds = limiter.take(caller.keyId);
+        if (waitSeconds > 0) {
+          reply.header('retry-after', String(waitSeconds));
+          throw appError('RATE_LIMITED');
+        }
+        setCaller(request, caller);
+      });
+      await keyed.register(customerRoutes(domain));
+      await keyed.register(aiRoutes(domain));
+      await keyed.register(aicallRoutes(domain, dependencies.sessions));
+      await keyed.register(aimessageRoutes(domain));
+      await keyed.register(aisummaryRoutes(domain));
+      await keyed.register(websocketRoutes(hub));
+    });
+  });
+}

@@ -1,0 +1,107 @@
+import {
+  aicallStatuses,
+  aimessageDirections,
+  aimessageIntermediateSchema,
+  aimessageRoles,
+  aisummaryReferenceTypes,
+  createRpcRouter,
+  rpcReply,
+  toAppError,
+  toolCallSchema,
+  type RpcRouter,
+} from '@avp/shared';
+import { z } from 'zod';
+import { getAi } from '../domain/ais/ai-service.ts';
+import { changeAicallStatus, getAicall, toAicall } from '../domain/aicalls/aicall-service.ts';
+import { findAicall } from '../domain/aicalls/aicall-repository.ts';
+import { publishIntermediate, recordAimessage } from '../domain/aimessages/aimessage-service.ts';
+import { createAisummary } from '../domain/aisummaries/aisummary-service.ts';
+import type { DomainContext } from '../domain/context.ts';
+import type { KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
+import { notFound } from '../domain/not-found.ts';
+import { parseId } from '../http/ids.ts';
+import { serviceStartSchema, type SessionService } from '../sessions/session-service.ts';
+import { toolCallRequestSchema, type ToolExecutor } from '../tools/tool-executor.ts';
+
+/** Parses RPC data; a failure is a 400 with the catalog body, never a hidden 500. */
+function parse<Schema extends z.ZodType>(schema: Schema, data: unknown): z.output<Schema> {
+  const result = schema.safeParse(data);
+  if (!result.success) throw toAppError(result.error);
+  return result.data;
+}
+
+const messageSchema = z.strictObject({
+  id: z.uuid().optional(),
+  aicall_id: z.uuid(),
+  role: z.enum(aimessageRoles),
+  direction: z.enum(aimessageDirections),
+  content: z.string(),
+  tool_calls: z.array(toolCallSchema).optional(),
+  tool_call_id: z.string().optional(),
+});
+
+const summarySchema = z.strictObject({
+  customer_id: z.uuid(),
+  activeflow_id: z.uuid().nullable().optional(),
+  on_end_flow_id: z.uuid().nullable().optional(),
+  reference_type: z.enum(aisummaryReferenceTypes),
+  reference_id: z.uuid(),
+  language: z.string().max(35).optional(),
+});
+
+/**
+ * ai-manager's routes on the bus (`ai-manager.request`), for the other services: key checks
+ * for flow-manager's public API, AIcall status changes and messages from the pipeline.
+ */
+export function createAiManagerRpcRouter(
+  domain: DomainContext,
+  authenticator: KeyAuthenticator,
+  identity: { serviceName: string; instanceId: string },
+  sessions?: SessionService,
+  tools?: ToolExecutor,
+): RpcRouter {
+  const router = createRpcRouter();
+  if (tools) {
+    // The pipeline's tool calls: results (also failures) go back to the LLM.
+    router.add('POST', '/v1/aicalls/:id/tool_execute', async ({ params, data }) => tools.execute(parseId(params.id!), toolCallRequestSchema.parse(data)));
+  }
+  if (sessions) {
+    // flow-manager's ai_talk: start the session and answer the actions the flow waits in.
+    router.add('POST', '/v1/services/type/aicall', async ({ data }) => sessions.startFromFlow(serviceStartSchema.parse(data)));
+  }
+  router.add('GET', '/v1/ping', async () => ({
+    service: identity.serviceName,
+    instance_id: identity.instanceId,
+    timestamp: new Date().toISOString(),
+  }));
+  router.add('POST', '/v1/accesskeys/verify', async ({ data }) => {
+    const { key } = parse(z.object({ key: z.string().min(1) }), data);
+    const caller = await authenticator.authenticate(key);
+    return { customer_id: caller.customerId, accesskey_id: caller.keyId };
+  });
+  router.add('GET', '/v1/ais/:id', async ({ params, query }) => {
+    const customerId = parse(z.uuid(), query.get('customer_id'));
+    return getAi(domain, customerId, parseId(params.id!));
+  });
+  router.add('GET', '/v1/aicalls/:id', async ({ params, query }) => {
+    const customerId = query.get('customer_id');
+    if (customerId !== null) return getAicall(domain, parse(z.uuid(), customerId), parseId(params.id!));
+    const row = await findAicall(domain.db, parseId(params.id!));
+    if (!row) throw notFound('AIcall');
+    return toAicall(row);
+  });
+  router.add('POST', '/v1/aicalls/:id/status', async ({ params, data }) => {
+    const { status } = parse(z.object({ status: z.enum(aicallStatuses) }), data);
+    return changeAicallStatus(domain, parseId(params.id!), status);
+  });
+  router.add('POST', '/v1/aimessages', async ({ data }) => {
+    const { aicall_id, ...message } = parse(messageSchema, data);
+    return recordAimessage(domain, aicall_id.toLowerCase(), message);
+  });
+  router.add('POST', '/v1/aimessages/intermediate', async ({ data }) => {
+    await publishIntermediate(domain, parse(aimessageIntermediateSchema, data));
+    return rpcReply(202, {});
+  });
+  router.add('POST', '/v1/summaries', async ({ data }) => createAisummary(domain, parse(summarySchema, data)));
+  return router;
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { rpcCall } from '@avp/shared';
+import { describe, expect, it } from 'vitest';
+import { aiBody, call, createTestCustomer, eventually } from '../harness.ts';
+import type { GetContext } from './context.ts';
+
+/** `/v1.0/aimessages` and `/v1.0/aisummaries`. */
+export function messagesSuite(get: GetContext): void {
+  describe('AI messages', () => {
+    it('sends a user message into a session, lists and reads it', async () => {
+      const { harness } = get();
+      const { key, id: customerId } = await createTestCustomer(harness);
+      const ai = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody() });
+      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+      const sent = await call(harness, 'POST', '/v1.0/aimessages', { key, body: { aicall_id: aicall.body.id, role: 'user', content: 'hello' } });
+      expect(sent.status).toBe(200);
+      expect(sent.body).toMatchObject({
+        customer_id: customerId,
+        aicall_id: aicall.body.id,
+        active_ai_id: ai.body.id,
+        role: 'user',
+        direction: 'outgoing',
+        content: 'hello',
+        tool_calls: [],
+        tool_call_id: '',
+      });
+      const event = await eventually(() =>
+        harness.events.find((candidate) => candidate.type === 'aimessage_created' && (candidate.data as { id: string }).id === sent.body.id),
+      );
+      expect(event.data).toEqual(sent.body);
+      // A pipeline-side assistant message over the bus.
+      const answer = await rpcCall<{ id: string }>(harness.bus, 'ai-manager', 'POST', '/v1/aimessages', {
+        aicall_id: aicall.body.id,
+        role: 'assistant',
+        direction: 'incoming',
+        content: 'hi there',
+      });
+      const list = await call(harness, 'GET', `/v1.0/aimessages?aicall_id=${aicall.body.id}`, { key });
+      expect(list.body.result.map((message: { id: string }) => message.id)).toEqual([answer.id, sent.body.id]);
+      expect((await call(harness, 'GET', `/v1.0/aimessages/${sent.body.id}`, { key })).body).toEqual(sent.body);
+    });
+
+    it('requires aicall_id on the list and a user role and content on send', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const noCall = await call(harness, 'GET', '/v1.0/aimessages', { key });
+      expect(noCall.status).toBe(400);
+      expect(noCall.body.error.message).toContain('aicall_id');
+      const system = await call(harness, 'POST', '/v1.0/aimessages', { key, body: { aicall_id: randomUUID(), role: 'system', content: 'x' } });
+      expect(system.status).toBe(400);
+      expect(system.body.error.message).toContain('role');
+      const empty = await call(harness, 'POST', '/v1.0/aimessages', { key, body: { aicall_id: randomUUID(), content: '' } });
+      expect(empty.status).toBe(400);
+      expect(empty.body.error.message).toContain('content');
+      const missing = await call(harness, 'POST', '/v1.0/aimessages', { key, body: { aicall_id: randomUUID(), content: 'x' } });
+      expect(missing.status).toBe(404);
+    });
+
+    it('refuses messages into an ended session with 409', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const ai = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody() });
+      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+      await call(harness, 'POST', `/v1.0/aicalls/${aicall.body.id}/terminate`, { key });
+      const late = await call(harness, 'POST', '/v1.0/aimessages', { key, body: { aicall_id: aicall.body.id, content: 'still there?' } });
+      expect(late.status).toBe(409);
+      expect(late.body.error.reason).toBe('INVALID_STATE');
+    });
+  });
+
+  describe('AI summaries', () => {
+    it('lists, reads and deletes summaries', async () => {
+      const { harness } = get();
+      const { key, id: customerId } = await createTestCustomer(harness);
+      const summary = await rpcCall<{ id: string; status: string }>(harness.bus, 'ai-manager', 'POST', '/v1/summaries', {
+        customer_id: customerId,
+        reference_type: 'call',
+        reference_id: randomUUID(),
+        language: 'en-US',
+      });
+      expect(summary.status).toBe('progressing');
+      const list = await call(harness, 'GET', '/v1.0/aisummaries', { key });
+      expect(list.body.result).toEqual([expect.objectContaining({ id: summary.id, customer_id: customerId, language: 'en-US' })]);
+      expect((await call(harness, 'GET', `/v1.0/aisummaries/${summary.id}`, { key })).body.id).toBe(summary.id);
+      const deleted = await call(harness, 'DELETE', `/v1.0/aisummaries/${summary.id}`, { key });
+      expect(deleted.body.tm_delete).not.toBeNull();
+      expect((await call(harness, 'GET', '/v1.0/aisummaries', { key })).body.result).toEqual([]);
+      expect((await call(harness, 'GET', `/v1.0/aisummaries/${summary.id}`, { key })).status).toBe(404);
+    });
+  });
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { aiBody, call, createTestCustomer } from '../harness.ts';
+import type { GetContext } from './context.ts';
+
+/** Each rule: a body change and the field the 400 must name. */
+const invalidAis: [string, Record<string, unknown>, string][] = [
+  ['an engine_model without a provider prefix', { engine_model: 'gpt-4o' }, 'engine_model'],
+  ['an engine_model with an unknown provider', { engine_model: 'dialogflow.x' }, 'engine_model'],
+  ['an engine_model with nothing after the dot', { engine_model: 'openai.' }, 'engine_model'],
+  ['a missing engine_model', { engine_model: undefined }, 'engine_model'],
+  ['an unknown tts_type', { tts_type: 'speakomatic' }, 'tts_type'],
+  ['an unknown stt_type', { stt_type: 'whisper-x' }, 'stt_type'],
+  ['a malformed stt_language', { stt_language: 'english!' }, 'stt_language'],
+  ['an stt_language with a bad region', { stt_language: 'en-USA1' }, 'stt_language'],
+  ['"all" combined with other tools', { tool_names: ['all', 'send_email'] }, 'tool_names'],
+  ['an unknown tool', { tool_names: ['launch_rockets'] }, 'tool_names'],
+  ['a repeated tool', { tool_names: ['send_email', 'send_email'] }, 'tool_names'],
+  ['vad confidence above 1', { vad_config: { confidence: 1.5 } }, 'vad_config.confidence'],
+  ['vad start_secs above 30', { vad_config: { start_secs: 31 } }, 'vad_config.start_secs'],
+  ['negative vad stop_secs', { vad_config: { stop_secs: -1 } }, 'vad_config.stop_secs'],
+  ['vad min_volume above 1', { vad_config: { min_volume: 2 } }, 'vad_config.min_volume'],
+  ['an unknown vad field', { vad_config: { loudness: 1 } }, 'vad_config'],
+  ['a name of the wrong type', { name: 42 }, 'name'],
+  ['a parameter that is not an object', { parameter: [1, 2] }, 'parameter'],
+  ['smart_turn_enabled as a string', { smart_turn_enabled: 'yes' }, 'smart_turn_enabled'],
+  ['an unknown field', { colour: 'blue' }, 'colour'],
+];
+
+/** Every validation rule of an AI, and malformed requests of every kind. */
+export function validationSuite(get: GetContext): void {
+  describe('validation', () => {
+    it.each(invalidAis)('rejects %s with 400 naming the field', async (_name, change, field) => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const body = aiBody(change);
+      for (const [name, value] of Object.entries(change)) if (value === undefined) delete body[name];
+      const created = await call(harness, 'POST', '/v1.0/ais', { key, body });
+      expect(created.status).toBe(400);
+      expect(created.body.error).toMatchObject({ status: 'INVALID_ARGUMENT', reason: 'VALIDATION_FAILED' });
+      expect(created.body.error.message).toContain(field);
+      // The same rules guard PUT.
+      const valid = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody() });
+      const replaced = await call(harness, 'PUT', `/v1.0/ais/${valid.body.id}`, { key, body });
+      expect(replaced.status).toBe(400);
+      expect(replaced.body.error.message).toContain(field);
+    });
+
+    it.each([['en'], ['ko-KR'], ['zh-Hant-TW'], ['es-419'], ['']])('accepts the stt_language %j', async (tag) => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const created = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody({ stt_language: tag }) });
+      expect(created.status).toBe(200);
+      expect(created.body.stt_language).toBe(tag);
+    });
+
+    it('accepts every provider of the list, and local', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      for (const provider of ['anthropic', 'aws', 'gemini', 'ollama', 'together', 'local']) {
+        const created = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody({ engine_model: `${provider}.some-model` }) });
+        expect(created.status, provider).toBe(200);
+      }
+    });
+
+    it('answers bad JSON with 400 INVALID_JSON_BODY', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const response = await call(harness, 'POST', '/v1.0/ais', { key, rawBody: '{"engine_model": ' });
+      expect(response.status).toBe(400);
+      expect(response.body.error.reason).toBe('INVALID_JSON_BODY');
+    });
+
+    it('answers a body that is not JSON with 400', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const response = await call(harness, 'POST', '/v1.0/ais', { key, rawBody: '<ai/>', headers: { 'content-type': 'application/xml' } });
+      expect(response.status).toBe(400);
+      expect(response.body.error.reason).toBe('UNSUPPORTED_MEDIA_TYPE');
+    });
+
+    it('answers a missing body with 400', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const response = await call(harness, 'POST', '/v1.0/ais', { key });
+      expect(response.status).toBe(400);
+      expect(response.body.error.status).toBe('INVALID_ARGUMENT');
+    });
+
+    it('answers an oversized body with 413', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const response = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody({ init_prompt: 'x'.repeat(2 * 1024 * 1024) }) });
+      expect(response.status).toBe(413);
+      expect(response.body.error.reason).toBe('BODY_TOO_LARGE');
+    });
+
+    it.each([
+      ['GET', '/v1.0/ais/not-a-uuid'],
+      ['PUT', '/v1.0/ais/1234'],
+      ['DELETE', '/v1.0/ais/zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz'],
+      ['GET', '/v1.0/aicalls/nope'],
+      ['POST', '/v1.0/aicalls/nope/terminate'],
+      ['GET', '/v1.0/aimessages/nope'],
+      ['GET', '/v1.0/aisummaries/nope'],
+    ] as const)('answers %s %s (malformed id) with 400 INVALID_ID', async (method, url) => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const response = await call(harness, method, url, { key, body: method === 'PUT' ? aiBody() : undefined });
+      expect(response.status).toBe(400);
+      expect(response.body.error.reason).toBe('INVALID_ID');
+    });
+  });
+}

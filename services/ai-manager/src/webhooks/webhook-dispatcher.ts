@@ -1,0 +1,182 @@
+import { currentTimestamp, updateTimestamps, type Logger } from '@avp/shared';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { AiManagerTables, WebhookDeliveriesTable } from '../db/tables.ts';
+import { retryDelayMs } from './webhook-backoff.ts';
+import { signWebhook, webhookHeaders } from './webhook-signature.ts';
+
+export interface WebhookDispatcherOptions {
+  /** Longest wait for a receiver's answer. */
+  timeoutMs: number;
+  /** Attempts before a delivery is given up as `failed`. */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How often due deliveries are looked for when nothing wakes the dispatcher. */
+  pollIntervalMs: number;
+  /** Deliveries sent at once. */
+  batchSize: number;
+  /** Called once per attempt with its outcome. */
+  onAttempt?: (outcome: 'delivered' | 'retry' | 'failed') => void;
+}
+
+type DeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+/**
+ * Sends the webhook outbox. A due row is claimed by moving its `next_attempt_at` past the
+ * request timeout (a lease, taken with SKIP LOCKED so instances never send the same row at
+ * once); success marks it delivered, failure schedules the next attempt with backoff. A
+ * process that dies mid-delivery leaves the row to be picked up again when the lease ends,
+ * so deliveries are at least once: receivers should deduplicate by `x-avp-delivery`.
+ */
+export class WebhookDispatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+
+  constructor(
+    private readonly db: Kysely<AiManagerTables>,
+    private readonly logger: Logger,
+    private readonly options: WebhookDispatcherOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Stops polling and waits for deliveries in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Looks for due deliveries now (called after a commit that queued some). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.drain()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'webhook dispatch failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+          return;
+        }
+        this.timer = setTimeout(() => this.wake(), this.options.pollIntervalMs);
+        this.timer.unref();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const claimed = await this.claim();
+      if (claimed.length === 0) return;
+      await Promise.all(claimed.map((row) => this.deliver(row.delivery, row.secret)));
+      if (this.stopped) return;
+    }
+  }
+
+  private async claim(): Promise<{ delivery: DeliveryRow; secret: string | undefined }[]> {
+    const leaseMs = this.options.timeoutMs + 5000;
+    const rows = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ next_attempt_at: sql<string>`clock_timestamp() + make_interval(secs => ${leaseMs / 1000})`, ...updateTimestamps() })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '<=', sql<string>`clock_timestamp()`)
+          .orderBy('next_attempt_at')
+          .limit(this.options.batchSize)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .returningAll()
+      .execute();
+    if (rows.length === 0) return [];
+    const customers = await this.db
+      .selectFrom('customers')
+      .select(['id', 'webhook_secret'])
+      .where('id', 'in', [...new Set(rows.map((row) => row.customer_id))])
+      .where('tm_delete', 'is', null)
+      .execute();
+    const secrets = new Map(customers.map((customer) => [customer.id, customer.webhook_secret]));
+    return rows.map((delivery) => ({ delivery, secret: secrets.get(delivery.customer_id) }));
+  }
+
+  private async deliver(delivery: DeliveryRow, secret: string | undefined): Promise<void> {
+    if (secret === undefined) {
+      await this.finish(delivery, 'failed', 'the customer was deleted');
+      return;
+    }
+    const timestamp = Math.floor(Date.now() / 1000);
+    let failure: string;
+    try {
+      const response = await fetch(delivery.uri, {
+        method: 'POST',
+        body: delivery.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'avp-webhooks/1',
+          [webhookHeaders.signature]: signWebhook(secret, timestamp, delivery.body),
+          [webhookHeaders.timestamp]: String(timestamp),
+          [webhookHeaders.event]: delivery.event_type,
+          [webhookHeaders.delivery]: delivery.id,
+        },
+      });
+      await response.body?.cancel();
+      if (response.status >= 200 && response.status < 300) {
+        await this.finish(delivery, 'delivered', '');
+        this.options.onAttempt?.('delivered');
+        return;
+      }
+      failure = `HTTP ${response.status}`;
+    } catch (error) {
+      failure = error instanceof Error ? error.message : String(error);
+    }
+    const attempts = delivery.attempts + 1;
+    if (attempts >= this.options.maxAttempts) {
+      this.logger.warn({ deliveryId: delivery.id, uri: delivery.uri, failure, attempts }, 'webhook delivery given up');
+      await this.finish(delivery, 'failed', failure);
+      this.options.onAttempt?.('failed');
+      return;
+    }
+    this.options.onAttempt?.('retry');
+    const delayMs = retryDelayMs(attempts, this.options.retryBaseMs, this.options.retryMaxMs);
+    this.logger.info({ deliveryId: delivery.id, failure, attempts, delayMs }, 'webhook delivery failed; will retry');
+    await this.db
+      .updateTable('webhook_deliveries')
+      .set({
+        attempts,
+        last_error: failure.slice(0, 500),
+        next_attempt_at: sql<string>`clock_timestamp() + make_interval(secs => ${delayMs / 1000})`,
+        ...updateTimestamps(),
+      })
+      .where('id', '=', delivery.id)
+      .execute();
+    // Retries due before the next poll would otherwise wait for it.
+    if (delayMs < this.options.pollIntervalMs && !this.stopped) {
+      setTimeout(() => this.wake(), delayMs).unref();
+    }
+  }
+
+  private async finish(delivery: DeliveryRow, status: 'delivered' | 'failed', error: string): Promise<void> {
+    await this.db
+      .updateTable('webhook_deliveries')
+      .set({ status, attempts: delivery.attempts + 1, last_error: error.slice(0, 500), tm_update: currentTimestamp() })
+      .where('id', '=', delivery.id)
+      .execute();
+  }
+}

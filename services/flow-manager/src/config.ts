@@ -1,0 +1,38 @@
+import { env, standaloneEnvironmentSchema } from '@avp/shared';
+import { z } from 'zod';
+import type { AriSettings } from './app.ts';
+
+/**
+ * How flow-manager reaches Asterisk. Without ARI_URL there is no telephony: flows still run
+ * for API and text-message activeflows, and call actions fail with SERVICE_UNAVAILABLE.
+ */
+export const ariEnvironmentSchema = z.object({
+  /** `http://host:8088`; unset = no Asterisk. */
+  ARI_URL: z.url().optional(),
+  ARI_USER: z.string().default('asterisk'),
+  ARI_PASSWORD: z.string().default('asterisk'),
+  /** The Stasis application (dialplan `Stasis(<app>)`). */
+  ARI_APP: z.string().min(1).default('avp'),
+  /** How Asterisk reaches this process for `talk` audio; default http://127.0.0.1:<PORT>. */
+  MEDIA_BASE_URL: z.url().optional(),
+  /** Dial string for `connect` to a phone number; `{target}` is replaced. */
+  ARI_TEL_DIAL_TEMPLATE: z.string().includes('{target}').default('PJSIP/{target}'),
+});
+
+/** flow-manager's settings when it runs as its own process. */
+export const flowManagerEnvironmentSchema = standaloneEnvironmentSchema.extend({
+  PORT: env.port(8081),
+  ...ariEnvironmentSchema.shape,
+});
+
+export type FlowManagerEnvironment = z.infer<typeof flowManagerEnvironmentSchema>;
+
+/** The ARI settings of an environment, or undefined without ARI_URL. */
+export function ariSettingsFrom(environment: z.infer<typeof ariEnvironmentSchema> & { PORT: number }): AriSettings | undefined {
+  if (!environment.ARI_URL) return undefined;
+  return {
+    connection: { url: environment.ARI_URL, user: environment.ARI_USER, password: environment.ARI_PASSWORD, app: environment.ARI_APP },
+    mediaBaseUrl: environment.MEDIA_BASE_URL ?? `http://127.0.0.1:${environment.PORT}`,
+    telDialTemplate: environment.ARI_TEL_DIAL_TEMPLATE,
+  };
+}

@@ -1,0 +1,108 @@
+import { addTimestampColumns, type Migrations } from '@avp/shared';
+import { sql, type Kysely } from 'kysely';
+
+/** Index serving a newest-first list per owner over live rows: (owner, tm_create desc, id desc). */
+async function createListIndex(db: Kysely<unknown>, table: string, leading = 'customer_id'): Promise<void> {
+  await db.schema
+    .createIndex(`${table}_list_idx`)
+    .on(table)
+    .expression(sql`${sql.ref(leading)}, tm_create desc, id desc`)
+    .where(sql.ref('tm_delete'), 'is', null)
+    .execute();
+}
+
+/**
+ * flow-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
+ * that has run is never edited, a new one is added instead.
+ */
+export const migrations: Migrations = {
+  '0001_create_flows_activeflows_calls_numbers': {
+    async up(db) {
+      await db.schema
+        .createTable('flows')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('name', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('detail', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('actions', 'jsonb', (column) => column.notNull())
+        .addColumn('on_complete_flow_id', 'uuid')
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'flows');
+
+      await db.schema
+        .createTable('activeflows')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('flow_id', 'uuid')
+        .addColumn('status', 'text', (column) => column.notNull())
+        .addColumn('reference_type', 'text', (column) => column.notNull())
+        .addColumn('reference_id', 'text')
+        .addColumn('current_stack_id', 'text')
+        .addColumn('current_action_id', 'text')
+        .addColumn('stacks', 'jsonb', (column) => column.notNull())
+        .addColumn('variables', 'jsonb', (column) => column.notNull())
+        .addColumn('goto_counts', 'jsonb', (column) => column.notNull())
+        .addColumn('execute_count', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('end_reason', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('tm_end', 'timestamptz')
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'activeflows');
+      await db.schema.createIndex('activeflows_reference_idx').on('activeflows').columns(['reference_type', 'reference_id']).execute();
+
+      await db.schema
+        .createTable('calls')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('channel_id', 'text', (column) => column.notNull())
+        .addColumn('activeflow_id', 'uuid')
+        .addColumn('direction', 'text', (column) => column.notNull())
+        .addColumn('source', 'text', (column) => column.notNull())
+        .addColumn('destination', 'text', (column) => column.notNull())
+        .addColumn('status', 'text', (column) => column.notNull())
+        .addColumn('hangup_by', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('hangup_reason', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('tm_progressing', 'timestamptz')
+        .addColumn('tm_hangup', 'timestamptz')
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'calls');
+      await db.schema.createIndex('calls_channel_idx').on('calls').column('channel_id').execute();
+
+      await db.schema
+        .createTable('numbers')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('number', 'text', (column) => column.notNull())
+        .addColumn('call_flow_id', 'uuid')
+        .addColumn('message_flow_id', 'uuid')
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'numbers');
+      await db.schema
+        .createIndex('numbers_number_key')
+        .on('numbers')
+        .column('number')
+        .unique()
+        .where(sql.ref('tm_delete'), 'is', null)
+        .execute();
+
+      await db.schema
+        .createTable('inbound_messages')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('conversation_id', 'text', (column) => column.notNull())
+        .addColumn('source', 'text', (column) => column.notNull())
+        .addColumn('destination', 'text', (column) => column.notNull())
+        .addColumn('text', 'text', (column) => column.notNull())
+        .addColumn('activeflow_id', 'uuid')
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'inbound_messages');
+    },
+    async down(db) {
+      for (const table of ['inbound_messages', 'numbers', 'calls', 'activeflows', 'flows']) await db.schema.dropTable(table).execute();
+    },
+  },
+};

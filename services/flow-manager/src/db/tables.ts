@@ -1,0 +1,77 @@
+import type { Action, ActiveflowStack, JsonbColumn, TimestampColumns } from '@avp/shared';
+import type { Kysely, Transaction } from 'kysely';
+
+/** `flows`: a customer's flows; `actions` are stored validated, with ids assigned. */
+export interface FlowsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  name: string;
+  detail: string;
+  actions: JsonbColumn<Action[]>;
+  on_complete_flow_id: string | null;
+}
+
+/** `activeflows`: one running (or ended) execution of a flow, with its stacks and variables. */
+export interface ActiveflowsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  flow_id: string | null;
+  status: string;
+  reference_type: string;
+  reference_id: string | null;
+  current_stack_id: string | null;
+  current_action_id: string | null;
+  stacks: JsonbColumn<ActiveflowStack[]>;
+  variables: JsonbColumn<Record<string, string>>;
+  /** Jumps made by each goto action, for its loop_count. */
+  goto_counts: JsonbColumn<Record<string, number>>;
+  execute_count: number;
+  end_reason: string;
+  tm_end: string | null;
+}
+
+/** `calls`: one Asterisk channel handled by the Stasis app. */
+export interface CallsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  channel_id: string;
+  activeflow_id: string | null;
+  direction: string;
+  source: string;
+  destination: string;
+  status: string;
+  hangup_by: string;
+  hangup_reason: string;
+  tm_progressing: string | null;
+  tm_hangup: string | null;
+}
+
+/** `numbers`: the flows bound to a number (unique among live rows). */
+export interface NumbersTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  number: string;
+  call_flow_id: string | null;
+  message_flow_id: string | null;
+}
+
+/** `inbound_messages`: text messages (SMS/LINE style) received for a number. */
+export interface InboundMessagesTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  conversation_id: string;
+  source: string;
+  destination: string;
+  text: string;
+  activeflow_id: string | null;
+}
+
+export interface FlowManagerTables {
+  flows: FlowsTable;
+  activeflows: ActiveflowsTable;
+  calls: CallsTable;
+  numbers: NumbersTable;
+  inbound_messages: InboundMessagesTable;
+}
+
+export type FlowManagerDb = Kysely<FlowManagerTables> | Transaction<FlowManagerTables>;

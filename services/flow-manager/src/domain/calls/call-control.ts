@@ -1,0 +1,68 @@
+import type { z } from 'zod';
+import type { actionOptionSchemas } from '@avp/shared';
+
+export type TalkOption = z.output<(typeof actionOptionSchemas)['talk']>;
+export type ConnectOption = z.output<(typeof actionOptionSchemas)['connect']>;
+export type DigitsOption = z.output<(typeof actionOptionSchemas)['digits_receive']>;
+
+/** The call an action works on, as the call controller knows it. */
+export interface CallHandle {
+  id: string;
+  channelId: string;
+  source: string;
+  destination: string;
+}
+
+/** Where a call's audio goes for pipeline-manager: an RTP peer or Asterisk's WebSocket media. */
+export interface ExternalMediaRequest {
+  /** `rtp`: Asterisk sends RTP to `externalHost` (`host:port`); `websocket`: Asterisk serves a media WebSocket. */
+  transport: 'rtp' | 'websocket';
+  externalHost?: string;
+  /** ulaw, alaw or slin16. */
+  format: 'ulaw' | 'alaw' | 'slin16';
+}
+
+/** What Asterisk answered: where to send audio back (RTP) or where to connect (WebSocket). */
+export interface ExternalMedia {
+  channelId: string;
+  bridgeId: string;
+  /** RTP: Asterisk's own address and port for the audio we send (UNICASTRTP_LOCAL_*). */
+  localAddress?: string;
+  localPort?: number;
+  /** WebSocket: the URL to connect to (`ws://<asterisk>/media/<connection id>`). */
+  websocketUrl?: string;
+}
+
+/**
+ * What the flow engine asks of the telephony side. The ARI implementation drives Asterisk;
+ * tests use a double. Every waiting operation stops early (rejecting) when `signal` aborts,
+ * and rejects when the call hangs up.
+ */
+export interface CallControl {
+  answer(call: CallHandle): Promise<void>;
+  /** Speaks text (offline TTS) into the call; resolves when it has been played. */
+  talk(call: CallHandle, option: TalkOption, signal: AbortSignal): Promise<void>;
+  /** Plays media URIs one after another; resolves when done. */
+  play(call: CallHandle, urls: string[], signal: AbortSignal): Promise<void>;
+  hangup(call: CallHandle, reason: string): Promise<void>;
+  /**
+   * Calls the destinations and bridges the first that answers with the call; resolves when
+   * that bridge ends (the callee hung up) with `answered`, or with answered=false when nobody
+   * answered within the timeout.
+   */
+  connect(call: CallHandle, option: ConnectOption, signal: AbortSignal): Promise<{ answered: boolean }>;
+  /** Collects DTMF digits (those pressed before count too); resolves with what was collected. */
+  collectDigits(call: CallHandle, option: DigitsOption, signal: AbortSignal): Promise<string>;
+  /** Connects the call's audio to an external media leg (for pipeline-manager), in a bridge of its own. */
+  startExternalMedia(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia>;
+  /** Removes the external media leg and its bridge (idempotent). */
+  stopExternalMedia(call: CallHandle): Promise<void>;
+  /** Stops whatever is playing on the call. */
+  stopMedia(call: CallHandle): Promise<void>;
+  /** Creates a mixing bridge; returns its id. */
+  createBridge(name: string): Promise<string>;
+  /** Moves calls into a bridge (out of any other bridge first). */
+  addToBridge(bridgeId: string, calls: CallHandle[]): Promise<void>;
+  removeFromBridge(bridgeId: string, calls: CallHandle[]): Promise<void>;
+  destroyBridge(bridgeId: string): Promise<void>;
+}

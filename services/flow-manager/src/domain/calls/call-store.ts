@@ -1,0 +1,130 @@
+import {
+  creationTimestamps,
+  currentTimestamp,
+  listPage,
+  newId,
+  toApiTimestamp,
+  updateTimestamps,
+  type Call,
+  type CallStatus,
+  type ListQuery,
+  type ListResponse,
+} from '@avp/shared';
+import type { Selectable } from 'kysely';
+import type { CallsTable, FlowManagerDb } from '../../db/tables.ts';
+import type { CallHandle } from './call-control.ts';
+
+export type CallRow = Selectable<CallsTable>;
+
+export function toCall(row: CallRow): Call {
+  return {
+    id: row.id,
+    customer_id: row.customer_id,
+    channel_id: row.channel_id,
+    activeflow_id: row.activeflow_id,
+    direction: row.direction as Call['direction'],
+    source: row.source,
+    destination: row.destination,
+    status: row.status as CallStatus,
+    hangup_by: row.hangup_by as Call['hangup_by'],
+    hangup_reason: row.hangup_reason,
+    tm_create: toApiTimestamp(row.tm_create),
+    tm_update: toApiTimestamp(row.tm_update),
+    tm_progressing: row.tm_progressing ? toApiTimestamp(row.tm_progressing) : null,
+    tm_hangup: row.tm_hangup ? toApiTimestamp(row.tm_hangup) : null,
+    tm_delete: row.tm_delete ? toApiTimestamp(row.tm_delete) : null,
+  };
+}
+
+export function callHandle(row: CallRow): CallHandle {
+  return { id: row.id, channelId: row.channel_id, source: row.source, destination: row.destination };
+}
+
+export async function insertCall(
+  db: FlowManagerDb,
+  input: { customerId: string; channelId: string; direction: Call['direction']; source: string; destination: string },
+): Promise<CallRow> {
+  return db
+    .insertInto('calls')
+    .values({
+      id: newId(),
+      customer_id: input.customerId,
+      channel_id: input.channelId,
+      activeflow_id: null,
+      direction: input.direction,
+      source: input.source,
+      destination: input.destination,
+      status: 'ringing',
+      hangup_by: '',
+      hangup_reason: '',
+      tm_progressing: null,
+      tm_hangup: null,
+      ...creationTimestamps(),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findCall(db: FlowManagerDb, id: string): Promise<CallRow | undefined> {
+  return db.selectFrom('calls').selectAll().where('id', '=', id).where('tm_delete', 'is', null).executeTakeFirst();
+}
+
+export async function findCustomerCall(db: FlowManagerDb, customerId: string, id: string): Promise<CallRow | undefined> {
+  return db
+    .selectFrom('calls')
+    .selectAll()
+    .where('id', '=', id)
+    .where('customer_id', '=', customerId)
+    .where('tm_delete', 'is', null)
+    .executeTakeFirst();
+}
+
+/** The live call on an Asterisk channel. */
+export async function findCallByChannel(db: FlowManagerDb, channelId: string): Promise<CallRow | undefined> {
+  return db
+    .selectFrom('calls')
+    .selectAll()
+    .where('channel_id', '=', channelId)
+    .where('status', '!=', 'hangup')
+    .where('tm_delete', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function listCalls(db: FlowManagerDb, customerId: string, page: ListQuery): Promise<ListResponse<Call>> {
+  const query = db.selectFrom('calls').selectAll().where('customer_id', '=', customerId).where('tm_delete', 'is', null);
+  return listPage(query, page, { project: toCall });
+}
+
+export async function listLiveCalls(db: FlowManagerDb): Promise<CallRow[]> {
+  return db.selectFrom('calls').selectAll().where('status', '!=', 'hangup').where('tm_delete', 'is', null).execute();
+}
+
+export async function setCallActiveflow(db: FlowManagerDb, id: string, activeflowId: string): Promise<CallRow> {
+  return db.updateTable('calls').set({ activeflow_id: activeflowId, ...updateTimestamps() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function markCallProgressing(db: FlowManagerDb, id: string): Promise<CallRow | undefined> {
+  return db
+    .updateTable('calls')
+    .set({ status: 'progressing', tm_progressing: currentTimestamp(), ...updateTimestamps() })
+    .where('id', '=', id)
+    .where('status', '=', 'ringing')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Marks a call ended once; returns undefined when it had ended already. */
+export async function markCallHangup(
+  db: FlowManagerDb,
+  id: string,
+  by: 'remote' | 'local',
+  reason: string,
+): Promise<CallRow | undefined> {
+  return db
+    .updateTable('calls')
+    .set({ status: 'hangup', hangup_by: by, hangup_reason: reason, tm_hangup: currentTimestamp(), ...updateTimestamps() })
+    .where('id', '=', id)
+    .where('status', '!=', 'hangup')
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,30 @@
+import type { Bus, Logger } from '@avp/shared';
+import type { FlowManagerDb } from '../db/tables.ts';
+import type { FlowManagerEventType } from '@avp/shared';
+
+/** What domain code needs: the database, the bus and a logger. */
+export interface DomainContext {
+  db: FlowManagerDb;
+  bus: Bus;
+  logger: Logger;
+  /** Publishes an event; a failure is logged, never thrown into the caller's work. */
+  publish(type: FlowManagerEventType, data: unknown): Promise<void>;
+}
+
+export const flowManagerServiceName = 'flow-manager';
+
+/** Builds the context; events go out on `flow-manager.event`. */
+export function createDomainContext(db: FlowManagerDb, bus: Bus, logger: Logger): DomainContext {
+  return {
+    db,
+    bus,
+    logger,
+    async publish(type, data) {
+      try {
+        await bus.publish(flowManagerServiceName, { type, data });
+      } catch (error) {
+        logger.error({ err: error, type }, 'could not publish an event');
+      }
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { createFlowManager, databaseSchema, serviceName, type AriSettings, type FlowManager, type FlowManagerOptions } from './app.ts';
+export { ariEnvironmentSchema, ariSettingsFrom } from './config.ts';

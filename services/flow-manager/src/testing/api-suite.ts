@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import {
+  appError,
+  createHttpServer,
+  createInProcessBus,
+  createMetricsRegistry,
+  createRpcRouter,
+  rpcCall,
+  silentLogger,
+  type Bus,
+  type Database,
+  type EventEnvelope,
+} from '@avp/shared';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFlowManager, type FlowManager } from '../app.ts';
+import { FakeCallControl } from './fake-call-control.ts';
+
+/** The database a suite run uses and how to dispose of it. */
+export interface SuiteDatabase {
+  database: Database;
+  cleanup(): Promise<void>;
+}
+
+const keys: Record<string, string> = { 'key-alice': randomUUID(), 'key-bob': randomUUID() };
+
+/**
+ * flow-manager's public API and RPC routes end to end over HTTP and the bus, with a double
+ * of ai-manager (key checks and `ai_talk`'s service start) on the bus. Run once per database.
+ */
+export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDatabase | undefined>): void {
+  describe(name, () => {
+    let suite: SuiteDatabase | undefined;
+    let app: FastifyInstance;
+    let bus: Bus;
+    let flowManager: FlowManager;
+    let calls: FakeCallControl;
+    const events: EventEnvelope[] = [];
+    const aiStarts: unknown[] = [];
+    const aicallId = randomUUID();
+
+    beforeAll(async () => {
+      suite = await open();
+      if (!suite) return;
+      bus = createInProcessBus();
+      const aiManager = createRpcRouter()
+        .add('POST', '/v1/accesskeys/verify', async ({ data }) => {
+          const customerId = keys[(data as { key: string }).key];
+          if (!customerId) throw appError('INVALID_CREDENTIALS');
+          return { customer_id: customerId, accesskey_id: randomUUID() };
+        })
+        .add('POST', '/v1/services/type/aicall', async ({ data }) => {
+          aiStarts.push(data);
+          return { id: aicallId, type: 'aicall', push_actions: [{ id: aicallId, type: 'block' }] };
+        });
+      await bus.serve('ai-manager', aiManager.handle);
+      await bus.subscribe('flow-manager', ['#'], async (event) => void events.push(event), { queue: 'suite-events' });
+      calls = new FakeCallControl();
+      flowManager = await createFlowManager(
+        { database: suite.database, bus, logger: silentLogger(), metrics: createMetricsRegistry(), instanceId: 'suite' },
+        { callControl: calls },
+      );
+      app = createHttpServer({ logger: silentLogger() });
+      await flowManager.registerRoutes(app);
+      await flowManager.start();
+      await app.ready();
+    });
+
+    afterAll(async () => {
+      if (!suite) return;
+      await flowManager.stop();
+      await app.close();
+      await bus.close();
+      await suite.cleanup();
+    });
+
+    async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, key = 'key-alice') {
+      const response = await app.inject({
+        method,
+        url,
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+        ...(body === undefined ? {} : { payload: body as object }),
+      });
+      return { status: response.statusCode, body: response.json() as Record<string, unknown> & { error?: { reason: string; message: string } } };
+    }
+
+    it('requires a valid key', async (context) => {
+      if (!suite) return context.skip();
+      expect((await call('GET', '/v1.0/flows', undefined, '')).body.error?.reason).toBe('MISSING_CREDENTIALS');
+      expect((await call('GET', '/v1.0/flows', undefined, 'key-mallory')).status).toBe(401);
+      const byQuery = await app.inject({ method: 'GET', url: '/v1.0/flows?accesskey=key-alice' });
+      expect(byQuery.statusCode).toBe(200);
+    });
+
+    it('creates, reads, lists, replaces and deletes flows', async (context) => {
+      if (!suite) return context.skip();
+      const created = await call('POST', '/v1.0/flows', { name: 'main', actions: [{ type: 'answer' }, { type: 'talk', option: { text: 'hi' } }] });
+      expect(created.status).toBe(200);
+      const id = created.body.id as string;
+      expect(created.body).toMatchObject({ type: 'flow', name: 'main', actions: [{ type: 'answer' }, { type: 'talk', option: { text: 'hi', language: 'en-US' } }] });
+      expect((await call('GET', `/v1.0/flows/${id}`)).body.id).toBe(id);
+      const replaced = await call('PUT', `/v1.0/flows/${id}`, { name: 'renamed', actions: [{ type: 'hangup' }] });
+      expect(replaced.body).toMatchObject({ name: 'renamed', actions: [{ type: 'hangup', option: { reason: 'normal' } }] });
+      for (let i = 0; i < 3; i++) await call('POST', '/v1.0/flows', { name: `extra-${i}` });
+      const page = await call('GET', '/v1.0/flows?page_size=2');
+      expect((page.body.result as unknown[]).length).toBe(2);
+      expect(page.body.next_page_token).not.toBe('');
+      const next = await call('GET', `/v1.0/flows?page_size=2&page_token=${encodeURIComponent(String(page.body.next_page_token))}`);
+      expect((next.body.result as unknown[]).length).toBeGreaterThan(0);
+      expect((await call('DELETE', `/v1.0/flows/${id}`)).body.tm_delete).not.toBeNull();
+      expect((await call('GET', `/v1.0/flows/${id}`)).status).toBe(404);
+      const all = await call('GET', '/v1.0/flows?page_size=100');
+      expect((all.body.result as { id: string }[]).some((flow) => flow.id === id)).toBe(false);
+    });
+
+    it('rejects a flow with a bad action, naming it', async (context) => {
+      if (!suite) return context.skip();
+      const bad = await call('POST', '/v1.0/flows', { actions: [{ type: 'answer' }, { type: 'connect', option: { destinations: [] } }] });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error?.message).toMatch(/actions\[1\] \(connect\): option.destinations/);
+      expect((await call('POST', '/v1.0/flows', { actions: 'nope' })).status).toBe(400);
+      expect((await call('GET', '/v1.0/flows/not-a-uuid')).body.error?.reason).toBe('INVALID_ID');
+    });
+
+    it('hides one customer\'s resources from another', async (context) => {
+      if (!suite) return context.skip();
+      const flow = await call('POST', '/v1.0/flows', { name: 'secret' });
+      const id = flow.body.id as string;
+      const missing = await call('GET', `/v1.0/flows/${randomUUID()}`, undefined, 'key-bob');
+      const foreign = await call('GET', `/v1.0/flows/${id}`, undefined, 'key-bob');
+      expect(foreign.status).toBe(404);
+      expect(foreign.body.error?.message).toBe(missing.body.error?.message);
+      expect((await call('DELETE', `/v1.0/flows/${id}`, undefined, 'key-bob')).status).toBe(404);
+      const list = await call('GET', '/v1.0/flows', undefined, 'key-bob');
+      expect((list.body.result as { id: string }[]).some((entry) => entry.id === id)).toBe(false);
+      const number = await call('POST', '/v1.0/numbers', { number: `+1${Date.now()}`, call_flow_id: id }, 'key-bob');
+      expect(number.status).toBe(404);
+    });
+
+    it('runs an inbound call through its number\'s flow, with ai_talk and service_stop', async (context) => {
+      if (!suite) return context.skip();
+      const flow = await call('POST', '/v1.0/flows', {
+        actions: [{ type: 'answer' }, { type: 'ai_talk', option: { ai_id: randomUUID() } }, { type: 'talk', option: { text: 'bye ${voipbin.call.source}' } }, { type: 'hangup' }],
+      });
+      const dialled = `+1${Date.now()}`;
+      expect((await call('POST', '/v1.0/numbers', { number: dialled, call_flow_id: flow.body.id })).status).toBe(200);
+      expect((await call('POST', '/v1.0/numbers', { number: dialled }, 'key-bob')).body.error?.reason).toBe('RESOURCE_ALREADY_EXISTS');
+
+      const created = await flowManager.callEvents.incoming({ channelId: 'chan-1', source: '+15550001', destination: dialled });
+      await flowManager.runner.idle();
+      const activeflowId = created!.activeflow_id!;
+      const waiting = await call('GET', `/v1.0/activeflows/${activeflowId}`);
+      expect(waiting.body).toMatchObject({ status: 'waiting', current_stack_id: aicallId, current_action: { type: 'block' } });
+      expect(aiStarts.at(-1)).toMatchObject({ reference_type: 'call', reference_id: created!.id, activeflow_id: activeflowId });
+
+      await rpcCall(bus, 'flow-manager', 'POST', `/v1/activeflows/${activeflowId}/service_stop`, { service_id: aicallId });
+      await flowManager.runner.idle();
+      const ended = await call('GET', `/v1.0/activeflows/${activeflowId}`);
+      expect(ended.body).toMatchObject({ status: 'ended', end_reason: 'hangup action' });
+      expect(calls.operations).toEqual(expect.arrayContaining(['talk bye +15550001', 'hangup normal']));
+      const callView = await call('GET', `/v1.0/calls/${created!.id}`);
+      expect(callView.body).toMatchObject({ direction: 'incoming', source: '+15550001', destination: dialled });
+    });
+
+    it('ends the activeflow when the caller hangs up, and records why', async (context) => {
+      if (!suite) return context.skip();
+      const flow = await call('POST', '/v1.0/flows', { actions: [{ type: 'answer' }, { type: 'block' }] });
+      const dialled = `+2${Date.now()}`;
+      await call('POST', '/v1.0/numbers', { number: dialled, call_flow_id: flow.body.id });
+      const created = await flowManager.callEvents.incoming({ channelId: 'chan-2', source: '+15550002', destination: dialled });
+      await flowManager.runner.idle();
+      await flowManager.callEvents.hungUp('chan-2', 'Normal Clearing');
+      const view = await call('GET', `/v1.0/calls/${created!.id}`);
+      expect(view.body).toMatchObject({ status: 'hangup', hangup_by: 'remote', hangup_reason: 'Normal Clearing' });
+      const activeflow = await call('GET', `/v1.0/activeflows/${created!.activeflow_id}`);
+      expect(activeflow.body).toMatchObject({ status: 'ended', end_reason: 'the call hung up' });
+      const published = () => events.some((event) => event.type === 'call_hangup' && (event.data as { id: string }).id === created!.id);
+      for (let i = 0; i < 100 && !published(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(published()).toBe(true);
+    });
+
+    it('serves variables and substitution over RPC with limits', async (context) => {
+      if (!suite) return context.skip();
+      const started = await call('POST', '/v1.0/activeflows', { actions: [{ type: 'block' }], variables: { name: 'Ada' } });
+      const id = started.body.id as string;
+      await flowManager.runner.idle();
+      await rpcCall(bus, 'flow-manager', 'POST', `/v1/variables/${id}/variables`, { variables: { greeting: 'Hello ${name}' } });
+      const got = await rpcCall<{ variables: Record<string, string> }>(bus, 'flow-manager', 'GET', `/v1/variables/${id}`);
+      expect(got.variables).toMatchObject({ name: 'Ada', greeting: 'Hello Ada' });
+      const text = await rpcCall<{ text: string }>(bus, 'flow-manager', 'POST', `/v1/variables/${id}/substitute`, { text: '${greeting}!' });
+      expect(text.text).toBe('Hello Ada!');
+      const tooLong = await rpcCall(bus, 'flow-manager', 'POST', `/v1/variables/${id}/variables`, { variables: { x: 'y'.repeat(20_000) } }).catch((error: unknown) => error);
+      expect(tooLong).toMatchObject({ reason: 'VALIDATION_FAILED' });
+      const stopped = await call('POST', `/v1.0/activeflows/${id}/stop`);
+      expect(stopped.body).toMatchObject({ status: 'ended', end_reason: 'stopped through the API' });
+    });
+
+    it('runs the message flow of a number for an inbound text message', async (context) => {
+      if (!suite) return context.skip();
+      const flow = await call('POST', '/v1.0/flows', { actions: [{ type: 'variable_set', option: { key: 'echo', value: 'got: ${voipbin.conversation_message.text}' } }, { type: 'block' }] });
+      const number = `+3${Date.now()}`;
+      await call('POST', '/v1.0/numbers', { number, message_flow_id: flow.body.id });
+      const received = await call('POST', '/v1.0/conversation_messages', { conversation_id: 'conv-1', source: '+15559999', destination: number, text: 'hello' });
+      expect(received.status).toBe(202);
+      await flowManager.runner.idle();
+      const activeflow = await call('GET', `/v1.0/activeflows/${(received.body.activeflow as { id: string }).id}`);
+      expect(activeflow.body).toMatchObject({
+        reference_type: 'conversation',
+        reference_id: 'conv-1',
+        status: 'waiting',
+        variables: expect.objectContaining({ echo: 'got: hello', 'voipbin.conversation.id': 'conv-1' }),
+      });
+      const foreign = await call('POST', '/v1.0/conversation_messages', { conversation_id: 'c', source: 'a', destination: number, text: 'x' }, 'key-bob');
+      expect(foreign.status).toBe(404);
+    });
+  });
+}

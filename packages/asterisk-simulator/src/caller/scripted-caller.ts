@@ -1,0 +1,271 @@
+import { EventEmitter } from 'node:events';
+import type { Channel } from '../model/channel.ts';
+import type { FarEnd } from '../model/far-end.ts';
+import { ENGINE_FRAME_SAMPLES, FRAME_MS, rms } from '../media/codecs.ts';
+import type { FaultPlan } from '../media/faults.ts';
+import { buildWav, readWavFile, toEngineRate, writeWavFile } from '../media/wav.ts';
+
+/** What the simulator wires into a caller: how to act on its channel. */
+export interface CallerHooks {
+  dtmf(digit: string, durationMs: number): void;
+  hangup(cause: number): void;
+  answer(): void;
+  /** RTP legs currently bridged with the caller (fault injection targets). */
+  mediaLegs(): { setFaults(plan: FaultPlan | undefined): void; sendMalformedBurst(count: number): void }[];
+}
+
+export interface CallerOptions {
+  /** RMS (sample units) above which a 20 ms frame counts as audio; default 300 (about -40 dBFS). */
+  speechThreshold?: number;
+  /** Quiet frames in a row that end heard audio; default 3 (60 ms). */
+  hangoverFrames?: number;
+  /** Send silence frames while not speaking, as a phone sends continuous RTP; default true. */
+  sendSilence?: boolean;
+}
+
+/** A stretch of audio the caller heard, in ms since the call started. */
+export interface HeardSegment {
+  startMs: number;
+  endMs: number;
+}
+
+interface Utterance {
+  samples: Int16Array;
+  position: number;
+  interruption: boolean;
+  lastLoudAt: number | undefined;
+  done: () => void;
+}
+
+/**
+ * A scripted phone on the far end of a channel. It speaks audio into the call at real-time
+ * pace (one 20 ms frame per media tick), records everything it hears with timestamps, sends
+ * DTMF, hangs up, and measures what a caller experiences: time from the end of its own
+ * speech to the first audio heard back, and from the start of an interruption to the moment
+ * the audio it hears stops.
+ */
+export class Caller extends EventEmitter<{
+  answered: [];
+  hangup: [];
+  audioStart: [number];
+  audioStop: [number];
+  dtmf: [string];
+}> implements FarEnd {
+  channel!: Channel;
+  readonly startedAt = performance.now();
+  /** Response latencies: end of own speech -> first audio heard, one per utterance answered. */
+  readonly responseLatenciesMs: number[] = [];
+  /** Barge-in latencies: start of an interruption -> heard audio stops. */
+  readonly bargeInLatenciesMs: number[] = [];
+  readonly heardSegments: HeardSegment[] = [];
+  readonly dtmfHeard: { digit: string; atMs: number }[] = [];
+  ended = false;
+  private readonly recorded: { tick: number; frame: Int16Array }[] = [];
+  private tick = 0;
+  private readonly utterances: Utterance[] = [];
+  private heardActive = false;
+  private heardStartMs = 0;
+  private lastHeardLoudMs = 0;
+  private quietFrames = 0;
+  private pendingResponseSinceMs: number | undefined;
+  private pendingInterruptionSinceMs: number | undefined;
+  private readonly threshold: number;
+  private readonly hangoverFrames: number;
+  private readonly sendSilence: boolean;
+
+  constructor(
+    private readonly hooks: CallerHooks,
+    options: CallerOptions = {},
+  ) {
+    super();
+    this.threshold = options.speechThreshold ?? 300;
+    this.hangoverFrames = options.hangoverFrames ?? 3;
+    this.sendSilence = options.sendSilence ?? true;
+  }
+
+  get id(): string {
+    return this.channel.id;
+  }
+
+  /** ms since the call started, on the media clock's monotonic time base. */
+  now(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  /** Whether audio is being heard right now (above threshold, within the hangover). */
+  get hearingAudio(): boolean {
+    return this.heardActive;
+  }
+
+  /**
+   * Speaks 16 kHz PCM (or a WAV file, any PCM16 rate) into the call at real-time pace.
+   * Resolves when the last frame has been sent. Speech waits for the call to be answered.
+   */
+  async play(audio: Int16Array | string, options: { interruption?: boolean } = {}): Promise<void> {
+    const samples = typeof audio === 'string' ? toEngineRate(await readWavFile(audio)) : audio;
+    if (this.ended) return;
+    await new Promise<void>((resolve) => {
+      this.utterances.push({ samples, position: 0, interruption: options.interruption ?? false, lastLoudAt: undefined, done: resolve });
+    });
+  }
+
+  /** Speaks over whatever the caller is hearing; the barge-in latency is measured from its first loud frame. */
+  interrupt(audio: Int16Array | string): Promise<void> {
+    return this.play(audio, { interruption: true });
+  }
+
+  /** Sends a DTMF digit (ChannelDtmfReceived fires when the digit ends, after `durationMs`). */
+  async sendDtmf(digit: string, durationMs = 100): Promise<void> {
+    if (!/^[0-9A-D*#]$/.test(digit)) throw new Error(`invalid DTMF digit ${digit}`);
+    await new Promise((resolve) => setTimeout(resolve, durationMs));
+    if (!this.ended) this.hooks.dtmf(digit, durationMs);
+  }
+
+  /** The caller hangs up (ChannelHangupRequest with cause 16, not soft). */
+  hangup(cause = 16): void {
+    if (!this.ended) this.hooks.hangup(cause);
+  }
+
+  /** For an outbound (originated) call: the called party answers. */
+  answer(): void {
+    this.hooks.answer();
+  }
+
+  /** Installs network faults on the RTP legs bridged with this caller (undefined clears them). */
+  injectFaults(plan: FaultPlan | undefined): number {
+    const legs = this.hooks.mediaLegs();
+    for (const leg of legs) leg.setFaults(plan);
+    return legs.length;
+  }
+
+  /** Sends a burst of datagrams that are not valid RTP on the bridged RTP legs. */
+  sendMalformedBurst(count = 10): number {
+    const legs = this.hooks.mediaLegs();
+    for (const leg of legs) leg.sendMalformedBurst(count);
+    return legs.length;
+  }
+
+  waitForAnswer(timeoutMs = 5000): Promise<void> {
+    if (this.channel.state === 'Up') return Promise.resolve();
+    return this.waitFor('answered', timeoutMs).then(() => undefined);
+  }
+
+  waitForHangup(timeoutMs = 5000): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return this.waitFor('hangup', timeoutMs).then(() => undefined);
+  }
+
+  /** Resolves with the call time (ms) at which audio is next heard. */
+  waitForAudio(timeoutMs = 5000): Promise<number> {
+    if (this.heardActive) return Promise.resolve(this.heardStartMs);
+    return this.waitFor('audioStart', timeoutMs).then((values) => values[0] as number);
+  }
+
+  /** Resolves with the call time (ms) at which heard audio next stops. */
+  waitForSilence(timeoutMs = 5000): Promise<number> {
+    if (!this.heardActive) return Promise.resolve(this.lastHeardLoudMs);
+    return this.waitFor('audioStop', timeoutMs).then((values) => values[0] as number);
+  }
+
+  /** Everything heard so far as 16 kHz PCM, with silence where nothing was received. */
+  recording(): Int16Array {
+    const last = this.recorded.at(-1);
+    const out = new Int16Array(last ? (last.tick + 1) * ENGINE_FRAME_SAMPLES : 0);
+    for (const { tick, frame } of this.recorded) out.set(frame, tick * ENGINE_FRAME_SAMPLES);
+    return out;
+  }
+
+  recordingWav(): Buffer {
+    return buildWav(this.recording());
+  }
+
+  async saveRecording(path: string): Promise<void> {
+    await writeWavFile(path, this.recording());
+  }
+
+  produce(): Int16Array | null {
+    if (this.ended || this.channel.state !== 'Up') return null;
+    const utterance = this.utterances[0];
+    if (!utterance) return this.sendSilence ? new Int16Array(ENGINE_FRAME_SAMPLES) : null;
+    const frame = new Int16Array(ENGINE_FRAME_SAMPLES);
+    frame.set(utterance.samples.subarray(utterance.position, utterance.position + ENGINE_FRAME_SAMPLES));
+    utterance.position += ENGINE_FRAME_SAMPLES;
+    const now = this.now();
+    if (rms(frame) > this.threshold) {
+      if (utterance.interruption && utterance.lastLoudAt === undefined && this.heardActive) {
+        this.pendingInterruptionSinceMs = now;
+      }
+      utterance.lastLoudAt = now;
+    }
+    if (utterance.position >= utterance.samples.length) {
+      this.utterances.shift();
+      if (utterance.lastLoudAt !== undefined && !utterance.interruption) this.pendingResponseSinceMs = utterance.lastLoudAt;
+      if (utterance.interruption && utterance.lastLoudAt !== undefined) this.pendingResponseSinceMs = utterance.lastLoudAt;
+      utterance.done();
+    }
+    return frame;
+  }
+
+  consume(frame: Int16Array | null): void {
+    const tick = this.tick;
+    this.tick += 1;
+    if (this.ended) return;
+    if (frame) this.recorded.push({ tick, frame });
+    const now = this.now();
+    if (frame && rms(frame) > this.threshold) {
+      this.quietFrames = 0;
+      this.lastHeardLoudMs = now;
+      if (!this.heardActive) {
+        this.heardActive = true;
+        this.heardStartMs = now;
+        if (this.pendingResponseSinceMs !== undefined) {
+          this.responseLatenciesMs.push(now - this.pendingResponseSinceMs);
+          this.pendingResponseSinceMs = undefined;
+        }
+        this.emit('audioStart', now);
+      }
+      return;
+    }
+    if (!this.heardActive) return;
+    this.quietFrames += 1;
+    if (this.quietFrames < this.hangoverFrames) return;
+    this.heardActive = false;
+    const stoppedAt = this.lastHeardLoudMs + FRAME_MS;
+    this.heardSegments.push({ startMs: this.heardStartMs, endMs: stoppedAt });
+    if (this.pendingInterruptionSinceMs !== undefined) {
+      this.bargeInLatenciesMs.push(stoppedAt - this.pendingInterruptionSinceMs);
+      this.pendingInterruptionSinceMs = undefined;
+    }
+    this.emit('audioStop', stoppedAt);
+  }
+
+  receiveDtmf(digit: string): void {
+    this.dtmfHeard.push({ digit, atMs: this.now() });
+    this.emit('dtmf', digit);
+  }
+
+  answered(): void {
+    this.emit('answered');
+  }
+
+  close(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const utterance of this.utterances.splice(0)) utterance.done();
+    this.emit('hangup');
+  }
+
+  private waitFor<Name extends 'answered' | 'hangup' | 'audioStart' | 'audioStop'>(name: Name, timeoutMs: number): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off(name, listener as never);
+        reject(new Error(`caller ${this.channel.id}: no ${name} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (...values: unknown[]) => {
+        clearTimeout(timer);
+        resolve(values);
+      };
+      this.once(name, listener as never);
+    });
+  }
+}

@@ -1,0 +1,93 @@
+import type { Asterisk } from '../model/asterisk.ts';
+import type { Channel } from '../model/channel.ts';
+import type { Playback } from '../model/playback.ts';
+import { ENGINE_FRAME_SAMPLES, mixFrames } from './codecs.ts';
+
+/**
+ * One 20 ms media tick for the whole simulated Asterisk:
+ * 1. every channel's far end delivers what it sent this tick (snoop channels read their target);
+ * 2. every channel gets the mix of its bridge peers (never itself), bridge playbacks, its own
+ *    playbacks and snoop whispers, and hands it to its far end.
+ * A channel that nobody sends audio to gets `null` (Asterisk sends no RTP then either).
+ */
+export function runMediaTick(asterisk: Asterisk, _now: number): void {
+  const channels = [...asterisk.channels.values()];
+  const fromFarEnd = new Map<Channel, Int16Array | null>();
+  for (const channel of channels) {
+    if (channel.snoop || channel.destroyed) continue;
+    const parts: Int16Array[] = [];
+    const produced = channel.farEnd.produce();
+    if (produced) parts.push(produced);
+    const whisper = channel.whisperFromFarEnd.read(ENGINE_FRAME_SAMPLES, true);
+    if (whisper) parts.push(whisper);
+    const frame = parts.length > 0 ? mixFrames(parts) : null;
+    channel.lastFromFarEnd = frame;
+    fromFarEnd.set(channel, frame);
+  }
+  for (const channel of channels) {
+    if (!channel.snoop) continue;
+    const { target, spy } = channel.snoop;
+    const parts: Int16Array[] = [];
+    const heardFromTarget = fromFarEnd.get(target) ?? null;
+    if ((spy === 'in' || spy === 'both') && heardFromTarget) parts.push(heardFromTarget);
+    if ((spy === 'out' || spy === 'both') && target.lastToFarEnd) parts.push(target.lastToFarEnd);
+    fromFarEnd.set(channel, parts.length > 0 ? mixFrames(parts) : null);
+  }
+
+  const bridgeAudio = new Map<string, Int16Array | null>();
+  for (const bridge of asterisk.bridges.values()) {
+    bridgeAudio.set(bridge.id, nextPlaybackFrame(asterisk, bridge.playbacks));
+  }
+
+  for (const channel of channels) {
+    if (channel.destroyed) continue;
+    const parts: Int16Array[] = [];
+    const bridge = channel.bridge;
+    if (bridge) {
+      for (const member of bridge.members) {
+        if (member.channel === channel || member.muted) continue;
+        const frame = fromFarEnd.get(member.channel);
+        if (frame) parts.push(frame);
+      }
+      const played = bridgeAudio.get(bridge.id);
+      if (played) parts.push(played);
+    }
+    const own = nextPlaybackFrame(asterisk, channel.playbacks);
+    if (own) parts.push(own);
+    const whisper = channel.whisperToFarEnd.read(ENGINE_FRAME_SAMPLES, true);
+    if (whisper) parts.push(whisper);
+    const out = parts.length > 0 ? mixFrames(parts) : null;
+    channel.lastToFarEnd = out;
+    if (channel.snoop) {
+      deliverWhisper(channel, out);
+      continue;
+    }
+    channel.farEnd.consume(out);
+  }
+  asterisk.stopClockWhenIdle();
+}
+
+function deliverWhisper(snoop: Channel, frame: Int16Array | null): void {
+  if (!frame || !snoop.snoop) return;
+  const { target, whisper } = snoop.snoop;
+  if (whisper === 'out' || whisper === 'both') target.whisperToFarEnd.write(frame);
+  if (whisper === 'in' || whisper === 'both') target.whisperFromFarEnd.write(frame);
+}
+
+function nextPlaybackFrame(asterisk: Asterisk, playbacks: Playback[]): Int16Array | null {
+  for (;;) {
+    const playback = playbacks[0];
+    if (!playback) return null;
+    if (playback.state === 'queued') {
+      if (playback.failed) {
+        asterisk.finishPlayback(playback, 'failed');
+        continue;
+      }
+      asterisk.startPlayback(playback);
+    }
+    if (playback.state === 'paused') return null;
+    const frame = playback.nextFrame();
+    if (frame) return frame;
+    asterisk.finishPlayback(playback, 'done');
+  }
+}

@@ -1,0 +1,70 @@
+import { createStreamResampler, migrateToLatest, type Service, type ServiceContext, type Subscription } from '@avp/shared';
+import { migrations } from './db/migrations.ts';
+import type { VadEngine } from './media/vad/speech-probability.ts';
+import { createLlmProvider, createSttProvider, createTtsProvider } from './providers/registry.ts';
+import { PipelineSessions, type PipelineSessionsOptions, type ProviderSource } from './sessions/pipeline-sessions.ts';
+import { createPipelineRpcRouter } from './sessions/rpc-routes.ts';
+
+/** The service's name: its bus queues are `pipeline-manager.request` and `pipeline-manager.event`. */
+export const serviceName = 'pipeline-manager';
+
+/** The PostgreSQL schema that holds this service's tables. */
+export const databaseSchema = 'pipeline_manager';
+
+export interface PipelineManagerOptions {
+  /** Where providers come from (default: the registry, keys from the AI or the environment). */
+  providers?: ProviderSource;
+  /** Address RTP sockets bind to and give Asterisk (default 127.0.0.1). */
+  mediaHost?: string;
+  vadEngine?: VadEngine;
+  /** A VAD per session (tests). */
+  createVad?: PipelineSessionsOptions['createVad'];
+}
+
+/**
+ * Providers from the registry: the AI's settings, keys from the AI or the environment; TTS
+ * audio at other rates is brought to 16 kHz by the band-limited speex resampler.
+ */
+export const registryProviders: ProviderSource = {
+  llm: (ai) => createLlmProvider(ai),
+  stt: (ai) => createSttProvider(ai),
+  tts: (ai) => createTtsProvider(ai, { resample: createStreamResampler }),
+};
+
+/** The parts of a running pipeline-manager, for tests. */
+export interface PipelineManager extends Service {
+  sessions: PipelineSessions;
+}
+
+/** Builds pipeline-manager from its dependencies and brings its schema up to date. */
+export async function createPipelineManager(context: ServiceContext, options: PipelineManagerOptions = {}): Promise<PipelineManager> {
+  const logger = context.logger.child({ component: serviceName });
+  await migrateToLatest(context.database, { schema: databaseSchema, migrations, logger });
+  const sessions = new PipelineSessions({
+    bus: context.bus,
+    logger,
+    instanceId: context.instanceId,
+    providers: options.providers ?? registryProviders,
+    mediaHost: options.mediaHost,
+    vadEngine: options.vadEngine,
+    createVad: options.createVad,
+    serviceName,
+  });
+  const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId });
+
+  let server: Subscription | undefined;
+  return {
+    name: serviceName,
+    sessions,
+    registerRoutes: () => undefined,
+    async start() {
+      server = await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId });
+      logger.info({ instanceId: context.instanceId }, 'serving requests');
+    },
+    async stop() {
+      await server?.close();
+      server = undefined;
+      await sessions.stopAll('pipeline-manager is shutting down');
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { PacingScheduler, SimulatedTime, type PacedTick } from './pacing-scheduler.ts';
+
+describe('PacingScheduler', () => {
+  it('keeps every tick on the 20 ms grid however late timers fire (no cumulative drift)', () => {
+    let seed = 7;
+    const time = new SimulatedTime(() => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return (seed / 2_147_483_648) * 3; // timers fire 0-3 ms late
+    });
+    const scheduler = new PacingScheduler({ clock: time, timers: time });
+    const ticks: PacedTick[] = [];
+    scheduler.add((tick) => ticks.push(tick));
+    time.advance(60_000);
+    scheduler.stop();
+    expect(ticks.length).toBeGreaterThanOrEqual(2999);
+    ticks.forEach((tick, index) => {
+      expect(tick.idealMs).toBe(20 * (index + 1));
+      expect(tick.slot).toBe(index + 1);
+    });
+    expect(Math.max(...ticks.map((tick) => tick.latenessMs))).toBeLessThan(3.5);
+  });
+
+  it('skips missed slots after a stall instead of bursting', () => {
+    const time = new SimulatedTime();
+    const scheduler = new PacingScheduler({ clock: time, timers: time });
+    const ticks: PacedTick[] = [];
+    scheduler.add((tick) => ticks.push(tick));
+    time.advance(100);
+    expect(ticks.map((tick) => tick.slot)).toEqual([1, 2, 3, 4, 5]);
+    // Simulate a blocked event loop: the clock jumps 95 ms before any timer can fire.
+    const blockedFrom = time.now();
+    (time as unknown as { current: number }).current = blockedFrom + 95;
+    time.advance(0);
+    expect(ticks.slice(5).map((tick) => tick.slot)).toEqual([9]);
+    expect(ticks[5]?.skippedSlots).toBe(3);
+    time.advance(15);
+    expect(ticks.slice(6).map((tick) => tick.slot)).toEqual([10]);
+    scheduler.stop();
+  });
+
+  it('spreads tasks over distinct phases and stops a cancelled one', () => {
+    const time = new SimulatedTime();
+    const scheduler = new PacingScheduler({ clock: time, timers: time });
+    const ticks: Array<Array<{ idealMs: number }>> = [[], [], []];
+    const tasks = ticks.map((list) => scheduler.add((tick) => list.push(tick)));
+    time.advance(200);
+    expect(new Set(ticks.map((list) => (list[0]?.idealMs ?? -1) % 20))).toEqual(new Set([0, 1, 2]));
+    tasks[1]?.cancel();
+    const cancelledCount = ticks[1]?.length;
+    time.advance(200);
+    expect(ticks[1]?.length).toBe(cancelledCount);
+    expect(ticks[0]?.length).toBe(20);
+    expect(scheduler.size).toBe(2);
+    // A new task takes the freed phase.
+    const fresh: Array<{ idealMs: number }> = [];
+    scheduler.add((tick) => fresh.push(tick));
+    time.advance(40);
+    expect((fresh[0]?.idealMs ?? -1) % 20).toBe(1);
+    scheduler.stop();
+  });
+});

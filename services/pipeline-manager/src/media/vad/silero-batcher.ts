@@ -1,0 +1,216 @@
+import { Worker } from 'node:worker_threads';
+import { sileroModelPath } from './silero-model.ts';
+import type { SpeechProbabilityModel } from './speech-probability.ts';
+
+const WINDOW = 512;
+
+interface Pending {
+  id: number;
+  samples: Float32Array;
+  reset: boolean;
+  resolve: (probability: number) => void;
+  reject: (error: Error) => void;
+}
+
+/** Options for {@link SileroBatcher}. */
+export interface SileroBatcherOptions {
+  /** Largest batch per inference (default 64). */
+  maxBatch?: number;
+  /** How long a lone window waits for company when the worker is idle (default 2 ms). */
+  gatherMs?: number;
+  /** onnxruntime intra-op threads in the worker (default 1). */
+  intraOpThreads?: number;
+}
+
+/**
+ * Runs Silero for many calls in one worker thread, batching their windows into one inference
+ * (measured ~2.5x less CPU per window at batch 8-64 than one run per window) and keeping the
+ * inference off the event loop that paces RTP. While a batch runs, new windows queue up and go
+ * out together as the next batch, so batches grow with load and latency stays at one inference
+ * when load is light. Each batch carries at most one window per call, so a call's windows are
+ * analysed in order.
+ */
+export class SileroBatcher {
+  private readonly worker: Worker;
+  private readonly ready: Promise<void>;
+  private readonly pending: Pending[] = [];
+  private readonly inFlight = new Map<number, Pending[]>();
+  private readonly resetIds = new Set<number>();
+  private nextId = 1;
+  private nextBatchId = 1;
+  private gatherTimer: NodeJS.Timeout | undefined;
+  private failure: Error | undefined;
+  private readonly maxBatch: number;
+  private readonly gatherMs: number;
+  /** Batches run and windows analysed (for benchmarks). */
+  batches = 0;
+  windows = 0;
+
+  constructor(options: SileroBatcherOptions = {}) {
+    this.maxBatch = options.maxBatch ?? 64;
+    this.gatherMs = options.gatherMs ?? 2;
+    this.worker = new Worker(new URL('./silero-worker.mjs', import.meta.url), {
+      workerData: { modelPath: sileroModelPath(), intraOpThreads: options.intraOpThreads ?? 1 },
+    });
+    this.worker.unref();
+    this.ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { type: string }): void => {
+        if (message.type !== 'ready') return;
+        this.worker.off('message', onMessage);
+        resolve();
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('error', reject);
+    });
+    this.worker.on('message', (message: { type: string; batchId: number; probabilities?: Float32Array; message?: string }) => this.onResult(message));
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) => this.fail(new Error(`Silero worker exited with code ${code}`)));
+  }
+
+  /** Resolves once the model is loaded in the worker. */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  /** Allocates a call slot (its own recurrent state). */
+  register(): number {
+    const id = this.nextId;
+    this.nextId += 1;
+    return id;
+  }
+
+  /** Queues one 512-sample window of a call; resolves with its speech probability. */
+  submit(id: number, window: Int16Array): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    const samples = new Float32Array(WINDOW);
+    for (let index = 0; index < WINDOW; index += 1) samples[index] = (window[index] as number) / 32_768;
+    const reset = this.resetIds.delete(id);
+    return new Promise<number>((resolve, reject) => {
+      this.pending.push({ id, samples, reset, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Clears a call's state before its next window. */
+  reset(id: number): void {
+    this.resetIds.add(id);
+  }
+
+  /** Frees a call's state in the worker. */
+  release(id: number): void {
+    this.resetIds.delete(id);
+    this.worker.postMessage({ type: 'release', id });
+  }
+
+  async close(): Promise<void> {
+    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    this.fail(new Error('Silero batcher closed'));
+    await this.worker.terminate();
+  }
+
+  private schedule(): void {
+    if (this.inFlight.size > 0) return; // the batch in flight will flush on return
+    if (this.pending.length >= this.maxBatch) {
+      this.flush();
+      return;
+    }
+    this.gatherTimer ??= setTimeout(() => {
+      this.gatherTimer = undefined;
+      this.flush();
+    }, this.gatherMs);
+  }
+
+  private flush(): void {
+    if (this.gatherTimer) {
+      clearTimeout(this.gatherTimer);
+      this.gatherTimer = undefined;
+    }
+    if (this.pending.length === 0 || this.failure) return;
+    const batch: Pending[] = [];
+    const seen = new Set<number>();
+    const rest: Pending[] = [];
+    for (const item of this.pending) {
+      if (batch.length < this.maxBatch && !seen.has(item.id)) {
+        seen.add(item.id);
+        batch.push(item);
+      } else {
+        rest.push(item);
+      }
+    }
+    this.pending.splice(0, this.pending.length, ...rest);
+    const ids = new Int32Array(batch.length);
+    const resets = new Uint8Array(batch.length);
+    const samples = new Float32Array(batch.length * WINDOW);
+    batch.forEach((item, index) => {
+      ids[index] = item.id;
+      resets[index] = item.reset ? 1 : 0;
+      samples.set(item.samples, index * WINDOW);
+    });
+    const batchId = this.nextBatchId;
+    this.nextBatchId += 1;
+    this.inFlight.set(batchId, batch);
+    this.batches += 1;
+    this.windows += batch.length;
+    this.worker.postMessage({ type: 'run', batchId, ids, resets, samples }, [samples.buffer]);
+  }
+
+  private onResult(message: { type: string; batchId: number; probabilities?: Float32Array; message?: string }): void {
+    if (message.type !== 'result' && message.type !== 'error') return;
+    const batch = this.inFlight.get(message.batchId);
+    if (!batch) return;
+    this.inFlight.delete(message.batchId);
+    if (message.type === 'error') {
+      const error = new Error(`Silero inference failed: ${message.message ?? 'unknown'}`);
+      for (const item of batch) item.reject(error);
+    } else {
+      batch.forEach((item, index) => item.resolve(message.probabilities?.[index] ?? 0));
+    }
+    // Everything that queued meanwhile goes out now as one batch.
+    if (this.pending.length > 0) this.flush();
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    for (const batch of this.inFlight.values()) for (const item of batch) item.reject(error);
+    this.inFlight.clear();
+    for (const item of this.pending.splice(0)) item.reject(error);
+  }
+}
+
+let shared: SileroBatcher | undefined;
+
+/** The process-wide batcher (one worker thread) used by the `silero-batched` engine. */
+export function sharedSileroBatcher(): SileroBatcher {
+  shared ??= new SileroBatcher();
+  return shared;
+}
+
+/** Silero through the shared worker batcher: same model and numbers, off the event loop. */
+export class BatchedSileroSpeechModel implements SpeechProbabilityModel {
+  readonly engine = 'silero' as const;
+  readonly synchronous = false;
+  readonly windowSamples = WINDOW;
+  private readonly id: number;
+
+  private constructor(private readonly batcher: SileroBatcher) {
+    this.id = batcher.register();
+  }
+
+  static async create(batcher: SileroBatcher = sharedSileroBatcher()): Promise<BatchedSileroSpeechModel> {
+    await batcher.whenReady();
+    return new BatchedSileroSpeechModel(batcher);
+  }
+
+  probability(window: Int16Array): Promise<number> {
+    return this.batcher.submit(this.id, window);
+  }
+
+  reset(): void {
+    this.batcher.reset(this.id);
+  }
+
+  dispose(): void {
+    this.batcher.release(this.id);
+  }
+}

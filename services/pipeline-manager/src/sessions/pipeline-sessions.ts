@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import { appError, rpcCall, vadConfigSchema, type Bus, type Logger } from '@avp/shared';
+import { z } from 'zod';
+import type { MediaTransport } from '../media/media-transport.ts';
+import { createRtpTransport } from '../media/rtp-transport.ts';
+import type { VadEngine } from '../media/vad/speech-probability.ts';
+import { createVoiceActivityDetector } from '../media/vad/voice-activity-detector.ts';
+import type { LlmMessage, LlmProvider, LlmToolCall, SttProvider, TtsProvider } from '../providers/types.ts';
+import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution } from '../pipeline/conversation.ts';
+
+/** `POST /v1/pipelines`: start the voice pipeline of an AIcall on a call. */
+export const pipelineStartSchema = z.object({
+  aicall_id: z.uuid(),
+  customer_id: z.uuid(),
+  activeflow_id: z.uuid().nullable().default(null),
+  /** flow-manager's call whose audio the pipeline takes over. */
+  call_id: z.uuid(),
+  ai: z.object({
+    engine_model: z.string(),
+    engine_key: z.string().optional(),
+    tts_type: z.string().default('local'),
+    tts_voice_id: z.string().default(''),
+    stt_type: z.string().default(''),
+    stt_language: z.string().default(''),
+    vad_config: vadConfigSchema.optional(),
+  }),
+  /** System prompts and earlier messages, oldest first. */
+  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).default([]),
+  tools: z.array(z.object({ name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()) })).default([]),
+  /** Codec between Asterisk and the pipeline (RTP external media). */
+  format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
+  greeting: z.boolean().default(true),
+});
+export type PipelineStart = z.infer<typeof pipelineStartSchema>;
+
+/** How a session gets its providers (the registry in production; doubles in tests). */
+export interface ProviderSource {
+  llm(ai: PipelineStart['ai'], messages: LlmMessage[]): LlmProvider;
+  stt(ai: PipelineStart['ai']): SttProvider;
+  tts(ai: PipelineStart['ai']): TtsProvider;
+}
+
+export interface PipelineSessionsOptions {
+  bus: Bus;
+  logger: Logger;
+  instanceId: string;
+  providers: ProviderSource;
+  /** Address the RTP sockets bind to and give Asterisk (default 127.0.0.1). */
+  mediaHost?: string;
+  /** VAD engine (default silero). */
+  vadEngine?: VadEngine;
+  /** A VAD of its own for each session (tests); overrides `vadEngine`. */
+  createVad?: (config: PipelineStart['ai']['vad_config']) => Promise<ConversationVad>;
+  /** Publisher name for events (default pipeline-manager). */
+  serviceName?: string;
+}
+
+interface Session {
+  id: string;
+  request: PipelineStart;
+  transport: MediaTransport;
+  conversation: Conversation;
+  /** Calls to ai-manager in the order the conversation produced them. */
+  outbox: Promise<void>;
+  intermediateId: string;
+  intermediateSequence: number;
+  startedAt: number;
+}
+
+/**
+ * The live pipelines of this process: each takes over a call's audio through an RTP
+ * external media leg (asked of flow-manager), runs a Conversation, and reports everything
+ * to ai-manager over the bus in order (messages, streamed text, usage, status). A pipeline
+ * ends once: by the conversation (tool, provider failure, media gone) or by a stop request.
+ */
+export class PipelineSessions {
+  private readonly sessions = new Map<string, Session>();
+  private readonly logger: Logger;
+  private readonly serviceName: string;
+
+  constructor(private readonly options: PipelineSessionsOptions) {
+    this.logger = options.logger.child({ component: 'pipelines' });
+    this.serviceName = options.serviceName ?? 'pipeline-manager';
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  has(id: string): boolean {
+    return this.sessions.has(id);
+  }
+
+  async start(request: PipelineStart): Promise<{ pipeline_id: string; instance_id: string }> {
+    const id = request.aicall_id;
+    if (this.sessions.has(id)) throw appError('RESOURCE_ALREADY_EXISTS', `A pipeline for AIcall ${id} is running.`);
+    const { bus, providers } = this.options;
+    const host = this.options.mediaHost ?? '127.0.0.1';
+    const transport = await createRtpTransport({ codec: request.format, bindAddress: host, bindPort: 0 });
+    let mediaStarted = false;
+    try {
+      const local = transport.localAddress();
+      const media = await rpcCall<{ local_address: string; local_port: number }>(
+        bus,
+        'flow-manager',
+        'POST',
+        `/v1/calls/${request.call_id}/external_media`,
+        { transport: 'rtp', external_host: `${local.address}:${local.port}`, format: request.format },
+        { publisher: this.serviceName, timeoutMs: 10_000 },
+      );
+      mediaStarted = true;
+      transport.setRemote({ address: media.local_address, port: media.local_port });
+
+      const vad: ConversationVad = this.options.createVad
+        ? await this.options.createVad(request.ai.vad_config)
+        : await createVoiceActivityDetector({ engine: this.options.vadEngine ?? 'silero', config: request.ai.vad_config });
+      const messages: LlmMessage[] = request.messages.map((message) => ({ role: message.role, content: message.content }));
+      const session: Session = {
+        id,
+        request,
+        transport,
+        conversation: undefined as unknown as Conversation,
+        outbox: Promise.resolve(),
+        intermediateId: randomUUID(),
+        intermediateSequence: 0,
+        startedAt: Date.now(),
+      };
+      session.conversation = new Conversation({
+        transport,
+        vad,
+        stt: providers.stt(request.ai),
+        llm: providers.llm(request.ai, messages),
+        tts: providers.tts(request.ai),
+        language: request.ai.stt_language,
+        voiceId: request.ai.tts_voice_id,
+        messages,
+        tools: request.tools,
+        greeting: request.greeting,
+        executeTool: (call) => this.executeTool(session, call),
+        onEvent: (event) => this.onEvent(session, event),
+      });
+      this.sessions.set(id, session);
+      this.logger.info({ aicallId: id, callId: request.call_id, media: `${local.address}:${local.port}` }, 'pipeline started');
+      await session.conversation.start();
+      this.report(session, () => this.aiManager('POST', `/v1/aicalls/${id}/status`, { status: 'progressing' }));
+      return { pipeline_id: id, instance_id: this.options.instanceId };
+    } catch (error) {
+      this.sessions.delete(id);
+      await transport.close().catch(() => undefined);
+      if (mediaStarted) await this.stopMedia(request.call_id);
+      throw error;
+    }
+  }
+
+  /** Ends a pipeline (idempotent: an unknown id is a 404). */
+  async stop(id: string, reason: string): Promise<void> {
+    const session = this.sessions.get(id);
+    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    await session.conversation.stop(reason);
+    await session.outbox;
+  }
+
+  /** Text into a live session (an injected message): answered by voice. */
+  sendText(id: string, text: string): void {
+    const session = this.sessions.get(id);
+    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    session.conversation.sendText(text);
+  }
+
+  dtmf(id: string, digit: string): void {
+    const session = this.sessions.get(id);
+    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    session.conversation.dtmf(digit);
+  }
+
+  /** Stops every pipeline (process shutdown). */
+  async stopAll(reason: string): Promise<void> {
+    await Promise.allSettled([...this.sessions.keys()].map((id) => this.stop(id, reason)));
+  }
+
+  private async executeTool(session: Session, call: LlmToolCall): Promise<ToolExecution> {
+    await session.outbox; // The tool call message is stored before the tool runs.
+    const reply = await rpcCall<{ result?: string; message?: string; run_llm?: boolean; end_session?: string }>(
+      this.options.bus,
+      'ai-manager',
+      'POST',
+      `/v1/aicalls/${session.id}/tool_execute`,
+      { id: call.id, name: call.name, arguments: call.arguments },
+      { publisher: this.serviceName, timeoutMs: 30_000 },
+    );
+    return {
+      result: JSON.stringify(reply),
+      runLlm: reply.run_llm ?? true,
+      ...(reply.end_session ? { endSession: reply.end_session } : {}),
+    };
+  }
+
+  private onEvent(session: Session, event: ConversationEvent): void {
+    const { aicall_id: aicallId, customer_id: customerId, activeflow_id: activeflowId } = session.request;
+    switch (event.type) {
+      case 'user_transcript':
+        this.report(session, () => this.aiManager('POST', '/v1/aimessages', { aicall_id: aicallId, role: 'user', direction: 'outgoing', content: event.text }));
+        break;
+      case 'assistant_text':
+        if (event.final) break;
+        session.intermediateSequence++;
+        this.report(session, () =>
+          this.aiManager('POST', '/v1/aimessages/intermediate', {
+            id: session.intermediateId,
+            customer_id: customerId,
+            aicall_id: aicallId,
+            activeflow_id: activeflowId,
+            active_ai_id: null,
+            role: 'assistant',
+            content: event.text,
+            direction: 'incoming',
+            sequence: session.intermediateSequence,
+          }),
+        );
+        break;
+      case 'assistant_message':
+        session.intermediateId = randomUUID();
+        session.intermediateSequence = 0;
+        if (event.text === '' && event.toolCalls.length === 0) break;
+        this.report(session, () =>
+          this.aiManager('POST', '/v1/aimessages', {
+            aicall_id: aicallId,
+            role: 'assistant',
+            direction: 'incoming',
+            content: event.text,
+            tool_calls: event.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+          }),
+        );
+        break;
+      case 'tool_result':
+        this.report(session, () =>
+          this.aiManager('POST', '/v1/aimessages', { aicall_id: aicallId, role: 'tool', direction: 'outgoing', content: event.result, tool_call_id: event.call.id }),
+        );
+        break;
+      case 'usage':
+        this.report(session, () => this.aiManager('POST', '/v1/usages', { id: randomUUID(), customer_id: customerId, aicall_id: aicallId, ...usageFields(event) }));
+        break;
+      case 'turn_latency':
+      case 'barge_in':
+        this.report(session, () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
+        break;
+      case 'ended':
+        void this.finish(session, event.reason, event.error);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async finish(session: Session, reason: string, error?: { category: string; message: string }): Promise<void> {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    await session.transport.close().catch(() => undefined);
+    await this.stopMedia(session.request.call_id);
+    await session.outbox;
+    this.logger.info({ aicallId: session.id, reason, durationMs: Date.now() - session.startedAt }, 'pipeline ended');
+    await this.publish('pipeline_terminated', { aicall_id: session.id, call_id: session.request.call_id, reason, error: error ?? null });
+  }
+
+  private async stopMedia(callId: string): Promise<void> {
+    await rpcCall(this.options.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, undefined, { publisher: this.serviceName }).catch(
+      (error: unknown) => this.logger.warn({ err: error, callId }, 'could not remove the external media leg'),
+    );
+  }
+
+  /** Queues a report so ai-manager sees the conversation in order; failures are logged. */
+  private report(session: Session, send: () => Promise<unknown>): void {
+    session.outbox = session.outbox.then(send).then(
+      () => undefined,
+      (error: unknown) => this.logger.warn({ err: error, aicallId: session.id }, 'could not report to ai-manager'),
+    );
+  }
+
+  private aiManager(method: 'POST', uri: string, data: unknown): Promise<unknown> {
+    return rpcCall(this.options.bus, 'ai-manager', method, uri, data, { publisher: this.serviceName, timeoutMs: 5000 });
+  }
+
+  private async publish(type: string, data: unknown): Promise<void> {
+    await this.options.bus.publish(this.serviceName, { type, data }).catch((error: unknown) => {
+      this.logger.warn({ err: error, type }, 'could not publish an event');
+    });
+  }
+}
+
+function usageFields(event: Extract<ConversationEvent, { type: 'usage' }>): Record<string, unknown> {
+  return {
+    kind: event.kind,
+    provider: event.provider,
+    ...(event.inputTokens !== undefined ? { input_tokens: event.inputTokens } : {}),
+    ...(event.outputTokens !== undefined ? { output_tokens: event.outputTokens } : {}),
+    ...(event.characters !== undefined ? { characters: event.characters } : {}),
+    ...(event.audioSeconds !== undefined ? { audio_seconds: event.audioSeconds } : {}),
+  };
+}

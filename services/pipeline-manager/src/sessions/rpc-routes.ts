@@ -1,0 +1,34 @@
+import { createRpcRouter, rpcReply, type RpcRouter } from '@avp/shared';
+import { z } from 'zod';
+import { pipelineStartSchema, type PipelineSessions } from './pipeline-sessions.ts';
+
+/**
+ * pipeline-manager's routes on the bus. `POST /v1/pipelines` is taken from the shared queue
+ * by any process; the reply names the process (`instance_id`), and follow-ups for that
+ * pipeline go to its own queue (`pipeline-manager.request.<instance id>`).
+ */
+export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { serviceName: string; instanceId: string }): RpcRouter {
+  return createRpcRouter()
+    .add('GET', '/v1/ping', async () => ({
+      service: identity.serviceName,
+      instance_id: identity.instanceId,
+      pipelines: sessions.size,
+      timestamp: new Date().toISOString(),
+    }))
+    .add('POST', '/v1/pipelines', async ({ data }) => rpcReply(201, await sessions.start(pipelineStartSchema.parse(data))))
+    .add('POST', '/v1/pipelines/:id/stop', async ({ params, data }) => {
+      const body = z.object({ reason: z.string().max(500).default('stopped') }).parse(data ?? {});
+      await sessions.stop(params.id!, body.reason);
+      return { stopped: true };
+    })
+    .add('POST', '/v1/pipelines/:id/messages', async ({ params, data }) => {
+      const body = z.object({ text: z.string().min(1).max(10_000) }).parse(data);
+      sessions.sendText(params.id!, body.text);
+      return rpcReply(202, {});
+    })
+    .add('POST', '/v1/pipelines/:id/dtmf', async ({ params, data }) => {
+      const body = z.object({ digit: z.string().regex(/^[0-9*#A-D]$/) }).parse(data);
+      sessions.dtmf(params.id!, body.digit);
+      return rpcReply(202, {});
+    });
+}

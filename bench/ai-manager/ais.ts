@@ -1,0 +1,69 @@
+/**
+ * Benchmark of GET /v1.0/ais/{id} and POST /v1.0/ais on PostgreSQL.
+ *
+ *   pnpm tsx bench/ai-manager/ais.ts            # 10 s per endpoint, 16 connections
+ *   BENCH_SECONDS=5 BENCH_CONNECTIONS=32 pnpm tsx bench/ai-manager/ais.ts
+ *
+ * Needs the PostgreSQL of DATABASE_URL_ADMIN (default postgres://postgres@127.0.0.1:5432/postgres);
+ * creates and drops its own database. The server runs in a child process (bench-server.ts)
+ * with request logging at `warn`, rate limiting off, and the in-process bus unless
+ * RABBITMQ_URL is set. Prints requests/s and latency percentiles.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { runLoad, type LoadResult } from './load.ts';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+
+const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bench-server.ts', import.meta.url))], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: process.env,
+});
+const firstLine = await new Promise<string>((resolve, reject) => {
+  const lines = createInterface({ input: server.stdout! });
+  lines.once('line', resolve);
+  server.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+});
+const { url, key, aiId } = JSON.parse(firstLine) as { url: string; key: string; aiId: string };
+
+function report(name: string, result: LoadResult): void {
+  console.log(
+    `${name.padEnd(24)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms   (${result.requests} requests, ${result.errors} errors)`,
+  );
+}
+
+try {
+  console.log(`ai-manager on PostgreSQL, ${connections} connections, ${seconds} s per endpoint`);
+  const headers = { authorization: `Bearer ${key}` };
+  // A short warm-up so JIT and connection pools are settled before measuring.
+  await runLoad({ url: `${url}/v1.0/ais/${aiId}`, method: 'GET', headers, connections, durationMs: 2000 });
+  report('GET /v1.0/ais/{id}', await runLoad({ url: `${url}/v1.0/ais/${aiId}`, method: 'GET', headers, connections, durationMs: seconds * 1000 }));
+  const body = JSON.stringify({
+    name: 'bench',
+    engine_model: 'openai.gpt-4o-mini',
+    engine_key: 'sk-bench',
+    init_prompt: 'You are a helpful assistant.',
+    tts_type: 'elevenlabs',
+    stt_type: 'deepgram',
+    stt_language: 'en-US',
+    tool_names: ['connect_call'],
+    vad_config: { confidence: 0.7 },
+  });
+  report(
+    'POST /v1.0/ais',
+    await runLoad({
+      url: `${url}/v1.0/ais`,
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+      connections,
+      durationMs: seconds * 1000,
+    }),
+  );
+} finally {
+  server.kill('SIGTERM');
+  await once(server, 'exit');
+}

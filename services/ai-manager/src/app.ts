@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { migrations } from './db/migrations.ts';
 import type { AiManagerTables } from './db/tables.ts';
 import type { DomainContext } from './domain/context.ts';
+import { BillingService, type BillingSettings } from './domain/billing/billing-service.ts';
 import { createCustomer } from './domain/customers/customer-service.ts';
 import { countCustomers } from './domain/customers/customer-repository.ts';
 import { KeyAuthenticator } from './domain/customers/key-authenticator.ts';
@@ -14,9 +15,10 @@ import { WebsocketHub, type WebsocketHubOptions } from './events/websocket-hub.t
 import { RateLimiter } from './http/rate-limiter.ts';
 import { registerPublicApi } from './routes/public-api.ts';
 import { createAiManagerRpcRouter } from './rpc/rpc-routes.ts';
+import { PipelineWatchdog, type PipelineWatchdogOptions } from './sessions/pipeline-watchdog.ts';
 import { SessionService, type OfferedTool } from './sessions/session-service.ts';
 import { toolDefinitions } from './tools/tool-catalog.ts';
-import { ToolExecutor } from './tools/tool-executor.ts';
+import { ToolExecutor, type ToolExecutorOptions } from './tools/tool-executor.ts';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/webhook-dispatcher.ts';
 
 /** The service's name: its bus queues are `ai-manager.request` and `ai-manager.event`. */
@@ -45,6 +47,14 @@ export interface AiManagerOptions {
   developmentCustomer?: { keyFile?: string };
   /** The tools offered to an AI's LLM for its `tool_names` (default: the platform's catalog). */
   tools?: (toolNames: string[]) => OfferedTool[];
+  /** Billing: starting balance, minimum to start, cutoff, rates (micro-units; see config.ts for the variables). */
+  billing?: Partial<BillingSettings>;
+  /** How the liveness of voice pipelines is checked (default: every 2 s; `intervalMs: 0` = off). */
+  pipelineWatchdog?: Pick<PipelineWatchdogOptions, 'intervalMs' | 'probeTimeoutMs' | 'maxTimeouts' | 'maxMisses'>;
+  /** SMTP for send_email; without it the tool is not offered. */
+  email?: ToolExecutorOptions['email'];
+  /** The SMS provider for send_message; without it the tool is not offered. */
+  sms?: ToolExecutorOptions['sms'];
 }
 
 const defaultWebhookOptions: WebhookDispatcherOptions = {
@@ -67,7 +77,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
 
   const db = context.database.forSchema<AiManagerTables>(databaseSchema);
   const events = new EventPublisher(context.bus, serviceName, databaseSchema, logger);
-  const domain: DomainContext = { db, events, secrets, logger };
+  const domain: DomainContext = { db, events, secrets, logger, billing: new BillingService(db, options.billing) };
   const authenticator = new KeyAuthenticator(db, options.keyCacheTtlMs ?? 5000);
   const limiter = new RateLimiter(options.rateLimit?.perSecond ?? 20, options.rateLimit?.burst ?? 100);
   const hub = new WebsocketHub(logger, {
@@ -89,19 +99,27 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
     ...options.webhooks,
   });
-  const tools = new ToolExecutor(domain, context.bus, logger, serviceName);
+  const tools = new ToolExecutor(domain, context.bus, logger, serviceName, { email: options.email, sms: options.sms });
   const sessions = new SessionService({
     domain,
     bus: context.bus,
     logger,
     serviceName,
-    tools: options.tools ?? toolDefinitions,
+    tools: options.tools ?? ((toolNames) => toolDefinitions(toolNames).filter((tool) => tools.isAvailable(tool.name))),
     pendingEnds: tools.pendingEnds,
+  });
+  const watchdog = new PipelineWatchdog({
+    domain,
+    bus: context.bus,
+    logger,
+    serviceName,
+    pendingEnds: tools.pendingEnds,
+    ...options.pipelineWatchdog,
   });
   const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools);
 
   if (options.developmentCustomer && (await countCustomers(db)) === 0) {
-    const customer = await createCustomer(db, { name: 'development', detail: 'created on first start', webhook_uri: '' });
+    const customer = await createCustomer(db, { name: 'development', detail: 'created on first start', webhook_uri: '' }, domain.billing);
     const keyFile = options.developmentCustomer.keyFile;
     if (keyFile) await writeFile(keyFile, `${customer.accesskey.key}\n`, { mode: 0o600 });
     logger.warn(
@@ -127,6 +145,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       );
       hub.start();
       await sessions.start();
+      watchdog.start();
       stopWebhookWakeups = events.onWebhooksQueued(() => dispatcher.wake());
       dispatcher.start();
       relay.start();
@@ -135,6 +154,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     async stop() {
       for (const subscription of subscriptions) await subscription.close();
       subscriptions = [];
+      await watchdog.stop();
       await sessions.stop();
       stopWebhookWakeups?.();
       await dispatcher.stop();

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { env, standaloneEnvironmentSchema } from '@avp/shared';
+import { ConfigError, env, standaloneEnvironmentSchema } from '@avp/shared';
 import { z } from 'zod';
 import type { AiManagerOptions } from './app.ts';
+import { billingRateOverridesSchema, mergeBillingRates, toMicroUnits } from './domain/billing/billing-rates.ts';
 
 /** A 32-byte key as 64 hex characters or base64 (44 characters). */
 export const encryptionKeySchema = z.string().refine(
@@ -14,6 +15,37 @@ export const encryptionKeySchema = z.string().refine(
   },
   { message: 'must be 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)' },
 );
+
+/** An SMTP server URL: smtp:// or smtps:// with a host. */
+const smtpUrlSchema = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]' },
+);
+
+/** An amount of currency units (`10`, `0.01`; micro-units are 1/1,000,000 of one). */
+const unitsSchema = z.coerce.number().min(-1e9).max(1e9);
+
+/** `BILLING_RATES`: JSON merged over the built-in rates, `{"<provider>": {"llm_input_per_1m_tokens": 0.5, ...}}`. */
+const billingRatesSchema = z
+  .string()
+  .default('')
+  .transform((text, context) => {
+    if (text.trim() === '') return {};
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'must be a JSON object, {"<provider>": {"llm_input_per_1m_tokens": 0.5}}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(billingRateOverridesSchema);
 
 /** ai-manager's own settings; shared by its standalone entry point and the one-process mode. */
 export const aiManagerSettingsSchema = z.object({
@@ -29,6 +61,31 @@ export const aiManagerSettingsSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().positive().default(1000),
   WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().positive().default(600_000),
   WEBSOCKET_HEARTBEAT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Billing (amounts in currency units, 1 unit = 1,000,000 micro-units): what a new account starts with. */
+  BILLING_INITIAL_BALANCE: unitsSchema.default(10),
+  /** The balance a session needs to start (below it: 402 INSUFFICIENT_BALANCE). */
+  BILLING_MINIMUM_BALANCE: unitsSchema.default(0.01),
+  /** A live session whose usage charge leaves the balance below this says goodbye and ends. */
+  BILLING_CUTOFF_BALANCE: unitsSchema.default(0),
+  /** Rates per provider merged over the built-in ones (JSON; see the README). */
+  BILLING_RATES: billingRatesSchema,
+  BILLING_CURRENCY: z.string().trim().min(1).max(10).default('USD'),
+  /** What the AI says before a session ends for lack of balance. */
+  BILLING_GOODBYE_TEXT: z.string().trim().min(1).max(500).optional(),
+  /** send_email: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://user:pass@host:465`; unset = no e-mail. */
+  SMTP_URL: smtpUrlSchema.optional(),
+  /** The sender of send_email's e-mails (`ai@example.com` or `Example AI <ai@example.com>`); required with SMTP_URL. */
+  SMTP_FROM: z.string().trim().min(3).optional(),
+  SMTP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** send_message: a Twilio-compatible SMS API; the tool is on when the account, token and sender are set. */
+  SMS_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+  SMS_ACCOUNT_SID: z.string().trim().min(1).optional(),
+  SMS_AUTH_TOKEN: z.string().trim().min(1).optional(),
+  /** The number (E.164) or sender id texts are sent from. */
+  SMS_FROM: z.string().trim().min(1).optional(),
+  SMS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** How often the pipeline watchdog checks that live sessions' pipeline-manager processes still run them (0 = off). */
+  PIPELINE_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(2000),
 });
 export type AiManagerSettings = z.infer<typeof aiManagerSettingsSchema>;
 
@@ -41,9 +98,16 @@ export const aiManagerEnvironmentSchema = standaloneEnvironmentSchema.extend({
 
 export type AiManagerEnvironment = z.infer<typeof aiManagerEnvironmentSchema>;
 
-/** The service options for validated settings. */
+/**
+ * The service options for validated settings. Throws a ConfigError when the messaging
+ * settings are half there (SMTP_URL without SMTP_FROM; some but not all of SMS_ACCOUNT_SID,
+ * SMS_AUTH_TOKEN, SMS_FROM).
+ */
 export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiManagerOptions {
+  const problems = messagingSettingsProblems(settings);
+  if (problems.length > 0) throw new ConfigError('ai-manager', problems);
   return {
+    ...messagingOptions(settings),
     adminToken: settings.ADMIN_TOKEN,
     engineKeyEncryptionKey: settings.ENGINE_KEY_ENCRYPTION_KEY,
     rateLimit: { perSecond: settings.RATE_LIMIT_PER_SECOND, burst: settings.RATE_LIMIT_BURST },
@@ -54,6 +118,15 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
       retryMaxMs: settings.WEBHOOK_RETRY_MAX_MS,
     },
     websocket: { heartbeatMs: settings.WEBSOCKET_HEARTBEAT_MS },
+    billing: {
+      initialBalance: toMicroUnits(settings.BILLING_INITIAL_BALANCE),
+      minimumBalance: toMicroUnits(settings.BILLING_MINIMUM_BALANCE),
+      cutoffBalance: toMicroUnits(settings.BILLING_CUTOFF_BALANCE),
+      rates: mergeBillingRates(settings.BILLING_RATES),
+      currency: settings.BILLING_CURRENCY,
+      ...(settings.BILLING_GOODBYE_TEXT ? { goodbyeText: settings.BILLING_GOODBYE_TEXT } : {}),
+    },
+    pipelineWatchdog: { intervalMs: settings.PIPELINE_CHECK_INTERVAL_MS },
   };
 }
 
@@ -75,4 +148,35 @@ export async function loadOrCreateLocalEncryptionKey(dataDir: string): Promise<s
     if (error.code !== 'EEXIST') throw error;
   });
   return (await readFile(file, 'utf8')).trim();
+}
+
+/** What is missing from half-configured messaging settings. */
+function messagingSettingsProblems(settings: AiManagerSettings): string[] {
+  const problems: string[] = [];
+  if (settings.SMTP_URL && !settings.SMTP_FROM) problems.push('SMTP_FROM: required when SMTP_URL is set (unset)');
+  if (!settings.SMTP_URL && settings.SMTP_FROM) problems.push('SMTP_URL: required when SMTP_FROM is set (unset)');
+  const sms = { SMS_ACCOUNT_SID: settings.SMS_ACCOUNT_SID, SMS_AUTH_TOKEN: settings.SMS_AUTH_TOKEN, SMS_FROM: settings.SMS_FROM };
+  const given = Object.values(sms).filter(Boolean).length;
+  if (given > 0 && given < 3) {
+    for (const [name, value] of Object.entries(sms)) if (!value) problems.push(`${name}: required with the other SMS_ settings (unset)`);
+  }
+  return problems;
+}
+
+/** send_email and send_message settings, for the tools whose service is configured. */
+function messagingOptions(settings: AiManagerSettings): Pick<AiManagerOptions, 'email' | 'sms'> {
+  return {
+    ...(settings.SMTP_URL && settings.SMTP_FROM ? { email: { url: settings.SMTP_URL, from: settings.SMTP_FROM, timeoutMs: settings.SMTP_TIMEOUT_MS } } : {}),
+    ...(settings.SMS_ACCOUNT_SID && settings.SMS_AUTH_TOKEN && settings.SMS_FROM
+      ? {
+          sms: {
+            apiUrl: settings.SMS_API_URL,
+            accountSid: settings.SMS_ACCOUNT_SID,
+            authToken: settings.SMS_AUTH_TOKEN,
+            from: settings.SMS_FROM,
+            timeoutMs: settings.SMS_TIMEOUT_MS,
+          },
+        }
+      : {}),
+  };
 }

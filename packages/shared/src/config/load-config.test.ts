@@ -42,3 +42,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig('test', schema, { ADMIN_TOKEN: 'short-secret' })).not.toThrow(/short-secret/);
   });
 });
+
+describe('loadConfig with a URL holding a password', () => {
+  it('hides the password of a bad URL value but shows the rest', () => {
+    const urlSchema = z.object({ MAIL_URL: z.url().refine((value) => value.startsWith('smtp://'), 'must be smtp://') });
+    let caught: unknown;
+    try {
+      loadConfig('test', urlSchema, { MAIL_URL: 'smtps://mailer:hunter2@mail.example.com:465' });
+    } catch (error) {
+      caught = error;
+    }
+    const message = (caught as ConfigError).message;
+    expect(message).toContain('smtps://mailer:<redacted>@mail.example.com:465');
+    expect(message).not.toContain('hunter2');
+  });
+});

@@ -63,8 +63,10 @@ export function loadConfigOrExit<Schema extends z.ZodObject>(
 
 const secretPattern = /(KEY|TOKEN|SECRET|PASSWORD)/i;
 
+/** Hides secrets in a bad value shown to the operator: whole values of secret-named variables, passwords in URLs. */
 function redact(name: string, value: string): string {
-  return secretPattern.test(name) ? '<redacted>' : value;
+  if (secretPattern.test(name)) return '<redacted>';
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#:@]*):[^/?#@]*@/i, '$1:<redacted>@');
 }
 
 /** Reusable field schemas for environment variables. */

@@ -16,12 +16,16 @@ export const aiManagerEventTypes = [
   'summary_created',
   'summary_updated',
   'summary_deleted',
+  'knowledgebase_created',
+  'knowledgebase_updated',
+  'knowledgebase_deleted',
 ] as const;
 export type AiManagerEventType = (typeof aiManagerEventTypes)[number];
 
 /**
  * A WebSocket topic: `customer_id:<customer id>:<resource>[:<resource id>]`, where the
- * resource is the event type up to its first `_` (`ai`, `aicall`, `aimessage`, `summary`).
+ * resource is the event type up to its first `_` (`ai`, `aicall`, `aimessage`, `summary`,
+ * `knowledgebase`).
  */
 export const websocketTopicSchema = z
   .string()

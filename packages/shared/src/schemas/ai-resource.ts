@@ -23,6 +23,8 @@ export const aiSchema = z.object({
   tool_names: z.array(z.union([z.literal('all'), z.enum(toolNames)])),
   vad_config: vadConfigSchema,
   smart_turn_enabled: z.boolean(),
+  /** The knowledge bases search_knowledge searches (empty: the tool finds nothing to search). */
+  knowledgebase_ids: z.array(z.uuid()),
   tm_create: timestamp,
   tm_update: timestamp,
   tm_delete: timestamp.nullable(),

@@ -69,4 +69,9 @@ describe('AI fields', () => {
     expect(fields).toEqual(expect.arrayContaining(['engine_model', 'tts_type', 'stt_type']));
     expect(JSON.stringify(result.error?.issues)).toContain('extra');
   });
+
+  it('accepts the offline engines: local TTS and local STT', () => {
+    const fields = aiFieldsSchema.parse({ engine_model: 'local.scripted', tts_type: 'local', stt_type: 'local', parameter: { stt_phrases: ['yes', 'no'] } });
+    expect(fields).toMatchObject({ tts_type: 'local', stt_type: 'local', parameter: { stt_phrases: ['yes', 'no'] } });
+  });
 });

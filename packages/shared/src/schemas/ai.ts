@@ -54,8 +54,8 @@ export const ttsTypes = [
 ] as const;
 export type TtsType = (typeof ttsTypes)[number];
 
-/** Speech-to-text engines an AI may name. */
-export const sttTypes = ['cartesia', 'deepgram', 'elevenlabs', 'google'] as const;
+/** Speech-to-text engines an AI may name; `local` is the offline PocketSphinx phrase recogniser. */
+export const sttTypes = ['cartesia', 'deepgram', 'elevenlabs', 'google', 'local'] as const;
 export type SttType = (typeof sttTypes)[number];
 
 /** Splits `<provider>.<model>`; the model is everything after the first dot. */
@@ -143,6 +143,15 @@ export const toolNamesSchema = z
     if (new Set(names).size !== names.length) context.addIssue({ code: 'custom', message: 'names must not repeat' });
   });
 
+/** Most knowledge bases one AI may search. */
+export const maxKnowledgebasesPerAi = 20;
+
+/** Ids of the customer's knowledge bases, no repeats. */
+export const knowledgebaseIdsSchema = z
+  .array(z.uuid())
+  .max(maxKnowledgebasesPerAi)
+  .refine((ids) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length, { message: 'ids must not repeat' });
+
 /** The fields a customer sets on an AI (POST and PUT bodies). */
 export const aiFieldsSchema = z.strictObject({
   name: z.string().max(255).default(''),
@@ -160,5 +169,7 @@ export const aiFieldsSchema = z.strictObject({
   tool_names: toolNamesSchema.default([]),
   vad_config: vadConfigSchema.optional(),
   smart_turn_enabled: z.boolean().optional(),
+  /** The knowledge bases search_knowledge searches; `PUT` keeps the stored list when left out. */
+  knowledgebase_ids: knowledgebaseIdsSchema.optional(),
 });
 export type AiFields = z.infer<typeof aiFieldsSchema>;

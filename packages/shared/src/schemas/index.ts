@@ -7,3 +7,5 @@ export * from './aisummary.ts';
 export * from './ai-events.ts';
 export * from './customer.ts';
 export * from './flow.ts';
+export * from './billing.ts';
+export * from './knowledgebase.ts';

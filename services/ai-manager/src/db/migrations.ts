@@ -192,4 +192,128 @@ export const migrations: Migrations = {
       await db.schema.dropTable('event_outbox').execute();
     },
   },
+  '0006_create_billing': {
+    async up(db) {
+      // Amounts are integer micro-units (1 unit = 1,000,000).
+      await db.schema
+        .createTable('billing_accounts')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull().unique())
+        .addColumn('name', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('balance', 'bigint', (column) => column.notNull().defaultTo(0))
+        .addColumn('currency', 'text', (column) => column.notNull().defaultTo('USD'))
+        .$call(addTimestampColumns)
+        .execute();
+      await db.schema
+        .createTable('billing_ledger')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('account_id', 'uuid', (column) => column.notNull().references('billing_accounts.id'))
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('kind', 'text', (column) => column.notNull().check(sql`kind in ('initial', 'usage', 'top_up')`))
+        // The usage event's id: at most one entry per usage event (nulls are not compared).
+        .addColumn('usage_id', 'uuid', (column) => column.unique())
+        .addColumn('aicall_id', 'uuid')
+        .addColumn('usage_kind', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('provider', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('input_tokens', 'double precision')
+        .addColumn('output_tokens', 'double precision')
+        .addColumn('characters', 'double precision')
+        .addColumn('audio_seconds', 'double precision')
+        .addColumn('amount', 'bigint', (column) => column.notNull())
+        .addColumn('balance_after', 'bigint', (column) => column.notNull())
+        .addColumn('detail', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('tm_create', 'timestamptz', (column) => column.notNull().defaultTo(sql`clock_timestamp()`))
+        .execute();
+      await db.schema
+        .createIndex('billing_ledger_list_idx')
+        .on('billing_ledger')
+        .expression(sql`account_id, tm_create desc, id desc`)
+        .execute();
+      await db.schema
+        .createIndex('billing_ledger_aicall_idx')
+        .on('billing_ledger')
+        .column('aicall_id')
+        .where(sql.ref('aicall_id'), 'is not', null)
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('billing_ledger').execute();
+      await db.schema.dropTable('billing_accounts').execute();
+    },
+  },
+  '0007_create_knowledgebases': {
+    // Knowledge bases, their documents, and the passages documents are split into for
+    // search_knowledge. A passage's tsvector is a generated column over its own text-search
+    // configuration (`text_config`, from the knowledge base's language), indexed with GIN; the
+    // same holds on PGlite.
+    async up(db) {
+      await db.schema
+        .createTable('knowledgebases')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('name', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('detail', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('language', 'text', (column) => column.notNull().defaultTo(''))
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'knowledgebases');
+      await db.schema
+        .createTable('knowledgebase_documents')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('knowledgebase_id', 'uuid', (column) => column.notNull().references('knowledgebases.id'))
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('source', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('content', 'text', (column) => column.notNull())
+        .addColumn('content_length', 'integer', (column) => column.notNull())
+        .addColumn('passage_count', 'integer', (column) => column.notNull())
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'knowledgebase_documents', 'knowledgebase_id');
+      // Passages exist only for live documents: deleting a document deletes its passages.
+      await db.schema
+        .createTable('knowledgebase_passages')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('knowledgebase_id', 'uuid', (column) => column.notNull())
+        .addColumn('document_id', 'uuid', (column) => column.notNull().references('knowledgebase_documents.id'))
+        .addColumn('position', 'integer', (column) => column.notNull())
+        .addColumn('content', 'text', (column) => column.notNull())
+        .addColumn('text_config', sql`regconfig`, (column) => column.notNull())
+        .addColumn('search_vector', sql`tsvector`, (column) => column.generatedAlwaysAs(sql`to_tsvector(text_config, content)`).stored())
+        .execute();
+      await db.schema.createIndex('knowledgebase_passages_search_idx').on('knowledgebase_passages').using('gin').column('search_vector').execute();
+      await db.schema.createIndex('knowledgebase_passages_knowledgebase_idx').on('knowledgebase_passages').column('knowledgebase_id').execute();
+      await db.schema.createIndex('knowledgebase_passages_document_idx').on('knowledgebase_passages').column('document_id').execute();
+      // The knowledge bases an AI's search_knowledge searches.
+      await db.schema
+        .alterTable('ais')
+        .addColumn('knowledgebase_ids', 'jsonb', (column) => column.notNull().defaultTo(sql`'[]'::jsonb`))
+        .execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('ais').dropColumn('knowledgebase_ids').execute();
+      await db.schema.dropTable('knowledgebase_passages').execute();
+      await db.schema.dropTable('knowledgebase_documents').execute();
+      await db.schema.dropTable('knowledgebases').execute();
+    },
+  },
+  '0008_aicalls_pipeline_instance': {
+    // The pipeline-manager process running a session's pipeline: stop and DTMF go to its own
+    // queue, and the pipeline watchdog asks it whether the pipeline still runs.
+    async up(db) {
+      await db.schema.alterTable('aicalls').addColumn('pipeline_instance_id', 'text').execute();
+      // The watchdog reads the live sessions with a pipeline every few seconds.
+      await db.schema
+        .createIndex('aicalls_live_pipeline_idx')
+        .on('aicalls')
+        .column('pipeline_instance_id')
+        .where(sql<boolean>`pipeline_instance_id is not null and tm_delete is null and status in ('initiating', 'progressing')`)
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropIndex('aicalls_live_pipeline_idx').execute();
+      await db.schema.alterTable('aicalls').dropColumn('pipeline_instance_id').execute();
+    },
+  },
 };

@@ -1,6 +1,6 @@
 import type { JsonbColumn, TimestampColumns } from '@avp/shared';
 import type { ToolCall, VadConfig } from '@avp/shared';
-import type { ColumnType, Kysely, Transaction } from 'kysely';
+import type { ColumnType, Kysely, RawBuilder, Transaction } from 'kysely';
 
 /** `customers`: one row per customer; `webhook_uri` empty = no webhooks. */
 export interface CustomersTable extends TimestampColumns {
@@ -37,6 +37,8 @@ export interface AisTable extends TimestampColumns {
   tool_names: JsonbColumn<string[]>;
   vad_config: JsonbColumn<VadConfig>;
   smart_turn_enabled: boolean;
+  /** The knowledge bases search_knowledge searches (ids of live knowledge bases of the customer). */
+  knowledgebase_ids: ColumnType<string[], RawBuilder<string[]> | undefined, RawBuilder<string[]>>;
 }
 
 /** `aicalls`: one AI session and its state. */
@@ -58,6 +60,8 @@ export interface AicallsTable extends TimestampColumns {
   reference_id: string | null;
   status: string;
   tm_end: string | null;
+  /** The pipeline-manager instance running the session's pipeline (null: none, or it was lost). */
+  pipeline_instance_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `aimessages`: the messages of an AIcall. */
@@ -117,6 +121,74 @@ export interface EventOutboxTable {
   tm_create: ColumnType<string, string | undefined, never>;
 }
 
+/** `billing_accounts`: one per customer; `balance` in micro-units (1 unit = 1,000,000). */
+export interface BillingAccountsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  name: string;
+  balance: number;
+  currency: string;
+}
+
+/**
+ * `billing_ledger`: every change of a balance, with the balance after it. `usage_id` (unique)
+ * makes a usage event charge once however often it is reported.
+ */
+export interface BillingLedgerTable {
+  id: string;
+  account_id: string;
+  customer_id: string;
+  kind: string;
+  usage_id: string | null;
+  aicall_id: string | null;
+  usage_kind: string;
+  provider: string;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  characters: number | null;
+  audio_seconds: number | null;
+  amount: number;
+  balance_after: number;
+  detail: string;
+  tm_create: ColumnType<string, string | undefined, never>;
+}
+
+/** `knowledgebases`: `language` picks the text-search configuration of its passages. */
+export interface KnowledgebasesTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  name: string;
+  detail: string;
+  language: string;
+}
+
+/** `knowledgebase_documents`: the text a customer uploaded, kept whole. */
+export interface KnowledgebaseDocumentsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  knowledgebase_id: string;
+  name: string;
+  source: string;
+  content: string;
+  content_length: number;
+  passage_count: number;
+}
+
+/**
+ * `knowledgebase_passages`: a live document's text in searchable pieces. `search_vector` is
+ * generated from `text_config` (a regconfig such as `english`) and `content`.
+ */
+export interface KnowledgebasePassagesTable {
+  id: string;
+  customer_id: string;
+  knowledgebase_id: string;
+  document_id: string;
+  position: number;
+  content: string;
+  text_config: string;
+  search_vector: ColumnType<string, never, never>;
+}
+
 export interface AiManagerTables {
   customers: CustomersTable;
   access_keys: AccessKeysTable;
@@ -126,6 +198,11 @@ export interface AiManagerTables {
   aisummaries: AisummariesTable;
   webhook_deliveries: WebhookDeliveriesTable;
   event_outbox: EventOutboxTable;
+  knowledgebases: KnowledgebasesTable;
+  knowledgebase_documents: KnowledgebaseDocumentsTable;
+  knowledgebase_passages: KnowledgebasePassagesTable;
+  billing_accounts: BillingAccountsTable;
+  billing_ledger: BillingLedgerTable;
 }
 
 /** ai-manager's Kysely, or a transaction on it. */

@@ -2,6 +2,7 @@ import type { Logger } from '@avp/shared';
 import type { Kysely } from 'kysely';
 import type { AiManagerTables } from '../db/tables.ts';
 import type { EventPublisher } from '../events/event-publisher.ts';
+import type { BillingService } from './billing/billing-service.ts';
 import type { SecretBox } from './secrets/secret-box.ts';
 
 /** What the domain functions work with; the same from HTTP routes and RPC handlers. */
@@ -10,4 +11,6 @@ export interface DomainContext {
   events: EventPublisher;
   secrets: SecretBox;
   logger: Logger;
+  /** Accounts, balances and usage charges (absent: no balance checks, no accounts opened). */
+  billing?: BillingService;
 }

@@ -23,6 +23,7 @@ import {
 } from '../domain/customers/customer-service.ts';
 import type { KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
 import { secretsEqual } from '../http/credentials.ts';
+import { billingAdminRoutes } from './billing-routes.ts';
 import { parseId } from '../http/ids.ts';
 import { idParamsSchema, listResponseSchema, pageQuerySchema, responses } from './route-schemas.ts';
 
@@ -41,9 +42,12 @@ export function adminRoutes(domain: DomainContext, authenticator: KeyAuthenticat
       if (!adminToken || !secretsEqual(match[1], adminToken)) throw appError('INVALID_CREDENTIALS', 'The admin token is not valid.');
     });
 
+    // Billing accounts: balance_add and a customer's account (routes in billing-routes.ts).
+    await api.register(billingAdminRoutes(domain));
+
     api.post('/v1.0/customers', {
       schema: { tags, summary: 'Create a customer with its first access key', security, body: customerCreateSchema, response: responses(createdCustomerSchema) },
-      handler: async (request) => createCustomer(domain.db, request.body),
+      handler: async (request) => createCustomer(domain.db, request.body, domain.billing),
     });
     api.get('/v1.0/customers', {
       schema: { tags, summary: 'List customers', security, querystring: pageQuerySchema, response: responses(listResponseSchema(customerSchema)) },

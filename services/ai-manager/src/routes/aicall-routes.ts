@@ -1,4 +1,4 @@
-import { aicallCreateSchema, aicallFiltersSchema, aicallSchema } from '@avp/shared';
+import { aicallCreateSchema, aicallFiltersSchema, aicallSchema, aicallWithCostSchema } from '@avp/shared';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
 import type { SessionService } from '../sessions/session-service.ts';
@@ -22,12 +22,17 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
       schema: {
         tags,
         summary: 'Start an AI session',
-        description: 'Creates the AIcall in status initiating.',
+        description: 'Creates the AIcall in status initiating. A billing account balance below the minimum is 402 INSUFFICIENT_BALANCE.',
         security: keySecurity,
         body: aicallCreateSchema,
         response: responses(aicallSchema),
       },
-      handler: async (request) => createAicall(domain, callerOf(request).customerId, request.body),
+      handler: async (request) => {
+        const customerId = callerOf(request).customerId;
+        // 402 INSUFFICIENT_BALANCE below the minimum balance, before anything is created.
+        await domain.billing?.assertCanStart(customerId);
+        return createAicall(domain, customerId, request.body);
+      },
     });
     api.get('/v1.0/aicalls', {
       schema: {
@@ -43,8 +48,18 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
       },
     });
     api.get('/v1.0/aicalls/:id', {
-      schema: { tags, summary: 'Get an AIcall', security: keySecurity, params: idParamsSchema, response: responses(aicallSchema) },
-      handler: async (request) => getAicall(domain, callerOf(request).customerId, parseId(request.params.id)),
+      schema: {
+        tags,
+        summary: 'Get an AIcall',
+        description: 'With `cost`: what the session has been charged so far, in micro-units (1 unit = 1,000,000).',
+        security: keySecurity,
+        params: idParamsSchema,
+        response: responses(aicallWithCostSchema),
+      },
+      handler: async (request) => {
+        const aicall = await getAicall(domain, callerOf(request).customerId, parseId(request.params.id));
+        return { ...aicall, cost: (await domain.billing?.aicallCost(aicall.id)) ?? 0 };
+      },
     });
     api.delete('/v1.0/aicalls/:id', {
       schema: {

@@ -15,7 +15,9 @@ import { aiRoutes } from './ai-routes.ts';
 import { aicallRoutes } from './aicall-routes.ts';
 import { aimessageRoutes } from './aimessage-routes.ts';
 import { aisummaryRoutes } from './aisummary-routes.ts';
+import { billingRoutes } from './billing-routes.ts';
 import { customerRoutes } from './customer-routes.ts';
+import { knowledgebaseRoutes } from './knowledgebase-routes.ts';
 import { websocketRoutes } from './websocket-routes.ts';
 
 export interface PublicApiDependencies {
@@ -48,7 +50,7 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
         info: {
           title: 'AI voice platform: ai-manager',
           description:
-            'AIs, AIcalls, messages and summaries. Authenticate with an access key: Authorization: Bearer <key>, ?accesskey=<key> or ?token=<key>.',
+            'AIs, AIcalls, messages, summaries and knowledge bases. Authenticate with an access key: Authorization: Bearer <key>, ?accesskey=<key> or ?token=<key>.',
           version: '1.0.0',
         },
         components: {
@@ -83,6 +85,8 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
       await keyed.register(aicallRoutes(domain, dependencies.sessions));
       await keyed.register(aimessageRoutes(domain));
       await keyed.register(aisummaryRoutes(domain));
+      await keyed.register(knowledgebaseRoutes(domain));
+      await keyed.register(billingRoutes(domain));
       await keyed.register(websocketRoutes(hub));
     });
   });

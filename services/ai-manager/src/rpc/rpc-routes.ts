@@ -4,6 +4,8 @@ import {
   aimessageIntermediateSchema,
   aimessageRoles,
   aisummaryReferenceTypes,
+  appError,
+  billingUsageSchema,
   createRpcRouter,
   rpcReply,
   toAppError,
@@ -101,6 +103,21 @@ export function createAiManagerRpcRouter(
   router.add('POST', '/v1/aimessages/intermediate', async ({ data }) => {
     await publishIntermediate(domain, parse(aimessageIntermediateSchema, data));
     return rpcReply(202, {});
+  });
+  // The pipeline's usage events: one ledger entry per usage id (201 first time, 200 with the
+  // same entry on a replay); a charge that leaves the balance below the cutoff ends the session.
+  router.add('POST', '/v1/usages', async ({ data }) => {
+    const billing = domain.billing;
+    if (!billing) throw appError('SERVICE_UNAVAILABLE', 'Billing is not configured.');
+    const recorded = await billing.recordUsage(parse(billingUsageSchema, data));
+    const aicallId = recorded.entry.aicall_id;
+    if (recorded.exhausted && aicallId && sessions) {
+      // Not awaited: the pipeline reports usage in order and would wait for its own goodbye.
+      void sessions
+        .endForBalance(aicallId, billing.settings.goodbyeText)
+        .catch((error: unknown) => domain.logger.warn({ err: error, aicallId }, 'could not end a session whose balance ran out'));
+    }
+    return rpcReply(recorded.created ? 201 : 200, recorded.entry);
   });
   router.add('POST', '/v1/summaries', async ({ data }) => createAisummary(domain, parse(summarySchema, data)));
   return router;

@@ -1,10 +1,11 @@
 import { isAppError, rpcCall, type Bus, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
 import { z } from 'zod';
-import { findAicall } from '../domain/aicalls/aicall-repository.ts';
+import { findAicall, setPipelineInstance } from '../domain/aicalls/aicall-repository.ts';
 import { createAicall, terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { getAi, readEngineKey } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
+import { chooseTtsVoice } from './voices.ts';
 
 /** A tool as the LLM is offered it. */
 export interface OfferedTool {
@@ -54,8 +55,6 @@ export const defaultPlatformPrompt = [
  */
 export class SessionService {
   private readonly logger: Logger;
-  /** The pipeline-manager instance running each live AIcall's pipeline. */
-  private readonly pipelineInstances = new Map<string, string>();
   private readonly subscriptions: Subscription[] = [];
 
   constructor(private readonly options: SessionServiceOptions) {
@@ -82,6 +81,11 @@ export class SessionService {
   async startFromFlow(input: ServiceStart): Promise<{ id: string; type: 'aicall'; push_actions: unknown[] }> {
     const { domain } = this.options;
     const voice = input.reference_type === 'call';
+    // Billing first: below the minimum balance nothing starts; the AIcall only records why.
+    const refusal = await domain.billing?.assertCanStart(input.customer_id).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     const aicall = await createAicall(domain, input.customer_id, {
       assistance_type: input.assistance_type,
       assistance_id: input.assistance_id,
@@ -90,8 +94,12 @@ export class SessionService {
       activeflow_id: input.activeflow_id,
     });
     try {
+      if (refusal) throw refusal;
       const ai = await getAi(domain, input.customer_id, input.assistance_id);
-      const prompts = await this.systemPrompts(ai.init_prompt, ai.parameter, input.activeflow_id);
+      // The flow's variables, read once for the prompts and the voice, and only if needed.
+      let variables: Promise<Record<string, string>> | undefined;
+      const flowVariables = () => (variables ??= this.flowVariables(input.activeflow_id));
+      const prompts = await this.systemPrompts(ai.init_prompt, ai.parameter, flowVariables);
       for (const content of prompts) await recordAimessage(domain, aicall.id, { role: 'system', direction: 'outgoing', content });
       if (input.activeflow_id) {
         await this.flowManager('POST', `/v1/variables/${input.activeflow_id}/variables`, {
@@ -119,17 +127,21 @@ export class SessionService {
               engine_model: ai.engine_model,
               ...(engineKey ? { engine_key: engineKey } : {}),
               tts_type: ai.tts_type,
-              tts_voice_id: ai.tts_voice_id,
+              tts_voice_id: (await chooseTtsVoice(ai, flowVariables)).voiceId,
               stt_type: ai.stt_type,
               stt_language: ai.stt_language,
               vad_config: ai.vad_config,
+              parameter: ai.parameter,
             },
             messages: prompts.map((content) => ({ role: 'system', content })),
-            tools: this.options.tools?.(ai.tool_names) ?? [],
+            // As in the reference, search_knowledge is not offered to an AI with no knowledge base.
+            tools: (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
           },
           { publisher: this.options.serviceName, timeoutMs: this.options.pipelineStartTimeoutMs ?? 20_000 },
         );
-        this.pipelineInstances.set(aicall.id, started.instance_id);
+        // Stored, not kept in memory: stop and DTMF reach the pipeline from any ai-manager
+        // instance, after a restart too, and the pipeline watchdog checks that instance.
+        await setPipelineInstance(domain.db, aicall.id, started.instance_id);
       }
       this.logger.info({ aicallId: aicall.id, activeflowId: input.activeflow_id, reference: input.reference_type }, 'session started');
       // The flow waits in a block whose id is the AIcall's; stop_service / continue release it.
@@ -152,12 +164,59 @@ export class SessionService {
     if (row?.activeflow_id) await this.giveFlowBack(row.activeflow_id, aicallId);
   }
 
-  private async systemPrompts(initPrompt: string, parameter: Record<string, unknown>, activeflowId: string | null): Promise<string[]> {
+  /** AIcalls being ended for lack of balance (each is ended once however many charges follow). */
+  private readonly balanceEnds = new Set<string>();
+
+  /**
+   * Billing: a live session's account ran out. A notification says why; the pipeline says
+   * `goodbye` and ends with `stop_service`, so the flow goes on after ai_talk (through
+   * onPipelineTerminated). Without a pipeline to ask, the session ends here the same way.
+   */
+  async endForBalance(aicallId: string, goodbye: string): Promise<void> {
+    const { domain } = this.options;
+    if (this.balanceEnds.has(aicallId)) return;
+    const row = await findAicall(domain.db, aicallId);
+    if (!row || (row.status !== 'initiating' && row.status !== 'progressing')) return;
+    this.balanceEnds.add(aicallId);
+    setTimeout(() => this.balanceEnds.delete(aicallId), 120_000).unref();
+    this.logger.info({ aicallId }, 'the billing account ran out; ending the session');
+    await recordAimessage(domain, aicallId, {
+      role: 'notification',
+      direction: 'incoming',
+      content: 'The session ends: the billing account balance ran out.',
+    }).catch(() => undefined);
+    if (row.pipeline_instance_id) {
+      const asked = await rpcCall(
+        this.options.bus,
+        'pipeline-manager',
+        'POST',
+        `/v1/pipelines/${aicallId}/end`,
+        { reason: 'stop_service', say: goodbye },
+        { instanceId: row.pipeline_instance_id, publisher: this.options.serviceName },
+      ).then(
+        () => true,
+        (error: unknown) => {
+          if (!(isAppError(error) && error.httpStatus === 404)) this.logger.warn({ err: error, aicallId }, 'could not ask the pipeline to end');
+          return false;
+        },
+      );
+      if (asked) return;
+      await this.stopPipeline(aicallId, 'the billing account ran out');
+    }
+    await terminateAicall(domain, row.customer_id, row.id);
+    if (row.activeflow_id) await this.giveFlowBack(row.activeflow_id, row.id);
+  }
+
+  private async flowVariables(activeflowId: string | null): Promise<Record<string, string>> {
+    return activeflowId ? (await this.flowManager<{ variables: Record<string, string> }>('GET', `/v1/variables/${activeflowId}`)).variables : {};
+  }
+
+  private async systemPrompts(initPrompt: string, parameter: Record<string, unknown>, flowVariables: () => Promise<Record<string, string>>): Promise<string[]> {
     const prompts = [this.options.platformPrompt ?? defaultPlatformPrompt];
     if (initPrompt.trim() !== '') {
       // Flow variables fill `${name}`; placeholders that are not flow variables stay as they
       // are (a local.scripted script uses its own).
-      const variables = activeflowId ? (await this.flowManager<{ variables: Record<string, string> }>('GET', `/v1/variables/${activeflowId}`)).variables : {};
+      const variables = await flowVariables();
       prompts.push(initPrompt.replace(/\$\{(.*?)\}/g, (placeholder, name: string) => variables[name.trim()] ?? placeholder));
     }
     if (Object.keys(parameter).length > 0) prompts.push(`Parameters for this conversation (JSON): ${JSON.stringify(parameter)}`);
@@ -166,7 +225,6 @@ export class SessionService {
 
   private async onPipelineTerminated(event: EventEnvelope): Promise<void> {
     const data = z.object({ aicall_id: z.uuid(), reason: z.string(), error: z.unknown().optional() }).parse(event.data);
-    this.pipelineInstances.delete(data.aicall_id);
     const row = await findAicall(this.options.domain.db, data.aicall_id);
     if (!row || row.status === 'terminated') return;
     this.logger.info({ aicallId: row.id, reason: data.reason }, 'pipeline ended; ending the session');
@@ -195,7 +253,7 @@ export class SessionService {
   private liveOnCall(callId: string) {
     return this.options.domain.db
       .selectFrom('aicalls')
-      .select(['id', 'customer_id'])
+      .select(['id', 'customer_id', 'pipeline_instance_id'])
       .where('reference_type', '=', 'call')
       .where('reference_id', '=', callId)
       .where('status', 'in', ['initiating', 'progressing'])
@@ -207,7 +265,7 @@ export class SessionService {
   private async onDtmf(event: EventEnvelope): Promise<void> {
     const dtmf = z.object({ call_id: z.uuid(), digit: z.string() }).parse(event.data);
     for (const aicall of await this.liveOnCall(dtmf.call_id)) {
-      const instanceId = this.pipelineInstances.get(aicall.id);
+      const instanceId = aicall.pipeline_instance_id;
       if (!instanceId) continue;
       await rpcCall(this.options.bus, 'pipeline-manager', 'POST', `/v1/pipelines/${aicall.id}/dtmf`, { digit: dtmf.digit }, { instanceId, publisher: this.options.serviceName }).catch(
         (error: unknown) => this.logger.warn({ err: error, aicallId: aicall.id }, 'could not pass a digit to the pipeline'),
@@ -224,8 +282,7 @@ export class SessionService {
   }
 
   private async stopPipeline(aicallId: string, reason: string): Promise<void> {
-    const instanceId = this.pipelineInstances.get(aicallId);
-    this.pipelineInstances.delete(aicallId);
+    const instanceId = (await findAicall(this.options.domain.db, aicallId))?.pipeline_instance_id;
     if (!instanceId) return;
     await rpcCall(this.options.bus, 'pipeline-manager', 'POST', `/v1/pipelines/${aicallId}/stop`, { reason }, { instanceId, publisher: this.options.serviceName }).catch(
       (error: unknown) => {

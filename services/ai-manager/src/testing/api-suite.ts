@@ -4,8 +4,10 @@ import { startHarness, type Harness } from './harness.ts';
 import type { SuiteContext } from './suite/context.ts';
 import { aicallsSuite } from './suite/aicalls-suite.ts';
 import { aisSuite } from './suite/ais-suite.ts';
+import { billingSuite } from './suite/billing-suite.ts';
 import { internalSuite } from './suite/internal-suite.ts';
 import { isolationSuite } from './suite/isolation-suite.ts';
+import { knowledgebasesSuite } from './suite/knowledgebases-suite.ts';
 import { messagesSuite } from './suite/messages-suite.ts';
 import { realtimeSuite } from './suite/realtime-suite.ts';
 import { customersSuite } from './suite/customers-suite.ts';
@@ -56,5 +58,7 @@ export function describeAiManagerApi(
     webhooksSuite(get);
     platformSuite(get);
     internalSuite(get);
+    billingSuite(get);
+    knowledgebasesSuite(get);
   });
 }

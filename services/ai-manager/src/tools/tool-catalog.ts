@@ -1,5 +1,8 @@
 import type { ToolName } from '@avp/shared';
 import type { OfferedTool } from '../sessions/session-service.ts';
+import { searchKnowledgeParameters } from './search-knowledge.ts';
+import { sendEmailParameters } from './send-email.ts';
+import { sendMessageParameters } from './send-message.ts';
 
 const destination = {
   type: 'object',
@@ -20,6 +23,18 @@ export const toolCatalog: Partial<Record<ToolName, OfferedTool>> = {
     description:
       'Transfers the caller to a person or another number. Say a short goodbye first; the AI conversation ends and the caller is connected.',
     parameters: { type: 'object', properties: { destinations: { type: 'array', items: destination, minItems: 1 } }, required: ['destinations'] },
+  },
+  send_email: {
+    name: 'send_email',
+    description:
+      'Sends an e-mail from the platform, for example a confirmation, a summary of the call or details the caller asked for. Use only when the caller wants it and has given the address; spell an address back to the caller before sending if you are unsure of it. Tell the caller once it is sent.',
+    parameters: sendEmailParameters,
+  },
+  send_message: {
+    name: 'send_message',
+    description:
+      "Sends a text message (SMS) from the platform's number, for example a confirmation code, an address or a link the caller asked for. Use only when the caller wants it and the number is known; numbers are in international form (+ and country code).",
+    parameters: sendMessageParameters,
   },
   stop_service: {
     name: 'stop_service',
@@ -61,6 +76,12 @@ export const toolCatalog: Partial<Record<ToolName, OfferedTool>> = {
       },
       required: ['aicall_id'],
     },
+  },
+  search_knowledge: {
+    name: 'search_knowledge',
+    description:
+      "Looks up the business's own knowledge base (documents it uploaded: policies, prices, products, FAQs) and returns the most relevant passages with their sources. Use it before answering questions about the business instead of guessing; if nothing is found, say you do not know.",
+    parameters: searchKnowledgeParameters,
   },
 };
 

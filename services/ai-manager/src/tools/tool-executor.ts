@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { findAicall } from '../domain/aicalls/aicall-repository.ts';
 import { listAimessagePage } from '../domain/aimessages/aimessage-service.ts';
 import type { DomainContext } from '../domain/context.ts';
+import { EmailSender, type EmailSettings } from './send-email.ts';
+import { SmsSender, type SmsSettings } from './send-message.ts';
+import { searchKnowledge } from './search-knowledge.ts';
 import { toolCatalog } from './tool-catalog.ts';
 
 /** A tool call as the LLM made it. */
@@ -28,6 +31,14 @@ export interface ToolResult {
   data?: unknown;
 }
 
+/** The external services some tools use; a tool whose service is not configured is not offered. */
+export interface ToolExecutorOptions {
+  /** SMTP for send_email. */
+  email?: EmailSettings;
+  /** The SMS provider for send_message. */
+  sms?: SmsSettings;
+}
+
 /** What ending a session by a tool leaves to do once the pipeline is gone. */
 export interface PendingEnd {
   actions?: unknown[];
@@ -40,13 +51,26 @@ export interface PendingEnd {
 export class ToolExecutor {
   /** Actions to run when a session ended by connect_call gives the flow back. */
   readonly pendingEnds = new Map<string, PendingEnd>();
+  private readonly email?: EmailSender;
+  private readonly sms?: SmsSender;
 
   constructor(
     private readonly domain: DomainContext,
     private readonly bus: Bus,
     private readonly logger: Logger,
     private readonly serviceName: string,
-  ) {}
+    options: ToolExecutorOptions = {},
+  ) {
+    if (options.email) this.email = new EmailSender(options.email, logger.child({ tool: 'send_email' }));
+    if (options.sms) this.sms = new SmsSender(options.sms, logger.child({ tool: 'send_message' }));
+  }
+
+  /** Whether a tool can run here (send_email and send_message need their service configured). */
+  isAvailable(name: string): boolean {
+    if (name === 'send_email') return this.email !== undefined;
+    if (name === 'send_message') return this.sms !== undefined;
+    return true;
+  }
 
   async execute(aicallId: string, call: ToolCallRequest): Promise<ToolResult> {
     const base = { tool_call_id: call.id, resource_type: '', resource_id: '', run_llm: true };
@@ -108,6 +132,14 @@ export class ToolExecutor {
             .map((message) => ({ role: message.role, content: message.content, tm_create: message.tm_create }));
           return { ...base, result: 'success', message: `${messages.length} messages.`, resource_type: 'aicall', resource_id: otherId, data: messages };
         }
+        case 'send_email':
+          if (!this.email) return failed('E-mail is not configured on this platform; the e-mail was not sent.');
+          return { ...base, ...(await this.email.send(args, aicallId)) };
+        case 'send_message':
+          if (!this.sms) return failed('Text messages (SMS) are not configured on this platform; the message was not sent.');
+          return { ...base, ...(await this.sms.send(args, aicallId)) };
+        case 'search_knowledge':
+          return { ...base, ...(await searchKnowledge(this.domain, aicall, args)) };
         default:
           return failed(`The tool ${call.name} is not available on this platform yet.`);
       }

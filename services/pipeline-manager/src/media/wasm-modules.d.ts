@@ -1,9 +1,4 @@
 // The echogarden WASM packages ship emscripten factories without type declarations.
-declare module '@echogarden/speex-resampler-wasm/simd' {
-  const createModule: (options?: Record<string, unknown>) => Promise<unknown>;
-  export default createModule;
-}
-
 declare module '@echogarden/fvad-wasm' {
   const createModule: (options?: Record<string, unknown>) => Promise<unknown>;
   export default createModule;

@@ -165,6 +165,24 @@ describe('Conversation', () => {
     expect(transport.played.length).toBeGreaterThan(0);
   });
 
+  it('says a last text over whatever the bot was saying and then ends (sayAndStop)', async () => {
+    const long = 'Our clinic offers general medicine, dentistry and physiotherapy. We are open every weekday from nine to six.';
+    const { conversation, transport, tts, llm, of, say } = setup([words(long, 2), words('Never spoken.')]);
+    await conversation.start();
+    await until(() => transport.played.length > 10, 'part of the greeting');
+    const ending = conversation.sayAndStop('Your balance ran out. Goodbye.', 'stop_service');
+    await say('Wait, one more thing.');
+    await ending;
+    expect(of('ended')).toEqual([{ type: 'ended', reason: 'stop_service' }]);
+    expect(tts.texts).toContain('Your balance ran out. Goodbye.');
+    expect(transport.queuedMs()).toBe(0);
+    const messages = of('assistant_message');
+    expect(messages[0]).toMatchObject({ interrupted: true });
+    expect(messages.at(-1)).toMatchObject({ text: 'Your balance ran out. Goodbye.', interrupted: false });
+    // The caller's words during the goodbye start no new turn.
+    expect(llm.requests).toHaveLength(1);
+  });
+
   it('hands DTMF to the LLM as a user event', async () => {
     const { conversation, llm, of } = setup([words('Press a key.'), words('You pressed five.')]);
     await conversation.start();

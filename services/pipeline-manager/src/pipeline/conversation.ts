@@ -125,6 +125,8 @@ export class Conversation {
   private waitingForTranscript: NodeJS.Timeout | undefined;
   private interruptionTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** Saying a last text before ending (sayAndStop): no new bot turns. */
+  private closing = false;
   private readonly playedSegments = new Set<string>();
   private readonly turns = new Set<Promise<void>>();
 
@@ -174,6 +176,49 @@ export class Conversation {
     this.startTurn();
   }
 
+  /**
+   * Says `text` (not the LLM's: e.g. billing's goodbye), cutting off whatever the bot was
+   * saying, then ends with `reason` once the caller has heard it (at most 30 s). Caller
+   * speech neither interrupts it nor gets an answer. Best effort: a TTS failure still ends
+   * the conversation.
+   */
+  async sayAndStop(text: string, reason: string): Promise<void> {
+    if (this.ended || this.closing) return;
+    this.closing = true;
+    if (this.botIsActive()) this.bargeIn(false);
+    const turn: BotTurn = {
+      turn: ++this.turnCounter,
+      controller: new AbortController(),
+      latency: { turn: this.turnCounter },
+      latencyReported: true,
+      sentences: [],
+      done: false,
+      reported: false,
+    };
+    this.current = turn;
+    const signal = turn.controller.signal;
+    try {
+      const speech = this.options.tts.open({ voiceId: this.options.voiceId, language: this.options.language, signal });
+      const pump = this.pumpAudio(turn, 0, speech.events, this.options.transport);
+      const index = speech.push(text);
+      turn.sentences[index] = { text, segmentId: `${turn.turn}:0:${index}`, played: false };
+      speech.end();
+      await pump;
+      turn.done = true;
+      if (!signal.aborted) {
+        turn.reported = true;
+        this.messages.push({ role: 'assistant', content: text });
+        this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text, interrupted: false, toolCalls: [] });
+        await this.drained(signal, 30_000);
+      }
+    } catch {
+      // The goodbye could not be spoken; the conversation ends all the same.
+    } finally {
+      turn.done = true;
+    }
+    await this.stop(reason);
+  }
+
   /** Ends the conversation: aborts what runs, closes STT, reports `ended` once. */
   async stop(reason: string, error?: { category: string; message: string; provider?: string }): Promise<void> {
     if (this.ended) return;
@@ -206,7 +251,8 @@ export class Conversation {
     if (this.ended) return;
     if (event.type === 'user-started-speaking') {
       this.userSpeaking = true;
-      if (!this.botIsActive()) return;
+      // A last text (sayAndStop) is not cut off: the caller hears why the call ends.
+      if (!this.botIsActive() || this.closing) return;
       const minimum = this.options.interruptionMinMs ?? 0;
       if (minimum <= 0) {
         this.bargeIn();
@@ -292,7 +338,7 @@ export class Conversation {
   }
 
   private startTurn(latency: Partial<TurnLatency> = {}): void {
-    if (this.ended) return;
+    if (this.ended || this.closing) return;
     const turn: BotTurn = {
       turn: ++this.turnCounter,
       controller: new AbortController(),
@@ -514,7 +560,7 @@ export class Conversation {
 
   /** New input (DTMF, text, a new caller turn) while the bot talks: stop it, keep what was heard. */
   private interruptForNewInput(): void {
-    if (this.botIsActive()) this.bargeIn();
+    if (this.botIsActive() && !this.closing) this.bargeIn();
   }
 
   private heardText(turn: BotTurn, playouts: SegmentPlayout[]): string {

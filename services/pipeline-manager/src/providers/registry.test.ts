@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAiCompatibleEndpoints, createLlmProvider, createSttProvider, createTtsProvider, vendorEndpoints } from './registry.ts';
+import { openAiCompatibleEndpoints, createLlmProvider, createSttProvider, createTtsProvider, sttPhrases, vendorEndpoints } from './registry.ts';
 import { sendSse, startFakeHttpServer, type FakeHttpServer } from './testing/fake-http-server.ts';
 import { collect } from './testing/collect.ts';
 import type { LlmEvent } from './types.ts';
@@ -97,5 +97,14 @@ describe('provider registry', () => {
     expect(createSttProvider({ stt_type: 'cartesia' }, { environment: { CARTESIA_API_KEY: 'k' } }).name).toBe('cartesia');
     expect(createSttProvider({ stt_type: 'elevenlabs' }, { environment: { ELEVENLABS_API_KEY: 'k' } }).name).toBe('elevenlabs');
     expect(() => createSttProvider({ stt_type: 'google' }, { environment: {} })).toThrow(/not implemented/);
+  });
+
+  it('builds the offline STT without any key; a missing pocketsphinx binary fails at start', async () => {
+    expect(createSttProvider({ stt_type: 'local', parameter: { stt_phrases: ['yes'] } }, { environment: {} }).name).toBe('local.pocketsphinx');
+    expect(sttPhrases({ stt_phrases: ['yes', 2, 'my pin is <digits>'] })).toEqual(['yes', 'my pin is <digits>']);
+    expect(sttPhrases({ stt_phrases: 'yes' })).toEqual([]);
+    expect(sttPhrases(undefined)).toEqual([]);
+    const missing = createSttProvider({ stt_type: 'local' }, { environment: { POCKETSPHINX_BIN: '/nonexistent/pocketsphinx_continuous' } });
+    await expect(missing.start({ language: 'en-US', sampleRate: 16_000 })).rejects.toMatchObject({ category: 'bad_request', message: expect.stringMatching(/POCKETSPHINX_BIN/) });
   });
 });

@@ -10,6 +10,7 @@ import { defaultResiliencePolicy, withLlmResilience, withSttResilience, withTtsR
 import { createCartesiaStt } from './stt/cartesia.ts';
 import { createDeepgramStt } from './stt/deepgram.ts';
 import { createElevenLabsStt } from './stt/elevenlabs.ts';
+import { createLocalGrammarStt } from './stt/local-grammar.ts';
 import type { LlmProvider, SttProvider, TtsProvider } from './types.ts';
 import { createAwsPollyTts } from './tts/aws-polly.ts';
 import { createAzureSpeechTts } from './tts/azure-speech.ts';
@@ -75,7 +76,7 @@ export const vendorEndpoints = {
 /** tts_type values with an implementation; the others are accepted by the schema but not built yet. */
 export const implementedTtsTypes = ['local', 'elevenlabs', 'deepgram', 'openai', 'cartesia', 'azure', 'google', 'aws'] as const satisfies readonly TtsType[];
 /** stt_type values with an implementation. */
-export const implementedSttTypes = ['deepgram', 'cartesia', 'elevenlabs'] as const satisfies readonly SttType[];
+export const implementedSttTypes = ['local', 'deepgram', 'cartesia', 'elevenlabs'] as const satisfies readonly SttType[];
 
 export interface ProviderFactoryOptions {
   environment?: ProviderEnvironment;
@@ -206,11 +207,33 @@ export function createTtsProvider(ai: { tts_type: string }, options: ProviderFac
   return withTtsResilience(tts, policy);
 }
 
-/** The STT engine for an AI's `stt_type` ('' means `deepgram`); keys come from the environment. */
-export function createSttProvider(ai: { stt_type: string }, options: ProviderFactoryOptions = {}): SttProvider {
+/**
+ * The phrases the offline recogniser listens for: the AI's `parameter.stt_phrases`, an array of
+ * strings (anything else there is ignored).
+ */
+export function sttPhrases(parameter: Record<string, unknown> | undefined): string[] {
+  const phrases = parameter?.stt_phrases;
+  return Array.isArray(phrases) ? phrases.filter((phrase): phrase is string => typeof phrase === 'string') : [];
+}
+
+/**
+ * The STT engine for an AI's `stt_type`; keys come from the environment. '' means `deepgram`
+ * (not `local`: a missing key should fail loudly, not fall back to a recogniser that only
+ * knows a few phrases). `local` is the offline PocketSphinx recogniser, listening for the
+ * AI's `parameter.stt_phrases`.
+ */
+export function createSttProvider(ai: { stt_type: string; parameter?: Record<string, unknown> }, options: ProviderFactoryOptions = {}): SttProvider {
   const environment = options.environment ?? process.env;
   const type = ai.stt_type || 'deepgram';
   const policy = options.resilience ?? defaultResiliencePolicy;
+  if (type === 'local') {
+    const stt = createLocalGrammarStt({
+      command: environment.POCKETSPHINX_BIN || undefined,
+      modelDir: environment.POCKETSPHINX_MODEL_DIR || undefined,
+      phrases: sttPhrases(ai.parameter),
+    });
+    return withSttResilience(stt, policy);
+  }
   if (type !== 'deepgram' && type !== 'cartesia' && type !== 'elevenlabs') {
     throw new ProviderError('bad_request', `stt_type "${type}" is not implemented (implemented: ${implementedSttTypes.join(', ')})`, { provider: type });
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appError, rpcCall, vadConfigSchema, type Bus, type Logger } from '@avp/shared';
+import { appError, isAppError, rpcCall, vadConfigSchema, type Bus, type Logger } from '@avp/shared';
 import { z } from 'zod';
 import type { MediaTransport } from '../media/media-transport.ts';
 import { createRtpTransport } from '../media/rtp-transport.ts';
@@ -23,6 +23,8 @@ export const pipelineStartSchema = z.object({
     stt_type: z.string().default(''),
     stt_language: z.string().default(''),
     vad_config: vadConfigSchema.optional(),
+    /** The AI's free parameters; `stt_phrases` is what the offline `local` STT listens for. */
+    parameter: z.record(z.string(), z.unknown()).default({}),
   }),
   /** System prompts and earlier messages, oldest first. */
   messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).default([]),
@@ -53,6 +55,15 @@ export interface PipelineSessionsOptions {
   createVad?: (config: PipelineStart['ai']['vad_config']) => Promise<ConversationVad>;
   /** Publisher name for events (default pipeline-manager). */
   serviceName?: string;
+}
+
+/** What `GET /v1/pipelines[/:id]` tells about a running pipeline. */
+export interface PipelineInfo {
+  pipeline_id: string;
+  aicall_id: string;
+  call_id: string;
+  instance_id: string;
+  started_at: string;
 }
 
 interface Session {
@@ -89,6 +100,28 @@ export class PipelineSessions {
 
   has(id: string): boolean {
     return this.sessions.has(id);
+  }
+
+  /** The pipelines this process runs (ai-manager's watchdog asks for them to notice lost ones). */
+  list(): PipelineInfo[] {
+    return [...this.sessions.values()].map((session) => this.info(session));
+  }
+
+  /** One pipeline of this process (404 when it does not run here). */
+  describe(id: string): PipelineInfo {
+    const session = this.sessions.get(id);
+    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    return this.info(session);
+  }
+
+  private info(session: Session): PipelineInfo {
+    return {
+      pipeline_id: session.id,
+      aicall_id: session.request.aicall_id,
+      call_id: session.request.call_id,
+      instance_id: this.options.instanceId,
+      started_at: new Date(session.startedAt).toISOString(),
+    };
   }
 
   async start(request: PipelineStart): Promise<{ pipeline_id: string; instance_id: string }> {
@@ -158,6 +191,17 @@ export class PipelineSessions {
     if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
     await session.conversation.stop(reason);
     await session.outbox;
+  }
+
+  /**
+   * Ends a pipeline with `reason`, first saying `say` when given (billing's goodbye). Answers
+   * at once; the pipeline ends after the goodbye has played (404 when it does not run here).
+   */
+  end(id: string, reason: string, say?: string): void {
+    const session = this.sessions.get(id);
+    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    const ending = say ? session.conversation.sayAndStop(say, reason) : session.conversation.stop(reason);
+    ending.catch((error: unknown) => this.logger.warn({ err: error, aicallId: id }, 'ending the pipeline failed'));
   }
 
   /** Text into a live session (an injected message): answered by voice. */
@@ -237,9 +281,13 @@ export class PipelineSessions {
           this.aiManager('POST', '/v1/aimessages', { aicall_id: aicallId, role: 'tool', direction: 'outgoing', content: event.result, tool_call_id: event.call.id }),
         );
         break;
-      case 'usage':
-        this.report(session, () => this.aiManager('POST', '/v1/usages', { id: randomUUID(), customer_id: customerId, aicall_id: aicallId, ...usageFields(event) }));
+      case 'usage': {
+        // The id is made once per usage event, outside the retried send: ai-manager charges a
+        // usage id once, so a retry after a lost answer does not charge twice.
+        const usage = { id: randomUUID(), customer_id: customerId, aicall_id: aicallId, ...usageFields(event) };
+        this.report(session, () => withRetries(() => this.aiManager('POST', '/v1/usages', usage)));
         break;
+      }
       case 'turn_latency':
       case 'barge_in':
         this.report(session, () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
@@ -284,6 +332,19 @@ export class PipelineSessions {
     await this.options.bus.publish(this.serviceName, { type, data }).catch((error: unknown) => {
       this.logger.warn({ err: error, type }, 'could not publish an event');
     });
+  }
+}
+
+/** Retries a report that failed in transport (timeout, no service) a few times; other errors are final. */
+async function withRetries<T>(send: () => Promise<T>, attempts = 3, delayMs = 500): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const transient = isAppError(error) && (error.reason === 'RPC_TIMEOUT' || error.reason === 'SERVICE_UNAVAILABLE' || error.httpStatus >= 500);
+      if (!transient || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
+    }
   }
 }
 

@@ -16,10 +16,19 @@ export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { 
       timestamp: new Date().toISOString(),
     }))
     .add('POST', '/v1/pipelines', async ({ data }) => rpcReply(201, await sessions.start(pipelineStartSchema.parse(data))))
+    // Asked on this process's own queue: which pipelines it runs (ai-manager's liveness check).
+    .add('GET', '/v1/pipelines', async () => ({ instance_id: identity.instanceId, result: sessions.list() }))
+    .add('GET', '/v1/pipelines/:id', async ({ params }) => sessions.describe(params.id!))
     .add('POST', '/v1/pipelines/:id/stop', async ({ params, data }) => {
       const body = z.object({ reason: z.string().max(500).default('stopped') }).parse(data ?? {});
       await sessions.stop(params.id!, body.reason);
       return { stopped: true };
+    })
+    // Ends a pipeline, first saying `say` (e.g. billing's goodbye); answers before it has ended.
+    .add('POST', '/v1/pipelines/:id/end', async ({ params, data }) => {
+      const body = z.object({ reason: z.string().min(1).max(500).default('stop_service'), say: z.string().max(2000).optional() }).parse(data ?? {});
+      sessions.end(params.id!, body.reason, body.say);
+      return rpcReply(202, {});
     })
     .add('POST', '/v1/pipelines/:id/messages', async ({ params, data }) => {
       const body = z.object({ text: z.string().min(1).max(10_000) }).parse(data);

@@ -98,3 +98,35 @@ export async function listAicalls(db: AiManagerDb, customerId: string, filters: 
   if (filters.reference_id !== undefined) query = query.where('reference_id', '=', filters.reference_id);
   return listPage(query, page);
 }
+
+/** Records which pipeline-manager instance runs the AIcall's pipeline. */
+export async function setPipelineInstance(db: AiManagerDb, id: string, instanceId: string): Promise<void> {
+  await db.updateTable('aicalls').set({ pipeline_instance_id: instanceId }).where('id', '=', id).execute();
+}
+
+/** Live AIcalls with a pipeline, and the instance running each (for the pipeline watchdog). */
+export async function listLivePipelines(db: AiManagerDb) {
+  return db
+    .selectFrom('aicalls')
+    .select(['id', 'customer_id', 'pipeline_instance_id', 'activeflow_id', 'reference_type', 'reference_id'])
+    .where('pipeline_instance_id', 'is not', null)
+    .where('status', 'in', ['initiating', 'progressing'])
+    .where('tm_delete', 'is', null)
+    .execute();
+}
+
+/**
+ * Takes a live AIcall whose pipeline was lost on `instanceId` off that instance: only one
+ * caller gets the row back (ai-manager instances racing to end the session, or a normal end).
+ */
+export async function releaseLostPipeline(db: AiManagerDb, id: string, instanceId: string): Promise<AicallRow | undefined> {
+  return db
+    .updateTable('aicalls')
+    .set({ pipeline_instance_id: null })
+    .where('id', '=', id)
+    .where('pipeline_instance_id', '=', instanceId)
+    .where('status', 'in', ['initiating', 'progressing'])
+    .where('tm_delete', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -19,6 +19,7 @@ export interface AiRowFields {
   tool_names: string[];
   vad_config: VadConfig;
   smart_turn_enabled: boolean;
+  knowledgebase_ids: string[];
 }
 
 function toColumns(fields: AiRowFields) {
@@ -27,6 +28,7 @@ function toColumns(fields: AiRowFields) {
     parameter: jsonb(fields.parameter),
     tool_names: jsonb(fields.tool_names),
     vad_config: jsonb(fields.vad_config),
+    knowledgebase_ids: jsonb(fields.knowledgebase_ids),
   };
 }
 

@@ -1,5 +1,7 @@
-import { newId, type Ai, type AiFields, type ListQuery, type ListResponse } from '@avp/shared';
+import { appError, newId, type Ai, type AiFields, type ListQuery, type ListResponse } from '@avp/shared';
+import type { AiManagerDb } from '../../db/tables.ts';
 import { withEvents } from '../../events/event-publisher.ts';
+import { findKnowledgebasesForShare } from '../knowledgebases/knowledgebase-repository.ts';
 import type { DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
 import { deleteAi, findAi, findAiForUpdate, insertAi, listAis, replaceAi, type AiRow, type AiRowFields } from './ai-repository.ts';
@@ -22,13 +24,14 @@ export function toAi(row: AiRow): Ai {
     tool_names: row.tool_names as Ai['tool_names'],
     vad_config: row.vad_config,
     smart_turn_enabled: row.smart_turn_enabled,
+    knowledgebase_ids: row.knowledgebase_ids,
     tm_create: row.tm_create,
     tm_update: row.tm_update,
     tm_delete: row.tm_delete,
   };
 }
 
-function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled'> {
+function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled' | 'knowledgebase_ids'> {
   return {
     name: fields.name,
     detail: fields.detail,
@@ -41,6 +44,19 @@ function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted
     stt_language: fields.stt_language,
     tool_names: fields.tool_names,
   };
+}
+
+/**
+ * The knowledge bases an AI is to search, lower-cased, each a live knowledge base of the
+ * customer (else 404, as for a missing one), locked until the AI is written so none is
+ * deleted in between.
+ */
+async function checkedKnowledgebaseIds(trx: AiManagerDb, customerId: string, ids: readonly string[]): Promise<string[]> {
+  const wanted = ids.map((id) => id.toLowerCase());
+  const found = new Set((await findKnowledgebasesForShare(trx, customerId, wanted)).map((row) => row.id));
+  const missing = wanted.filter((id) => !found.has(id));
+  if (missing.length > 0) throw appError('RESOURCE_NOT_FOUND', `No knowledge base with the id ${missing.join(', ')}.`);
+  return wanted;
 }
 
 /** Encrypts an engine key bound to its AI; an empty key means "none". */
@@ -56,6 +72,7 @@ export async function createAi(context: DomainContext, customerId: string, field
       engine_key_encrypted: sealEngineKey(context, id, fields.engine_key ?? ''),
       vad_config: fields.vad_config ?? {},
       smart_turn_enabled: fields.smart_turn_enabled ?? false,
+      knowledgebase_ids: await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids ?? []),
     });
     const ai = toAi(row);
     await emit('ai_created', customerId, ai);
@@ -75,10 +92,10 @@ export async function listAiPage(context: DomainContext, customerId: string, pag
 }
 
 /**
- * Replaces every mutable field. Three fields keep their stored value when the body leaves
+ * Replaces every mutable field. Four fields keep their stored value when the body leaves
  * them out, so a client that does not know them cannot wipe them: `engine_key` (write-only,
- * a client cannot send back what it never sees; `""` removes it), `vad_config` and
- * `smart_turn_enabled`.
+ * a client cannot send back what it never sees; `""` removes it), `vad_config`,
+ * `smart_turn_enabled` and `knowledgebase_ids` (`[]` removes every link).
  */
 export async function updateAi(context: DomainContext, customerId: string, id: string, fields: AiFields): Promise<Ai> {
   return withEvents(context.db, context.events, async (trx, emit) => {
@@ -90,6 +107,8 @@ export async function updateAi(context: DomainContext, customerId: string, id: s
         fields.engine_key === undefined ? current.engine_key_encrypted : sealEngineKey(context, id, fields.engine_key),
       vad_config: fields.vad_config ?? current.vad_config,
       smart_turn_enabled: fields.smart_turn_enabled ?? current.smart_turn_enabled,
+      knowledgebase_ids:
+        fields.knowledgebase_ids === undefined ? current.knowledgebase_ids : await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids),
     });
     if (!row) throw notFound('AI');
     const ai = toAi(row);

@@ -20,6 +20,11 @@ export async function findCustomer(db: AiManagerDb, id: string): Promise<Custome
   return db.selectFrom('customers').selectAll().where('id', '=', id).where('tm_delete', 'is', null).executeTakeFirst();
 }
 
+/** A customer, also a deleted one (billing still records a deleted customer's last usage). */
+export async function findCustomerAnyState(db: AiManagerDb, id: string): Promise<CustomerRow | undefined> {
+  return db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function listCustomers(db: AiManagerDb, page: ListQuery) {
   return listPage(db.selectFrom('customers').selectAll().where('tm_delete', 'is', null), page);
 }

@@ -1,6 +1,7 @@
 import { type AccessKey, type CreatedCustomer, type Customer, type CustomerCreate, type CustomerUpdate, type IssuedAccessKey, type ListQuery, type ListResponse } from '@avp/shared';
 import type { Kysely } from 'kysely';
 import type { AiManagerDb, AiManagerTables } from '../../db/tables.ts';
+import type { BillingService } from '../billing/billing-service.ts';
 import { notFound } from '../not-found.ts';
 import { generateAccessKey, generateWebhookSecret } from './access-key-secret.ts';
 import {
@@ -55,10 +56,11 @@ async function issueKey(db: AiManagerDb, customerId: string, name: string): Prom
   return { ...toAccessKey(row), key: generated.key };
 }
 
-/** Creates a customer with its first access key, in one transaction. */
-export async function createCustomer(db: Kysely<AiManagerTables>, fields: CustomerCreate): Promise<CreatedCustomer> {
+/** Creates a customer with its first access key (and its billing account, given billing), in one transaction. */
+export async function createCustomer(db: Kysely<AiManagerTables>, fields: CustomerCreate, billing?: BillingService): Promise<CreatedCustomer> {
   return db.transaction().execute(async (trx) => {
     const row = await insertCustomer(trx, { ...fields, webhook_secret: generateWebhookSecret() });
+    await billing?.openAccount(trx, row.id, row.name);
     const key = await issueKey(trx, row.id, 'first key');
     return { ...toCustomer(row), accesskey: { id: key.id, key: key.key } };
   });

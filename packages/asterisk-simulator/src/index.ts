@@ -5,7 +5,7 @@ export type { CallerOptions, HeardSegment } from './caller/scripted-caller.ts';
 export type { FaultPlan } from './media/faults.ts';
 export { FORMATS, ENGINE_SAMPLE_RATE, ENGINE_FRAME_SAMPLES, encodeSamples, decodeBytes, type MediaFormat } from './media/codecs.ts';
 export { buildRtpPacket, parseRtpPacket, type RtpPacket } from './media/rtp-packet.ts';
-export { buildWav, parseWav, readWavFile, writeWavFile, sineTone, toEngineRate } from './media/wav.ts';
+export { buildStereoWav, buildWav, parseWav, readWavFile, writeWavFile, sineTone, toEngineRate } from './media/wav.ts';
 export { SIMULATED_ASTERISK_VERSION } from './ari/system-routes.ts';
 export type { ChannelJson } from './model/channel.ts';
 export type { BridgeJson } from './model/bridge.ts';

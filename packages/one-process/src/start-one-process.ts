@@ -4,7 +4,7 @@ import { aiManagerOptionsFromSettings, createAiManager, loadOrCreateLocalEncrypt
 import { randomBytes } from 'node:crypto';
 import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
 import { ariSettingsFrom, createFlowManager, type AriSettings } from '@avp/flow-manager';
-import { createPipelineManager } from '@avp/pipeline-manager';
+import { createPipelineManager, type PipelineManagerOptions } from '@avp/pipeline-manager';
 import { startPlatform, type Logger, type RunningPlatform, type ServiceFactory } from '@avp/shared';
 import type { OneProcessEnvironment } from './config.ts';
 
@@ -14,7 +14,11 @@ import type { OneProcessEnvironment } from './config.ts';
  * and on the first start it creates a development customer whose access key it prints and
  * writes to `DATA_DIR/development-access-key`.
  */
-export async function platformServices(environment: OneProcessEnvironment, ari?: AriSettings): Promise<ServiceFactory[]> {
+export async function platformServices(
+  environment: OneProcessEnvironment,
+  ari?: AriSettings,
+  pipelineManager: PipelineManagerOptions = {},
+): Promise<ServiceFactory[]> {
   await mkdir(environment.DATA_DIR, { recursive: true });
   const engineKeyEncryptionKey =
     environment.ENGINE_KEY_ENCRYPTION_KEY ?? (await loadOrCreateLocalEncryptionKey(environment.DATA_DIR));
@@ -23,7 +27,7 @@ export async function platformServices(environment: OneProcessEnvironment, ari?:
     engineKeyEncryptionKey,
     developmentCustomer: { keyFile: path.join(environment.DATA_DIR, 'development-access-key') },
   };
-  return [(context) => createAiManager(context, aiManagerOptions), (context) => createFlowManager(context, { ari }), createPipelineManager];
+  return [(context) => createAiManager(context, aiManagerOptions), (context) => createFlowManager(context, { ari }), (context) => createPipelineManager(context, pipelineManager)];
 }
 
 /** The running platform, with the built-in Asterisk simulator when there is one. */
@@ -35,7 +39,7 @@ export interface OneProcessPlatform extends RunningPlatform {
 export async function startOneProcess(
   environment: OneProcessEnvironment,
   logger: Logger,
-  options: { handleSignals?: boolean } = {},
+  options: { handleSignals?: boolean; /** pipeline-manager's options (tests: provider doubles). */ pipelineManager?: PipelineManagerOptions } = {},
 ): Promise<OneProcessPlatform> {
   let asterisk: AsteriskSimulator | undefined;
   let ari = ariSettingsFrom(environment);
@@ -51,7 +55,7 @@ export async function startOneProcess(
     };
   }
   try {
-    const services = await platformServices(environment, ari);
+    const services = await platformServices(environment, ari, options.pipelineManager);
     const platform = await startPlatform({ services, environment, logger, handleSignals: options.handleSignals });
     platformUrl = platform.url;
     const simulator = asterisk;

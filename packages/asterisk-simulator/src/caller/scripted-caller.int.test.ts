@@ -107,6 +107,15 @@ describe('scripted caller', () => {
     const heard = parseWav(await readFile(out));
     expect(heard.sampleRate).toBe(16_000);
     expect(rms(heard.samples)).toBeGreaterThan(100);
+
+    // Both directions on one timeline: the tone it said (left) comes before the reply it heard (right).
+    const spoken = caller.spokenRecording();
+    const firstLoud = (samples: Int16Array) => samples.findIndex((sample) => Math.abs(sample) > 1000);
+    expect(firstLoud(spoken)).toBeGreaterThanOrEqual(0);
+    expect(firstLoud(spoken)).toBeLessThan(firstLoud(caller.recording()));
+    const stereo = caller.conversationWav();
+    expect(stereo.readUInt16LE(22)).toBe(2);
+    expect((stereo.length - 44) / 4).toBe(Math.max(spoken.length, caller.recording().length));
   });
 
   it('measures start of an interruption to the moment heard audio stops', async () => {

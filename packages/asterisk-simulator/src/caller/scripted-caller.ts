@@ -3,7 +3,7 @@ import type { Channel } from '../model/channel.ts';
 import type { FarEnd } from '../model/far-end.ts';
 import { ENGINE_FRAME_SAMPLES, FRAME_MS, rms } from '../media/codecs.ts';
 import type { FaultPlan } from '../media/faults.ts';
-import { buildWav, readWavFile, toEngineRate, writeWavFile } from '../media/wav.ts';
+import { buildStereoWav, buildWav, readWavFile, toEngineRate, writeWavFile } from '../media/wav.ts';
 
 /** What the simulator wires into a caller: how to act on its channel. */
 export interface CallerHooks {
@@ -61,6 +61,7 @@ export class Caller extends EventEmitter<{
   readonly dtmfHeard: { digit: string; atMs: number }[] = [];
   ended = false;
   private readonly recorded: { tick: number; frame: Int16Array }[] = [];
+  private readonly spoken: { tick: number; frame: Int16Array }[] = [];
   private tick = 0;
   private readonly utterances: Utterance[] = [];
   private heardActive = false;
@@ -175,6 +176,22 @@ export class Caller extends EventEmitter<{
     return out;
   }
 
+  /** Everything this caller said (played) so far, 16 kHz PCM on the same timeline as `recording()`. */
+  spokenRecording(): Int16Array {
+    const last = this.spoken.at(-1);
+    const out = new Int16Array(last ? (last.tick + 1) * ENGINE_FRAME_SAMPLES : 0);
+    for (const { tick, frame } of this.spoken) out.set(frame, tick * ENGINE_FRAME_SAMPLES);
+    return out;
+  }
+
+  /**
+   * Both directions of the call as a stereo 16 kHz WAV: left what this caller said, right
+   * what it heard. The shorter side is padded with silence.
+   */
+  conversationWav(): Buffer {
+    return buildStereoWav(this.spokenRecording(), this.recording());
+  }
+
   recordingWav(): Buffer {
     return buildWav(this.recording());
   }
@@ -190,6 +207,8 @@ export class Caller extends EventEmitter<{
     const frame = new Int16Array(ENGINE_FRAME_SAMPLES);
     frame.set(utterance.samples.subarray(utterance.position, utterance.position + ENGINE_FRAME_SAMPLES));
     utterance.position += ENGINE_FRAME_SAMPLES;
+    // produce() runs before consume() in a media tick, so this frame shares the heard frame's tick.
+    this.spoken.push({ tick: this.tick, frame });
     const now = this.now();
     if (rms(frame) > this.threshold) {
       if (utterance.interruption && utterance.lastLoudAt === undefined && this.heardActive) {

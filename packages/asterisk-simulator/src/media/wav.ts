@@ -66,6 +66,31 @@ export function buildWav(samples: Int16Array, sampleRate = ENGINE_SAMPLE_RATE): 
   return Buffer.concat([header, body]);
 }
 
+/** A stereo PCM16 WAV from two mono tracks (left, right); the shorter one is padded with silence. */
+export function buildStereoWav(left: Int16Array, right: Int16Array, sampleRate = ENGINE_SAMPLE_RATE): Buffer {
+  const frames = Math.max(left.length, right.length);
+  const dataBytes = frames * 4;
+  const out = Buffer.alloc(44 + dataBytes);
+  out.write('RIFF', 0, 'ascii');
+  out.writeUInt32LE(36 + dataBytes, 4);
+  out.write('WAVE', 8, 'ascii');
+  out.write('fmt ', 12, 'ascii');
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20);
+  out.writeUInt16LE(2, 22);
+  out.writeUInt32LE(sampleRate, 24);
+  out.writeUInt32LE(sampleRate * 4, 28);
+  out.writeUInt16LE(4, 32);
+  out.writeUInt16LE(16, 34);
+  out.write('data', 36, 'ascii');
+  out.writeUInt32LE(dataBytes, 40);
+  for (let index = 0; index < frames; index += 1) {
+    out.writeInt16LE(left[index] ?? 0, 44 + index * 4);
+    out.writeInt16LE(right[index] ?? 0, 46 + index * 4);
+  }
+  return out;
+}
+
 export async function readWavFile(path: string): Promise<PcmAudio> {
   return parseWav(await readFile(path));
 }

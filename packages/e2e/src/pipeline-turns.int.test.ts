@@ -86,6 +86,7 @@ describe('conversation turns through the simulator, with a fake LLM vendor', () 
       adminToken,
       engineKeyEncryptionKey: randomBytes(32).toString('hex'),
       rateLimit: { perSecond: 0, burst: 1 },
+      sendCooldownMs: 1500,
     });
     const flowManager = await createFlowManager(context('flow-manager'), {
       ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: 'turns' }, mediaBaseUrl: `http://127.0.0.1:${port}` },
@@ -250,6 +251,43 @@ describe('conversation turns through the simulator, with a fake LLM vendor', () 
 
     caller.hangup();
     await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to end', 20_000);
+  }, 120_000);
+
+  it('answers a message sent into the live call through the API by voice, after the cooldown', async () => {
+    const seen: RecordedRequest[] = [];
+    vendor.handle(async (request, response) => {
+      seen.push(request);
+      const user = lastUser(request);
+      await streamText(response, user === '' ? 'Hello, how can I help?' : user === 'Please read me the opening hours.' ? 'We open at eight.' : 'Sorry?');
+    });
+    transcripts.splice(0);
+    const { caller, aicallId, stored } = await callAi();
+    await eventually(async () => (await stored()).some((message) => message.content === 'Hello, how can I help?'), 'the greeting to be played', 20_000);
+
+    const send = () =>
+      app.inject({ method: 'POST', url: '/v1.0/aimessages', headers: { authorization: `Bearer ${key}` }, payload: { aicall_id: aicallId, role: 'user', content: 'Please read me the opening hours.' } });
+    let sent = await send();
+    if (sent.statusCode === 429) {
+      expect(sent.json()).toMatchObject({ error: { status: 'RESOURCE_EXHAUSTED', reason: 'SEND_COOLDOWN' } });
+      await new Promise((resolve) => setTimeout(resolve, 1600));
+      sent = await send();
+    }
+    expect(sent.statusCode).toBe(200);
+    expect(sent.json()).toMatchObject({ aicall_id: aicallId, role: 'user', content: 'Please read me the opening hours.' });
+    // A second message right away is inside the cooldown and is neither delivered nor stored.
+    const again = await send();
+    expect(again.statusCode).toBe(429);
+    expect(again.json()).toMatchObject({ error: { reason: 'SEND_COOLDOWN' } });
+
+    await eventually(() => seen.some((request) => lastUser(request) === 'Please read me the opening hours.'), 'the LLM to get the message', 20_000);
+    await caller.waitForAudio(20_000);
+    await eventually(async () => (await stored()).some((message) => message.role === 'assistant' && message.content === 'We open at eight.'), 'the spoken answer', 20_000);
+    expect((await stored()).filter((message) => message.content === 'Please read me the opening hours.')).toHaveLength(1);
+
+    caller.hangup();
+    await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to end', 20_000);
+    const late = await send();
+    expect(late.statusCode).toBe(409);
   }, 120_000);
 
   it('ends the session with a clear reason when the provider refuses the key, and the flow goes on', async () => {

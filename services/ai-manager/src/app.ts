@@ -51,6 +51,8 @@ export interface AiManagerOptions {
   billing?: Partial<BillingSettings>;
   /** How the liveness of voice pipelines is checked (default: every 2 s; `intervalMs: 0` = off). */
   pipelineWatchdog?: Pick<PipelineWatchdogOptions, 'intervalMs' | 'probeTimeoutMs' | 'maxTimeouts' | 'maxMisses'>;
+  /** Shortest time between a change of a live voice session and a message sent into it (default 3000 ms). */
+  sendCooldownMs?: number;
   /** SMTP for send_email; without it the tool is not offered. */
   email?: ToolExecutorOptions['email'];
   /** The SMS provider for send_message; without it the tool is not offered. */
@@ -107,6 +109,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     serviceName,
     tools: options.tools ?? ((toolNames) => toolDefinitions(toolNames).filter((tool) => tools.isAvailable(tool.name))),
     pendingEnds: tools.pendingEnds,
+    ...(options.sendCooldownMs !== undefined ? { sendCooldownMs: options.sendCooldownMs } : {}),
   });
   const watchdog = new PipelineWatchdog({
     domain,

@@ -86,6 +86,8 @@ export const aiManagerSettingsSchema = z.object({
   SMS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How often the pipeline watchdog checks that live sessions' pipeline-manager processes still run them (0 = off). */
   PIPELINE_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(2000),
+  /** Shortest time between a change of a live voice session and a message sent into it (POST /v1.0/aimessages). */
+  AICALL_SEND_COOLDOWN_SECONDS: z.coerce.number().min(0).default(3),
 });
 export type AiManagerSettings = z.infer<typeof aiManagerSettingsSchema>;
 
@@ -127,6 +129,7 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
       ...(settings.BILLING_GOODBYE_TEXT ? { goodbyeText: settings.BILLING_GOODBYE_TEXT } : {}),
     },
     pipelineWatchdog: { intervalMs: settings.PIPELINE_CHECK_INTERVAL_MS },
+    sendCooldownMs: settings.AICALL_SEND_COOLDOWN_SECONDS * 1000,
   };
 }
 

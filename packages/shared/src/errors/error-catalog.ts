@@ -43,6 +43,7 @@ export const errorReasons = {
   INVALID_CREDENTIALS: { status: 'UNAUTHENTICATED', message: 'The access key is not valid.' },
   PERMISSION_DENIED: { status: 'PERMISSION_DENIED', message: 'The caller may not do this.' },
   RATE_LIMITED: { status: 'RESOURCE_EXHAUSTED', message: 'Too many requests; retry later.' },
+  SEND_COOLDOWN: { status: 'RESOURCE_EXHAUSTED', message: 'A message was sent into this session moments ago; wait a few seconds.' },
   INSUFFICIENT_BALANCE: { status: 'PAYMENT_REQUIRED', message: 'The billing account balance is too low.' },
   RESOURCE_NOT_FOUND: { status: 'NOT_FOUND', message: 'The resource does not exist.' },
   ROUTE_NOT_FOUND: { status: 'NOT_FOUND', message: 'No handler serves this route.' },

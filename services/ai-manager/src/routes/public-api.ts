@@ -83,7 +83,7 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
       await keyed.register(customerRoutes(domain));
       await keyed.register(aiRoutes(domain));
       await keyed.register(aicallRoutes(domain, dependencies.sessions));
-      await keyed.register(aimessageRoutes(domain));
+      await keyed.register(aimessageRoutes(domain, dependencies.sessions));
       await keyed.register(aisummaryRoutes(domain));
       await keyed.register(knowledgebaseRoutes(domain));
       await keyed.register(billingRoutes(domain));

@@ -1,8 +1,10 @@
-import { isAppError, rpcCall, type Bus, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
+import { appError, isAppError, rpcCall, type AicallStatus, type Aimessage, type AimessageCreate, type Bus, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
 import { z } from 'zod';
-import { findAicall, setPipelineInstance } from '../domain/aicalls/aicall-repository.ts';
+import { findAicall, setPipelineInstance, touchAicall } from '../domain/aicalls/aicall-repository.ts';
+import { isLive } from '../domain/aicalls/aicall-status.ts';
 import { createAicall, terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
+import { notFound } from '../domain/not-found.ts';
 import { getAi, readEngineKey } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { chooseTtsVoice } from './voices.ts';
@@ -27,6 +29,8 @@ export interface SessionServiceOptions {
   pipelineStartTimeoutMs?: number;
   /** Actions a tool left to run when the flow is given back (connect_call), by AIcall id. */
   pendingEnds?: Map<string, { actions?: unknown[] }>;
+  /** Shortest time between a change of a voice session and a message sent into it (default 3000 ms). */
+  sendCooldownMs?: number;
 }
 
 /** What flow-manager's `ai_talk` / `ai_task` send (`POST /v1/services/type/aicall`). */
@@ -162,6 +166,37 @@ export class SessionService {
     await this.stopPipeline(aicallId, 'terminated through the API');
     const row = await findAicall(this.options.domain.db, aicallId, customerId);
     if (row?.activeflow_id) await this.giveFlowBack(row.activeflow_id, aicallId);
+  }
+
+  /**
+   * `POST /v1.0/aimessages`: a user message into a session. A live voice session gets it at
+   * once (the pipeline answers by voice); the message is stored only once the pipeline took it,
+   * so an unreachable pipeline is a 503 and nothing is stored. Within the cooldown after the
+   * session last changed it is a 429 `SEND_COOLDOWN`. Other sessions just store it.
+   */
+  async sendMessage(customerId: string, fields: AimessageCreate): Promise<Aimessage> {
+    const { domain } = this.options;
+    const aicall = await findAicall(domain.db, fields.aicall_id, customerId);
+    if (!aicall) throw notFound('AIcall');
+    if (aicall.reference_type !== 'call' || !aicall.pipeline_instance_id || !isLive(aicall.status as AicallStatus)) {
+      return recordAimessage(domain, aicall.id, { role: 'user', direction: 'outgoing', content: fields.content }, customerId);
+    }
+    const cooldownMs = this.options.sendCooldownMs ?? 3000;
+    const sinceChange = Date.now() - Date.parse(aicall.tm_update);
+    if (sinceChange < cooldownMs) {
+      throw appError('SEND_COOLDOWN', `Wait ${Math.ceil((cooldownMs - sinceChange) / 1000)} s before sending another message into this session.`);
+    }
+    await rpcCall(this.options.bus, 'pipeline-manager', 'POST', `/v1/pipelines/${aicall.id}/messages`, { text: fields.content }, {
+      instanceId: aicall.pipeline_instance_id,
+      publisher: this.options.serviceName,
+      timeoutMs: 1500,
+    }).catch((error: unknown) => {
+      this.logger.warn({ err: error, aicallId: aicall.id }, 'could not pass a message to the pipeline');
+      throw appError('SERVICE_UNAVAILABLE', 'The voice session did not take the message; nothing was stored. Try again.');
+    });
+    const message = await recordAimessage(domain, aicall.id, { role: 'user', direction: 'outgoing', content: fields.content }, customerId);
+    await touchAicall(domain.db, aicall.id);
+    return message;
   }
 
   /** AIcalls being ended for lack of balance (each is ended once however many charges follow). */

@@ -99,6 +99,11 @@ export async function listAicalls(db: AiManagerDb, customerId: string, filters: 
   return listPage(query, page);
 }
 
+/** Bumps `tm_update` (the send cooldown counts from it). */
+export async function touchAicall(db: AiManagerDb, id: string): Promise<void> {
+  await db.updateTable('aicalls').set(updateTimestamps()).where('id', '=', id).execute();
+}
+
 /** Records which pipeline-manager instance runs the AIcall's pipeline. */
 export async function setPipelineInstance(db: AiManagerDb, id: string, instanceId: string): Promise<void> {
   await db.updateTable('aicalls').set({ pipeline_instance_id: instanceId }).where('id', '=', id).execute();

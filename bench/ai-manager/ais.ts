@@ -7,12 +7,14 @@
  * Needs the PostgreSQL of DATABASE_URL_ADMIN (default postgres://postgres@127.0.0.1:5432/postgres);
  * creates and drops its own database. The server runs in a child process (bench-server.ts)
  * with request logging at `warn`, rate limiting off, and the in-process bus unless
- * RABBITMQ_URL is set. Prints requests/s and latency percentiles.
+ * RABBITMQ_URL is set. Prints requests/s and latency percentiles (and, with BENCH_JSON=<file>,
+ * writes them there as JSON: rest_get_ai_rps, rest_get_ai_p99_ms, rest_post_ai_rps, ...).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { writeBenchJson } from '../lib/bench-json.ts';
 import { runLoad, type LoadResult } from './load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -29,7 +31,14 @@ const firstLine = await new Promise<string>((resolve, reject) => {
 });
 const { url, key, aiId } = JSON.parse(firstLine) as { url: string; key: string; aiId: string };
 
-function report(name: string, result: LoadResult): void {
+function report(name: string, result: LoadResult, prefix: string): void {
+  writeBenchJson({
+    [`${prefix}_rps`]: result.requestsPerSecond,
+    [`${prefix}_p50_ms`]: result.p50Ms,
+    [`${prefix}_p99_ms`]: result.p99Ms,
+    [`${prefix}_requests`]: result.requests,
+    [`${prefix}_errors`]: result.errors,
+  });
   console.log(
     `${name.padEnd(24)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms   (${result.requests} requests, ${result.errors} errors)`,
   );
@@ -37,10 +46,11 @@ function report(name: string, result: LoadResult): void {
 
 try {
   console.log(`ai-manager on PostgreSQL, ${connections} connections, ${seconds} s per endpoint`);
+  writeBenchJson({ rest_connections: connections, rest_seconds_per_endpoint: seconds });
   const headers = { authorization: `Bearer ${key}` };
   // A short warm-up so JIT and connection pools are settled before measuring.
   await runLoad({ url: `${url}/v1.0/ais/${aiId}`, method: 'GET', headers, connections, durationMs: 2000 });
-  report('GET /v1.0/ais/{id}', await runLoad({ url: `${url}/v1.0/ais/${aiId}`, method: 'GET', headers, connections, durationMs: seconds * 1000 }));
+  report('GET /v1.0/ais/{id}', await runLoad({ url: `${url}/v1.0/ais/${aiId}`, method: 'GET', headers, connections, durationMs: seconds * 1000 }), 'rest_get_ai');
   const body = JSON.stringify({
     name: 'bench',
     engine_model: 'openai.gpt-4o-mini',
@@ -62,6 +72,7 @@ try {
       connections,
       durationMs: seconds * 1000,
     }),
+    'rest_post_ai',
   );
 } finally {
   server.kill('SIGTERM');

@@ -7,6 +7,8 @@
  * Silero runs batched in its worker thread (the engine's default), so "cpu %" counts both threads
  * and "loop util %" is the event loop alone.
  * Run: pnpm tsx bench/media/concurrent-calls.ts [vad=webrtc|silero|silero-inline|energy|none] [calls=50,100,200,300,400] [seconds=6]
+ * (positional: e.g. `concurrent-calls.ts silero 100,200 4`). With BENCH_JSON=<file>, also writes
+ * every numeric column of every step as JSON (calls_<N>_jitter_p99_ms, calls_<N>_cpu_pct, ...).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { SpeexResampler } from '../../services/pipeline-manager/src/media/speex-
 import { readPcmWav } from '../../services/pipeline-manager/src/media/testing/wav.ts';
 import { sharedSileroBatcher } from '../../services/pipeline-manager/src/media/vad/silero-batcher.ts';
 import { createVoiceActivityDetector, type VoiceActivityDetector } from '../../services/pipeline-manager/src/media/vad/voice-activity-detector.ts';
+import { writeBenchJson } from '../lib/bench-json.ts';
 
 const vadArgument = process.argv[2] ?? 'webrtc';
 const vadEngine = (vadArgument === 'silero-inline' ? 'silero' : vadArgument) as 'webrtc' | 'silero' | 'energy' | 'none';
@@ -88,9 +91,12 @@ async function runStep(calls: number): Promise<Record<string, number | string>> 
     transport.onAudio((frame) => {
       if (detector) {
         if (detector.engine === 'silero') {
-          void detector.process(frame).then((events) => {
-            vadEvents += events.length;
-          });
+          void detector.process(frame).then(
+            (events) => {
+              vadEvents += events.length;
+            },
+            () => undefined, // windows still queued when the batcher closes at the end
+          );
         } else {
           vadEvents += detector.processSync(frame).length;
         }
@@ -168,9 +174,23 @@ for (const calls of steps) {
   const row = await runStep(calls);
   rows.push(row);
   console.log(JSON.stringify(row));
+  writeBenchJson(
+    Object.fromEntries(
+      Object.entries(row)
+        .filter(([name, value]) => name !== 'calls' && (typeof value === 'number' || /^-?[\d.]+$/.test(value)))
+        .map(([name, value]) => [`calls_${calls}_${name.replace(/%/g, 'pct').replace(/\//g, '_per_').replace(/[^a-z0-9]+/gi, '_').replace(/_+$/, '')}`, Number(value)]),
+    ),
+  );
 }
 console.table(rows);
 const passing = rows.filter((row) => Number(row['jitter p99 ms']) < 2 && Number(row['cpu %']) < 100);
 console.log('"cpu pressure %" is the share of the step during which some task on the machine waited for a CPU (/proc/pressure/cpu).');
 console.log('"bare timer p99" is a plain 20 ms setTimeout loop in its own process during the same step: the noise floor of this shared machine.');
+writeBenchJson({
+  media_cpus: (await import('node:os')).cpus().length,
+  media_step_seconds: seconds,
+  media_largest_passing_calls: passing.length > 0 ? Math.max(...passing.map((row) => Number(row.calls))) : null,
+});
 console.log(`largest step with send jitter p99 < 2 ms and CPU < 100 %: ${passing.length > 0 ? Math.max(...passing.map((row) => Number(row.calls))) : 'none'} calls`);
+// The shared Silero batcher's worker keeps a message port open: close it so the process ends.
+await sharedSileroBatcher().close();

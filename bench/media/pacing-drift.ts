@@ -7,11 +7,13 @@
  *    real monotonic clock; compares packets sent and the receiver's view of the RTP timestamp
  *    with elapsed wall time.
  * Run: pnpm tsx bench/media/pacing-drift.ts [realSeconds]
+ * With BENCH_JSON=<file>, also writes the figures as JSON (pacing_sim_drift_ms, pacing_real_drift_ms, ...).
  */
 import { createSocket } from 'node:dgram';
 import { PacingScheduler, SimulatedTime } from '../../services/pipeline-manager/src/media/pacing-scheduler.ts';
 import { parseRtpPacket } from '../../services/pipeline-manager/src/media/rtp-packet.ts';
 import { createRtpTransport } from '../../services/pipeline-manager/src/media/rtp-transport.ts';
+import { writeBenchJson } from '../lib/bench-json.ts';
 
 const realSeconds = Number(process.argv[2] ?? 30);
 
@@ -52,6 +54,15 @@ const realSeconds = Number(process.argv[2] ?? 30);
   time.advance(0);
   scheduler.stop();
   const mediaMs = lastSlot * 20;
+  writeBenchJson({
+    pacing_sim_minutes: totalMs / 60_000,
+    pacing_sim_packets: packets,
+    pacing_sim_expected_slots: totalMs / 20,
+    pacing_sim_skipped_slots: skipped,
+    pacing_sim_drift_ms: mediaMs - time.now(),
+    pacing_sim_max_lateness_ms: maxLateness,
+    pacing_sim_max_packets_per_wakeup: maxPerWakeup,
+  });
   console.log('simulated 10 min (timers 0-4 ms late, 150 ms stall every 30 s):');
   console.log(`  packets sent ${packets}, slots elapsed ${lastSlot} (expected ${totalMs / 20}), skipped slots ${skipped}`);
   console.log(`  RTP media time at end ${mediaMs} ms vs clock ${time.now()} ms: drift ${(mediaMs - time.now()).toFixed(1)} ms`);
@@ -95,6 +106,16 @@ const realSeconds = Number(process.argv[2] ?? 30);
   const drift = median(offsets.slice(-window)) - median(offsets.slice(0, window));
   intervals.sort((a, b) => a - b);
   const p = (q: number): string => (intervals[Math.floor(q * (intervals.length - 1))] ?? NaN).toFixed(2);
+  writeBenchJson({
+    pacing_real_seconds: realSeconds,
+    pacing_real_packets: received,
+    pacing_real_drift_ms: mediaMs - wallMs,
+    pacing_real_arrival_drift_ms: drift,
+    pacing_real_skipped_slots: transport.stats().skippedSlots,
+    pacing_real_interval_p50_ms: intervals[Math.floor(0.5 * (intervals.length - 1))],
+    pacing_real_interval_p99_ms: intervals[Math.floor(0.99 * (intervals.length - 1))],
+    pacing_real_interval_max_ms: intervals.at(-1),
+  });
   console.log(`real time ${realSeconds} s (one RtpTransport -> local UDP socket, performance.now clock):`);
   console.log(`  packets received ${received}; RTP timestamp span ${mediaMs.toFixed(1)} ms vs receiver wall span ${wallMs.toFixed(1)} ms: drift ${(mediaMs - wallMs).toFixed(1)} ms`);
   console.log(`  drift of arrival vs RTP media time, median of the last ${window} packets minus median of the first ${window}: ${drift.toFixed(2)} ms over ${(wallMs / 1000).toFixed(0)} s`);

@@ -2,10 +2,13 @@
  * Resampler quality: 8 -> 16 -> 8 kHz round-trip SNR on speech, and alias / image rejection on
  * sweeps, for several speex quality levels (the engine uses DEFAULT_RESAMPLER_QUALITY).
  * Run: pnpm tsx bench/media/resampler-quality.ts
+ * With BENCH_JSON=<file>, also writes the figures as JSON: resampler_roundtrip_snr_db,
+ * resampler_alias_rejection_db, ... at the engine's default quality, and q<N>_... per quality.
  */
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RESAMPLER_QUALITY, SpeexResampler } from '../../services/pipeline-manager/src/media/speex-resampler.ts';
 import { readPcmWav } from '../../services/pipeline-manager/src/media/testing/wav.ts';
+import { writeBenchJson } from '../lib/bench-json.ts';
 
 const speech = readPcmWav(fileURLToPath(new URL('../../services/pipeline-manager/src/media/fixtures/speech-16k.wav', import.meta.url)));
 
@@ -140,6 +143,17 @@ for (const quality of [3, 4, 5, 6, 8, 10]) {
     if (Math.abs(deviation) > Math.abs(worst)) worst = deviation;
     u.destroy();
     d.destroy();
+  }
+  const figures = {
+    roundtrip_snr_db: snrDb,
+    roundtrip_snr_bandlimited_db: inBand.snrDb,
+    alias_rejection_db: aliasRejectionDb,
+    image_rejection_db: imageRejectionDb,
+    passband_deviation_db: worst,
+  };
+  writeBenchJson(Object.fromEntries(Object.entries(figures).map(([name, value]) => [`q${quality}_${name}`, value])));
+  if (quality === DEFAULT_RESAMPLER_QUALITY) {
+    writeBenchJson({ resampler_quality: quality, ...Object.fromEntries(Object.entries(figures).map(([name, value]) => [`resampler_${name}`, value])) });
   }
   console.log(
     `${String(quality).padStart(7)} | ${snrDb.toFixed(1).padStart(22)} (lag ${lag}) | ${inBand.snrDb.toFixed(1).padStart(10)} | ${aliasRejectionDb.toFixed(1).padStart(40)} | ${imageRejectionDb.toFixed(1).padStart(40)} | ${worst.toFixed(2).padStart(6)}`,

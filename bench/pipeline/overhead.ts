@@ -8,10 +8,13 @@
  *   pnpm tsx bench/pipeline/overhead.ts [turnsPerCall=20] [concurrent=100]
  *
  * Targets (issue 7): median < 5 ms, p95 < 15 ms, barge-in <= 20 ms.
+ * With BENCH_JSON=<file>, also writes the figures as JSON (overhead_calls_<N>_p50_ms,
+ * overhead_calls_<N>_p95_ms, bargein_calls_<N>_max_ms, ...).
  */
 import { cpus, loadavg } from 'node:os';
 import { Conversation, type ConversationEvent } from '../../services/pipeline-manager/src/pipeline/conversation.ts';
 import { FakeLlm, FakeStt, FakeTransport, FakeTts, FakeVad, words } from '../../services/pipeline-manager/src/pipeline/testing/fakes.ts';
+import { writeBenchJson } from '../lib/bench-json.ts';
 
 const turnsPerCall = Number(process.argv[2] ?? 20);
 const concurrent = Number(process.argv[3] ?? 100);
@@ -99,6 +102,15 @@ console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load averag
 await measure(2); // Warm-up (JIT).
 for (const calls of [1, concurrent]) {
   const { overhead, bargeIn } = await measure(calls);
+  writeBenchJson({
+    [`overhead_calls_${calls}_turns`]: overhead.length,
+    [`overhead_calls_${calls}_p50_ms`]: percentile(overhead, 50),
+    [`overhead_calls_${calls}_p95_ms`]: percentile(overhead, 95),
+    [`overhead_calls_${calls}_max_ms`]: Math.max(...overhead),
+    [`bargein_calls_${calls}_p50_ms`]: percentile(bargeIn, 50),
+    [`bargein_calls_${calls}_p95_ms`]: percentile(bargeIn, 95),
+    [`bargein_calls_${calls}_max_ms`]: Math.max(...bargeIn),
+  });
   console.log(
     `${String(calls).padStart(3)} concurrent call(s), ${overhead.length} turns: STT final -> first audio frame out p50 ${percentile(overhead, 50).toFixed(2)} ms, p95 ${percentile(overhead, 95).toFixed(2)} ms, max ${Math.max(...overhead).toFixed(2)} ms; barge-in decision -> output flushed p50 ${percentile(bargeIn, 50).toFixed(3)} ms, max ${Math.max(...bargeIn).toFixed(3)} ms`,
   );

@@ -6,7 +6,10 @@
  *    caller hears the audio stop;
  * 3. cost: CPU of N concurrent bridged calls with an RTP echo app, and media clock lateness.
  * Run: pnpm exec tsx packages/asterisk-simulator/src/bench/simulator-bench.ts [calls=20] [seconds=5]
+ * With BENCH_JSON=<file>, also writes the figures there as one flat JSON object of numbers
+ * (simulator_response_p50_ms, ...; the format of bench/lib/bench-json.ts).
  */
+import { writeFileSync } from 'node:fs';
 import { startAsteriskSimulator } from '../simulator.ts';
 import { sineTone } from '../media/wav.ts';
 import { PlainAriClient } from '../testing/plain-ari-client.ts';
@@ -79,6 +82,25 @@ await withBot({ replyMs: 0, quietFramesBeforeReply: 1, echo: true }, async (simu
   lateness = { mean: (clock.lateness.total - startLate.total) / ticks, max: clock.lateness.max, skips: clock.lateness.skips - startLate.skips };
   for (const caller of callers) caller.hangup();
 });
+
+if (process.env.BENCH_JSON) {
+  const figures: Record<string, number> = {
+    simulator_response_samples: response.length,
+    simulator_response_p50_ms: percentile(response, 0.5),
+    simulator_response_p95_ms: percentile(response, 0.95),
+    simulator_bargein_samples: bargeIn.length,
+    simulator_bargein_p50_ms: percentile(bargeIn, 0.5),
+    simulator_bargein_p95_ms: percentile(bargeIn, 0.95),
+    simulator_concurrent_calls: concurrentCalls,
+    simulator_cpu_pct: cpuPercent,
+    simulator_cpu_pct_per_call: cpuPercent / concurrentCalls,
+    simulator_clock_lateness_mean_ms: lateness.mean,
+    simulator_clock_lateness_max_ms: lateness.max,
+    simulator_clock_skips: lateness.skips,
+  };
+  const flat = Object.fromEntries(Object.entries(figures).map(([key, value]) => [key, Number.isFinite(value) ? Math.round(value * 1000) / 1000 : null]));
+  writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(flat, null, 2)}\n`);
+}
 
 const format = (value: number) => value.toFixed(1);
 process.stdout.write(

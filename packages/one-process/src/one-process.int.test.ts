@@ -63,6 +63,22 @@ function describeRunMode(name: string, prepare: () => Promise<{ environment: Rec
       await caller.waitForHangup(20_000);
     }, 60_000);
 
+    it('serves ai-manager\'s and flow-manager\'s OpenAPI documents side by side', async (context) => {
+      if (!platform) return context.skip();
+      const paths = async (url: string) => {
+        const response = await fetch(`${platform!.url}${url}`);
+        expect(response.status, url).toBe(200);
+        return Object.keys(((await response.json()) as { paths: object }).paths);
+      };
+      const aiManager = await paths('/v1.0/docs/json');
+      const flowManager = await paths('/v1.0/docs/flow-manager/json');
+      expect(aiManager).toContain('/v1.0/ais');
+      expect(aiManager).not.toContain('/v1.0/flows');
+      expect(flowManager).toEqual(expect.arrayContaining(['/v1.0/flows', '/v1.0/numbers/{id}', '/v1.0/activeflows/{id}/stop', '/v1.0/calls/{id}/hangup', '/v1.0/conversation_messages']));
+      expect(flowManager).not.toContain('/v1.0/ais');
+      expect((await fetch(`${platform.url}/v1.0/docs/flow-manager/`)).headers.get('content-type')).toContain('text/html');
+    });
+
     it('answers an unknown public route with the catalog body', async (context) => {
       if (!platform) return context.skip();
       const response = await fetch(`${platform.url}/v1.0/nothing-here`);

@@ -6,3 +6,4 @@ export * from './metrics.ts';
 export * from './request-id.ts';
 export * from './access-key.ts';
 export * from './log-serializers.ts';
+export * from './route-schemas.ts';

@@ -102,6 +102,32 @@ export const actionInputSchema = z.strictObject({
 });
 export type ActionInput = z.input<typeof actionInputSchema>;
 
+/**
+ * One element of a request's `actions`: accepts anything (the actions are checked together
+ * by `validateActions`, so a bad one is named by position and type) but is documented in
+ * the OpenAPI document as an action, with the option of each type.
+ */
+export const actionInputItemSchema = z.unknown().meta({
+  type: 'object',
+  description: 'An action. `option` depends on `type` (see its anyOf, titled by type); `${variable}` placeholders in string options are replaced when the action runs.',
+  properties: {
+    id: { type: 'string', format: 'uuid', description: 'Assigned when left out.' },
+    next_id: { type: 'string', format: 'uuid', description: 'The action to go to next; default the following one.' },
+    type: { type: 'string', enum: [...actionTypes] },
+    option: {
+      type: 'object',
+      anyOf: actionTypes.map((type) => ({ ...openapiInputSchema(actionOptionSchemas[type]), title: type })),
+    },
+  },
+  required: ['type'],
+  additionalProperties: false,
+});
+
+function openapiInputSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _schema, ...rest } = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
 /** A stored action: id assigned, option validated and defaults filled in. */
 export const actionSchema = z.object({
   id: z.uuid(),
@@ -180,7 +206,7 @@ function formatIssues(error: z.ZodError, prefix?: string): string {
 export const flowFieldsSchema = z.strictObject({
   name: z.string().max(255).default(''),
   detail: z.string().max(2000).default(''),
-  actions: z.array(z.unknown()).max(maxFlowActions).default([]),
+  actions: z.array(actionInputItemSchema).max(maxFlowActions).default([]),
   /** A flow to start (reference type `flow`) when an activeflow of this one ends. */
   on_complete_flow_id: z.uuid().nullable().default(null),
 });

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { accessKeyOf, appError } from '@avp/shared';
+import { accessKeyOf, accessKeySecuritySchemes, appError } from '@avp/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
@@ -50,14 +50,12 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
         info: {
           title: 'AI voice platform: ai-manager',
           description:
-            'AIs, AIcalls, messages, summaries and knowledge bases. Authenticate with an access key: Authorization: Bearer <key>, ?accesskey=<key> or ?token=<key>.',
+            'AIs, AIcalls, messages, summaries and knowledge bases. Authenticate with an access key: Authorization: Bearer <key>, ?accesskey=<key> or ?token=<key>. Flows, numbers, activeflows, calls and inbound messages are flow-manager\'s: see its document at /v1.0/docs/flow-manager (JSON at /v1.0/docs/flow-manager/json).',
           version: '1.0.0',
         },
         components: {
           securitySchemes: {
-            bearerAccessKey: { type: 'http', scheme: 'bearer' },
-            accessKeyQuery: { type: 'apiKey', in: 'query', name: 'accesskey' },
-            tokenQuery: { type: 'apiKey', in: 'query', name: 'token' },
+            ...accessKeySecuritySchemes,
             adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
           },
         },

@@ -1,13 +1,22 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import {
   accessKeyOf,
+  accessKeySecuritySchemes,
+  activeflowSchema,
   appError,
+  callSchema,
   flowFieldsSchema,
-  isUuid,
+  flowSchema,
+  keySecurity,
   listQuerySchema,
+  listResponseSchema,
   numberFieldsSchema,
+  numberSchema,
+  routeResponses,
 } from '@avp/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import { jsonSchemaTransform, serializerCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ActiveflowRunner } from '../domain/activeflows/activeflow-runner.ts';
 import { findCustomerActiveflow, listActiveflows, toActiveflow } from '../domain/activeflows/activeflow-store.ts';
 import { findCustomerCall, listCalls, toCall } from '../domain/calls/call-store.ts';
@@ -18,6 +27,13 @@ import { receiveInboundMessage, inboundMessageSchema } from '../domain/messages/
 import { notFound } from '../domain/not-found.ts';
 import { createNumber, deleteNumber, getNumber, listNumbers, updateNumber } from '../domain/numbers/number-service.ts';
 import type { Caller, KeyVerifier } from './key-verifier.ts';
+import {
+  activeflowCreateSchema,
+  flowManagerDocsPath,
+  flowManagerValidatorCompiler,
+  inboundMessageResultSchema,
+  uuidParamsSchema as params,
+} from './route-schemas.ts';
 
 export interface PublicRouteDependencies {
   context: DomainContext;
@@ -34,89 +50,190 @@ function callerOf(request: FastifyRequest): Caller {
   return caller;
 }
 
-function pathId(request: FastifyRequest): string {
-  const { id } = request.params as { id: string };
-  if (!isUuid(id)) throw appError('INVALID_ID', 'The id in the path is not a valid UUID.');
-  return id.toLowerCase();
-}
-
-const activeflowCreateSchema = z.strictObject({
-  flow_id: z.uuid().optional(),
-  actions: z.array(z.unknown()).optional(),
-  variables: z.record(z.string(), z.string()).default({}),
-});
+const security = keySecurity;
+const querystring = listQuerySchema;
 
 /**
  * flow-manager's public API under /v1.0: flows, numbers, activeflows, calls and inbound text
- * messages. Every route needs an access key; another customer's resource is a 404.
+ * messages. Every route needs an access key; another customer's resource is a 404. The
+ * routes live in a scope of their own with the zod validator and serializer and an OpenAPI
+ * document (UI at /v1.0/docs/flow-manager, JSON at /v1.0/docs/flow-manager/json, no key
+ * needed), so they sit beside ai-manager's on one server in the one-process mode.
  */
 export async function registerPublicRoutes(app: FastifyInstance, dependencies: PublicRouteDependencies): Promise<void> {
-  const { context, runner, callEvents, verifier } = dependencies;
-  await app.register(async (api) => {
-    api.addHook('onRequest', async (request) => {
-      const key = accessKeyOf(request);
-      if (!key) throw appError('MISSING_CREDENTIALS');
-      callers.set(request, await verifier.verify(key));
+  await app.register(async (scope) => {
+    scope.setValidatorCompiler(flowManagerValidatorCompiler);
+    scope.setSerializerCompiler(serializerCompiler);
+    await scope.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'AI voice platform: flow-manager',
+          description:
+            'Flows, numbers, activeflows, calls and inbound text messages. Authenticate with an access key: Authorization: Bearer <key>, ?accesskey=<key> or ?token=<key>. AIs, AIcalls, messages, summaries and knowledge bases are ai-manager\'s: see its document at /v1.0/docs.',
+          version: '1.0.0',
+        },
+        components: { securitySchemes: { ...accessKeySecuritySchemes } },
+      },
+      transform: jsonSchemaTransform,
     });
+    await scope.register(swaggerUi, { routePrefix: flowManagerDocsPath });
+    await scope.register(async (api) => {
+      api.addHook('onRequest', async (request) => {
+        const key = accessKeyOf(request);
+        if (!key) throw appError('MISSING_CREDENTIALS');
+        callers.set(request, await dependencies.verifier.verify(key));
+      });
+      await api.register(publicRoutes(dependencies));
+    });
+  });
+}
 
+function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies): FastifyPluginAsyncZod {
+  return async (api) => {
     // Flows.
-    api.post('/v1.0/flows', async (request) => createFlow(context, callerOf(request).customerId, flowFieldsSchema.parse(request.body ?? {})));
-    api.get('/v1.0/flows', async (request) => listFlows(context, callerOf(request).customerId, listQuerySchema.parse(request.query)));
-    api.get('/v1.0/flows/:id', async (request) => getFlow(context, callerOf(request).customerId, pathId(request)));
-    api.put('/v1.0/flows/:id', async (request) =>
-      updateFlow(context, callerOf(request).customerId, pathId(request), flowFieldsSchema.parse(request.body ?? {})),
-    );
-    api.delete('/v1.0/flows/:id', async (request) => deleteFlow(context, callerOf(request).customerId, pathId(request)));
+    let tags = ['flows'];
+    api.post('/v1.0/flows', {
+      schema: {
+        tags,
+        summary: 'Create a flow',
+        description: 'Actions are checked (options by type, ids unique, references inside the flow); a bad one is a 400 naming its position and type.',
+        security,
+        body: flowFieldsSchema,
+        response: routeResponses(flowSchema),
+      },
+      handler: async (request) => createFlow(context, callerOf(request).customerId, request.body),
+    });
+    api.get('/v1.0/flows', {
+      schema: { tags, summary: 'List flows', security, querystring, response: routeResponses(listResponseSchema(flowSchema)) },
+      handler: async (request) => listFlows(context, callerOf(request).customerId, request.query),
+    });
+    api.get('/v1.0/flows/:id', {
+      schema: { tags, summary: 'Get a flow', security, params, response: routeResponses(flowSchema) },
+      handler: async (request) => getFlow(context, callerOf(request).customerId, request.params.id),
+    });
+    api.put('/v1.0/flows/:id', {
+      schema: {
+        tags,
+        summary: 'Replace a flow',
+        description: 'Replaces every field; fields left out take their defaults. Running activeflows keep the actions they started with.',
+        security,
+        params,
+        body: flowFieldsSchema,
+        response: routeResponses(flowSchema),
+      },
+      handler: async (request) => updateFlow(context, callerOf(request).customerId, request.params.id, request.body),
+    });
+    api.delete('/v1.0/flows/:id', {
+      schema: { tags, summary: 'Delete a flow', description: 'Answers the deleted flow (tm_delete set).', security, params, response: routeResponses(flowSchema) },
+      handler: async (request) => deleteFlow(context, callerOf(request).customerId, request.params.id),
+    });
 
     // Numbers: which flow runs for calls and messages to a number.
-    api.post('/v1.0/numbers', async (request) => createNumber(context, callerOf(request).customerId, numberFieldsSchema.parse(request.body ?? {})));
-    api.get('/v1.0/numbers', async (request) => listNumbers(context, callerOf(request).customerId, listQuerySchema.parse(request.query)));
-    api.get('/v1.0/numbers/:id', async (request) => getNumber(context, callerOf(request).customerId, pathId(request)));
-    api.put('/v1.0/numbers/:id', async (request) =>
-      updateNumber(context, callerOf(request).customerId, pathId(request), numberFieldsSchema.parse(request.body ?? {})),
-    );
-    api.delete('/v1.0/numbers/:id', async (request) => deleteNumber(context, callerOf(request).customerId, pathId(request)));
+    tags = ['numbers'];
+    const numberDescription = 'call_flow_id runs for calls to the number, message_flow_id for inbound text messages; a number belongs to one customer.';
+    api.post('/v1.0/numbers', {
+      schema: { tags, summary: 'Create a number', description: numberDescription, security, body: numberFieldsSchema, response: routeResponses(numberSchema) },
+      handler: async (request) => createNumber(context, callerOf(request).customerId, request.body),
+    });
+    api.get('/v1.0/numbers', {
+      schema: { tags, summary: 'List numbers', security, querystring, response: routeResponses(listResponseSchema(numberSchema)) },
+      handler: async (request) => listNumbers(context, callerOf(request).customerId, request.query),
+    });
+    api.get('/v1.0/numbers/:id', {
+      schema: { tags, summary: 'Get a number', security, params, response: routeResponses(numberSchema) },
+      handler: async (request) => getNumber(context, callerOf(request).customerId, request.params.id),
+    });
+    api.put('/v1.0/numbers/:id', {
+      schema: { tags, summary: 'Replace a number', description: numberDescription, security, params, body: numberFieldsSchema, response: routeResponses(numberSchema) },
+      handler: async (request) => updateNumber(context, callerOf(request).customerId, request.params.id, request.body),
+    });
+    api.delete('/v1.0/numbers/:id', {
+      schema: { tags, summary: 'Delete a number', description: 'Answers the deleted number (tm_delete set).', security, params, response: routeResponses(numberSchema) },
+      handler: async (request) => deleteNumber(context, callerOf(request).customerId, request.params.id),
+    });
 
     // Activeflows.
-    api.post('/v1.0/activeflows', async (request) => {
-      const body = activeflowCreateSchema.parse(request.body ?? {});
-      const customerId = callerOf(request).customerId;
-      if (body.flow_id) {
-        return runner.startFlow({ customerId, flowId: body.flow_id, referenceType: 'api', referenceId: null, variables: body.variables });
-      }
-      return runner.start({ customerId, flowId: null, actions: checkedActions(body.actions ?? []), referenceType: 'api', referenceId: null, variables: body.variables });
+    tags = ['activeflows'];
+    api.post('/v1.0/activeflows', {
+      schema: {
+        tags,
+        summary: 'Start an activeflow',
+        description: 'Runs a flow of yours (flow_id) or the given actions, without a call (reference type `api`); actions that need a call fail.',
+        security,
+        body: activeflowCreateSchema,
+        response: routeResponses(activeflowSchema),
+      },
+      handler: async (request) => {
+        const body = request.body;
+        const customerId = callerOf(request).customerId;
+        if (body.flow_id) {
+          return runner.startFlow({ customerId, flowId: body.flow_id, referenceType: 'api', referenceId: null, variables: body.variables });
+        }
+        return runner.start({ customerId, flowId: null, actions: checkedActions(body.actions ?? []), referenceType: 'api', referenceId: null, variables: body.variables });
+      },
     });
-    api.get('/v1.0/activeflows', async (request) => listActiveflows(context.db, callerOf(request).customerId, listQuerySchema.parse(request.query)));
-    api.get('/v1.0/activeflows/:id', async (request) => {
-      const row = await findCustomerActiveflow(context.db, callerOf(request).customerId, pathId(request));
-      if (!row) throw notFound('Activeflow');
-      return toActiveflow(row);
+    api.get('/v1.0/activeflows', {
+      schema: { tags, summary: 'List activeflows', security, querystring, response: routeResponses(listResponseSchema(activeflowSchema)) },
+      handler: async (request) => listActiveflows(context.db, callerOf(request).customerId, request.query),
     });
-    api.post('/v1.0/activeflows/:id/stop', async (request) => {
-      const id = pathId(request);
-      const row = await findCustomerActiveflow(context.db, callerOf(request).customerId, id);
-      if (!row) throw notFound('Activeflow');
-      return runner.stop(id, 'stopped through the API');
+    api.get('/v1.0/activeflows/:id', {
+      schema: { tags, summary: 'Get an activeflow', security, params, response: routeResponses(activeflowSchema) },
+      handler: async (request) => {
+        const row = await findCustomerActiveflow(context.db, callerOf(request).customerId, request.params.id);
+        if (!row) throw notFound('Activeflow');
+        return toActiveflow(row);
+      },
+    });
+    api.post('/v1.0/activeflows/:id/stop', {
+      schema: { tags, summary: 'Stop an activeflow', description: 'Ends it (end_reason "stopped through the API"); its call is hung up.', security, params, response: routeResponses(activeflowSchema) },
+      handler: async (request) => {
+        const id = request.params.id;
+        const row = await findCustomerActiveflow(context.db, callerOf(request).customerId, id);
+        if (!row) throw notFound('Activeflow');
+        return runner.stop(id, 'stopped through the API');
+      },
     });
 
     // Calls.
-    api.get('/v1.0/calls', async (request) => listCalls(context.db, callerOf(request).customerId, listQuerySchema.parse(request.query)));
-    api.get('/v1.0/calls/:id', async (request) => {
-      const row = await findCustomerCall(context.db, callerOf(request).customerId, pathId(request));
-      if (!row) throw notFound('Call');
-      return toCall(row);
+    tags = ['calls'];
+    api.get('/v1.0/calls', {
+      schema: { tags, summary: 'List calls', security, querystring, response: routeResponses(listResponseSchema(callSchema)) },
+      handler: async (request) => listCalls(context.db, callerOf(request).customerId, request.query),
     });
-    api.post('/v1.0/calls/:id/hangup', async (request) => {
-      const row = await findCustomerCall(context.db, callerOf(request).customerId, pathId(request));
-      if (!row) throw notFound('Call');
-      return callEvents.hangupCall(row.id, 'normal');
+    api.get('/v1.0/calls/:id', {
+      schema: { tags, summary: 'Get a call', security, params, response: routeResponses(callSchema) },
+      handler: async (request) => {
+        const row = await findCustomerCall(context.db, callerOf(request).customerId, request.params.id);
+        if (!row) throw notFound('Call');
+        return toCall(row);
+      },
+    });
+    api.post('/v1.0/calls/:id/hangup', {
+      schema: { tags, summary: 'Hang up a call', description: 'Hangs up (reason normal) and ends its activeflow; a call that has ended is answered as it is.', security, params, response: routeResponses(callSchema) },
+      handler: async (request) => {
+        const row = await findCustomerCall(context.db, callerOf(request).customerId, request.params.id);
+        if (!row) throw notFound('Call');
+        return callEvents.hangupCall(row.id, 'normal');
+      },
     });
 
     // Inbound text messages (an SMS/LINE gateway posts here).
-    api.post('/v1.0/conversation_messages', async (request, reply) => {
-      const body = inboundMessageSchema.parse(request.body ?? {});
-      const result = await receiveInboundMessage(context, runner, callerOf(request).customerId, body);
-      return reply.code(202).send(result);
+    tags = ['conversation_messages'];
+    api.post('/v1.0/conversation_messages', {
+      schema: {
+        tags,
+        summary: 'Receive an inbound text message',
+        description:
+          'For an SMS/LINE gateway: runs the message flow of the destination number (one of yours) in a new activeflow (reference type `conversation`) with the voipbin.conversation_message.* and voipbin.conversation.* variables set. 202 with the message id and the activeflow.',
+        security,
+        body: inboundMessageSchema,
+        response: routeResponses(inboundMessageResultSchema, 202),
+      },
+      handler: async (request, reply) => {
+        const result = await receiveInboundMessage(context, runner, callerOf(request).customerId, request.body);
+        return reply.code(202).send(result);
+      },
     });
-  });
+  };
 }

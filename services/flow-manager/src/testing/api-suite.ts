@@ -16,6 +16,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlowManager, type FlowManager } from '../app.ts';
 import { FakeCallControl } from './fake-call-control.ts';
 
+interface OpenapiSchema {
+  properties?: Record<string, unknown>;
+  required?: string[];
+}
+
+interface OpenapiOperation {
+  tags?: string[];
+  summary?: string;
+  security?: unknown;
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content: { 'application/json': { schema: OpenapiSchema } } };
+  responses: Record<string, { content: { 'application/json': { schema: OpenapiSchema } } } | undefined>;
+}
+
 /** The database a suite run uses and how to dispose of it. */
 export interface SuiteDatabase {
   database: Database;
@@ -92,6 +106,59 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
       expect(byQuery.statusCode).toBe(200);
     });
 
+    it('serves an OpenAPI document of every public route, and its UI, without a key', async (context) => {
+      if (!suite) return context.skip();
+      const raw = await app.inject({ method: 'GET', url: '/v1.0/docs/flow-manager/json' });
+      expect(raw.statusCode).toBe(200);
+      const document = raw.json() as { openapi: string; paths: Record<string, Record<string, OpenapiOperation>>; components: { securitySchemes: object } };
+      expect(document.openapi).toMatch(/^3\./);
+      const routes: Record<string, string[]> = {
+        '/v1.0/flows': ['get', 'post'],
+        '/v1.0/flows/{id}': ['delete', 'get', 'put'],
+        '/v1.0/numbers': ['get', 'post'],
+        '/v1.0/numbers/{id}': ['delete', 'get', 'put'],
+        '/v1.0/activeflows': ['get', 'post'],
+        '/v1.0/activeflows/{id}': ['get'],
+        '/v1.0/activeflows/{id}/stop': ['post'],
+        '/v1.0/calls': ['get'],
+        '/v1.0/calls/{id}': ['get'],
+        '/v1.0/calls/{id}/hangup': ['post'],
+        '/v1.0/conversation_messages': ['post'],
+      };
+      expect(Object.keys(document.paths).sort()).toEqual(Object.keys(routes).sort());
+      for (const [path, methods] of Object.entries(routes)) {
+        expect(Object.keys(document.paths[path]!).sort(), path).toEqual(methods);
+        for (const method of methods) {
+          const operation = document.paths[path]![method]!;
+          expect(operation.tags?.length, `${method} ${path}`).toBe(1);
+          expect(operation.summary, `${method} ${path}`).toBeTruthy();
+          expect(operation.security, `${method} ${path}`).toEqual([{ bearerAccessKey: [] }, { accessKeyQuery: [] }, { tokenQuery: [] }]);
+          const success = operation.responses['200'] ?? operation.responses['202'];
+          expect(success?.content['application/json'].schema.properties, `${method} ${path}`).toBeDefined();
+          const error = operation.responses['4XX'] ?? operation.responses['4xx'];
+          const errorBody = error?.content['application/json'].schema.properties?.error as { properties: object } | undefined;
+          expect(Object.keys(errorBody?.properties ?? {}), `${method} ${path}`).toEqual(expect.arrayContaining(['status', 'reason', 'message', 'request_id']));
+          if (path.includes('{id}')) expect(operation.parameters?.some((parameter) => parameter.in === 'path' && parameter.name === 'id')).toBe(true);
+        }
+      }
+      expect(Object.keys(document.components.securitySchemes)).toEqual(['bearerAccessKey', 'accessKeyQuery', 'tokenQuery']);
+
+      const createFlow = document.paths['/v1.0/flows']!.post!;
+      const flowBody = createFlow.requestBody!.content['application/json'].schema;
+      expect(Object.keys(flowBody.properties!)).toEqual(['name', 'detail', 'actions', 'on_complete_flow_id']);
+      const actionItem = (flowBody.properties!.actions as { items: { properties: { type: { enum: string[] } } } }).items;
+      expect(actionItem.properties.type.enum).toEqual(expect.arrayContaining(['answer', 'talk', 'connect', 'ai_talk']));
+      const flowResponse = createFlow.responses['200']!.content['application/json'].schema;
+      expect(Object.keys(flowResponse.properties!)).toEqual(expect.arrayContaining(['id', 'customer_id', 'type', 'actions', 'tm_create', 'tm_delete']));
+      expect(document.paths['/v1.0/numbers']!.post!.requestBody!.content['application/json'].schema.required).toEqual(['number']);
+      expect(document.paths['/v1.0/flows']!.get!.parameters!.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['page_size', 'page_token']));
+      expect(document.paths['/v1.0/conversation_messages']!.post!.responses['202']!.content['application/json'].schema.properties).toHaveProperty('activeflow');
+
+      const page = await app.inject({ method: 'GET', url: '/v1.0/docs/flow-manager/' });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toContain('text/html');
+    });
+
     it('creates, reads, lists, replaces and deletes flows', async (context) => {
       if (!suite) return context.skip();
       const created = await call('POST', '/v1.0/flows', { name: 'main', actions: [{ type: 'answer' }, { type: 'talk', option: { text: 'hi' } }] });
@@ -120,6 +187,25 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
       expect(bad.body.error?.message).toMatch(/actions\[1\] \(connect\): option.destinations/);
       expect((await call('POST', '/v1.0/flows', { actions: 'nope' })).status).toBe(400);
       expect((await call('GET', '/v1.0/flows/not-a-uuid')).body.error?.reason).toBe('INVALID_ID');
+    });
+
+    it('checks requests against the documented schemas with the catalog errors', async (context) => {
+      if (!suite) return context.skip();
+      // No body is an empty object: defaults for a flow, the missing field named for a number.
+      expect((await call('POST', '/v1.0/flows')).body).toMatchObject({ name: '', actions: [] });
+      const noNumber = await call('POST', '/v1.0/numbers');
+      expect(noNumber.status).toBe(400);
+      expect(noNumber.body.error).toMatchObject({ status: 'INVALID_ARGUMENT', reason: 'VALIDATION_FAILED', message: expect.stringMatching(/^number: /) });
+      const extra = await call('POST', '/v1.0/flows', { name: 5, extra: true });
+      expect(extra.body.error).toMatchObject({ reason: 'VALIDATION_FAILED', message: expect.stringMatching(/^name: .*; \(body\): Unrecognized key: "extra"$/) });
+      // A malformed path id is INVALID_ID before the body is looked at.
+      expect((await call('PUT', '/v1.0/flows/not-a-uuid', { name: 5 })).body.error?.reason).toBe('INVALID_ID');
+      const upper = (await call('POST', '/v1.0/flows', { name: 'upper' })).body.id as string;
+      expect((await call('GET', `/v1.0/flows/${upper.toUpperCase()}`)).body.id).toBe(upper);
+      const badPage = await call('GET', '/v1.0/calls?page_size=many');
+      expect(badPage.body.error).toMatchObject({ reason: 'VALIDATION_FAILED', message: expect.stringMatching(/^page_size: /) });
+      const badVariables = await call('POST', '/v1.0/activeflows', { actions: [{ type: 'block' }], variables: { a: 1 } });
+      expect(badVariables.body.error?.message).toMatch(/^variables\.a: /);
     });
 
     it('hides one customer\'s resources from another', async (context) => {

@@ -46,23 +46,30 @@ export function parseWav(data: Buffer): PcmAudio {
   throw new Error('the WAV file has no data chunk');
 }
 
+/** The 44-byte header of a 16-bit PCM WAV with `channels` interleaved channels and `dataBytes` of samples. */
+export function wavHeader(sampleRate: number, channels: number, dataBytes: number): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.write('WAVE', 8, 'ascii');
+  header.write('fmt ', 12, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * 2 * channels, 28);
+  header.writeUInt16LE(2 * channels, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}
+
 /** Writes mono 16-bit PCM as a WAV file. */
 export function buildWav(audio: PcmAudio): Buffer {
   const dataBytes = audio.samples.length * 2;
   const buffer = Buffer.alloc(44 + dataBytes);
-  buffer.write('RIFF', 0, 'ascii');
-  buffer.writeUInt32LE(36 + dataBytes, 4);
-  buffer.write('WAVE', 8, 'ascii');
-  buffer.write('fmt ', 12, 'ascii');
-  buffer.writeUInt32LE(16, 16);
-  buffer.writeUInt16LE(1, 20);
-  buffer.writeUInt16LE(1, 22);
-  buffer.writeUInt32LE(audio.sampleRate, 24);
-  buffer.writeUInt32LE(audio.sampleRate * 2, 28);
-  buffer.writeUInt16LE(2, 32);
-  buffer.writeUInt16LE(16, 34);
-  buffer.write('data', 36, 'ascii');
-  buffer.writeUInt32LE(dataBytes, 40);
+  wavHeader(audio.sampleRate, 1, dataBytes).copy(buffer, 0);
   Buffer.from(audio.samples.buffer, audio.samples.byteOffset, dataBytes).copy(buffer, 44);
   return buffer;
 }

@@ -1,35 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { createAiManager } from '@avp/ai-manager';
-import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
-import { createFlowManager, type FlowManager } from '@avp/flow-manager';
-import { createPipelineManager, registryProviders, type PipelineManager } from '@avp/pipeline-manager';
-import {
-  createDatabase,
-  createHttpServer,
-  createInProcessBus,
-  createMetricsRegistry,
-  rpcCall,
-  silentLogger,
-  type Bus,
-  type Database,
-  type Service,
-} from '@avp/shared';
-import { createTestPgliteDatabase, eventually, freePort, type TestPgliteDatabase } from '@avp/shared/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryProviders } from '@avp/pipeline-manager';
+import { rpcCall } from '@avp/shared';
+import { eventually } from '@avp/shared/testing';
+import { expect, it } from 'vitest';
+import { aiTalkActions, askNameScript, describeModes, scriptedAi, useStack, type Api } from './testing/stack.ts';
 import { loudnessVad, scriptedStt } from './voice-doubles.ts';
-
-const adminToken = randomBytes(16).toString('hex');
-
-/** The offline scripted engine's script, given to the AI as its init_prompt. */
-const script = {
-  script: [
-    { say: 'Hello, this is the offline assistant. What is your name?' },
-    { wait: 'answer', into: 'name' },
-    { say: 'Nice to meet you, ${name}. Goodbye.' },
-    { end: true },
-  ],
-};
 
 /**
  * A voice AI session through all three services: flow-manager's `ai_talk` asks ai-manager
@@ -38,83 +12,19 @@ const script = {
  * caller hangs up and everything is cleaned up. Only STT and VAD are doubles (no offline
  * speech recogniser exists).
  */
-describe('an AI session from ai_talk to hang-up, across the three services', () => {
-  let testDatabase: TestPgliteDatabase;
-  let database: Database;
-  let bus: Bus;
-  let simulator: AsteriskSimulator;
-  let services: Service[] = [];
-  let flowManager: FlowManager;
-  let pipelineManager: PipelineManager;
-  let app: FastifyInstance;
-  let key = '';
-
-  beforeAll(async () => {
-    testDatabase = await createTestPgliteDatabase();
-    database = await createDatabase(testDatabase.options);
-    bus = createInProcessBus();
-    simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'secret' });
-    const context = (name: string) => ({ database, bus, logger: silentLogger(), metrics: createMetricsRegistry(), instanceId: `${name}-1` });
-    const port = await freePort();
-    const aiManager = await createAiManager(context('ai-manager'), {
-      adminToken,
-      engineKeyEncryptionKey: randomBytes(32).toString('hex'),
-      rateLimit: { perSecond: 0, burst: 1 },
-    });
-    flowManager = await createFlowManager(context('flow-manager'), {
-      ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: 'avp' }, mediaBaseUrl: `http://127.0.0.1:${port}` },
-    });
-    pipelineManager = await createPipelineManager(context('pipeline-manager'), {
-      createVad: async () => loudnessVad(),
-      providers: { ...registryProviders, stt: () => scriptedStt(['Ada']) },
-    });
-    services = [aiManager, flowManager, pipelineManager];
-    app = createHttpServer({ logger: silentLogger() });
-    for (const service of services) await service.registerRoutes(app);
-    await app.listen({ port, host: '127.0.0.1' });
-    for (const service of services) await service.start();
-    await simulator.waitForApp('avp');
-
-    const customer = await app.inject({
-      method: 'POST',
-      url: '/v1.0/customers',
-      headers: { authorization: `Bearer ${adminToken}` },
-      payload: { name: 'e2e' },
-    });
-    key = (customer.json() as { accesskey: { key: string } }).accesskey.key;
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const service of [...services].reverse()) await service.stop();
-    await app?.close();
-    await simulator?.close();
-    await bus?.close();
-    await database?.close();
-    await testDatabase?.drop();
+await describeModes('an AI session from ai_talk to hang-up, across the three services', (mode) => {
+  const stack = useStack({
+    mode,
+    name: 'ai-session',
+    pipelineManager: { createVad: async () => loudnessVad(), providers: { ...registryProviders, stt: () => scriptedStt(['Ada']) } },
   });
-
-  async function api(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Record<string, unknown>> {
-    const response = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body ? { payload: body as object } : {}) });
-    const json = response.json() as Record<string, unknown>;
-    if (response.statusCode >= 400) throw new Error(`${method} ${url}: ${response.statusCode} ${JSON.stringify(json)}`);
-    return json;
-  }
+  const api: Api = (...args) => stack.api(...args);
 
   it('starts the session from the flow, talks, and cleans up when the caller hangs up', async () => {
-    const ai = await api('POST', '/v1.0/ais', {
-      name: 'offline',
-      engine_model: 'local.scripted',
-      init_prompt: JSON.stringify(script),
-      tts_type: 'local',
-      stt_language: 'en-US',
-    });
-    const flow = await api('POST', '/v1.0/flows', {
-      actions: [{ type: 'answer' }, { type: 'ai_talk', option: { ai_id: ai.id } }, { type: 'hangup' }],
-    });
-    const number = `+1${Math.floor(Math.random() * 1e10)}`;
-    await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
+    const ai = await api('POST', '/v1.0/ais', scriptedAi(askNameScript));
+    const number = await stack.numberWithFlow(aiTalkActions(ai.id));
 
-    const caller = simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880000' });
+    const caller = stack.simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880000' });
     await caller.waitForAudio(20_000); // The scripted greeting, spoken by espeak-ng.
     const list = (await api('GET', '/v1.0/aicalls')) as { result: { id: string; status: string; reference_id: string; activeflow_id: string }[] };
     const aicall = list.result[0]!;
@@ -134,8 +44,8 @@ describe('an AI session from ai_talk to hang-up, across the three services', () 
 
     caller.hangup();
     await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicall.id}`)).status === 'terminated', 'the AIcall to end', 20_000);
-    await eventually(() => pipelineManager.sessions.size === 0, 'the pipeline to stop');
-    await eventually(() => !simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'the media leg to go');
+    await eventually(() => stack.pipelineManager.sessions.size === 0, 'the pipeline to stop');
+    await eventually(() => !stack.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'the media leg to go');
     const stored = (await messages()).reverse();
     expect(stored.map((message) => message.role)).toEqual(['system', 'system', 'assistant', 'user', 'assistant']);
     expect(stored[1]!.content).toContain('"script"');
@@ -154,32 +64,23 @@ describe('an AI session from ai_talk to hang-up, across the three services', () 
         { end: true },
       ],
     };
-    const ai = await api('POST', '/v1.0/ais', {
-      name: 'offline with tools',
-      engine_model: 'local.scripted',
-      init_prompt: JSON.stringify(toolScript),
-      tts_type: 'local',
-      stt_language: 'en-US',
-      tool_names: ['set_variables', 'stop_service'],
-    });
-    const flow = await api('POST', '/v1.0/flows', {
-      actions: [
-        { type: 'answer' },
-        { type: 'ai_talk', option: { ai_id: ai.id } },
-        { type: 'talk', option: { text: 'Welcome back to the flow, ${caller_name}.' } },
-        { type: 'hangup' },
-      ],
-    });
-    const number = `+1${Math.floor(Math.random() * 1e10)}`;
-    await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
+    const ai = await api('POST', '/v1.0/ais', scriptedAi(toolScript, { name: 'offline with tools', tool_names: ['set_variables', 'stop_service'] }));
+    const number = await stack.numberWithFlow(aiTalkActions(ai.id, 'Welcome back to the flow, ${caller_name}.'));
 
-    const caller = simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880001' });
+    const caller = stack.simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880001' });
     await caller.waitForAudio(20_000);
     await caller.waitForSilence(20_000);
     const calls = (await api('GET', '/v1.0/calls')) as { result: { channel_id: string; activeflow_id: string }[] };
     const activeflowId = calls.result.find((entry) => entry.channel_id === caller.id)!.activeflow_id;
-    await eventually(async () => ((await api('GET', '/v1.0/aicalls')) as { result: { activeflow_id: string }[] }).result.some((entry) => entry.activeflow_id === activeflowId), 'the session');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    let sessionId = '';
+    await eventually(async () => {
+      const aicalls = (await api('GET', '/v1.0/aicalls')) as { result: { id: string; activeflow_id: string }[] };
+      sessionId = aicalls.result.find((entry) => entry.activeflow_id === activeflowId)?.id ?? '';
+      return sessionId !== '';
+    }, 'the session');
+    // The greeting is stored once it has been played to the end: the pipeline listens now.
+    const storedRoles = async () => ((await api('GET', `/v1.0/aimessages?aicall_id=${sessionId}`)) as { result: { role: string }[] }).result.map((message) => message.role);
+    await eventually(async () => (await storedRoles()).includes('assistant'), 'the greeting to be stored', 20_000);
     await caller.play(Int16Array.from({ length: 16_000 * 0.8 }, (_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 300 * i) / 16_000))));
     await caller.waitForHangup(60_000);
 
@@ -205,23 +106,15 @@ describe('an AI session from ai_talk to hang-up, across the three services', () 
         { end: true },
       ],
     };
-    const ai = await api('POST', '/v1.0/ais', {
-      name: 'transfer',
-      engine_model: 'local.scripted',
-      init_prompt: JSON.stringify(connectScript),
-      tts_type: 'local',
-      tool_names: ['connect_call'],
-    });
-    const flow = await api('POST', '/v1.0/flows', { actions: [{ type: 'answer' }, { type: 'ai_talk', option: { ai_id: ai.id } }, { type: 'hangup' }] });
-    const number = `+1${Math.floor(Math.random() * 1e10)}`;
-    await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
+    const ai = await api('POST', '/v1.0/ais', scriptedAi(connectScript, { name: 'transfer', stt_language: undefined, tool_names: ['connect_call'] }));
+    const number = await stack.numberWithFlow(aiTalkActions(ai.id));
 
-    const outbound = simulator.nextOutboundCall(60_000);
-    const caller = simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880002' });
+    const outbound = stack.simulator.nextOutboundCall(60_000);
+    const caller = stack.simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880002' });
     await caller.waitForAudio(20_000);
     const bob = await outbound;
     await bob.waitForAnswer(10_000);
-    await eventually(() => !simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'the AI media leg to go');
+    await eventually(() => !stack.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'the AI media leg to go');
     const bobHears = bob.waitForAudio(10_000);
     await caller.play(Int16Array.from({ length: 16_000 * 0.5 }, (_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 440 * i) / 16_000))));
     await bobHears;
@@ -240,7 +133,7 @@ describe('an AI session from ai_talk to hang-up, across the three services', () 
     const ai = await api('POST', '/v1.0/ais', { name: 'tools', engine_model: 'local.scripted', tool_names: ['get_variables', 'get_aicall_messages'] });
     const aicall = await api('POST', '/v1.0/aicalls', { assistance_type: 'ai', assistance_id: ai.id });
     const execute = (name: string, args: string) =>
-      rpcCall<{ result: string; message: string; run_llm: boolean }>(bus, 'ai-manager', 'POST', `/v1/aicalls/${String(aicall.id)}/tool_execute`, { id: 'call-x', name, arguments: args });
+      rpcCall<{ result: string; message: string; run_llm: boolean }>(stack.bus, 'ai-manager', 'POST', `/v1/aicalls/${String(aicall.id)}/tool_execute`, { id: 'call-x', name, arguments: args });
     expect(await execute('stop_flow', '{}')).toMatchObject({ result: 'failed', message: 'The tool stop_flow is not enabled for this AI.' });
     expect(await execute('dance', '{}')).toMatchObject({ result: 'failed', message: 'There is no tool named dance.' });
     expect(await execute('get_aicall_messages', '{not json')).toMatchObject({ result: 'failed', message: 'The arguments are not valid JSON.' });

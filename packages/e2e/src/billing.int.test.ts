@@ -1,36 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { createAiManager } from '@avp/ai-manager';
-import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
-import { createFlowManager } from '@avp/flow-manager';
-import { createPipelineManager, registryProviders, type PipelineManager } from '@avp/pipeline-manager';
-import {
-  appError,
-  createDatabase,
-  createHttpServer,
-  createInProcessBus,
-  createMetricsRegistry,
-  silentLogger,
-  type Bus,
-  type Database,
-  type EventEnvelope,
-  type RpcRequest,
-  type Service,
-} from '@avp/shared';
-import { createTestPgliteDatabase, eventually, freePort, type TestPgliteDatabase } from '@avp/shared/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryProviders } from '@avp/pipeline-manager';
+import { appError, type Bus, type EventEnvelope, type RpcRequest } from '@avp/shared';
+import { eventually } from '@avp/shared/testing';
+import { beforeAll, expect, it } from 'vitest';
+import { aiTalkActions, askNameScript, describeModes, scriptedAi, useStack, type Api } from './testing/stack.ts';
 import { loudnessVad, scriptedStt } from './voice-doubles.ts';
-
-const adminToken = randomBytes(16).toString('hex');
-
-const script = {
-  script: [
-    { say: 'Hello, this is the offline assistant. What is your name?' },
-    { wait: 'answer', into: 'name' },
-    { say: 'Nice to meet you, ${name}. Goodbye.' },
-    { end: true },
-  ],
-};
 
 const goodbye = 'Your balance has run out. Goodbye.';
 
@@ -52,54 +25,38 @@ interface LedgerEntry {
  * charges its account. The pipeline's bus loses the first reply to every usage report, so
  * each usage is sent twice with the same id: it must be charged once.
  */
-describe('billing in voice AI sessions, across the three services', () => {
-  let testDatabase: TestPgliteDatabase;
-  let database: Database;
-  let bus: Bus;
-  let simulator: AsteriskSimulator;
-  let services: Service[] = [];
-  let pipelineManager: PipelineManager;
-  let app: FastifyInstance;
+/**
+ * pipeline-manager's view of the bus: the first reply to each usage report is lost (after
+ * ai-manager has recorded it), as when a reply times out; the pipeline retries it.
+ */
+function losingFirstUsageReplies(bus: Bus, usageAttempts: Map<string, number>): Bus {
+  return new Proxy(bus, {
+    get(target, property, receiver) {
+      if (property === 'request') {
+        return async (service: string, request: RpcRequest, options?: Parameters<Bus['request']>[2]) => {
+          const reply = await target.request(service, request, options);
+          if (service === 'ai-manager' && request.uri === '/v1/usages') {
+            const id = (request.data as { id: string }).id;
+            const attempts = (usageAttempts.get(id) ?? 0) + 1;
+            usageAttempts.set(id, attempts);
+            if (attempts === 1) throw appError('RPC_TIMEOUT', 'The reply was lost (test).');
+          }
+          return reply;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+await describeModes('billing in voice AI sessions, across the three services', (mode) => {
   const usageAttempts = new Map<string, number>();
   const pipelineEvents: EventEnvelope[] = [];
-
-  beforeAll(async () => {
-    testDatabase = await createTestPgliteDatabase();
-    database = await createDatabase(testDatabase.options);
-    bus = createInProcessBus();
-    simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'secret' });
-    const context = (name: string, serviceBus: Bus = bus) => ({
-      database,
-      bus: serviceBus,
-      logger: silentLogger(),
-      metrics: createMetricsRegistry(),
-      instanceId: `${name}-1`,
-    });
-    // pipeline-manager's view of the bus: the first reply to each usage report is lost (after
-    // ai-manager has recorded it), as when a reply times out; the pipeline retries it.
-    const lossyBus = new Proxy(bus, {
-      get(target, property, receiver) {
-        if (property === 'request') {
-          return async (service: string, request: RpcRequest, options?: Parameters<Bus['request']>[2]) => {
-            const reply = await target.request(service, request, options);
-            if (service === 'ai-manager' && request.uri === '/v1/usages') {
-              const id = (request.data as { id: string }).id;
-              const attempts = (usageAttempts.get(id) ?? 0) + 1;
-              usageAttempts.set(id, attempts);
-              if (attempts === 1) throw appError('RPC_TIMEOUT', 'The reply was lost (test).');
-            }
-            return reply;
-          };
-        }
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const port = await freePort();
-    const aiManager = await createAiManager(context('ai-manager'), {
-      adminToken,
-      engineKeyEncryptionKey: randomBytes(32).toString('hex'),
-      rateLimit: { perSecond: 0, burst: 1 },
+  const stack = useStack({
+    mode,
+    name: 'billing',
+    aiManager: {
       billing: {
         initialBalance: 0,
         goodbyeText: goodbye,
@@ -108,63 +65,36 @@ describe('billing in voice AI sessions, across the three services', () => {
           local: { llm_input_per_1m_tokens: 0, llm_output_per_1m_tokens: 0, tts_per_1k_characters: 1, stt_per_minute: 0 },
         },
       },
-    });
-    const flowManager = await createFlowManager(context('flow-manager'), {
-      ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: 'avp' }, mediaBaseUrl: `http://127.0.0.1:${port}` },
-    });
-    pipelineManager = await createPipelineManager(context('pipeline-manager', lossyBus), {
-      createVad: async () => loudnessVad(),
-      providers: { ...registryProviders, stt: () => scriptedStt(['Ada']) },
-    });
-    services = [aiManager, flowManager, pipelineManager];
-    app = createHttpServer({ logger: silentLogger() });
-    for (const service of services) await service.registerRoutes(app);
-    await app.listen({ port, host: '127.0.0.1' });
-    for (const service of services) await service.start();
-    await bus.subscribe('pipeline-manager', ['pipeline_terminated'], async (event) => void pipelineEvents.push(event), { queue: 'e2e-billing-pipeline-events' });
-    await simulator.waitForApp('avp');
-  }, 60_000);
+    },
+    pipelineManager: { createVad: async () => loudnessVad(), providers: { ...registryProviders, stt: () => scriptedStt(['Ada']) } },
+    busFor: (service, bus) => (service === 'pipeline-manager' ? losingFirstUsageReplies(bus, usageAttempts) : bus),
+  });
 
-  afterAll(async () => {
-    for (const service of [...services].reverse()) await service.stop();
-    await app?.close();
-    await simulator?.close();
-    await bus?.close();
-    await database?.close();
-    await testDatabase?.drop();
+  beforeAll(async () => {
+    await stack.bus.subscribe('pipeline-manager', ['pipeline_terminated'], async (event) => void pipelineEvents.push(event), { queue: 'e2e-billing-pipeline-events' });
   });
 
   async function request(method: 'GET' | 'POST', url: string, authorization: string, body?: unknown) {
-    const response = await app.inject({ method, url, headers: { authorization: `Bearer ${authorization}` }, ...(body ? { payload: body as object } : {}) });
-    return { status: response.statusCode, body: response.json() as Record<string, unknown> & { result?: unknown[] } };
+    return stack.request(method, url, { authorization, body });
   }
 
   /** A customer whose account holds `balance` micro-units, with an AI and a flow `answer, ai_talk, talk, hangup` on a number. */
   async function customerWithFlow(name: string, balance: number) {
-    const created = await request('POST', '/v1.0/customers', adminToken, { name });
-    const key = (created.body as { accesskey: { key: string } }).accesskey.key;
-    const api = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
-      const response = await request(method, url, key, body);
-      if (response.status >= 400) throw new Error(`${method} ${url}: ${response.status} ${JSON.stringify(response.body)}`);
-      return response.body;
-    };
+    const key = await stack.createCustomer(name);
+    const api = stack.apiAs(key);
     const account = ((await api('GET', '/v1.0/billing-accounts')).result as { id: string; balance: number }[])[0]!;
     expect(account.balance).toBe(0);
     if (balance > 0) {
-      expect((await request('POST', `/v1.0/billing-accounts/${account.id}/balance_add`, adminToken, { amount: balance })).status).toBe(200);
+      expect((await request('POST', `/v1.0/billing-accounts/${account.id}/balance_add`, stack.adminToken, { amount: balance })).status).toBe(200);
     }
-    const ai = await api('POST', '/v1.0/ais', { name: 'offline', engine_model: 'local.scripted', init_prompt: JSON.stringify(script), tts_type: 'local', stt_language: 'en-US' });
-    const flow = await api('POST', '/v1.0/flows', {
-      actions: [{ type: 'answer' }, { type: 'ai_talk', option: { ai_id: ai.id } }, { type: 'talk', option: { text: 'You are back in the flow.' } }, { type: 'hangup' }],
-    });
-    const number = `+1${Math.floor(Math.random() * 1e10)}`;
-    await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
+    const ai = await api('POST', '/v1.0/ais', scriptedAi(askNameScript));
+    const number = await stack.numberWithFlow(aiTalkActions(ai.id, 'You are back in the flow.'), api);
     const ledger = async () => ((await api('GET', `/v1.0/billing-accounts/${account.id}/ledger`)).result as LedgerEntry[]).reverse();
     const balanceNow = async () => ((await api('GET', `/v1.0/billing-accounts/${account.id}`)) as { balance: number }).balance;
     return { key, api, number, accountId: account.id, ledger, balanceNow };
   }
 
-  async function activeflowOf(api: (method: 'GET', url: string) => Promise<Record<string, unknown>>, channelId: string): Promise<string> {
+  async function activeflowOf(api: Api, channelId: string): Promise<string> {
     let activeflowId: string | undefined;
     await eventually(async () => {
       const calls = (await api('GET', '/v1.0/calls')).result as { channel_id: string; activeflow_id: string }[];
@@ -181,7 +111,7 @@ describe('billing in voice AI sessions, across the three services', () => {
     expect(refused.status).toBe(402);
     expect(refused.body.error).toMatchObject({ status: 'PAYMENT_REQUIRED', reason: 'INSUFFICIENT_BALANCE' });
 
-    const caller = simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558881000' });
+    const caller = stack.simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558881000' });
     await caller.waitForAudio(20_000); // The flow's talk action, not an AI greeting.
     await caller.waitForHangup(30_000);
     const activeflowId = await activeflowOf(api, caller.id);
@@ -192,12 +122,12 @@ describe('billing in voice AI sessions, across the three services', () => {
     expect(aicalls[0]).toMatchObject({ status: 'terminated', activeflow_id: activeflowId });
     const messages = (await api('GET', `/v1.0/aimessages?aicall_id=${aicalls[0]!.id}`)).result as { role: string; content: string }[];
     expect(messages).toEqual([expect.objectContaining({ role: 'notification', content: expect.stringContaining('balance') })]);
-    expect(pipelineManager.sessions.size).toBe(0);
+    expect(stack.pipelineManager.sessions.size).toBe(0);
   }, 90_000);
 
   it("charges a real session's usage once per usage event, though every report is sent twice", async () => {
     const { api, number, ledger, balanceNow } = await customerWithFlow('paying', 5_000_000);
-    const caller = simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558881001' });
+    const caller = stack.simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558881001' });
     await caller.waitForAudio(20_000);
     await caller.waitForSilence(20_000);
     const aicall = ((await api('GET', '/v1.0/aicalls')).result as { id: string }[])[0]!;
@@ -227,7 +157,7 @@ describe('billing in voice AI sessions, across the three services', () => {
   it('a session whose balance runs out says goodbye and ends with stop_service: the flow goes on', async () => {
     // Enough to start (the minimum is 0.01), not enough for the greeting's first sentence.
     const { api, number, balanceNow } = await customerWithFlow('nearly broke', 20_000);
-    const caller = simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558881002' });
+    const caller = stack.simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558881002' });
     await caller.waitForAudio(20_000);
     await caller.waitForHangup(60_000); // Goodbye, then the flow's talk and hangup.
     const activeflowId = await activeflowOf(api, caller.id);
@@ -236,14 +166,15 @@ describe('billing in voice AI sessions, across the three services', () => {
 
     const aicall = ((await api('GET', '/v1.0/aicalls')).result as { id: string }[])[0]!;
     await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicall.id}`)).status === 'terminated', 'the AIcall to end');
-    const terminated = pipelineEvents.find((event) => (event.data as { aicall_id: string }).aicall_id === aicall.id);
-    expect(terminated?.data).toMatchObject({ reason: 'stop_service' });
+    const terminatedEvent = () => pipelineEvents.find((event) => (event.data as { aicall_id: string }).aicall_id === aicall.id);
+    await eventually(() => terminatedEvent() !== undefined, 'the pipeline_terminated event'); // over RabbitMQ it may come after the AIcall's end
+    expect(terminatedEvent()?.data).toMatchObject({ reason: 'stop_service' });
     const messages = ((await api('GET', `/v1.0/aimessages?aicall_id=${aicall.id}`)).result as { role: string; content: string }[]).reverse();
     expect(messages.filter((message) => message.role === 'notification').map((message) => message.content)).toEqual([
       'The session ends: the billing account balance ran out.',
     ]);
     expect(messages.at(-1)).toMatchObject({ role: 'assistant', content: goodbye });
     expect(await balanceNow()).toBeLessThan(0);
-    expect(pipelineManager.sessions.size).toBe(0);
+    expect(stack.pipelineManager.sessions.size).toBe(0);
   }, 120_000);
 });

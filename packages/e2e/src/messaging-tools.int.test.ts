@@ -1,38 +1,23 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAiManager } from '@avp/ai-manager';
-import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
-import { createFlowManager } from '@avp/flow-manager';
-import { createPipelineManager, registryProviders, type PipelineManager } from '@avp/pipeline-manager';
-import { createDatabase, createHttpServer, createInProcessBus, createMetricsRegistry, silentLogger, type Bus, type Database, type Service } from '@avp/shared';
-import { createTestPgliteDatabase, eventually, freePort, type TestPgliteDatabase } from '@avp/shared/testing';
-import type { FastifyInstance } from 'fastify';
+import { registryProviders } from '@avp/pipeline-manager';
+import { eventually } from '@avp/shared/testing';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { aiTalkActions, describeModes, scriptedAi, useStack, type Api } from './testing/stack.ts';
 import { loudnessVad, scriptedStt } from './voice-doubles.ts';
-
-const adminToken = randomBytes(16).toString('hex');
 
 /**
  * send_email and send_message from a live voice session: the offline scripted engine calls
  * both tools during a call reached through a flow; the e-mail arrives at a real SMTP server
  * and the text message request at a loopback Twilio-shaped fake, both started here.
  */
-describe('messaging tools from a voice AI session', () => {
-  let testDatabase: TestPgliteDatabase;
-  let database: Database;
-  let bus: Bus;
-  let simulator: AsteriskSimulator;
-  let services: Service[] = [];
-  let pipelineManager: PipelineManager;
-  let app: FastifyInstance;
+await describeModes('messaging tools from a voice AI session', (mode) => {
   let smtp: SMTPServer;
   let sms: Server;
   const mails: { mail: ParsedMail; rcptTo: string[] }[] = [];
   const texts: { path: string; authorization: string; form: Record<string, string> }[] = [];
-  let key = '';
 
   beforeAll(async () => {
     smtp = new SMTPServer({
@@ -59,55 +44,23 @@ describe('messaging tools from a voice AI session', () => {
       });
     });
     await new Promise<void>((resolve) => sms.listen(0, '127.0.0.1', resolve));
-
-    testDatabase = await createTestPgliteDatabase();
-    database = await createDatabase(testDatabase.options);
-    bus = createInProcessBus();
-    simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'secret' });
-    const context = (name: string) => ({ database, bus, logger: silentLogger(), metrics: createMetricsRegistry(), instanceId: `${name}-1` });
-    const port = await freePort();
-    const aiManager = await createAiManager(context('ai-manager'), {
-      adminToken,
-      engineKeyEncryptionKey: randomBytes(32).toString('hex'),
-      rateLimit: { perSecond: 0, burst: 1 },
-      email: { url: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, from: 'Acme Assistant <ai@acme.example>' },
-      sms: { apiUrl: `http://127.0.0.1:${(sms.address() as AddressInfo).port}`, accountSid: 'ACe2e', authToken: 'e2e-token', from: '+15550001111' },
-    });
-    const flowManager = await createFlowManager(context('flow-manager'), {
-      ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: 'avp' }, mediaBaseUrl: `http://127.0.0.1:${port}` },
-    });
-    pipelineManager = await createPipelineManager(context('pipeline-manager'), {
-      createVad: async () => loudnessVad(),
-      providers: { ...registryProviders, stt: () => scriptedStt([]) },
-    });
-    services = [aiManager, flowManager, pipelineManager];
-    app = createHttpServer({ logger: silentLogger() });
-    for (const service of services) await service.registerRoutes(app);
-    await app.listen({ port, host: '127.0.0.1' });
-    for (const service of services) await service.start();
-    await simulator.waitForApp('avp');
-
-    const customer = await app.inject({ method: 'POST', url: '/v1.0/customers', headers: { authorization: `Bearer ${adminToken}` }, payload: { name: 'e2e-messaging' } });
-    key = (customer.json() as { accesskey: { key: string } }).accesskey.key;
-  }, 60_000);
+  });
 
   afterAll(async () => {
-    for (const service of [...services].reverse()) await service.stop();
-    await app?.close();
-    await simulator?.close();
-    await bus?.close();
-    await database?.close();
-    await testDatabase?.drop();
     await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (sms ? sms.close(() => resolve()) : resolve()));
   });
 
-  async function api(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Record<string, unknown>> {
-    const response = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body ? { payload: body as object } : {}) });
-    const json = response.json() as Record<string, unknown>;
-    if (response.statusCode >= 400) throw new Error(`${method} ${url}: ${response.statusCode} ${JSON.stringify(json)}`);
-    return json;
-  }
+  const stack = useStack(() => ({
+    mode,
+    name: 'messaging',
+    aiManager: {
+      email: { url: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, from: 'Acme Assistant <ai@acme.example>' },
+      sms: { apiUrl: `http://127.0.0.1:${(sms.address() as AddressInfo).port}`, accountSid: 'ACe2e', authToken: 'e2e-token', from: '+15550001111' },
+    },
+    pipelineManager: { createVad: async () => loudnessVad(), providers: { ...registryProviders, stt: () => scriptedStt([]) } },
+  }));
+  const api: Api = (...args) => stack.api(...args);
 
   it('the AI e-mails and texts the caller during the call; both arrive', async () => {
     const script = {
@@ -126,18 +79,10 @@ describe('messaging tools from a voice AI session', () => {
         { end: true },
       ],
     };
-    const ai = await api('POST', '/v1.0/ais', {
-      name: 'messenger',
-      engine_model: 'local.scripted',
-      init_prompt: JSON.stringify(script),
-      tts_type: 'local',
-      tool_names: ['send_email', 'send_message', 'stop_service'],
-    });
-    const flow = await api('POST', '/v1.0/flows', { actions: [{ type: 'answer' }, { type: 'ai_talk', option: { ai_id: ai.id } }, { type: 'hangup' }] });
-    const number = `+1${Math.floor(Math.random() * 1e10)}`;
-    await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
+    const ai = await api('POST', '/v1.0/ais', scriptedAi(script, { name: 'messenger', stt_language: undefined, tool_names: ['send_email', 'send_message', 'stop_service'] }));
+    const number = await stack.numberWithFlow(aiTalkActions(ai.id));
 
-    const caller = simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880009' });
+    const caller = stack.simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880009' });
     await caller.waitForAudio(20_000);
     await caller.waitForHangup(60_000); // stop_service hands back to the flow, whose hangup ends the call
 

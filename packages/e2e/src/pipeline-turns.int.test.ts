@@ -1,27 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { createAiManager } from '@avp/ai-manager';
-import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
-import { createFlowManager } from '@avp/flow-manager';
-import { createLlmProvider, createPipelineManager, registryProviders, type PipelineManager } from '@avp/pipeline-manager';
+import { createLlmProvider, registryProviders } from '@avp/pipeline-manager';
 import { sendJsonError, sendSse, startFakeHttpServer, type FakeHttpServer, type RecordedRequest } from '@avp/pipeline-manager/vendor-fakes';
-import {
-  createDatabase,
-  createHttpServer,
-  createInProcessBus,
-  createMetricsRegistry,
-  silentLogger,
-  type Bus,
-  type Database,
-  type EventEnvelope,
-  type Service,
-} from '@avp/shared';
-import { createTestPgliteDatabase, eventually, freePort, type TestPgliteDatabase } from '@avp/shared/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventEnvelope } from '@avp/shared';
+import { eventually } from '@avp/shared/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { aiTalkActions, describeModes, useStack, type Api } from './testing/stack.ts';
 import { loudnessVad, scriptedStt } from './voice-doubles.ts';
 
-const adminToken = randomBytes(16).toString('hex');
 const goodKey = 'sk-test-good';
 
 /** A tone the VAD and STT doubles take for speech. */
@@ -60,38 +45,25 @@ const longAnswer =
  * where the caller stopped hearing it), and a provider failure that ends the session with a
  * reason while the flow goes on. STT and VAD are doubles (no offline recogniser for open speech).
  */
-describe('conversation turns through the simulator, with a fake LLM vendor', () => {
-  let testDatabase: TestPgliteDatabase;
-  let database: Database;
-  let bus: Bus;
-  let simulator: AsteriskSimulator;
+await describeModes('conversation turns through the simulator, with a fake LLM vendor', (mode) => {
   let vendor: FakeHttpServer;
-  let services: Service[] = [];
-  let pipelineManager: PipelineManager;
-  let app: FastifyInstance;
-  let key = '';
   const pipelineEvents: EventEnvelope[] = [];
   /** What the STT double recognises next, per test. */
   const transcripts: string[] = [];
 
   beforeAll(async () => {
-    testDatabase = await createTestPgliteDatabase();
-    database = await createDatabase(testDatabase.options);
-    bus = createInProcessBus();
-    simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'secret' });
     vendor = await startFakeHttpServer();
-    const context = (name: string) => ({ database, bus, logger: silentLogger(), metrics: createMetricsRegistry(), instanceId: `${name}-1` });
-    const port = await freePort();
-    const aiManager = await createAiManager(context('ai-manager'), {
-      adminToken,
-      engineKeyEncryptionKey: randomBytes(32).toString('hex'),
-      rateLimit: { perSecond: 0, burst: 1 },
-      sendCooldownMs: 1500,
-    });
-    const flowManager = await createFlowManager(context('flow-manager'), {
-      ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: 'turns' }, mediaBaseUrl: `http://127.0.0.1:${port}` },
-    });
-    pipelineManager = await createPipelineManager(context('pipeline-manager'), {
+  });
+  afterAll(async () => {
+    await vendor?.close();
+  });
+
+  const stack = useStack({
+    mode,
+    name: 'turns',
+    ariApp: 'turns',
+    aiManager: { sendCooldownMs: 1500 },
+    pipelineManager: {
       createVad: async () => loudnessVad(),
       providers: {
         ...registryProviders,
@@ -102,34 +74,13 @@ describe('conversation turns through the simulator, with a fake LLM vendor', () 
           }),
         stt: () => scriptedStt(transcripts),
       },
-    });
-    await bus.subscribe('pipeline-manager', ['#'], async (event) => void pipelineEvents.push(event), { queue: 'e2e-turns-pipeline-events' });
-    services = [aiManager, flowManager, pipelineManager];
-    app = createHttpServer({ logger: silentLogger() });
-    for (const service of services) await service.registerRoutes(app);
-    await app.listen({ port, host: '127.0.0.1' });
-    for (const service of services) await service.start();
-    await simulator.waitForApp('turns');
-    const customer = await app.inject({ method: 'POST', url: '/v1.0/customers', headers: { authorization: `Bearer ${adminToken}` }, payload: { name: 'turns' } });
-    key = (customer.json() as { accesskey: { key: string } }).accesskey.key;
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const service of [...services].reverse()) await service.stop();
-    await app?.close();
-    await vendor?.close();
-    await simulator?.close();
-    await bus?.close();
-    await database?.close();
-    await testDatabase?.drop();
+    },
   });
+  const api: Api = (...args) => stack.api(...args);
 
-  async function api(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Record<string, unknown>> {
-    const response = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body ? { payload: body as object } : {}) });
-    const json = response.json() as Record<string, unknown>;
-    if (response.statusCode >= 400) throw new Error(`${method} ${url}: ${response.statusCode} ${JSON.stringify(json)}`);
-    return json;
-  }
+  beforeAll(async () => {
+    await stack.bus.subscribe('pipeline-manager', ['#'], async (event) => void pipelineEvents.push(event), { queue: 'e2e-turns-pipeline-events' });
+  });
 
   /** An AI on the fake OpenAI vendor, a flow `answer, ai_talk, talk, hangup` and a call into it. */
   async function callAi(engineKey?: string) {
@@ -141,17 +92,8 @@ describe('conversation turns through the simulator, with a fake LLM vendor', () 
       tts_type: 'local',
       stt_language: 'en-US',
     });
-    const flow = await api('POST', '/v1.0/flows', {
-      actions: [
-        { type: 'answer' },
-        { type: 'ai_talk', option: { ai_id: ai.id } },
-        { type: 'talk', option: { text: 'You are back in the flow. Goodbye.' } },
-        { type: 'hangup' },
-      ],
-    });
-    const number = `+1${Math.floor(Math.random() * 1e10)}`;
-    await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
-    const caller = simulator.placeCall({ app: 'turns', extension: number, callerNumber: '+15559990000' });
+    const number = await stack.numberWithFlow(aiTalkActions(ai.id, 'You are back in the flow. Goodbye.'));
+    const caller = stack.simulator.placeCall({ app: 'turns', extension: number, callerNumber: '+15559990000' });
     await caller.waitForAnswer(10_000);
     let activeflowId = '';
     await eventually(async () => {
@@ -265,19 +207,19 @@ describe('conversation turns through the simulator, with a fake LLM vendor', () 
     await eventually(async () => (await stored()).some((message) => message.content === 'Hello, how can I help?'), 'the greeting to be played', 20_000);
 
     const send = () =>
-      app.inject({ method: 'POST', url: '/v1.0/aimessages', headers: { authorization: `Bearer ${key}` }, payload: { aicall_id: aicallId, role: 'user', content: 'Please read me the opening hours.' } });
+      stack.request('POST', '/v1.0/aimessages', { body: { aicall_id: aicallId, role: 'user', content: 'Please read me the opening hours.' } });
     let sent = await send();
-    if (sent.statusCode === 429) {
-      expect(sent.json()).toMatchObject({ error: { status: 'RESOURCE_EXHAUSTED', reason: 'SEND_COOLDOWN' } });
+    if (sent.status === 429) {
+      expect(sent.body).toMatchObject({ error: { status: 'RESOURCE_EXHAUSTED', reason: 'SEND_COOLDOWN' } });
       await new Promise((resolve) => setTimeout(resolve, 1600));
       sent = await send();
     }
-    expect(sent.statusCode).toBe(200);
-    expect(sent.json()).toMatchObject({ aicall_id: aicallId, role: 'user', content: 'Please read me the opening hours.' });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ aicall_id: aicallId, role: 'user', content: 'Please read me the opening hours.' });
     // A second message right away is inside the cooldown and is neither delivered nor stored.
     const again = await send();
-    expect(again.statusCode).toBe(429);
-    expect(again.json()).toMatchObject({ error: { reason: 'SEND_COOLDOWN' } });
+    expect(again.status).toBe(429);
+    expect(again.body).toMatchObject({ error: { reason: 'SEND_COOLDOWN' } });
 
     await eventually(() => seen.some((request) => lastUser(request) === 'Please read me the opening hours.'), 'the LLM to get the message', 20_000);
     await caller.waitForAudio(20_000);
@@ -287,7 +229,7 @@ describe('conversation turns through the simulator, with a fake LLM vendor', () 
     caller.hangup();
     await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to end', 20_000);
     const late = await send();
-    expect(late.statusCode).toBe(409);
+    expect(late.status).toBe(409);
   }, 120_000);
 
   it('ends the session with a clear reason when the provider refuses the key, and the flow goes on', async () => {
@@ -303,8 +245,9 @@ describe('conversation turns through the simulator, with a fake LLM vendor', () 
     // No silence: the session ends at once and the caller hears the flow's next action.
     await caller.waitForAudio(20_000);
     await caller.waitForHangup(30_000);
-    const ended = pipelineEvents.find((event) => event.type === 'pipeline_terminated' && (event.data as { aicall_id: string }).aicall_id === aicallId);
-    expect(ended?.data).toMatchObject({ error: { category: 'auth' } });
+    const ended = () => pipelineEvents.find((event) => event.type === 'pipeline_terminated' && (event.data as { aicall_id: string }).aicall_id === aicallId);
+    await eventually(() => ended() !== undefined, 'the pipeline_terminated event'); // over RabbitMQ it may come after the hang-up
+    expect(ended()?.data).toMatchObject({ error: { category: 'auth' } });
     await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to end');
     expect((await stored()).some((message) => message.role === 'notification' && /auth|key/i.test(message.content))).toBe(true);
     await eventually(async () => (await api('GET', `/v1.0/activeflows/${activeflowId}`)).status === 'ended', 'the flow to end');

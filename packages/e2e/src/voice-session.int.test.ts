@@ -1,24 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
-import { createFlowManager, type FlowManager } from '@avp/flow-manager';
-import { createPipelineManager, registryProviders, type PipelineManager } from '@avp/pipeline-manager';
+import { registryProviders } from '@avp/pipeline-manager';
 import { FakeLlm, words } from '@avp/pipeline-manager/testing';
-import {
-  appError,
-  createDatabase,
-  createHttpServer,
-  createInProcessBus,
-  createMetricsRegistry,
-  createRpcRouter,
-  rpcCall,
-  silentLogger,
-  type Bus,
-  type Database,
-  type EventEnvelope,
-} from '@avp/shared';
-import { createTestPgliteDatabase, eventually, freePort, type TestPgliteDatabase } from '@avp/shared/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appError, createRpcRouter, rpcCall, type Bus, type EventEnvelope } from '@avp/shared';
+import { eventually } from '@avp/shared/testing';
+import { beforeAll, expect, it } from 'vitest';
+import { aiTalkActions, describeModes, useStack, type Api } from './testing/stack.ts';
 import { loudnessVad, scriptedStt } from './voice-doubles.ts';
 
 const customerId = randomUUID();
@@ -30,30 +16,16 @@ const key = `key-${randomUUID()}`;
  * the pipeline takes the call's audio over RTP external media, greets (espeak-ng), hears the
  * caller, answers, calls the stop_service tool, and the flow goes on after `ai_talk`.
  */
-describe('a voice AI session across flow-manager and pipeline-manager', () => {
-  let testDatabase: TestPgliteDatabase;
-  let database: Database;
-  let bus: Bus;
-  let simulator: AsteriskSimulator;
-  let flowManager: FlowManager;
-  let pipelineManager: PipelineManager;
-  let app: FastifyInstance;
+await describeModes('a voice AI session across flow-manager and pipeline-manager', (mode) => {
   const stored: { role: string; content: string; tool_call_id?: string }[] = [];
   const statuses: string[] = [];
   const pipelineEvents: EventEnvelope[] = [];
   const toolCalls: { name: string; arguments: string }[] = [];
-  const app_ = `avp-${randomUUID().slice(0, 8)}`;
 
-  beforeAll(async () => {
-    testDatabase = await createTestPgliteDatabase();
-    database = await createDatabase(testDatabase.options);
-    bus = createInProcessBus();
-    simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'secret' });
-    const context = (name: string) => ({ database, bus, logger: silentLogger(), metrics: createMetricsRegistry(), instanceId: `${name}-1` });
-
+  function aiManagerStandIn(bus: Bus) {
     // ai-manager's part, reduced to what this test needs: keys, session start, records, tools.
     const sessionActivity = new Map<string, string>();
-    const aiManager = createRpcRouter()
+    return createRpcRouter()
       .add('POST', '/v1/accesskeys/verify', async ({ data }) => {
         if ((data as { key: string }).key !== key) throw appError('INVALID_CREDENTIALS');
         return { customer_id: customerId };
@@ -88,15 +60,15 @@ describe('a voice AI session across flow-manager and pipeline-manager', () => {
         toolCalls.push({ name: call.name, arguments: call.arguments });
         await rpcCall(bus, 'flow-manager', 'POST', `/v1/activeflows/${sessionActivity.get(params.id!)}/service_stop`, { service_id: params.id });
         return { tool_call_id: call.id, result: 'success', message: 'The AI session ends; the flow goes on.', run_llm: false, end_session: 'stop_service' };
-      });
-    await bus.serve('ai-manager', aiManager.handle);
-    await bus.subscribe('pipeline-manager', ['#'], async (event) => void pipelineEvents.push(event), { queue: 'e2e-pipeline-events' });
+      }).handle;
+  }
 
-    const port = await freePort();
-    flowManager = await createFlowManager(context('flow-manager'), {
-      ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: app_ }, mediaBaseUrl: `http://127.0.0.1:${port}` },
-    });
-    pipelineManager = await createPipelineManager(context('pipeline-manager'), {
+  const stack = useStack({
+    mode,
+    name: 'voice-session',
+    ariApp: `avp-${randomUUID().slice(0, 8)}`,
+    aiManagerStandIn,
+    pipelineManager: {
       createVad: async () => loudnessVad(),
       providers: {
         llm: () =>
@@ -111,43 +83,18 @@ describe('a voice AI session across flow-manager and pipeline-manager', () => {
         stt: () => scriptedStt(['I would like to stop now.']),
         tts: (ai) => registryProviders.tts(ai),
       },
-    });
-    app = createHttpServer({ logger: silentLogger() });
-    await flowManager.registerRoutes(app);
-    await app.listen({ port, host: '127.0.0.1' });
-    await flowManager.start();
-    await pipelineManager.start();
-    await simulator.waitForApp(app_);
-  }, 60_000);
+    },
+  });
+  const api: Api = (...args) => stack.apiAs(key)(...args);
 
-  afterAll(async () => {
-    await pipelineManager?.stop();
-    await flowManager?.stop();
-    await app?.close();
-    await simulator?.close();
-    await bus?.close();
-    await database?.close();
-    await testDatabase?.drop();
+  beforeAll(async () => {
+    await stack.bus.subscribe('pipeline-manager', ['#'], async (event) => void pipelineEvents.push(event), { queue: 'e2e-pipeline-events' });
   });
 
-  async function api(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Record<string, unknown>> {
-    const response = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body ? { payload: body as object } : {}) });
-    return response.json() as Record<string, unknown>;
-  }
-
   it('greets, listens, answers, runs a tool and hands the call back to the flow', async () => {
-    const flow = await api('POST', '/v1.0/flows', {
-      actions: [
-        { type: 'answer' },
-        { type: 'ai_talk', option: { ai_id: randomUUID() } },
-        { type: 'talk', option: { text: 'You are back in the flow. Goodbye.' } },
-        { type: 'hangup' },
-      ],
-    });
-    const number = `+1${Math.floor(Math.random() * 1e10)}`;
-    await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
+    const number = await stack.numberWithFlow(aiTalkActions(randomUUID(), 'You are back in the flow. Goodbye.'), api);
 
-    const caller = simulator.placeCall({ app: app_, extension: number, callerNumber: '+15557770000' });
+    const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber: '+15557770000' });
     await caller.waitForAnswer(10_000);
     await caller.waitForAudio(20_000); // The AI's greeting, spoken by espeak-ng over RTP.
     await caller.waitForSilence(20_000);
@@ -171,7 +118,7 @@ describe('a voice AI session across flow-manager and pipeline-manager', () => {
     const call = calls.result.find((entry) => entry.channel_id === caller.id)!;
     await eventually(async () => (await api('GET', `/v1.0/activeflows/${call.activeflow_id}`)).status === 'ended', 'the flow to end');
     expect(await api('GET', `/v1.0/activeflows/${call.activeflow_id}`)).toMatchObject({ end_reason: 'hangup action' });
-    expect(simulator.channels().filter((channel) => channel.name.startsWith('UnicastRTP'))).toEqual([]);
-    expect(pipelineManager.sessions.size).toBe(0);
+    expect(stack.simulator.channels().filter((channel) => channel.name.startsWith('UnicastRTP'))).toEqual([]);
+    expect(stack.pipelineManager.sessions.size).toBe(0);
   }, 90_000);
 });

@@ -1,0 +1,311 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
+import { createRabbitMqBus, rpcCall, silentLogger, type Bus } from '@avp/shared';
+import { createTestPostgresDatabase, eventually, findInfrastructure, freePort, type Infrastructure, type TestPostgresDatabase } from '@avp/shared/testing';
+import { startFakeLlm, type FakeLlm } from './fake-llm.ts';
+
+const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export type ServiceName = 'ai-manager' | 'flow-manager' | 'pipeline-manager';
+
+/** Paths served by flow-manager's public API; everything else under /v1.0 is ai-manager's. */
+const flowManagerPaths = /^\/v1\.0\/(flows|numbers|activeflows|calls|conversation_messages)(\/|\?|$)/;
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A customer's view of the platform's public API (both services, one access key). */
+export interface Client {
+  customerId: string;
+  key: string;
+  request<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<ApiResponse<T>>;
+  /** Like request, but any status >= 400 throws with the body. */
+  api<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T>;
+}
+
+export interface RunningService {
+  name: ServiceName;
+  port: number;
+  url: string;
+  instanceId: string;
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<void>;
+}
+
+export interface Cluster {
+  namespace: string;
+  simulator: AsteriskSimulator;
+  llm: FakeLlm;
+  /** A bus client of the test, in the cluster's namespace (RPC to the services). */
+  bus: Bus;
+  ariApp: string;
+  services: Record<ServiceName, RunningService>;
+  adminToken: string;
+  /** The admin API of ai-manager. */
+  admin<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<ApiResponse<T>>;
+  /** A new customer with `balance` units on its billing account (default 10). */
+  newCustomer(name: string, options?: { balance?: number }): Promise<Client>;
+  /** The pipelines the pipeline-manager process runs (its `GET /v1/pipelines` over the bus). */
+  pipelines(): Promise<{ pipeline_id: string; aicall_id: string; call_id: string }[]>;
+  /** The last `lines` lines of each service's log. */
+  logTail(lines?: number): string;
+  /** Stops everything; the logs are kept (and their folder printed) when `keepLogs`. */
+  stop(options?: { keepLogs?: boolean }): Promise<void>;
+}
+
+export type ClusterOrSkip = { cluster: Cluster; skipReason?: undefined } | { cluster?: undefined; skipReason: string };
+
+/**
+ * Starts the three services as separate processes (`node --import tsx services/<name>/src/main.ts`,
+ * as deployed) on a fresh PostgreSQL database and their own RabbitMQ namespace, with the
+ * Asterisk simulator and a fake LLM vendor in this process. Resolves once every process
+ * logged "platform started", answers /readyz, flow-manager's Stasis app is connected and
+ * pipeline-manager serves its queue. Without PostgreSQL or RabbitMQ it resolves with the
+ * reason to skip.
+ */
+export async function startCluster(options: { label: string; extraEnvironment?: Partial<Record<ServiceName, Record<string, string>>> }): Promise<ClusterOrSkip> {
+  const postgres: Infrastructure = await findInfrastructure('postgres');
+  const rabbitmq: Infrastructure = await findInfrastructure('rabbitmq');
+  if (!postgres.available || !rabbitmq.available) {
+    await postgres.stop();
+    await rabbitmq.stop();
+    return { skipReason: [postgres.reason, rabbitmq.reason].filter(Boolean).join('; ') };
+  }
+  const namespace = `acc-${options.label}-${randomUUID().slice(0, 8)}`;
+  const adminToken = randomBytes(16).toString('hex');
+  const ariApp = namespace;
+  const logDirectory = mkdtempSync(path.join(tmpdir(), `avp-${namespace}-`));
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    cleanups.push(() => postgres.stop(), () => rabbitmq.stop());
+    const database: TestPostgresDatabase = await createTestPostgresDatabase({ adminUrl: postgres.url });
+    cleanups.push(() => database.drop());
+    cleanups.push(() => deleteNamespace(rabbitmq.url, namespace));
+    const simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'acceptance' });
+    cleanups.push(() => simulator.close());
+    const llm = await startFakeLlm();
+    cleanups.push(() => llm.close());
+    const bus = await createRabbitMqBus({ url: rabbitmq.url, logger: silentLogger(), namespace });
+    cleanups.push(() => bus.close());
+
+    const common = {
+      DATABASE_URL: database.url,
+      RABBITMQ_URL: rabbitmq.url,
+      BUS_NAMESPACE: namespace,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      SHUTDOWN_STEP_TIMEOUT_MS: '3000',
+    };
+    const ports = { 'ai-manager': await freePort(), 'flow-manager': await freePort(), 'pipeline-manager': await freePort() };
+    const environments: Record<ServiceName, Record<string, string>> = {
+      'ai-manager': {
+        ADMIN_TOKEN: adminToken,
+        ENGINE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+        RATE_LIMIT_PER_SECOND: '0',
+        // New customers start at zero (the 402 case); the harness tops the others up.
+        BILLING_INITIAL_BALANCE: '0',
+        ...options.extraEnvironment?.['ai-manager'],
+      },
+      'flow-manager': {
+        ARI_URL: simulator.url,
+        ARI_USER: 'asterisk',
+        ARI_PASSWORD: 'acceptance',
+        ARI_APP: ariApp,
+        MEDIA_BASE_URL: `http://127.0.0.1:${ports['flow-manager']}`,
+        ...options.extraEnvironment?.['flow-manager'],
+      },
+      'pipeline-manager': {
+        RTP_ADDRESS: '127.0.0.1',
+        VAD_ENGINE: 'energy',
+        OPENAI_BASE_URL: `${llm.baseUrl}/v1`,
+        OPENAI_API_KEY: llm.goodKey,
+        ...options.extraEnvironment?.['pipeline-manager'],
+      },
+    };
+    const services = {} as Record<ServiceName, RunningService>;
+    const streams: WriteStream[] = [];
+    // The processes stop together (SIGTERM, SIGKILL after 8 s), before the simulator and the database go.
+    const processStops: (() => Promise<void>)[] = [];
+    cleanups.push(() => Promise.all(processStops.map((stop) => stop())));
+    for (const name of ['ai-manager', 'flow-manager', 'pipeline-manager'] as const) {
+      const instanceId = `${name}-${namespace}`;
+      const logFile = path.join(logDirectory, `${name}.log`);
+      const log = createWriteStream(logFile);
+      streams.push(log);
+      const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+        cwd: repositoryRoot,
+        env: { ...withoutProviderKeys(process.env), ...common, INSTANCE_ID: instanceId, PORT: String(ports[name]), ...environments[name] },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      services[name] = { name, port: ports[name], url: `http://127.0.0.1:${ports[name]}`, instanceId, child, logFile, exited };
+      processStops.push(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        const stopped = await Promise.race([exited.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 8000))]);
+        if (!stopped) {
+          child.kill('SIGKILL');
+          await exited;
+        }
+        await new Promise<void>((resolve) => log.end(resolve));
+      });
+    }
+    const readLog = (name: ServiceName) => {
+      try {
+        return readFileSync(services[name].logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const logTail = (lines = 40) =>
+      (['ai-manager', 'flow-manager', 'pipeline-manager'] as const)
+        .map((name) => `--- ${name} (${services[name].logFile}) ---\n${readLog(name).split('\n').slice(-lines).join('\n')}`)
+        .join('\n');
+
+    // Ready: started (logged after the services began consuming), /readyz, ARI and the bus.
+    try {
+      await eventually(
+        async () => {
+          for (const service of Object.values(services)) {
+            if (service.child.exitCode !== null || service.child.signalCode !== null) throw new Error(`${service.name} exited at start`);
+          }
+          for (const service of Object.values(services)) {
+            if (!readLog(service.name).includes('"msg":"platform started"')) return false;
+            const ready = await fetch(`${service.url}/readyz`).then(
+              (response) => response.ok,
+              () => false,
+            );
+            if (!ready) return false;
+          }
+          return true;
+        },
+        'the three service processes to be ready',
+        90_000,
+        200,
+      );
+      await simulator.waitForApp(ariApp, 20_000);
+      await rpcCall(bus, 'pipeline-manager', 'GET', '/v1/ping', undefined, { instanceId: services['pipeline-manager'].instanceId, timeoutMs: 5000 });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${logTail()}`, { cause: error });
+    }
+
+    const admin = async <T>(method: string, url: string, body?: unknown): Promise<ApiResponse<T>> => call<T>(services['ai-manager'].url, method, url, adminToken, body);
+    const cluster: Cluster = {
+      namespace,
+      simulator,
+      llm,
+      bus,
+      ariApp,
+      services,
+      adminToken,
+      admin,
+      async newCustomer(name, customerOptions = {}) {
+        const created = await admin<{ id: string; accesskey: { key: string } }>('POST', '/v1.0/customers', { name });
+        if (created.status !== 200 && created.status !== 201) throw new Error(`POST /v1.0/customers: ${created.status} ${JSON.stringify(created.body)}`);
+        const balance = customerOptions.balance ?? 10;
+        if (balance > 0) {
+          const account = await admin<{ id: string }>('GET', `/v1.0/customers/${created.body.id}/billing-account`);
+          const added = await admin('POST', `/v1.0/billing-accounts/${account.body.id}/balance_add`, { amount: Math.round(balance * 1_000_000), detail: 'acceptance suite' });
+          if (added.status >= 400) throw new Error(`balance_add: ${added.status} ${JSON.stringify(added.body)}`);
+        }
+        const key = created.body.accesskey.key;
+        const request = <T>(method: string, url: string, body?: unknown) =>
+          call<T>(flowManagerPaths.test(url) ? services['flow-manager'].url : services['ai-manager'].url, method, url, key, body);
+        return {
+          customerId: created.body.id,
+          key,
+          request,
+          async api<T>(method: string, url: string, body?: unknown): Promise<T> {
+            const response = await request<T>(method, url, body);
+            if (response.status >= 400) throw new Error(`${method} ${url}: ${response.status} ${JSON.stringify(response.body)}`);
+            return response.body;
+          },
+        };
+      },
+      async pipelines() {
+        const listed = await rpcCall<{ result: { pipeline_id: string; aicall_id: string; call_id: string }[] }>(bus, 'pipeline-manager', 'GET', '/v1/pipelines', undefined, {
+          instanceId: services['pipeline-manager'].instanceId,
+          timeoutMs: 5000,
+        });
+        return listed.result;
+      },
+      logTail,
+      async stop(stopOptions = {}) {
+        await cleanUp();
+        if (stopOptions.keepLogs) console.warn(`acceptance: service logs kept in ${logDirectory}`);
+        else rmSync(logDirectory, { recursive: true, force: true });
+      },
+    };
+    return { cluster };
+  } catch (error) {
+    await cleanUp();
+    console.warn(`acceptance: service logs kept in ${logDirectory}`);
+    throw error;
+  }
+}
+
+async function call<T>(base: string, method: string, url: string, key: string, body?: unknown): Promise<ApiResponse<T>> {
+  const response = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+/** The test's own environment without provider keys, so a developer's keys never reach the fakes' processes. */
+function withoutProviderKeys(environment: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(environment)) {
+    if (/_API_KEY$|_BASE_URL$|^DATABASE_URL|^RABBITMQ_URL|^BUS_NAMESPACE|^PORT$|^INSTANCE_ID$|^BILLING_|^ARI_/.test(name)) continue;
+    kept[name] = value;
+  }
+  return kept;
+}
+
+/** Deletes the durable queues and exchanges of a namespace (temporary ones go with their connections). */
+async function deleteNamespace(url: string, namespace: string): Promise<void> {
+  const connection = await amqp.connect(url);
+  try {
+    const queues = [
+      'ai-manager.request',
+      'flow-manager.request',
+      'pipeline-manager.request',
+      ...['pipeline-terminated', 'call-hangup', 'call-dtmf'].flatMap((name) => [`ai-manager.${name}`, `ai-manager.${name}.dead`]),
+    ];
+    for (const queue of queues) {
+      const channel = await connection.createChannel();
+      await channel.deleteQueue(`${namespace}.${queue}`).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+    for (const exchange of ['ai-manager.event', 'flow-manager.event', 'pipeline-manager.event']) {
+      const channel = await connection.createChannel();
+      await channel.deleteExchange(`${namespace}.${exchange}`).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close();
+  }
+}

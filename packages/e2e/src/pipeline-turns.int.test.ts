@@ -232,6 +232,55 @@ await describeModes('conversation turns through the simulator, with a fake LLM v
     expect(late.status).toBe(409);
   }, 120_000);
 
+  it('starts a session on a live call through POST /v1.0/aicalls, and answers 500 PROVIDER_ERROR when the provider refuses the key', async () => {
+    vendor.handle(async (request, response) => {
+      if (request.headers.authorization !== `Bearer ${goodKey}`) {
+        sendJsonError(response, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+        return;
+      }
+      await streamText(response, 'Hello, an agent asked me to help you.');
+    });
+    transcripts.splice(0);
+    const aiBody = { name: 'api-started', engine_model: 'openai.gpt-test', init_prompt: 'Help the caller.', tts_type: 'local', stt_language: 'en-US' };
+    const good = await api('POST', '/v1.0/ais', aiBody);
+    const bad = await api('POST', '/v1.0/ais', { ...aiBody, engine_key: 'sk-revoked' });
+    // A call that waits in its flow (answered, then blocked) with no AI yet.
+    const number = await stack.numberWithFlow([{ type: 'answer' }, { type: 'block' }]);
+    const caller = stack.simulator.placeCall({ app: 'turns', extension: number, callerNumber: '+15559990001' });
+    await caller.waitForAnswer(10_000);
+    let callId = '';
+    await eventually(async () => {
+      const calls = (await api('GET', '/v1.0/calls')) as { result: { id: string; channel_id: string }[] };
+      callId = calls.result.find((entry) => entry.channel_id === caller.id)?.id ?? '';
+      return callId !== '';
+    }, 'the call record');
+
+    // The provider refuses the key: a 500 with the documented body, and nothing keeps running.
+    const refused = await stack.request('POST', '/v1.0/aicalls', { body: { assistance_type: 'ai', assistance_id: bad.id, reference_type: 'call', reference_id: callId } });
+    expect(refused.status).toBe(500);
+    expect(refused.body).toMatchObject({ error: { status: 'INTERNAL', reason: 'PROVIDER_ERROR', message: expect.stringMatching(/401|key/i), request_id: expect.any(String) } });
+    expect(JSON.stringify(refused.body)).not.toContain('sk-revoked');
+    const failed = ((await api('GET', `/v1.0/aicalls?reference_id=${callId}`)) as { result: { id: string; status: string }[] }).result;
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.status).toBe('terminated');
+    await eventually(() => !stack.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'the media leg of the failed start to go');
+
+    // With a good key the session starts on the call: the AI greets the caller.
+    const started = await stack.request('POST', '/v1.0/aicalls', { body: { assistance_type: 'ai', assistance_id: good.id, reference_type: 'call', reference_id: callId } });
+    expect(started.status).toBe(200);
+    expect(started.body).toMatchObject({ reference_type: 'call', reference_id: callId, ai_tts_type: 'local', ai_engine_model: 'openai.gpt-test' });
+    const aicallId = (started.body as { id: string }).id;
+    await caller.waitForAudio(20_000);
+    await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicallId}`)).status === 'progressing', 'the session to progress');
+    const again = await stack.request('POST', '/v1.0/aicalls', { body: { assistance_type: 'ai', assistance_id: good.id, reference_type: 'call', reference_id: callId } });
+    expect(again.status).toBe(409);
+
+    caller.hangup();
+    await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to end', 20_000);
+    const ended = await stack.request('POST', '/v1.0/aicalls', { body: { assistance_type: 'ai', assistance_id: good.id, reference_type: 'call', reference_id: callId } });
+    expect(ended.status).toBe(409);
+  }, 120_000);
+
   it('ends the session with a clear reason when the provider refuses the key, and the flow goes on', async () => {
     vendor.handle((request, response) => {
       if (request.headers.authorization !== `Bearer ${goodKey}`) {

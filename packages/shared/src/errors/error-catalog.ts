@@ -50,6 +50,7 @@ export const errorReasons = {
   RESOURCE_ALREADY_EXISTS: { status: 'ALREADY_EXISTS', message: 'The resource already exists.' },
   INVALID_STATE: { status: 'FAILED_PRECONDITION', message: 'The resource is not in a state that allows this.' },
   INTERNAL: { status: 'INTERNAL', message: 'An internal error occurred.' },
+  PROVIDER_ERROR: { status: 'INTERNAL', message: 'The AI provider failed (a bad engine key, or the provider is unavailable).' },
   // Inter-service transport.
   RPC_TIMEOUT: { status: 'DEADLINE_EXCEEDED', message: 'The service did not answer in time.' },
   SERVICE_UNAVAILABLE: { status: 'UNAVAILABLE', message: 'The service is not available.' },

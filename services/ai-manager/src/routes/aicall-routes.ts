@@ -22,7 +22,8 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
       schema: {
         tags,
         summary: 'Start an AI session',
-        description: 'Creates the AIcall in status initiating. A billing account balance below the minimum is 402 INSUFFICIENT_BALANCE.',
+        description:
+          'Creates the AIcall. With reference_type `call` and the id of a live call of yours (reference_id), the AI session starts on that call at once (a ringing call is answered): the AI greets the caller and the answer comes once the greeting is under way. A billing account balance below the minimum is 402 INSUFFICIENT_BALANCE; a call or AI that is not yours is 404; a call that has ended is 409; an LLM provider that refuses the engine key or is unavailable is 500 PROVIDER_ERROR (the AIcall is then terminated with the reason). Other reference types only create the record.',
         security: keySecurity,
         body: aicallCreateSchema,
         response: responses(aicallSchema),
@@ -30,6 +31,9 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
       handler: async (request) => {
         const customerId = callerOf(request).customerId;
         // 402 INSUFFICIENT_BALANCE below the minimum balance, before anything is created.
+        if (request.body.reference_type === 'call' && sessions) {
+          return getAicall(domain, customerId, await sessions.startForCall(customerId, request.body));
+        }
         await domain.billing?.assertCanStart(customerId);
         return createAicall(domain, customerId, request.body);
       },

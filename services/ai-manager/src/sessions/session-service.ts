@@ -1,4 +1,4 @@
-import { appError, isAppError, rpcCall, type AicallStatus, type Aimessage, type AimessageCreate, type Bus, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
+import { appError, isAppError, rpcCall, type AicallCreate, type AicallStatus, type Aimessage, type AimessageCreate, type Bus, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
 import { z } from 'zod';
 import { findAicall, setPipelineInstance, touchAicall } from '../domain/aicalls/aicall-repository.ts';
 import { isLive } from '../domain/aicalls/aicall-status.ts';
@@ -31,6 +31,18 @@ export interface SessionServiceOptions {
   pendingEnds?: Map<string, { actions?: unknown[] }>;
   /** Shortest time between a change of a voice session and a message sent into it (default 3000 ms). */
   sendCooldownMs?: number;
+  /** Sessions started through the API wait this long for the greeting's first LLM output (default 8000 ms). */
+  confirmLlmMs?: number;
+}
+
+/** A session that could not start; its AIcall exists and is terminated with the reason. */
+class SessionStartFailure extends Error {
+  constructor(
+    readonly aicallId: string,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
 }
 
 /** What flow-manager's `ai_talk` / `ai_task` send (`POST /v1/services/type/aicall`). */
@@ -83,6 +95,60 @@ export class SessionService {
 
   /** `ai_talk`: creates and starts the session; answers the actions flow-manager pushes. */
   async startFromFlow(input: ServiceStart): Promise<{ id: string; type: 'aicall'; push_actions: unknown[] }> {
+    try {
+      const aicallId = await this.launch(input);
+      // The flow waits in a block whose id is the AIcall's; stop_service / continue release it.
+      return { id: aicallId, type: 'aicall', push_actions: [{ id: aicallId, type: 'block' }] };
+    } catch (error) {
+      // The session could not start (the AIcall records why): the flow goes on after ai_talk.
+      if (error instanceof SessionStartFailure) return { id: error.aicallId, type: 'aicall', push_actions: [] };
+      throw error;
+    }
+  }
+
+  /**
+   * `POST /v1.0/aicalls` with `reference_type: call`: an AI session on a live call of the
+   * customer's, started at once. Unlike ai_talk, failures are the answer: 404 for another
+   * customer's call or AI, 409 for a call that has ended, 402 below the minimum balance, and a
+   * provider that refuses the engine key (or is down) before the greeting is a 500
+   * `PROVIDER_ERROR`; the AIcall of a failed start is terminated with the reason.
+   */
+  async startForCall(customerId: string, body: AicallCreate): Promise<string> {
+    const { domain } = this.options;
+    const callId = body.reference_id;
+    if (!callId) throw appError('VALIDATION_FAILED', 'reference_id: required when reference_type is call');
+    await getAi(domain, customerId, body.assistance_id);
+    const call = await this.flowManager<{ customer_id: string; status: string; activeflow_id?: string | null }>('GET', `/v1/calls/${callId}`).catch((error: unknown) => {
+      if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
+      throw error;
+    });
+    if (call.customer_id !== customerId) throw notFound('call');
+    if (call.status === 'hangup') throw appError('INVALID_STATE', 'The call has ended.');
+    await domain.billing?.assertCanStart(customerId);
+    if (call.status === 'ringing') await this.flowManager('POST', `/v1/calls/${callId}/answer`);
+    try {
+      return await this.launch(
+        {
+          customer_id: customerId,
+          activeflow_id: body.activeflow_id ?? call.activeflow_id ?? null,
+          assistance_type: 'ai',
+          assistance_id: body.assistance_id,
+          reference_type: 'call',
+          reference_id: callId,
+        },
+        { confirmLlmMs: this.options.confirmLlmMs ?? 8000 },
+      );
+    } catch (error) {
+      throw error instanceof SessionStartFailure ? error.cause : error;
+    }
+  }
+
+  /**
+   * Creates the AIcall and starts the session: prompts, flow variables, the pipeline. Returns
+   * the AIcall id; a failure after the AIcall exists terminates it with a notification and
+   * throws a SessionStartFailure carrying the cause.
+   */
+  private async launch(input: ServiceStart, options: { confirmLlmMs?: number } = {}): Promise<string> {
     const { domain } = this.options;
     const voice = input.reference_type === 'call';
     // Billing first: below the minimum balance nothing starts; the AIcall only records why.
@@ -140,6 +206,7 @@ export class SessionService {
             messages: prompts.map((content) => ({ role: 'system', content })),
             // As in the reference, search_knowledge is not offered to an AI with no knowledge base.
             tools: (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
+            ...(options.confirmLlmMs ? { confirm_llm_ms: options.confirmLlmMs } : {}),
           },
           { publisher: this.options.serviceName, timeoutMs: this.options.pipelineStartTimeoutMs ?? 20_000 },
         );
@@ -148,16 +215,15 @@ export class SessionService {
         await setPipelineInstance(domain.db, aicall.id, started.instance_id);
       }
       this.logger.info({ aicallId: aicall.id, activeflowId: input.activeflow_id, reference: input.reference_type }, 'session started');
-      // The flow waits in a block whose id is the AIcall's; stop_service / continue release it.
-      return { id: aicall.id, type: 'aicall', push_actions: [{ id: aicall.id, type: 'block' }] };
+      return aicall.id;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      this.logger.warn({ aicallId: aicall.id, err: error }, 'session could not start; the flow goes on');
+      this.logger.warn({ aicallId: aicall.id, err: error }, 'session could not start');
       await recordAimessage(domain, aicall.id, { role: 'notification', direction: 'incoming', content: `The session could not start: ${reason}` }).catch(
         () => undefined,
       );
       await terminateAicall(domain, input.customer_id, aicall.id).catch(() => undefined);
-      return { id: aicall.id, type: 'aicall', push_actions: [] };
+      throw new SessionStartFailure(aicall.id, error);
     }
   }
 

@@ -190,6 +190,8 @@ describe('Conversation', () => {
     conversation.dtmf('5');
     await until(() => llm.requests.length === 2, 'the DTMF turn');
     expect(llm.requests[1]!.at(-1)).toEqual({ role: 'user', content: '[The caller pressed the phone key 5]' });
+    // Reported for storage like a spoken turn, so the stored conversation matches the LLM's.
+    expect(of('user_transcript')).toMatchObject([{ text: '[The caller pressed the phone key 5]' }]);
   });
 
   it('ends with a clear reason when a provider fails, instead of going silent', async () => {

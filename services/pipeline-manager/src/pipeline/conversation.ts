@@ -172,7 +172,10 @@ export class Conversation {
   dtmf(digit: string): void {
     if (this.ended) return;
     this.interruptForNewInput();
-    this.messages.push({ role: 'user', content: `[The caller pressed the phone key ${digit}]` });
+    const text = `[The caller pressed the phone key ${digit}]`;
+    // Stored like speech, so the conversation on record is the one the LLM saw.
+    this.options.onEvent({ type: 'user_transcript', turn: this.turnCounter + 1, text });
+    this.messages.push({ role: 'user', content: text });
     this.startTurn();
   }
 

@@ -5,6 +5,7 @@ import type { MediaTransport } from '../media/media-transport.ts';
 import { createRtpTransport } from '../media/rtp-transport.ts';
 import type { VadEngine } from '../media/vad/speech-probability.ts';
 import { createVoiceActivityDetector } from '../media/vad/voice-activity-detector.ts';
+import { ProviderError } from '../providers/provider-error.ts';
 import type { LlmMessage, LlmProvider, LlmToolCall, SttProvider, TtsProvider } from '../providers/types.ts';
 import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution } from '../pipeline/conversation.ts';
 
@@ -32,6 +33,12 @@ export const pipelineStartSchema = z.object({
   /** Codec between Asterisk and the pipeline (RTP external media). */
   format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
   greeting: z.boolean().default(true),
+  /**
+   * When > 0, the start waits (at most this long) for the greeting's first LLM output, and a
+   * provider failure before it is a 500 PROVIDER_ERROR answer instead of a session that ends
+   * right after starting (sessions started through the public API use it).
+   */
+  confirm_llm_ms: z.number().int().min(0).max(30_000).default(0),
 });
 export type PipelineStart = z.infer<typeof pipelineStartSchema>;
 
@@ -158,11 +165,12 @@ export class PipelineSessions {
         intermediateSequence: 0,
         startedAt: Date.now(),
       };
+      const watched = watchFirstOutput(providerFailure(() => providers.llm(request.ai, messages)));
       session.conversation = new Conversation({
         transport,
         vad,
-        stt: providers.stt(request.ai),
-        llm: providers.llm(request.ai, messages),
+        stt: providerFailure(() => providers.stt(request.ai)),
+        llm: watched.llm,
         tts: providers.tts(request.ai),
         language: request.ai.stt_language,
         voiceId: request.ai.tts_voice_id,
@@ -175,6 +183,7 @@ export class PipelineSessions {
       this.sessions.set(id, session);
       this.logger.info({ aicallId: id, callId: request.call_id, media: `${local.address}:${local.port}` }, 'pipeline started');
       await session.conversation.start();
+      if (request.confirm_llm_ms > 0 && request.greeting) await confirmFirstOutput(watched.first, request.confirm_llm_ms);
       this.report(session, () => this.aiManager('POST', `/v1/aicalls/${id}/status`, { status: 'progressing' }));
       return { pipeline_id: id, instance_id: this.options.instanceId };
     } catch (error) {
@@ -357,4 +366,60 @@ function usageFields(event: Extract<ConversationEvent, { type: 'usage' }>): Reco
     ...(event.characters !== undefined ? { characters: event.characters } : {}),
     ...(event.audioSeconds !== undefined ? { audio_seconds: event.audioSeconds } : {}),
   };
+}
+
+/** A provider that cannot even be built (no key, unknown model) is the catalog's PROVIDER_ERROR. */
+function providerFailure<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    throw asProviderAppError(error);
+  }
+}
+
+/** A ProviderError as a 500 PROVIDER_ERROR that keeps its message and category; anything else unchanged. */
+function asProviderAppError(error: unknown): unknown {
+  if (!(error instanceof ProviderError)) return error;
+  return appError('PROVIDER_ERROR', error.message, { category: error.category, provider: error.provider, retryable: error.retryable });
+}
+
+/** Wraps an LLM so that `first` settles with its first output (or its first failure). */
+function watchFirstOutput(llm: LlmProvider): { llm: LlmProvider; first: Promise<void> } {
+  let resolve: () => void = () => undefined;
+  let reject: (error: unknown) => void = () => undefined;
+  const first = new Promise<void>((resolveFirst, rejectFirst) => {
+    resolve = resolveFirst;
+    reject = rejectFirst;
+  });
+  first.catch(() => undefined);
+  return {
+    first,
+    llm: {
+      name: llm.name,
+      async *stream(request) {
+        try {
+          for await (const event of llm.stream(request)) {
+            resolve();
+            yield event;
+          }
+          resolve();
+        } catch (error) {
+          reject(error);
+          throw error;
+        }
+      },
+    },
+  };
+}
+
+/** Waits for the greeting's first LLM output; a failure is a PROVIDER_ERROR, a slow provider is not. */
+async function confirmFirstOutput(first: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  } catch (error) {
+    throw asProviderAppError(error);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -19,7 +19,7 @@ export function aicallsSuite(get: GetContext): void {
       const referenceId = randomUUID();
       const created = await call(harness, 'POST', '/v1.0/aicalls', {
         key,
-        body: { assistance_type: 'ai', assistance_id: aiId, reference_type: 'call', reference_id: referenceId },
+        body: { assistance_type: 'ai', assistance_id: aiId, reference_type: 'conversation', reference_id: referenceId },
       });
       expect(created.status).toBe(200);
       expect(created.body).toMatchObject({
@@ -27,11 +27,12 @@ export function aicallsSuite(get: GetContext): void {
         assistance_type: 'ai',
         assistance_id: aiId,
         ai_engine_model: 'openai.gpt-4o-mini',
-        ai_tts_type: 'elevenlabs',
-        ai_stt_type: 'deepgram',
-        ai_smart_turn_enabled: true,
+        // A text conversation keeps no voice settings.
+        ai_tts_type: '',
+        ai_stt_type: '',
+        ai_smart_turn_enabled: false,
         stt_language: 'en-US',
-        reference_type: 'call',
+        reference_type: 'conversation',
         reference_id: referenceId,
         status: 'initiating',
         tm_end: null,
@@ -69,10 +70,23 @@ export function aicallsSuite(get: GetContext): void {
       expect(badId.body.error.message).toContain('assistance_id');
     });
 
-    it('allows one live session per referenced call', async () => {
+    it('answers 404 for a voice session on a call that is not the customer\'s (or does not exist)', async () => {
       const { harness } = get();
       const { key, aiId } = await customerWithAi(harness);
-      const body = { assistance_type: 'ai', assistance_id: aiId, reference_type: 'call', reference_id: randomUUID() };
+      const created = await call(harness, 'POST', '/v1.0/aicalls', {
+        key,
+        body: { assistance_type: 'ai', assistance_id: aiId, reference_type: 'call', reference_id: randomUUID() },
+      });
+      expect(created.status).toBe(404);
+      expect(created.body.error).toMatchObject({ status: 'NOT_FOUND', reason: 'RESOURCE_NOT_FOUND', message: 'No call with this id.' });
+      const list = await call(harness, 'GET', '/v1.0/aicalls', { key });
+      expect(list.body.result).toEqual([]);
+    });
+
+    it('allows one live session per referenced conversation', async () => {
+      const { harness } = get();
+      const { key, aiId } = await customerWithAi(harness);
+      const body = { assistance_type: 'ai', assistance_id: aiId, reference_type: 'conversation', reference_id: randomUUID() };
       const first = await call(harness, 'POST', '/v1.0/aicalls', { key, body });
       expect(first.status).toBe(200);
       const second = await call(harness, 'POST', '/v1.0/aicalls', { key, body });
@@ -122,7 +136,7 @@ export function aicallsSuite(get: GetContext): void {
       const referenceId = randomUUID();
       const onCall = await call(harness, 'POST', '/v1.0/aicalls', {
         key,
-        body: { assistance_type: 'ai', assistance_id: aiId, reference_type: 'call', reference_id: referenceId },
+        body: { assistance_type: 'ai', assistance_id: aiId, reference_type: 'conversation', reference_id: referenceId },
       });
       const plain = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: aiId } });
       await call(harness, 'POST', `/v1.0/aicalls/${plain.body.id}/terminate`, { key });
@@ -130,7 +144,7 @@ export function aicallsSuite(get: GetContext): void {
         (await call(harness, 'GET', `/v1.0/aicalls${query}`, { key })).body.result.map((aicall: { id: string }) => aicall.id);
       expect(await ids('')).toEqual([plain.body.id, onCall.body.id]);
       expect(await ids('?status=terminated')).toEqual([plain.body.id]);
-      expect(await ids('?reference_type=call')).toEqual([onCall.body.id]);
+      expect(await ids('?reference_type=conversation')).toEqual([onCall.body.id]);
       expect(await ids(`?reference_id=${referenceId}`)).toEqual([onCall.body.id]);
       expect((await call(harness, 'GET', '/v1.0/aicalls?status=sleeping', { key })).status).toBe(400);
       const deleted = await call(harness, 'DELETE', `/v1.0/aicalls/${plain.body.id}`, { key });

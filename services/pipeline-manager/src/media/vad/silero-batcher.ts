@@ -40,6 +40,7 @@ export class SileroBatcher {
   private nextBatchId = 1;
   private gatherTimer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
+  private closing: Error | undefined;
   private readonly maxBatch: number;
   private readonly gatherMs: number;
   /** Batches run and windows analysed (for benchmarks). */
@@ -81,7 +82,7 @@ export class SileroBatcher {
 
   /** Queues one 512-sample window of a call; resolves with its speech probability. */
   submit(id: number, window: Int16Array): Promise<number> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure ?? this.closing) return Promise.reject(this.failure ?? this.closing);
     const samples = new Float32Array(WINDOW);
     for (let index = 0; index < WINDOW; index += 1) samples[index] = (window[index] as number) / 32_768;
     const reset = this.resetIds.delete(id);
@@ -102,9 +103,19 @@ export class SileroBatcher {
     this.worker.postMessage({ type: 'release', id });
   }
 
+  /**
+   * Refuses new windows, lets a batch the worker is running finish (terminating a worker in
+   * the middle of an onnxruntime run aborts the whole process), then stops the worker.
+   */
   async close(): Promise<void> {
     if (this.gatherTimer) clearTimeout(this.gatherTimer);
-    this.fail(new Error('Silero batcher closed'));
+    this.gatherTimer = undefined;
+    const closed = new Error('Silero batcher closed');
+    this.closing = closed;
+    for (const item of this.pending.splice(0)) item.reject(closed);
+    const deadline = Date.now() + 2000;
+    while (this.inFlight.size > 0 && !this.failure && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    this.fail(closed);
     await this.worker.terminate();
   }
 

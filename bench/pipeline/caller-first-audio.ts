@@ -46,9 +46,9 @@ import {
 import { createTestPgliteDatabase, eventually, freePort } from '../../packages/shared/src/testing/index.ts';
 import { createFlowManager } from '../../services/flow-manager/src/index.ts';
 import { createPipelineManager } from '../../services/pipeline-manager/src/index.ts';
-import type { ConversationVad, SttEvent, SttProvider } from '../../services/pipeline-manager/src/index.ts';
+import type { SttEvent, SttProvider } from '../../services/pipeline-manager/src/index.ts';
 import type { TurnLatency } from '../../services/pipeline-manager/src/pipeline/conversation.ts';
-import { AsyncQueue, FakeLlm, FakeTts, words, type ScriptedAnswer } from '../../services/pipeline-manager/src/pipeline/testing/fakes.ts';
+import { AsyncQueue, FakeLlm, FakeTts, frameRms, loudnessVad, words, type ScriptedAnswer } from '../../services/pipeline-manager/src/pipeline/testing/fakes.ts';
 import { writeBenchJson } from '../lib/bench-json.ts';
 
 const calls = Number(process.argv[2] ?? 4);
@@ -61,45 +61,9 @@ const TTS_FIRST_BYTE_MS = 150;
 const FAKE_LATENCY_MS = STT_FINAL_MS + LLM_FIRST_TOKEN_MS + TTS_FIRST_BYTE_MS;
 const LOUD = 1500;
 
-function rms(frame: Int16Array): number {
-  let sum = 0;
-  for (const sample of frame) sum += sample * sample;
-  return Math.sqrt(sum / Math.max(1, frame.length));
-}
-
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-/** A VAD double on loudness: 3 loud frames start speech, `stopMs` of quiet frames end it. */
-function loudnessVad(stopMs: number): ConversationVad {
-  const stopFrames = Math.max(1, Math.round(stopMs / 20));
-  let loud = 0;
-  let quiet = 0;
-  let speaking = false;
-  let time = 0;
-  return {
-    async process(frame) {
-      time += 20;
-      if (rms(frame) > LOUD) {
-        loud++;
-        quiet = 0;
-        if (!speaking && loud >= 3) {
-          speaking = true;
-          return [{ type: 'user-started-speaking', mediaTimeMs: time - 60, detectedAtMs: time }];
-        }
-      } else {
-        quiet++;
-        loud = 0;
-        if (speaking && quiet >= stopFrames) {
-          speaking = false;
-          return [{ type: 'user-stopped-speaking', mediaTimeMs: time - stopMs, detectedAtMs: time }];
-        }
-      }
-      return [];
-    },
-  };
 }
 
 /** An STT double: the final (and endpoint) `latencyMs` after the last loud frame of a stretch of speech arrived. */
@@ -114,7 +78,7 @@ function typicalStt(latencyMs: number): SttProvider {
       return {
         events,
         write(pcm) {
-          if (rms(pcm) > LOUD) {
+          if (frameRms(pcm) > LOUD) {
             loud++;
             lastLoudAt = performance.now();
             return;
@@ -213,7 +177,7 @@ const flowManager = await createFlowManager(context('flow-manager'), {
   ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: appName }, mediaBaseUrl: `http://127.0.0.1:${port}` },
 });
 const pipelineManager = await createPipelineManager(context('pipeline-manager'), {
-  createVad: async () => loudnessVad(vadStopMs),
+  createVad: async () => loudnessVad({ startFrames: 3, stopMs: vadStopMs, threshold: LOUD }),
   providers: {
     llm: () => typicalLlm(turnsPerCall),
     stt: () => typicalStt(STT_FINAL_MS),

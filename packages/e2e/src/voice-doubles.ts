@@ -1,40 +1,12 @@
 import type { ConversationVad, SttEvent, SttProvider } from '@avp/pipeline-manager';
-import { AsyncQueue } from '@avp/pipeline-manager/testing';
+import { AsyncQueue, frameRms, loudnessVad as sharedLoudnessVad } from '@avp/pipeline-manager/testing';
 
 /** RMS of a frame; the simulator's callers send real audio, so this is a fair loudness test. */
-export function rms(frame: Int16Array): number {
-  let sum = 0;
-  for (const sample of frame) sum += sample * sample;
-  return Math.sqrt(sum / frame.length);
-}
+export const rms = frameRms;
 
-/** A VAD double on loudness: 5 loud frames start speech, 15 quiet ones end it. */
+/** A VAD double on loudness: 5 loud frames start speech, 15 quiet ones (300 ms) end it. */
 export function loudnessVad(): ConversationVad {
-  let loud = 0;
-  let quiet = 0;
-  let speaking = false;
-  let time = 0;
-  return {
-    async process(frame) {
-      time += 20;
-      if (rms(frame) > 1500) {
-        loud++;
-        quiet = 0;
-        if (!speaking && loud >= 5) {
-          speaking = true;
-          return [{ type: 'user-started-speaking', mediaTimeMs: time - 100, detectedAtMs: time }];
-        }
-      } else {
-        quiet++;
-        loud = 0;
-        if (speaking && quiet >= 15) {
-          speaking = false;
-          return [{ type: 'user-stopped-speaking', mediaTimeMs: time - 300, detectedAtMs: time }];
-        }
-      }
-      return [];
-    },
-  };
+  return sharedLoudnessVad({ startFrames: 5, stopMs: 300 });
 }
 
 /** An STT double: after each stretch of loud audio followed by silence, the next scripted text is final. */

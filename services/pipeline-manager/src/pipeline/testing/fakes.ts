@@ -247,3 +247,46 @@ export class FakeTts implements TtsProvider {
     return session;
   }
 }
+
+/** RMS of a frame of 16-bit samples. */
+export function frameRms(frame: Int16Array): number {
+  let sum = 0;
+  for (const sample of frame) sum += sample * sample;
+  return Math.sqrt(sum / frame.length);
+}
+
+/**
+ * A VAD double on loudness for calls through the simulator (whose callers send real audio):
+ * `startFrames` loud 20 ms frames start speech, `stopMs` of quiet frames end it.
+ */
+export function loudnessVad(options: { startFrames?: number; stopMs?: number; threshold?: number } = {}): ConversationVad {
+  const startFrames = options.startFrames ?? 5;
+  const stopMs = options.stopMs ?? 300;
+  const threshold = options.threshold ?? 1500;
+  const stopFrames = Math.max(1, Math.round(stopMs / 20));
+  let loud = 0;
+  let quiet = 0;
+  let speaking = false;
+  let time = 0;
+  return {
+    async process(frame) {
+      time += 20;
+      if (frameRms(frame) > threshold) {
+        loud++;
+        quiet = 0;
+        if (!speaking && loud >= startFrames) {
+          speaking = true;
+          return [{ type: 'user-started-speaking', mediaTimeMs: time - startFrames * 20, detectedAtMs: time }];
+        }
+      } else {
+        quiet++;
+        loud = 0;
+        if (speaking && quiet >= stopFrames) {
+          speaking = false;
+          return [{ type: 'user-stopped-speaking', mediaTimeMs: time - stopMs, detectedAtMs: time }];
+        }
+      }
+      return [];
+    },
+  };
+}

@@ -150,6 +150,12 @@ await describeModes('conversation turns through the simulator, with a fake LLM v
     expect(seen[0]!.headers.authorization).toBe(`Bearer ${goodKey}`);
     expect(seen[0]!.json).toMatchObject({ model: 'gpt-test', stream: true });
     await eventually(async () => (await stored()).some((message) => message.content === 'Confirmed for Tuesday. Goodbye.'), 'the last answer stored', 20_000);
+    // Each spoken answer is stored with its turn's latencies; the caller's messages have none.
+    const all = ((await api('GET', `/v1.0/aimessages?aicall_id=${aicallId}&page_size=100`)) as { result: { role: string; content: string; latency: Record<string, number> | null }[] }).result;
+    const answer = all.find((message) => message.content === 'Sure. Which day suits you?')!;
+    expect(answer.latency).toEqual({ first_audio_ms: expect.any(Number), stt_final_ms: expect.any(Number), llm_first_token_ms: expect.any(Number), tts_first_byte_ms: expect.any(Number) });
+    expect(answer.latency!.first_audio_ms).toBeGreaterThan(0);
+    expect(all.find((message) => message.content === 'I would like an appointment.')!.latency).toBeNull();
 
     caller.hangup();
     await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to end', 20_000);

@@ -19,6 +19,15 @@ export const toolCallSchema = z.object({
 export type ToolCall = z.infer<typeof toolCallSchema>;
 
 /** A message of an AIcall as the API, events and webhooks show it. */
+/** Per-turn latencies of a spoken answer (ms). */
+export const aimessageLatencySchema = z.object({
+  first_audio_ms: z.number().optional(),
+  stt_final_ms: z.number().optional(),
+  llm_first_token_ms: z.number().optional(),
+  tts_first_byte_ms: z.number().optional(),
+});
+export type AimessageLatency = z.infer<typeof aimessageLatencySchema>;
+
 export const aimessageSchema = z.object({
   id: z.uuid(),
   customer_id: z.uuid(),
@@ -30,6 +39,13 @@ export const aimessageSchema = z.object({
   direction: z.enum(aimessageDirections),
   tool_calls: z.array(toolCallSchema),
   tool_call_id: z.string(),
+  /**
+   * For an assistant answer spoken in a voice session: how long its turn took, in ms
+   * (`first_audio_ms`: end of the caller's speech, or the turn's start when it began
+   * without speech, to the first audio sent; `stt_final_ms`, `llm_first_token_ms`,
+   * `tts_first_byte_ms`: the parts). Null otherwise.
+   */
+  latency: aimessageLatencySchema.nullable(),
   tm_create: timestamp,
   tm_delete: timestamp.nullable(),
 });

@@ -316,4 +316,13 @@ export const migrations: Migrations = {
       await db.schema.alterTable('aicalls').dropColumn('pipeline_instance_id').execute();
     },
   },
+  '0009_aimessages_latency': {
+    // The per-turn latencies of a spoken answer, reported by the pipeline with the message.
+    async up(db) {
+      await db.schema.alterTable('aimessages').addColumn('latency', 'jsonb').execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('aimessages').dropColumn('latency').execute();
+    },
+  },
 };

@@ -1,5 +1,5 @@
 import type { JsonbColumn, TimestampColumns } from '@avp/shared';
-import type { ToolCall, VadConfig } from '@avp/shared';
+import type { AimessageLatency, ToolCall, VadConfig } from '@avp/shared';
 import type { ColumnType, Kysely, RawBuilder, Transaction } from 'kysely';
 
 /** `customers`: one row per customer; `webhook_uri` empty = no webhooks. */
@@ -76,6 +76,7 @@ export interface AimessagesTable extends TimestampColumns {
   direction: string;
   tool_calls: JsonbColumn<ToolCall[]>;
   tool_call_id: string;
+  latency: ColumnType<AimessageLatency | null, RawBuilder<AimessageLatency | null> | undefined, RawBuilder<AimessageLatency | null>>;
 }
 
 /** `aisummaries`. */

@@ -2,6 +2,7 @@ import {
   aicallStatuses,
   aimessageDirections,
   aimessageIntermediateSchema,
+  aimessageLatencySchema,
   aimessageRoles,
   aisummaryReferenceTypes,
   appError,
@@ -40,6 +41,7 @@ const messageSchema = z.strictObject({
   content: z.string(),
   tool_calls: z.array(toolCallSchema).optional(),
   tool_call_id: z.string().optional(),
+  latency: aimessageLatencySchema.optional(),
 });
 
 const summarySchema = z.strictObject({

@@ -7,7 +7,7 @@ import type { VadEngine } from '../media/vad/speech-probability.ts';
 import { createVoiceActivityDetector } from '../media/vad/voice-activity-detector.ts';
 import { ProviderError } from '../providers/provider-error.ts';
 import type { LlmMessage, LlmProvider, LlmToolCall, SttProvider, TtsProvider } from '../providers/types.ts';
-import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution } from '../pipeline/conversation.ts';
+import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution, type TurnLatency } from '../pipeline/conversation.ts';
 
 /** `POST /v1/pipelines`: start the voice pipeline of an AIcall on a call. */
 export const pipelineStartSchema = z.object({
@@ -83,6 +83,8 @@ interface Session {
   intermediateId: string;
   intermediateSequence: number;
   startedAt: number;
+  /** Latencies of turns whose answer is not stored yet, by turn. */
+  latencies: Map<number, TurnLatency>;
 }
 
 /**
@@ -164,6 +166,7 @@ export class PipelineSessions {
         intermediateId: randomUUID(),
         intermediateSequence: 0,
         startedAt: Date.now(),
+        latencies: new Map(),
       };
       const watched = watchFirstOutput(providerFailure(() => providers.llm(request.ai, messages)));
       session.conversation = new Conversation({
@@ -271,20 +274,25 @@ export class PipelineSessions {
           }),
         );
         break;
-      case 'assistant_message':
+      case 'assistant_message': {
         session.intermediateId = randomUUID();
         session.intermediateSequence = 0;
         if (event.text === '' && event.toolCalls.length === 0) break;
+        // The turn's latencies go with its first stored answer.
+        const latency = latencyOf(session.latencies.get(event.turn));
+        session.latencies.delete(event.turn);
         this.report(session, () =>
           this.aiManager('POST', '/v1/aimessages', {
             aicall_id: aicallId,
             role: 'assistant',
             direction: 'incoming',
             content: event.text,
+            ...(latency ? { latency } : {}),
             tool_calls: event.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
           }),
         );
         break;
+      }
       case 'tool_result':
         this.report(session, () =>
           this.aiManager('POST', '/v1/aimessages', { aicall_id: aicallId, role: 'tool', direction: 'outgoing', content: event.result, tool_call_id: event.call.id }),
@@ -298,6 +306,9 @@ export class PipelineSessions {
         break;
       }
       case 'turn_latency':
+        session.latencies.set(event.turn, event);
+        this.report(session, () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
+        break;
       case 'barge_in':
         this.report(session, () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
         break;
@@ -422,4 +433,17 @@ async function confirmFirstOutput(first: Promise<void>, timeoutMs: number): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A turn's latencies as the durations stored with its answer (ms, rounded); undefined when it has none. */
+function latencyOf(turn: TurnLatency | undefined): Record<string, number> | undefined {
+  if (!turn?.firstAudioAt) return undefined;
+  const between = (from: number | undefined, to: number | undefined) => (from !== undefined && to !== undefined ? Math.round(to - from) : undefined);
+  const entries = Object.entries({
+    first_audio_ms: between(turn.userStoppedAt ?? turn.llmRequestAt, turn.firstAudioAt),
+    stt_final_ms: between(turn.userStoppedAt, turn.sttFinalAt),
+    llm_first_token_ms: between(turn.llmRequestAt, turn.llmFirstTokenAt),
+    tts_first_byte_ms: between(turn.llmFirstTokenAt, turn.ttsFirstByteAt),
+  }).filter((entry): entry is [string, number] => entry[1] !== undefined);
+  return Object.fromEntries(entries);
 }

@@ -1,4 +1,4 @@
-import { creationTimestamps, jsonb, listPage, type ListQuery, type ToolCall } from '@avp/shared';
+import { creationTimestamps, jsonb, listPage, type AimessageLatency, type ListQuery, type ToolCall } from '@avp/shared';
 import type { Selectable } from 'kysely';
 import type { AiManagerDb, AimessagesTable } from '../../db/tables.ts';
 
@@ -15,12 +15,13 @@ export interface NewAimessage {
   direction: string;
   tool_calls: ToolCall[];
   tool_call_id: string;
+  latency?: AimessageLatency | null;
 }
 
 export async function insertAimessage(db: AiManagerDb, fields: NewAimessage): Promise<AimessageRow> {
   return db
     .insertInto('aimessages')
-    .values({ ...fields, tool_calls: jsonb(fields.tool_calls), ...creationTimestamps() })
+    .values({ ...fields, tool_calls: jsonb(fields.tool_calls), latency: jsonb(fields.latency ?? null), ...creationTimestamps() })
     .returningAll()
     .executeTakeFirstOrThrow();
 }

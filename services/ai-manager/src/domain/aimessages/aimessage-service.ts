@@ -5,6 +5,7 @@ import {
   type Aimessage,
   type AimessageCreate,
   type AimessageIntermediate,
+  type AimessageLatency,
   type ListQuery,
   type ListResponse,
   type ToolCall,
@@ -29,6 +30,7 @@ export function toAimessage(row: AimessageRow): Aimessage {
     direction: row.direction as Aimessage['direction'],
     tool_calls: row.tool_calls,
     tool_call_id: row.tool_call_id,
+    latency: row.latency ?? null,
     tm_create: row.tm_create,
     tm_delete: row.tm_delete,
   };
@@ -42,6 +44,7 @@ export interface RecordedMessage {
   content: string;
   tool_calls?: ToolCall[];
   tool_call_id?: string;
+  latency?: AimessageLatency;
 }
 
 /**
@@ -72,6 +75,7 @@ export async function recordAimessage(
       direction: message.direction,
       tool_calls: message.tool_calls ?? [],
       tool_call_id: message.tool_call_id ?? '',
+      latency: message.latency ?? null,
     });
     const aimessage = toAimessage(row);
     await emit('aimessage_created', aicall.customer_id, aimessage);

@@ -98,6 +98,30 @@ await describeModes('an AI session from ai_talk to hang-up, across the three ser
     expect(stored[6]!.tool_calls[0]!.function.name).toBe('stop_service');
   }, 120_000);
 
+  it('stop_flow ends the session and the whole call: the flow after ai_talk does not run', async () => {
+    const stopScript = {
+      script: [{ say: 'Thank you for calling. Goodbye.' }, { tool: 'stop_flow', arguments: {} }, { end: true }],
+    };
+    const ai = await api('POST', '/v1.0/ais', scriptedAi(stopScript, { name: 'hang up', tool_names: ['stop_flow'] }));
+    const number = await stack.numberWithFlow(aiTalkActions(ai.id, 'This must never be said.'));
+
+    const caller = stack.simulator.placeCall({ app: 'avp', extension: number, callerNumber: '+15558880003' });
+    await caller.waitForAudio(20_000);
+    await caller.waitForHangup(30_000);
+    const calls = (await api('GET', '/v1.0/calls')) as { result: { channel_id: string; activeflow_id: string }[] };
+    const activeflowId = calls.result.find((entry) => entry.channel_id === caller.id)!.activeflow_id;
+    await eventually(async () => (await api('GET', `/v1.0/activeflows/${activeflowId}`)).status === 'ended', 'the flow to end');
+    const activeflow = (await api('GET', `/v1.0/activeflows/${activeflowId}`)) as { end_reason: string };
+    expect(activeflow.end_reason).toMatch(/stop_flow/);
+    const aicall = ((await api('GET', '/v1.0/aicalls')) as { result: { id: string; activeflow_id: string }[] }).result.find((entry) => entry.activeflow_id === activeflowId)!;
+    await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicall.id}`)).status === 'terminated', 'the AIcall to end');
+    const stored = ((await api('GET', `/v1.0/aimessages?aicall_id=${aicall.id}`)) as { result: { role: string; content: string; tool_calls: { function: { name: string } }[] }[] }).result.reverse();
+    expect(stored.flatMap((message) => message.tool_calls.map((call) => call.function.name))).toEqual(['stop_flow']);
+    // The flow ended while it still waited for the AI: its talk and hangup after ai_talk never ran.
+    expect(activeflow).toMatchObject({ current_stack_id: aicall.id, current_action: { type: 'block' } });
+    expect(stack.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP'))).toBe(false);
+  }, 120_000);
+
   it('connect_call ends the session and bridges the caller to the destination', async () => {
     const connectScript = {
       script: [

@@ -7,7 +7,7 @@
  *
  * Rules for repository authors:
  * - Tables have `id uuid` (from `newId()`), `tm_create`/`tm_update`/`tm_delete`
- *   (`addTimestampColumns`, `TimestampColumns`); reads of live rows filter
+ *   (`addTimestampColumns`, `TimestampColumns`; list indexes from `createListIndex`); reads of live rows filter
  *   `where('tm_delete', 'is', null)`, deletes are soft (`deletionTimestamps()`).
  * - Timestamps are canonical strings (`2026-01-02T03:04:05.123456Z`) on both engines; write
  *   them from `currentTimestamp()` (or the helpers built on it), never from a Date.
@@ -22,6 +22,7 @@
 export * from './create-database.ts';
 export * from './migrate.ts';
 export * from './timestamps.ts';
+export * from './list-index.ts';
 export * from './pagination.ts';
 export * from './jsonb.ts';
 export * from './database-errors.ts';

@@ -7,6 +7,7 @@ import { aisSuite } from './suite/ais-suite.ts';
 import { billingSuite } from './suite/billing-suite.ts';
 import { internalSuite } from './suite/internal-suite.ts';
 import { isolationSuite } from './suite/isolation-suite.ts';
+import { knowledgebaseSearchSuite } from './suite/knowledgebase-search-suite.ts';
 import { knowledgebasesSuite } from './suite/knowledgebases-suite.ts';
 import { messagesSuite } from './suite/messages-suite.ts';
 import { realtimeSuite } from './suite/realtime-suite.ts';
@@ -60,5 +61,6 @@ export function describeAiManagerApi(
     internalSuite(get);
     billingSuite(get);
     knowledgebasesSuite(get);
+    knowledgebaseSearchSuite(get);
   });
 }

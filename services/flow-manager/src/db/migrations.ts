@@ -1,15 +1,5 @@
-import { addTimestampColumns, type Migrations } from '@avp/shared';
-import { sql, type Kysely } from 'kysely';
-
-/** Index serving a newest-first list per owner over live rows: (owner, tm_create desc, id desc). */
-async function createListIndex(db: Kysely<unknown>, table: string, leading = 'customer_id'): Promise<void> {
-  await db.schema
-    .createIndex(`${table}_list_idx`)
-    .on(table)
-    .expression(sql`${sql.ref(leading)}, tm_create desc, id desc`)
-    .where(sql.ref('tm_delete'), 'is', null)
-    .execute();
-}
+import { addTimestampColumns, createListIndex, type Migrations } from '@avp/shared';
+import { sql } from 'kysely';
 
 /**
  * flow-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration

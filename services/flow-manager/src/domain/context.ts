@@ -11,6 +11,12 @@ export interface DomainContext {
   publish(type: FlowManagerEventType, data: unknown): Promise<void>;
 }
 
+/** Publishes a resource that changed as the event `type`, and answers it. */
+export async function published<T>(context: DomainContext, type: FlowManagerEventType, resource: T): Promise<T> {
+  await context.publish(type, resource);
+  return resource;
+}
+
 export const flowManagerServiceName = 'flow-manager';
 
 /** Builds the context; events go out on `flow-manager.event`. */

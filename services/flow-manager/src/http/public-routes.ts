@@ -17,6 +17,7 @@ import {
 } from '@avp/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FlowManagerDb } from '../db/tables.ts';
 import type { ActiveflowRunner } from '../domain/activeflows/activeflow-runner.ts';
 import { findCustomerActiveflow, listActiveflows, toActiveflow } from '../domain/activeflows/activeflow-store.ts';
 import { findCustomerCall, listCalls, toCall } from '../domain/calls/call-store.ts';
@@ -48,6 +49,19 @@ function callerOf(request: FastifyRequest): Caller {
   const caller = callers.get(request);
   if (!caller) throw appError('MISSING_CREDENTIALS');
   return caller;
+}
+
+/** The caller's own row with the id; none, or another customer's, is the 404 for `resource`. */
+async function callersRow<Row>(
+  db: FlowManagerDb,
+  request: FastifyRequest,
+  find: (db: FlowManagerDb, customerId: string, id: string) => Promise<Row | undefined>,
+  id: string,
+  resource: string,
+): Promise<Row> {
+  const row = await find(db, callerOf(request).customerId, id);
+  if (!row) throw notFound(resource);
+  return row;
 }
 
 const security = keySecurity;
@@ -179,18 +193,13 @@ function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies):
     });
     api.get('/v1.0/activeflows/:id', {
       schema: { tags, summary: 'Get an activeflow', security, params, response: routeResponses(activeflowSchema) },
-      handler: async (request) => {
-        const row = await findCustomerActiveflow(context.db, callerOf(request).customerId, request.params.id);
-        if (!row) throw notFound('Activeflow');
-        return toActiveflow(row);
-      },
+      handler: async (request) => toActiveflow(await callersRow(context.db, request, findCustomerActiveflow, request.params.id, 'Activeflow')),
     });
     api.post('/v1.0/activeflows/:id/stop', {
       schema: { tags, summary: 'Stop an activeflow', description: 'Ends it (end_reason "stopped through the API"); its call is hung up.', security, params, response: routeResponses(activeflowSchema) },
       handler: async (request) => {
         const id = request.params.id;
-        const row = await findCustomerActiveflow(context.db, callerOf(request).customerId, id);
-        if (!row) throw notFound('Activeflow');
+        await callersRow(context.db, request, findCustomerActiveflow, id, 'Activeflow');
         return runner.stop(id, 'stopped through the API');
       },
     });
@@ -203,17 +212,12 @@ function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies):
     });
     api.get('/v1.0/calls/:id', {
       schema: { tags, summary: 'Get a call', security, params, response: routeResponses(callSchema) },
-      handler: async (request) => {
-        const row = await findCustomerCall(context.db, callerOf(request).customerId, request.params.id);
-        if (!row) throw notFound('Call');
-        return toCall(row);
-      },
+      handler: async (request) => toCall(await callersRow(context.db, request, findCustomerCall, request.params.id, 'Call')),
     });
     api.post('/v1.0/calls/:id/hangup', {
       schema: { tags, summary: 'Hang up a call', description: 'Hangs up (reason normal) and ends its activeflow; a call that has ended is answered as it is.', security, params, response: routeResponses(callSchema) },
       handler: async (request) => {
-        const row = await findCustomerCall(context.db, callerOf(request).customerId, request.params.id);
-        if (!row) throw notFound('Call');
+        const row = await callersRow(context.db, request, findCustomerCall, request.params.id, 'Call');
         return callEvents.hangupCall(row.id, 'normal');
       },
     });

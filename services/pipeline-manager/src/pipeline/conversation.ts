@@ -1,108 +1,12 @@
-import { FRAME_SAMPLES, type AudioFrame } from '../media/audio-format.ts';
-import type { MediaTransport } from '../media/media-transport.ts';
 import type { SegmentPlayout } from '../media/output-queue.ts';
-import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
 import { isProviderError } from '../providers/provider-error.ts';
-import type {
-  LlmMessage,
-  LlmProvider,
-  LlmToolCall,
-  LlmToolDefinition,
-  SttProvider,
-  SttSession,
-  TtsEvent,
-  TtsProvider,
-} from '../providers/types.ts';
-import { heardPart } from './heard-text.ts';
-import { SentenceSplitter } from './sentence-splitter.ts';
+import type { LlmMessage, LlmToolCall, SttSession } from '../providers/types.ts';
+import { BotSpeech } from './bot-speech.ts';
+import { createBotTurn, heardText, type BotTurn } from './bot-turn.ts';
+import { CallerInput } from './caller-input.ts';
+import type { ConversationOptions, ToolExecution, TurnLatency } from './conversation-types.ts';
 
-/** What the conversation needs of a voice activity detector (the media engine's fits). */
-export interface ConversationVad {
-  process(frame: AudioFrame): Promise<readonly VadEvent[]>;
-}
-
-/** The result of one tool call, as ai-manager's tool execution answers. */
-export interface ToolExecution {
-  /** The text (JSON) given back to the LLM. */
-  result: string;
-  /** Whether the LLM runs again after this tool. */
-  runLlm: boolean;
-  /** Set by tools that end the session (stop_service, stop_flow, connect_call). */
-  endSession?: string;
-}
-
-/** Timestamps (ms on the conversation's clock) of one turn, from the caller's silence to our first audio. */
-export interface TurnLatency {
-  turn: number;
-  userStoppedAt?: number;
-  sttFinalAt?: number;
-  llmRequestAt?: number;
-  llmFirstTokenAt?: number;
-  ttsFirstByteAt?: number;
-  firstAudioAt?: number;
-}
-
-/** What the conversation reports as it goes (to be persisted and published by the caller). */
-export type ConversationEvent =
-  | { type: 'user_transcript'; turn: number; text: string }
-  | { type: 'assistant_text'; turn: number; text: string; final: boolean }
-  | { type: 'assistant_message'; turn: number; text: string; interrupted: boolean; toolCalls: LlmToolCall[] }
-  | { type: 'tool_call'; turn: number; call: LlmToolCall }
-  | { type: 'tool_result'; turn: number; call: LlmToolCall; result: string }
-  | { type: 'usage'; kind: 'llm' | 'stt' | 'tts'; provider: string; inputTokens?: number; outputTokens?: number; characters?: number; audioSeconds?: number }
-  | ({ type: 'turn_latency' } & TurnLatency)
-  | { type: 'barge_in'; turn: number; heardText: string; decidedAt: number; stoppedAt: number }
-  | { type: 'ended'; reason: string; error?: { category: string; message: string; provider?: string } };
-
-export interface ConversationOptions {
-  transport: MediaTransport;
-  vad: ConversationVad;
-  stt: SttProvider;
-  llm: LlmProvider;
-  tts: TtsProvider;
-  /** BCP-47 tag or '' (auto). */
-  language: string;
-  voiceId: string;
-  /** The history to start from: system prompts first (and earlier messages, if any). */
-  messages: LlmMessage[];
-  tools: LlmToolDefinition[];
-  executeTool(call: LlmToolCall): Promise<ToolExecution>;
-  onEvent(event: ConversationEvent): void;
-  /** What ends the caller's turn: STT endpointing, VAD silence, or whichever comes first (default). */
-  turnEnd?: 'stt' | 'vad' | 'either';
-  /** Caller speech must last this long (beyond VAD's start_secs) to interrupt the bot (default 0). */
-  interruptionMinMs?: number;
-  /** The bot speaks first (default true). */
-  greeting?: boolean;
-  /** How often streamed assistant text is reported (default 200 ms). */
-  intermediateIntervalMs?: number;
-  /** After VAD silence without a final transcript, how long to wait for one (default 1500 ms). */
-  transcriptWaitMs?: number;
-  /** Tool rounds in one turn before the turn is cut short (default 5). */
-  maxToolRounds?: number;
-  now?: () => number;
-}
-
-interface Sentence {
-  text: string;
-  segmentId: string;
-  /** Every frame was played. */
-  played: boolean;
-}
-
-interface BotTurn {
-  turn: number;
-  controller: AbortController;
-  latency: TurnLatency;
-  latencyReported: boolean;
-  /** Sentences of the round being spoken, by TTS text index. */
-  sentences: Sentence[];
-  done: boolean;
-  /** The answer, reported once the caller has heard all of it (or cut by a barge-in). */
-  pendingMessage?: string;
-  /** The current round's assistant message has been reported. */
-  reported: boolean;
-}
+export type { ConversationEvent, ConversationOptions, ConversationVad, ToolExecution, TurnLatency } from './conversation-types.ts';
 
 /**
  * One live voice conversation: caller audio goes to VAD and STT; a finished caller turn
@@ -114,16 +18,12 @@ interface BotTurn {
 export class Conversation {
   private readonly messages: LlmMessage[];
   private readonly now: () => number;
+  private readonly speech: BotSpeech;
   private stt: SttSession | undefined;
+  private input: CallerInput | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   private current: BotTurn | undefined;
   private turnCounter = 0;
-  private userFinals: string[] = [];
-  private userSpeaking = false;
-  private userStoppedAt: number | undefined;
-  private sttFinalAt: number | undefined;
-  private waitingForTranscript: NodeJS.Timeout | undefined;
-  private interruptionTimer: NodeJS.Timeout | undefined;
   private ended = false;
   /** Saying a last text before ending (sayAndStop): no new bot turns. */
   private closing = false;
@@ -133,6 +33,7 @@ export class Conversation {
   constructor(private readonly options: ConversationOptions) {
     this.messages = [...options.messages];
     this.now = options.now ?? (() => performance.now());
+    this.speech = new BotSpeech(options, this.now);
   }
 
   /** The history so far (what the LLM sees next). */
@@ -153,8 +54,17 @@ export class Conversation {
       this.fail(error, 'stt');
       return;
     }
-    void this.consumeStt(this.stt);
-    this.unsubscribe.push(transport.onAudio((frame) => this.onAudio(frame)));
+    const input = new CallerInput(this.options, this.stt, this.now, {
+      isEnded: () => this.ended,
+      botIsActive: () => this.botIsActive(),
+      isClosing: () => this.closing,
+      bargeIn: () => this.bargeIn(),
+      userTurn: (text, latency) => this.userSaid(text, latency),
+      fail: (error, stage) => this.fail(error, stage),
+    });
+    this.input = input;
+    void input.consumeStt();
+    this.unsubscribe.push(transport.onAudio((frame) => input.onAudio(frame)));
     this.unsubscribe.push(transport.onSegmentPlayed((playout) => this.onSegmentPlayed(playout)));
     this.unsubscribe.push(transport.onClose((reason) => void this.stop(`media closed: ${reason}`)));
     if (this.options.greeting ?? true) this.startTurn();
@@ -171,12 +81,8 @@ export class Conversation {
   /** A DTMF digit from the caller reaches the LLM as a user event. */
   dtmf(digit: string): void {
     if (this.ended) return;
-    this.interruptForNewInput();
-    const text = `[The caller pressed the phone key ${digit}]`;
     // Stored like speech, so the conversation on record is the one the LLM saw.
-    this.options.onEvent({ type: 'user_transcript', turn: this.turnCounter + 1, text });
-    this.messages.push({ role: 'user', content: text });
-    this.startTurn();
+    this.userSaid(`[The caller pressed the phone key ${digit}]`);
   }
 
   /**
@@ -189,30 +95,17 @@ export class Conversation {
     if (this.ended || this.closing) return;
     this.closing = true;
     if (this.botIsActive()) this.bargeIn(false);
-    const turn: BotTurn = {
-      turn: ++this.turnCounter,
-      controller: new AbortController(),
-      latency: { turn: this.turnCounter },
-      latencyReported: true,
-      sentences: [],
-      done: false,
-      reported: false,
-    };
+    const turn = createBotTurn(++this.turnCounter, {}, true);
     this.current = turn;
     const signal = turn.controller.signal;
     try {
-      const speech = this.options.tts.open({ voiceId: this.options.voiceId, language: this.options.language, signal });
-      const pump = this.pumpAudio(turn, 0, speech.events, this.options.transport);
-      const index = speech.push(text);
-      turn.sentences[index] = { text, segmentId: `${turn.turn}:0:${index}`, played: false };
-      speech.end();
-      await pump;
+      await this.speech.speakText(turn, text);
       turn.done = true;
       if (!signal.aborted) {
         turn.reported = true;
         this.messages.push({ role: 'assistant', content: text });
         this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text, interrupted: false, toolCalls: [] });
-        await this.drained(signal, 30_000);
+        await this.speech.drained(signal, 30_000);
       }
     } catch {
       // The goodbye could not be spoken; the conversation ends all the same.
@@ -228,8 +121,7 @@ export class Conversation {
     // An answer still being spoken is recorded as far as the caller heard it.
     if (this.current && !this.current.reported) this.bargeIn(false);
     this.ended = true;
-    clearTimeout(this.waitingForTranscript);
-    clearTimeout(this.interruptionTimer);
+    this.input?.cancelTimers();
     this.current?.controller.abort(new Error(reason));
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     this.stt?.close();
@@ -237,101 +129,12 @@ export class Conversation {
     await Promise.allSettled([...this.turns]);
   }
 
-  // ---- input ---------------------------------------------------------------------------
-
-  private onAudio(frame: AudioFrame): void {
-    if (this.ended) return;
-    this.stt?.write(frame);
-    this.options.vad.process(frame).then(
-      (events) => {
-        for (const event of events) this.onVad(event);
-      },
-      (error: unknown) => this.fail(error, 'vad'),
-    );
-  }
-
-  private onVad(event: VadEvent): void {
-    if (this.ended) return;
-    if (event.type === 'user-started-speaking') {
-      this.userSpeaking = true;
-      // A last text (sayAndStop) is not cut off: the caller hears why the call ends.
-      if (!this.botIsActive() || this.closing) return;
-      const minimum = this.options.interruptionMinMs ?? 0;
-      if (minimum <= 0) {
-        this.bargeIn();
-        return;
-      }
-      clearTimeout(this.interruptionTimer);
-      this.interruptionTimer = setTimeout(() => {
-        if (this.userSpeaking && this.botIsActive()) this.bargeIn();
-      }, minimum);
-      return;
-    }
-    this.userSpeaking = false;
-    clearTimeout(this.interruptionTimer);
-    this.userStoppedAt = this.now();
-    this.endUserTurn('vad');
-  }
-
-  private async consumeStt(session: SttSession): Promise<void> {
-    try {
-      for await (const event of session.events) {
-        if (this.ended) return;
-        switch (event.type) {
-          case 'final':
-            if (event.text.trim() !== '') {
-              this.userFinals.push(event.text.trim());
-              this.sttFinalAt = this.now();
-              if (this.waitingForTranscript) {
-                clearTimeout(this.waitingForTranscript);
-                this.waitingForTranscript = undefined;
-                this.endUserTurn('vad');
-              }
-            }
-            break;
-          case 'endpoint':
-            this.endUserTurn('stt');
-            break;
-          case 'usage':
-            this.options.onEvent({ type: 'usage', kind: 'stt', provider: this.options.stt.name, audioSeconds: event.audioSeconds });
-            break;
-          case 'error':
-            this.fail(event.error, 'stt');
-            return;
-          case 'interim':
-            break;
-        }
-      }
-    } catch (error) {
-      this.fail(error, 'stt');
-    }
-  }
-
-  /** The caller's turn is over when the configured signal says so and there is text. */
-  private endUserTurn(source: 'stt' | 'vad'): void {
-    const policy = this.options.turnEnd ?? 'either';
-    if (policy !== 'either' && policy !== source) return;
-    if (this.userSpeaking && source === 'stt' && policy === 'either') {
-      // STT heard an end while VAD still hears speech: let VAD decide.
-      return;
-    }
-    const text = this.userFinals.join(' ').trim();
-    if (text === '') {
-      if (source === 'vad' && !this.waitingForTranscript) {
-        this.waitingForTranscript = setTimeout(() => {
-          this.waitingForTranscript = undefined;
-        }, this.options.transcriptWaitMs ?? 1500);
-      }
-      return;
-    }
-    clearTimeout(this.waitingForTranscript);
-    this.waitingForTranscript = undefined;
-    this.userFinals = [];
+  /** The caller said `text` (a finished turn or a key press): stop the bot and answer. */
+  private userSaid(text: string, latency: Partial<TurnLatency> = {}): void {
     this.interruptForNewInput();
-    const turn = this.turnCounter + 1;
-    this.options.onEvent({ type: 'user_transcript', turn, text });
+    this.options.onEvent({ type: 'user_transcript', turn: this.turnCounter + 1, text });
     this.messages.push({ role: 'user', content: text });
-    this.startTurn({ userStoppedAt: this.userStoppedAt, sttFinalAt: this.sttFinalAt });
+    this.startTurn(latency);
   }
 
   // ---- the bot's turn --------------------------------------------------------------------
@@ -342,15 +145,7 @@ export class Conversation {
 
   private startTurn(latency: Partial<TurnLatency> = {}): void {
     if (this.ended || this.closing) return;
-    const turn: BotTurn = {
-      turn: ++this.turnCounter,
-      controller: new AbortController(),
-      latency: { turn: this.turnCounter, ...latency },
-      latencyReported: false,
-      sentences: [],
-      done: false,
-      reported: false,
-    };
+    const turn = createBotTurn(++this.turnCounter, latency);
     this.current = turn;
     const running = this.runTurn(turn);
     this.turns.add(running);
@@ -361,7 +156,7 @@ export class Conversation {
     const signal = turn.controller.signal;
     try {
       for (let round = 0; round < (this.options.maxToolRounds ?? 5); round++) {
-        const spoken = await this.speakRound(turn, round);
+        const spoken = await this.speech.speakRound(turn, round, this.messages);
         const text = spoken.text.trim();
         const { toolCalls } = spoken;
         if (signal.aborted) return;
@@ -376,23 +171,9 @@ export class Conversation {
         turn.reported = true;
         this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text, interrupted: false, toolCalls });
 
-        let runAgain = false;
-        let endSession: string | undefined;
-        for (const call of toolCalls) {
-          this.options.onEvent({ type: 'tool_call', turn: turn.turn, call });
-          let execution: ToolExecution;
-          try {
-            execution = await this.options.executeTool(call);
-          } catch (error) {
-            execution = { result: JSON.stringify({ result: 'failed', message: error instanceof Error ? error.message : String(error) }), runLlm: true };
-          }
-          this.messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: execution.result });
-          this.options.onEvent({ type: 'tool_result', turn: turn.turn, call, result: execution.result });
-          runAgain ||= execution.runLlm;
-          endSession ??= execution.endSession;
-        }
+        const { runAgain, endSession } = await this.runTools(turn, toolCalls);
         if (endSession) {
-          await this.drained(signal);
+          await this.speech.drained(signal);
           await this.stop(endSession);
           return;
         }
@@ -403,128 +184,31 @@ export class Conversation {
       this.fail(error, 'llm');
     } finally {
       turn.done = true;
-      this.reportLatency(turn);
+      this.speech.reportLatency(turn);
     }
   }
 
-  /** One LLM response spoken as it streams: sentences to TTS, audio to the caller. */
-  private async speakRound(turn: BotTurn, round: number): Promise<{ text: string; toolCalls: LlmToolCall[] }> {
-    const signal = turn.controller.signal;
-    const { llm, tts, transport } = this.options;
-    turn.sentences = [];
-    turn.reported = false;
-    const session = tts.open({ voiceId: this.options.voiceId, language: this.options.language, signal });
-    const pump = this.pumpAudio(turn, round, session.events, transport);
-    pump.catch(() => undefined);
-
-    const splitter = new SentenceSplitter();
-    const toolCalls: LlmToolCall[] = [];
-    let text = '';
-    let reported = 0;
-    let lastReport = this.now();
-    const speak = (sentence: string) => {
-      const index = session.push(sentence);
-      turn.sentences[index] = { text: sentence, segmentId: `${turn.turn}:${round}:${index}`, played: false };
-    };
-    turn.latency.llmRequestAt ??= this.now();
-    try {
-      for await (const event of llm.stream({ messages: [...this.messages], tools: this.options.tools, signal })) {
-        if (signal.aborted) break;
-        switch (event.type) {
-          case 'text-delta':
-            turn.latency.llmFirstTokenAt ??= this.now();
-            text += event.text;
-            for (const sentence of splitter.push(event.text)) speak(sentence);
-            if (this.now() - lastReport >= (this.options.intermediateIntervalMs ?? 200) && text.length > reported) {
-              this.options.onEvent({ type: 'assistant_text', turn: turn.turn, text, final: false });
-              reported = text.length;
-              lastReport = this.now();
-            }
-            break;
-          case 'tool-call':
-            turn.latency.llmFirstTokenAt ??= this.now();
-            toolCalls.push({ id: event.id, name: event.name, arguments: event.arguments });
-            break;
-          case 'usage':
-            this.options.onEvent({ type: 'usage', kind: 'llm', provider: llm.name, inputTokens: event.inputTokens, outputTokens: event.outputTokens });
-            break;
-          default:
-            break;
-        }
+  /** Runs a round's tool calls in order, their results into the history. */
+  private async runTools(turn: BotTurn, toolCalls: LlmToolCall[]): Promise<{ runAgain: boolean; endSession?: string }> {
+    let runAgain = false;
+    let endSession: string | undefined;
+    for (const call of toolCalls) {
+      this.options.onEvent({ type: 'tool_call', turn: turn.turn, call });
+      let execution: ToolExecution;
+      try {
+        execution = await this.options.executeTool(call);
+      } catch (error) {
+        execution = { result: JSON.stringify({ result: 'failed', message: error instanceof Error ? error.message : String(error) }), runLlm: true };
       }
-    } finally {
-      const rest = splitter.flush();
-      if (rest && !signal.aborted) speak(rest);
-      session.end();
+      this.messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: execution.result });
+      this.options.onEvent({ type: 'tool_result', turn: turn.turn, call, result: execution.result });
+      runAgain ||= execution.runLlm;
+      endSession ??= execution.endSession;
     }
-    await pump;
-    if (text !== '' && !signal.aborted) this.options.onEvent({ type: 'assistant_text', turn: turn.turn, text, final: true });
-    return { text, toolCalls };
+    return { runAgain, endSession };
   }
 
-  /** TTS audio to 20 ms frames on the transport, one output segment per sentence. */
-  private async pumpAudio(
-    turn: BotTurn,
-    round: number,
-    events: AsyncIterable<TtsEvent>,
-    transport: MediaTransport,
-  ): Promise<void> {
-    const signal = turn.controller.signal;
-    const partial = new Int16Array(FRAME_SAMPLES);
-    let filled = 0;
-    let segment = '';
-    const flushPartial = () => {
-      if (filled === 0) return;
-      partial.fill(0, filled);
-      this.sendFrame(turn, partial, segment);
-      filled = 0;
-    };
-    for await (const event of events) {
-      if (signal.aborted) return;
-      if (event.type === 'usage') {
-        this.options.onEvent({ type: 'usage', kind: 'tts', provider: this.options.tts.name, characters: event.characters });
-        continue;
-      }
-      const segmentId = `${turn.turn}:${round}:${event.textIndex}`;
-      if (event.type === 'text-end') {
-        if (segment === segmentId) flushPartial();
-        transport.endSegment(segmentId);
-        continue;
-      }
-      turn.latency.ttsFirstByteAt ??= this.now();
-      if (segment !== segmentId) {
-        if (segment) flushPartial();
-        segment = segmentId;
-      }
-      let offset = 0;
-      while (offset < event.pcm.length) {
-        const take = Math.min(FRAME_SAMPLES - filled, event.pcm.length - offset);
-        partial.set(event.pcm.subarray(offset, offset + take), filled);
-        filled += take;
-        offset += take;
-        if (filled === FRAME_SAMPLES) {
-          this.sendFrame(turn, partial, segment);
-          filled = 0;
-        }
-      }
-    }
-    flushPartial();
-  }
-
-  private sendFrame(turn: BotTurn, frame: AudioFrame, segmentId: string): void {
-    if (turn.controller.signal.aborted) return;
-    this.options.transport.send(frame, segmentId);
-    if (turn.latency.firstAudioAt === undefined) {
-      turn.latency.firstAudioAt = this.now();
-      this.reportLatency(turn);
-    }
-  }
-
-  private reportLatency(turn: BotTurn): void {
-    if (turn.latencyReported) return;
-    turn.latencyReported = true;
-    this.options.onEvent({ type: 'turn_latency', ...turn.latency });
-  }
+  // ---- what the caller heard -------------------------------------------------------------
 
   private onSegmentPlayed(playout: SegmentPlayout): void {
     if (playout.droppedMs === 0) this.playedSegments.add(playout.segmentId);
@@ -542,7 +226,7 @@ export class Conversation {
     const playouts = this.options.transport.interrupt();
     const stoppedAt = this.now();
     this.current = undefined;
-    const heard = this.heardText(turn, playouts);
+    const heard = heardText(turn, this.playedSegments, playouts);
     if (turn.reported) {
       // Already reported (a message with tool calls): nothing to add.
     } else if (!turn.done) {
@@ -566,41 +250,14 @@ export class Conversation {
     if (this.botIsActive() && !this.closing) this.bargeIn();
   }
 
-  private heardText(turn: BotTurn, playouts: SegmentPlayout[]): string {
-    const cut = new Map(playouts.map((playout) => [playout.segmentId, playout]));
-    const parts: string[] = [];
-    for (const sentence of turn.sentences) {
-      if (!sentence) continue;
-      if (this.playedSegments.has(sentence.segmentId)) {
-        parts.push(sentence.text);
-        continue;
-      }
-      const playout = cut.get(sentence.segmentId);
-      if (!playout) break;
-      const total = playout.playedMs + playout.droppedMs;
-      const part = heardPart(sentence.text, total > 0 ? playout.playedMs / total : 0);
-      if (part) parts.push(part);
-      break;
-    }
-    return parts.join(' ');
-  }
-
   /** Reports a finished answer once its audio has played (unless a barge-in reported it first). */
   private async reportWhenPlayed(turn: BotTurn): Promise<void> {
-    await this.drained(turn.controller.signal);
+    await this.speech.drained(turn.controller.signal);
     if (turn.pendingMessage === undefined) return;
     const text = turn.pendingMessage;
     turn.pendingMessage = undefined;
     turn.reported = true;
     this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text, interrupted: false, toolCalls: [] });
-  }
-
-  /** Waits until the caller has heard everything queued (or the turn is aborted). */
-  private async drained(signal: AbortSignal, timeoutMs = 60_000): Promise<void> {
-    const deadline = this.now() + timeoutMs;
-    while (!signal.aborted && this.options.transport.queuedMs() > 0 && this.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   }
 
   private fail(error: unknown, stage: 'stt' | 'llm' | 'vad'): void {

@@ -1,53 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { appError, isAppError, rpcCall, vadConfigSchema, type Bus, type Logger } from '@avp/shared';
-import { z } from 'zod';
+import { appError, rpcCall, type Bus, type Logger } from '@avp/shared';
 import type { MediaTransport } from '../media/media-transport.ts';
 import { createRtpTransport } from '../media/rtp-transport.ts';
 import type { VadEngine } from '../media/vad/speech-probability.ts';
 import { createVoiceActivityDetector } from '../media/vad/voice-activity-detector.ts';
-import { ProviderError } from '../providers/provider-error.ts';
-import type { LlmMessage, LlmProvider, LlmToolCall, SttProvider, TtsProvider } from '../providers/types.ts';
+import type { LlmMessage, LlmToolCall } from '../providers/types.ts';
 import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution, type TurnLatency } from '../pipeline/conversation.ts';
+import type { PipelineStart, ProviderSource } from './pipeline-start.ts';
+import { confirmFirstOutput, providerFailure, watchFirstOutput } from './provider-start.ts';
+import { latencyOf, usageFields, withRetries } from './session-reports.ts';
 
-/** `POST /v1/pipelines`: start the voice pipeline of an AIcall on a call. */
-export const pipelineStartSchema = z.object({
-  aicall_id: z.uuid(),
-  customer_id: z.uuid(),
-  activeflow_id: z.uuid().nullable().default(null),
-  /** flow-manager's call whose audio the pipeline takes over. */
-  call_id: z.uuid(),
-  ai: z.object({
-    engine_model: z.string(),
-    engine_key: z.string().optional(),
-    tts_type: z.string().default('local'),
-    tts_voice_id: z.string().default(''),
-    stt_type: z.string().default(''),
-    stt_language: z.string().default(''),
-    vad_config: vadConfigSchema.optional(),
-    /** The AI's free parameters; `stt_phrases` is what the offline `local` STT listens for. */
-    parameter: z.record(z.string(), z.unknown()).default({}),
-  }),
-  /** System prompts and earlier messages, oldest first. */
-  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).default([]),
-  tools: z.array(z.object({ name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()) })).default([]),
-  /** Codec between Asterisk and the pipeline (RTP external media). */
-  format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
-  greeting: z.boolean().default(true),
-  /**
-   * When > 0, the start waits (at most this long) for the greeting's first LLM output, and a
-   * provider failure before it is a 500 PROVIDER_ERROR answer instead of a session that ends
-   * right after starting (sessions started through the public API use it).
-   */
-  confirm_llm_ms: z.number().int().min(0).max(30_000).default(0),
-});
-export type PipelineStart = z.infer<typeof pipelineStartSchema>;
-
-/** How a session gets its providers (the registry in production; doubles in tests). */
-export interface ProviderSource {
-  llm(ai: PipelineStart['ai'], messages: LlmMessage[]): LlmProvider;
-  stt(ai: PipelineStart['ai']): SttProvider;
-  tts(ai: PipelineStart['ai']): TtsProvider;
-}
+export { pipelineStartSchema, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 
 export interface PipelineSessionsOptions {
   bus: Bus;
@@ -118,9 +81,15 @@ export class PipelineSessions {
 
   /** One pipeline of this process (404 when it does not run here). */
   describe(id: string): PipelineInfo {
+    const session = this.running(id);
+    return this.info(session);
+  }
+
+  /** The session of a pipeline of this process (404 when it does not run here). */
+  private running(id: string): Session {
     const session = this.sessions.get(id);
     if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
-    return this.info(session);
+    return session;
   }
 
   private info(session: Session): PipelineInfo {
@@ -199,8 +168,7 @@ export class PipelineSessions {
 
   /** Ends a pipeline (idempotent: an unknown id is a 404). */
   async stop(id: string, reason: string): Promise<void> {
-    const session = this.sessions.get(id);
-    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    const session = this.running(id);
     await session.conversation.stop(reason);
     await session.outbox;
   }
@@ -210,22 +178,19 @@ export class PipelineSessions {
    * at once; the pipeline ends after the goodbye has played (404 when it does not run here).
    */
   end(id: string, reason: string, say?: string): void {
-    const session = this.sessions.get(id);
-    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    const session = this.running(id);
     const ending = say ? session.conversation.sayAndStop(say, reason) : session.conversation.stop(reason);
     ending.catch((error: unknown) => this.logger.warn({ err: error, aicallId: id }, 'ending the pipeline failed'));
   }
 
   /** Text into a live session (an injected message): answered by voice. */
   sendText(id: string, text: string): void {
-    const session = this.sessions.get(id);
-    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    const session = this.running(id);
     session.conversation.sendText(text);
   }
 
   dtmf(id: string, digit: string): void {
-    const session = this.sessions.get(id);
-    if (!session) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+    const session = this.running(id);
     session.conversation.dtmf(digit);
   }
 
@@ -353,97 +318,4 @@ export class PipelineSessions {
       this.logger.warn({ err: error, type }, 'could not publish an event');
     });
   }
-}
-
-/** Retries a report that failed in transport (timeout, no service) a few times; other errors are final. */
-async function withRetries<T>(send: () => Promise<T>, attempts = 3, delayMs = 500): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (error) {
-      const transient = isAppError(error) && (error.reason === 'RPC_TIMEOUT' || error.reason === 'SERVICE_UNAVAILABLE' || error.httpStatus >= 500);
-      if (!transient || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
-    }
-  }
-}
-
-function usageFields(event: Extract<ConversationEvent, { type: 'usage' }>): Record<string, unknown> {
-  return {
-    kind: event.kind,
-    provider: event.provider,
-    ...(event.inputTokens !== undefined ? { input_tokens: event.inputTokens } : {}),
-    ...(event.outputTokens !== undefined ? { output_tokens: event.outputTokens } : {}),
-    ...(event.characters !== undefined ? { characters: event.characters } : {}),
-    ...(event.audioSeconds !== undefined ? { audio_seconds: event.audioSeconds } : {}),
-  };
-}
-
-/** A provider that cannot even be built (no key, unknown model) is the catalog's PROVIDER_ERROR. */
-function providerFailure<T>(build: () => T): T {
-  try {
-    return build();
-  } catch (error) {
-    throw asProviderAppError(error);
-  }
-}
-
-/** A ProviderError as a 500 PROVIDER_ERROR that keeps its message and category; anything else unchanged. */
-function asProviderAppError(error: unknown): unknown {
-  if (!(error instanceof ProviderError)) return error;
-  return appError('PROVIDER_ERROR', error.message, { category: error.category, provider: error.provider, retryable: error.retryable });
-}
-
-/** Wraps an LLM so that `first` settles with its first output (or its first failure). */
-function watchFirstOutput(llm: LlmProvider): { llm: LlmProvider; first: Promise<void> } {
-  let resolve: () => void = () => undefined;
-  let reject: (error: unknown) => void = () => undefined;
-  const first = new Promise<void>((resolveFirst, rejectFirst) => {
-    resolve = resolveFirst;
-    reject = rejectFirst;
-  });
-  first.catch(() => undefined);
-  return {
-    first,
-    llm: {
-      name: llm.name,
-      async *stream(request) {
-        try {
-          for await (const event of llm.stream(request)) {
-            resolve();
-            yield event;
-          }
-          resolve();
-        } catch (error) {
-          reject(error);
-          throw error;
-        }
-      },
-    },
-  };
-}
-
-/** Waits for the greeting's first LLM output; a failure is a PROVIDER_ERROR, a slow provider is not. */
-async function confirmFirstOutput(first: Promise<void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-  } catch (error) {
-    throw asProviderAppError(error);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A turn's latencies as the durations stored with its answer (ms, rounded); undefined when it has none. */
-function latencyOf(turn: TurnLatency | undefined): Record<string, number> | undefined {
-  if (!turn?.firstAudioAt) return undefined;
-  const between = (from: number | undefined, to: number | undefined) => (from !== undefined && to !== undefined ? Math.round(to - from) : undefined);
-  const entries = Object.entries({
-    first_audio_ms: between(turn.userStoppedAt ?? turn.llmRequestAt, turn.firstAudioAt),
-    stt_final_ms: between(turn.userStoppedAt, turn.sttFinalAt),
-    llm_first_token_ms: between(turn.llmRequestAt, turn.llmFirstTokenAt),
-    tts_first_byte_ms: between(turn.llmFirstTokenAt, turn.ttsFirstByteAt),
-  }).filter((entry): entry is [string, number] => entry[1] !== undefined);
-  return Object.fromEntries(entries);
 }

@@ -1,16 +1,6 @@
-import {
-  appError,
-  callActionTypes,
-  isAppError,
-  newId,
-  validateActions,
-  type Action,
-  type Activeflow,
-  type ActiveflowStatus,
-  type PushedService,
-} from '@avp/shared';
+import { appError, isAppError, type Action, type Activeflow, type ActiveflowStatus } from '@avp/shared';
 import { callHandle, findCall } from '../calls/call-store.ts';
-import type { CallControl, CallHandle, ConnectOption, DigitsOption, TalkOption } from '../calls/call-control.ts';
+import type { CallControl } from '../calls/call-control.ts';
 import type { DomainContext } from '../context.ts';
 import { findFlow } from '../flows/flow-service.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
@@ -24,35 +14,14 @@ import {
   type ActiveflowRow,
   type NewActiveflow,
 } from './activeflow-store.ts';
-import { advance, currentAction, insertAfterCurrent, insertBeforeCurrent, jump, popService, push, type ExecutionState } from './stack-machine.ts';
+import { ActionExecutor, checkedPushActions, type Outcome, type ServiceStarter, type Working } from './action-executor.ts';
+import { advance, currentAction, insertAfterCurrent, insertBeforeCurrent, jump, popService, push } from './stack-machine.ts';
 
-/** The services an action can start in another service (ai-manager), which may push actions. */
-export type ServiceKind = 'aicall' | 'task' | 'summary';
-
-/** Starts a service for an action; ai-manager's RPC in production, a double in tests. */
-export interface ServiceStarter {
-  start(kind: ServiceKind, body: Record<string, unknown>): Promise<PushedService>;
-}
+export type { ServiceKind, ServiceStarter } from './action-executor.ts';
 
 export interface ActiveflowRunnerOptions {
   /** Actions one activeflow may execute in all (a guard against endless loops). */
   maxExecuteCount?: number;
-}
-
-/** What running one action leads to. */
-type Outcome =
-  | { kind: 'next' }
-  | { kind: 'jump'; actionId: string }
-  | { kind: 'push'; stackId: string; actions: Action[] }
-  | { kind: 'wait' }
-  | { kind: 'end'; reason: string; hangup: boolean };
-
-interface Working {
-  row: ActiveflowRow;
-  state: ExecutionState;
-  variables: Record<string, string>;
-  gotoCounts: Record<string, number>;
-  executeCount: number;
 }
 
 /**
@@ -69,16 +38,16 @@ export class ActiveflowRunner {
   private readonly active = new Set<string>();
   private readonly rerun = new Set<string>();
   private readonly loopOf = new Map<string, Promise<void>>();
-  /** Activeflows running their own `hangup` action: the call's end is theirs, not a stop. */
-  private readonly hangingUp = new Set<string>();
+  private readonly executor: ActionExecutor;
   private readonly maxExecuteCount: number;
 
   constructor(
     private readonly context: DomainContext,
     private readonly calls: CallControl,
-    private readonly services: ServiceStarter,
+    services: ServiceStarter,
     options: ActiveflowRunnerOptions = {},
   ) {
+    this.executor = new ActionExecutor(context, calls, services);
     this.maxExecuteCount = options.maxExecuteCount ?? 1000;
   }
 
@@ -107,7 +76,7 @@ export class ActiveflowRunner {
   async stop(id: string, reason: string, options: { hangup?: boolean } = {}): Promise<Activeflow> {
     // A call ending because the flow's own hangup action ended it needs no stop: the
     // action finishes the activeflow itself (with reason "hangup action").
-    if (this.hangingUp.has(id)) {
+    if (this.executor.isHangingUp(id)) {
       await this.loopOf.get(id);
       return toActiveflow(await this.load(id));
     }
@@ -210,7 +179,7 @@ export class ActiveflowRunner {
         let outcome: Outcome;
         try {
           const option = substituteDeep(action.option, snapshot.variables);
-          outcome = await this.execute(scratch, { ...action, option }, signal);
+          outcome = await this.executor.execute(scratch, { ...action, option }, signal);
         } catch (error) {
           if (signal.aborted) return;
           const message = isAppError(error) || error instanceof Error ? error.message : String(error);
@@ -287,90 +256,6 @@ export class ActiveflowRunner {
     return false;
   }
 
-  private async execute(working: Working, action: Action, signal: AbortSignal): Promise<Outcome> {
-    const call = callActionTypes.includes(action.type) ? await this.requireCall(working.row) : undefined;
-    switch (action.type) {
-      case 'answer':
-        await this.calls.answer(call!);
-        return { kind: 'next' };
-      case 'talk':
-        await this.calls.talk(call!, action.option as TalkOption, signal);
-        return { kind: 'next' };
-      case 'play':
-        await this.calls.play(call!, (action.option as { stream_urls: string[] }).stream_urls, signal);
-        return { kind: 'next' };
-      case 'hangup':
-        this.hangingUp.add(working.row.id);
-        try {
-          await this.calls.hangup(call!, String(action.option.reason ?? 'normal'));
-        } finally {
-          this.hangingUp.delete(working.row.id);
-        }
-        return { kind: 'end', reason: 'hangup action', hangup: false };
-      case 'connect': {
-        const result = await this.calls.connect(call!, action.option as ConnectOption, signal);
-        working.variables = setVariables(working.variables, { 'voipbin.connect.answered': String(result.answered) });
-        return { kind: 'next' };
-      }
-      case 'digits_receive': {
-        const digits = await this.calls.collectDigits(call!, action.option as DigitsOption, signal);
-        working.variables = setVariables(working.variables, { 'voipbin.call.digits': digits });
-        return { kind: 'next' };
-      }
-      case 'variable_set': {
-        const { key, value } = action.option as { key: string; value: string };
-        working.variables = setVariables(working.variables, { [key]: value });
-        return { kind: 'next' };
-      }
-      case 'branch': {
-        const option = action.option as { variable: string; target_ids: Record<string, string>; default_target_id?: string };
-        const value = working.variables[option.variable] ?? '';
-        const target = option.target_ids[value] ?? option.default_target_id;
-        return target ? { kind: 'jump', actionId: target } : { kind: 'next' };
-      }
-      case 'goto': {
-        const option = action.option as { target_id: string; loop_count: number };
-        const done = working.gotoCounts[action.id] ?? 0;
-        if (done >= option.loop_count) return { kind: 'next' };
-        working.gotoCounts = { ...working.gotoCounts, [action.id]: done + 1 };
-        return { kind: 'jump', actionId: option.target_id };
-      }
-      case 'block':
-        return { kind: 'wait' };
-      case 'ai_talk':
-      case 'ai_task':
-        return this.startService(working, action.type === 'ai_talk' ? 'aicall' : 'task', action);
-      case 'ai_summary':
-        return this.startService(working, 'summary', action);
-    }
-  }
-
-  private async startService(working: Working, kind: ServiceKind, action: Action): Promise<Outcome> {
-    const { row } = working;
-    const option = action.option as { ai_id?: string; assistance_type?: string; assistance_id?: string };
-    const body: Record<string, unknown> = {
-      customer_id: row.customer_id,
-      activeflow_id: row.id,
-      reference_type: row.reference_type === 'conversation' ? 'conversation' : row.reference_type === 'call' ? 'call' : row.reference_type,
-      reference_id: row.reference_id,
-    };
-    if (kind === 'summary') Object.assign(body, action.option);
-    else Object.assign(body, { assistance_type: option.assistance_type ?? 'ai', assistance_id: option.assistance_id ?? option.ai_id });
-    const service = await this.services.start(kind, body);
-    const actions = checkedPushActions(service.push_actions);
-    working.variables = setVariables(working.variables, kind === 'aicall' || kind === 'task' ? { 'voipbin.aicall.id': service.id } : {});
-    return { kind: 'push', stackId: service.id, actions };
-  }
-
-  private async requireCall(row: ActiveflowRow): Promise<CallHandle> {
-    if (row.reference_type !== 'call' || !row.reference_id) {
-      throw appError('INVALID_STATE', `This action needs a call, and the activeflow runs for ${row.reference_type}.`);
-    }
-    const call = await findCall(this.context.db, row.reference_id);
-    if (!call || call.status === 'hangup') throw appError('INVALID_STATE', 'The call has ended.');
-    return callHandle(call);
-  }
-
   private async finish(working: Working, reason: string, hangup: boolean): Promise<Activeflow> {
     const { row } = working;
     const activeflow = await this.save(working, 'ended', reason);
@@ -428,12 +313,4 @@ export class ActiveflowRunner {
       executeCount: row.execute_count,
     };
   }
-}
-
-/** Validates actions a service pushed; ids are kept (a block's id is the service's id). */
-function checkedPushActions(inputs: unknown[]): Action[] {
-  const result = validateActions(inputs, newId);
-  if (result.actions) return result.actions;
-  const message = result.problems.map((problem) => `[${problem.index}] (${problem.type}): ${problem.message}`).join('; ');
-  throw appError('VALIDATION_FAILED', `The pushed actions are not valid: ${message}`);
 }

@@ -17,7 +17,7 @@ import {
 import type { Selectable } from 'kysely';
 import type { z } from 'zod';
 import type { FlowManagerDb, FlowsTable } from '../../db/tables.ts';
-import type { DomainContext } from '../context.ts';
+import { published, type DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
 
 export type FlowRow = Selectable<FlowsTable>;
@@ -72,9 +72,7 @@ export async function createFlow(context: DomainContext, customerId: string, bod
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  const flow = toFlow(row);
-  await context.publish('flow_created', flow);
-  return flow;
+  return published(context, 'flow_created', toFlow(row));
 }
 
 export async function getFlow(context: DomainContext, customerId: string, id: string): Promise<Flow> {
@@ -112,9 +110,7 @@ export async function updateFlow(
     .returningAll()
     .executeTakeFirst();
   if (!row) throw notFound('Flow');
-  const flow = toFlow(row);
-  await context.publish('flow_updated', flow);
-  return flow;
+  return published(context, 'flow_updated', toFlow(row));
 }
 
 export async function deleteFlow(context: DomainContext, customerId: string, id: string): Promise<Flow> {
@@ -127,7 +123,5 @@ export async function deleteFlow(context: DomainContext, customerId: string, id:
     .returningAll()
     .executeTakeFirst();
   if (!row) throw notFound('Flow');
-  const flow = toFlow(row);
-  await context.publish('flow_deleted', flow);
-  return flow;
+  return published(context, 'flow_deleted', toFlow(row));
 }

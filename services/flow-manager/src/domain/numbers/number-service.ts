@@ -14,7 +14,7 @@ import {
 } from '@avp/shared';
 import type { Selectable } from 'kysely';
 import type { FlowManagerDb, NumbersTable } from '../../db/tables.ts';
-import type { DomainContext } from '../context.ts';
+import { published, type DomainContext } from '../context.ts';
 import { getFlow } from '../flows/flow-service.ts';
 import { notFound } from '../not-found.ts';
 
@@ -51,9 +51,7 @@ export async function createNumber(context: DomainContext, customerId: string, f
     .returningAll()
     .executeTakeFirstOrThrow()
     .catch((error: unknown) => taken(error, fields.number));
-  const number = toNumber(row);
-  await context.publish('number_created', number);
-  return number;
+  return published(context, 'number_created', toNumber(row));
 }
 
 export async function getNumber(context: DomainContext, customerId: string, id: string): Promise<PhoneNumber> {
@@ -85,9 +83,7 @@ export async function updateNumber(context: DomainContext, customerId: string, i
     .executeTakeFirst()
     .catch((error: unknown) => taken(error, fields.number));
   if (!row) throw notFound('Number');
-  const number = toNumber(row);
-  await context.publish('number_updated', number);
-  return number;
+  return published(context, 'number_updated', toNumber(row));
 }
 
 export async function deleteNumber(context: DomainContext, customerId: string, id: string): Promise<PhoneNumber> {
@@ -100,9 +96,7 @@ export async function deleteNumber(context: DomainContext, customerId: string, i
     .returningAll()
     .executeTakeFirst();
   if (!row) throw notFound('Number');
-  const number = toNumber(row);
-  await context.publish('number_deleted', number);
-  return number;
+  return published(context, 'number_deleted', toNumber(row));
 }
 
 /** The live number row for a dialled number, whoever owns it. */

@@ -1,18 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { EventChannel } from '../event-channel.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { SttEvent, SttProvider, SttSession, SttStartOptions } from '../types.ts';
+import { buildGrammar, loadDictionary } from './phrase-grammar.ts';
+import {
+  decoderArgs,
+  defaultPocketsphinxCommand,
+  defaultPocketsphinxModelDir,
+  grammarBeams,
+  localGrammarSttName,
+  readable,
+  resolveCommand,
+  runPocketsphinx,
+  twoCopies,
+} from './pocketsphinx.ts';
 
-/** The engine's name in usage events and errors. */
-export const localGrammarSttName = 'local.pocketsphinx';
-
-/** Debian's `pocketsphinx` binary and `pocketsphinx-en-us` model. */
-export const defaultPocketsphinxCommand = 'pocketsphinx_continuous';
-export const defaultPocketsphinxModelDir = '/usr/share/pocketsphinx/model/en-us';
+export { buildGrammar, loadDictionary, phraseTokens, type GrammarResult } from './phrase-grammar.ts';
+export { defaultPocketsphinxCommand, defaultPocketsphinxModelDir, localGrammarSttName } from './pocketsphinx.ts';
 
 /** Where warnings go (a pino logger fits). */
 export interface WarningLogger {
@@ -49,124 +56,6 @@ export interface LocalGrammarSttOptions {
   timeoutMs?: number;
   logger?: WarningLogger;
 }
-
-/** The spoken digits `<digit>` / `<digits>` stand for. */
-const digitWords = ['zero', 'oh', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-const numeralWords = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-
-/**
- * A phrase as grammar tokens: lower case, numerals spoken digit by digit, punctuation
- * dropped (apostrophes inside words kept), `<digit>` / `<digits>` kept as placeholders.
- */
-export function phraseTokens(phrase: string): string[] {
-  return phrase
-    .toLowerCase()
-    .replace(/<\s*(digits?)\s*>/g, ' <$1> ')
-    .replace(/\d/g, (digit) => ` ${numeralWords[Number(digit)]} `)
-    .replace(/[^a-z'<> ]+/g, ' ')
-    .split(/\s+/)
-    .map((token) => (token.startsWith('<') ? token : token.replace(/^'+|'+$/g, '').replace(/[<>]/g, '')))
-    .filter((token) => token !== '');
-}
-
-export interface GrammarResult {
-  /** JSGF text, or undefined when no phrase is usable. */
-  grammar: string | undefined;
-  /** The phrases in the grammar, as tokens joined by spaces. */
-  accepted: string[];
-  /** Phrases left out, with the words the dictionary does not know. */
-  rejected: Array<{ phrase: string; unknownWords: string[] }>;
-}
-
-/** A JSGF grammar accepting exactly one of the phrases; phrases with unknown words are left out. */
-export function buildGrammar(phrases: readonly string[], dictionary: ReadonlySet<string>): GrammarResult {
-  const accepted: string[] = [];
-  const rejected: GrammarResult['rejected'] = [];
-  for (const phrase of phrases) {
-    const tokens = phraseTokens(phrase).filter((token) => !token.startsWith('<') || token === '<digit>' || token === '<digits>');
-    if (tokens.length === 0) continue;
-    const unknownWords = tokens.filter((token) => !token.startsWith('<') && !dictionary.has(token));
-    if (unknownWords.length > 0) {
-      rejected.push({ phrase, unknownWords: [...new Set(unknownWords)] });
-      continue;
-    }
-    const text = tokens.join(' ');
-    if (!accepted.includes(text)) accepted.push(text);
-  }
-  if (accepted.length === 0) return { grammar: undefined, accepted, rejected };
-  const alternatives = accepted.map((text) => text.replace(/<digits>/g, '<digit>+'));
-  const grammar = [
-    '#JSGF V1.0;',
-    'grammar phrases;',
-    `<digit> = ${digitWords.join(' | ')};`,
-    `public <phrase> = ${alternatives.join(' | ')};`,
-    '',
-  ].join('\n');
-  return { grammar, accepted, rejected };
-}
-
-const dictionaries = new Map<string, Promise<Set<string>>>();
-
-/** The words of a CMU pronouncing dictionary (`word(2)` variants folded), read once per path. */
-export function loadDictionary(path: string): Promise<Set<string>> {
-  let words = dictionaries.get(path);
-  if (!words) {
-    words = readFile(path, 'utf8').then((text) => {
-      const set = new Set<string>();
-      for (const line of text.split('\n')) {
-        const word = line.slice(0, line.indexOf(' ')).replace(/\(\d+\)$/, '');
-        if (word) set.add(word.toLowerCase());
-      }
-      return set;
-    });
-    words.catch(() => dictionaries.delete(path));
-    dictionaries.set(path, words);
-  }
-  return words;
-}
-
-/** The path of a command: as given when it has a slash, else the first executable on PATH. */
-async function resolveCommand(command: string): Promise<string | undefined> {
-  const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
-
-async function readable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Words pocketsphinx reports that are not speech. */
-function isFiller(word: string): boolean {
-  return word === '' || /^[<[(+]/.test(word);
-}
-
-/**
- * Decoder settings measured on espeak-ng speech (README): word times, noise removal off (it
- * eats synthetic speech), a 1 s in-utterance pause before pocketsphinx splits (our own
- * endpointing cuts sooner). With a grammar, beams wider than the defaults keep long phrases
- * from falling off it (the default beams made 3 of 10 phrases come back empty); with the
- * language model they would make decoding 5x slower.
- */
-const decoderArgs = ['-time', 'yes', '-remove_noise', 'no', '-vad_postspeech', '100'];
-const grammarBeams = ['-beam', '1e-80', '-pbeam', '1e-80', '-wbeam', '1e-60'];
-
-/** Zeros before the audio, between its two copies and after it (seconds). */
-const LEAD_SECONDS = 0.3;
-const GAP_SECONDS = 1.5;
-const TAIL_SECONDS = 0.3;
 
 /**
  * Offline speech recognition with a phrase grammar: CMU PocketSphinx (`pocketsphinx_continuous`
@@ -257,73 +146,17 @@ export function createLocalGrammarStt(options: LocalGrammarSttOptions = {}): Stt
 
       const timeoutMs = options.timeoutMs ?? (grammar ? 10_000 : 60_000);
       const recognise = async (audio: Int16Array): Promise<string> => {
-        const rate = start.sampleRate;
-        const lead = Math.round(LEAD_SECONDS * rate);
-        const gap = Math.round(GAP_SECONDS * rate);
-        const input = new Int16Array(lead + audio.length + gap + audio.length + Math.round(TAIL_SECONDS * rate));
-        input.set(audio, lead);
-        const secondStart = lead + audio.length + gap;
-        input.set(audio, secondStart);
+        const { input, fromSeconds } = twoCopies(audio, start.sampleRate);
         // Raw 16-bit little-endian PCM: pocketsphinx_continuous reads -infile as such.
         const audioPath = join(directory, `utterance-${++utteranceCounter}.raw`);
         await writeFile(audioPath, new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
         if (closed) return '';
         try {
-          // Words starting after the middle of the gap are the second copy's.
-          return await decode(audioPath, (lead + audio.length + gap / 2) / rate);
+          return await runPocketsphinx({ binary, command, audioPath, args: baseArgs, fromSeconds, timeoutMs, children, closed: () => closed });
         } finally {
           await rm(audioPath, { force: true });
         }
       };
-
-      const decode = (audioPath: string, fromSeconds: number): Promise<string> =>
-        new Promise((resolve, reject) => {
-          const child = spawn(binary, ['-infile', audioPath, ...baseArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-          children.add(child);
-          let stdout = '';
-          const errors: string[] = [];
-          let stderrTail = '';
-          child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-          child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-            const lines = (stderrTail + chunk).split('\n');
-            stderrTail = lines.pop() ?? '';
-            for (const line of lines) {
-              if (/^(ERROR|FATAL)/.test(line) && !line.includes('does not match the grammar') && errors.length < 5) errors.push(line.trim());
-            }
-          });
-          const timer = setTimeout(() => {
-            child.kill('SIGKILL');
-            reject(new ProviderError('timeout', `${name}: recognition took over ${timeoutMs} ms`, { provider: name }));
-          }, timeoutMs);
-          child.on('error', (error: NodeJS.ErrnoException) => {
-            clearTimeout(timer);
-            children.delete(child);
-            reject(
-              error.code === 'ENOENT'
-                ? new ProviderError('bad_request', `${name}: "${command}" not found (install pocketsphinx)`, { provider: name, cause: error })
-                : new ProviderError('server', `${name}: ${error.message}`, { provider: name, cause: error, retryable: false }),
-            );
-          });
-          child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            children.delete(child);
-            if (closed) return resolve('');
-            if (code !== 0) {
-              reject(new ProviderError('server', `${name}: pocketsphinx failed (${signal ?? `exit ${code}`}) ${errors.join(' | ')}`.trim(), { provider: name, retryable: false }));
-              return;
-            }
-            // With `-time yes` every word comes on a line `word start end confidence`;
-            // the words of the second copy are the answer.
-            const words: string[] = [];
-            for (const line of stdout.split('\n')) {
-              const match = /^(\S+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) \S+$/.exec(line.trim());
-              if (!match || Number(match[2]) < fromSeconds) continue;
-              const word = match[1]!.replace(/\(\d+\)$/, '');
-              if (!isFiller(word)) words.push(word);
-            }
-            resolve(words.join(' '));
-          });
-        });
 
       // Recognitions run one after another, so finals come in the order spoken.
       let queue = Promise.resolve();

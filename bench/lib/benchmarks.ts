@@ -1,0 +1,124 @@
+/**
+ * The benchmarks `bench/run-all.ts` runs, in order, and the shapes it shares with the report
+ * writer (bench/lib/report.ts).
+ */
+
+export type Figures = Record<string, number | null>;
+
+export interface Benchmark {
+  id: string;
+  title: string;
+  /** Script path from the repository root. */
+  script: string;
+  args: string[];
+  quickArgs: string[];
+  env?: Record<string, string>;
+  quickEnv?: Record<string, string>;
+  /** Prefix for this benchmark's keys in report.json (when its own keys are not unique). */
+  prefix?: string;
+  /** Not run with --quick. */
+  fullOnly?: boolean;
+  about: string;
+}
+
+/** One benchmark's run (or that it was not run). */
+export interface Outcome {
+  bench: Benchmark;
+  status: 'ok' | 'failed' | 'not run';
+  exitCode?: number | null;
+  signal?: string | null;
+  error?: string;
+  seconds: number;
+  stdout: string;
+  stderr: string;
+  figures: Figures;
+  commandLine: string;
+}
+
+/** A benchmark: `args` of the full run and of --quick, `about` for the report, the rest optional. */
+function benchmark(
+  id: string,
+  title: string,
+  script: string,
+  [args, quickArgs]: [full: string[], quick: string[]],
+  about: string,
+  more: Pick<Benchmark, 'env' | 'quickEnv' | 'prefix' | 'fullOnly'> = {},
+): Benchmark {
+  return { id, title, script, args, quickArgs, ...more, about };
+}
+
+/** bench/media/concurrent-calls.ts with one VAD engine; its keys are prefixed `media_<vad>_`. */
+function concurrentCalls(vad: 'silero' | 'webrtc', title: string, quickArgs: string[], about: string, fullOnly?: true): Benchmark {
+  return benchmark(`calls-${vad}`, `media: concurrent calls per core, ${title}`, 'bench/media/concurrent-calls.ts', [[vad, '50,100,200,300,400', '6'], quickArgs], about, {
+    prefix: `media_${vad}_`,
+    ...(fullOnly ? { fullOnly } : {}),
+  });
+}
+
+export const benchmarks: Benchmark[] = [
+  benchmark(
+    'rest',
+    'ai-manager: REST throughput',
+    'bench/ai-manager/ais.ts',
+    [[], []],
+    'GET /v1.0/ais/{id} and POST /v1.0/ais against ai-manager on PostgreSQL (its own database, in-process bus, rate limit off), ' +
+      'closed loop with 16 keep-alive connections from a separate process. Needs the PostgreSQL of DATABASE_URL_ADMIN.',
+    { env: { BENCH_SECONDS: '10', BENCH_CONNECTIONS: '16' }, quickEnv: { BENCH_SECONDS: '3', BENCH_CONNECTIONS: '16' } },
+  ),
+  benchmark(
+    'resampler',
+    'media: resampler quality',
+    'bench/media/resampler-quality.ts',
+    [[], []],
+    '8 -> 16 -> 8 kHz round trip on the speech fixture (SNR at the best alignment), alias rejection of 16 -> 8 kHz on a 4.2-7.8 kHz sweep, ' +
+      'image rejection of 8 -> 16 kHz, passband level, per speex quality (the engine uses quality 6).',
+  ),
+  benchmark(
+    'frame-cost',
+    'media: CPU per 20 ms frame',
+    'bench/media/frame-cost.ts',
+    [['5000'], ['2000']],
+    'CPU microseconds per 20 ms frame of each stage and of the whole per-call media path (decode, resample, VAD, resample, encode), per VAD engine.',
+  ),
+  concurrentCalls(
+    'silero',
+    'Silero VAD (the default)',
+    ['silero', '100,200', '3'],
+    'N real RTP transports in one process, each receiving 50 packets/s of u-law speech from a peer process, running the VAD and echoing every frame back ' +
+      '(decode, resample, VAD, resample, encode, paced send). Send jitter = |interval between a call\'s consecutive packets - 20 ms|. ' +
+      'Silero runs batched in its worker thread, so "cpu %" counts both threads.',
+  ),
+  concurrentCalls('webrtc', 'WebRTC VAD', [], 'The same with the WebRTC VAD (libfvad, WASM, on the event loop).', true),
+  benchmark(
+    'pacing',
+    'media: pacing drift',
+    'bench/media/pacing-drift.ts',
+    [['30'], ['5']],
+    '10 simulated minutes of the RTP output clock (timers 0-4 ms late, a 150 ms stall every 30 s), then a real-time run of one RTP transport.',
+  ),
+  benchmark(
+    'overhead',
+    'pipeline: overhead and barge-in reaction',
+    'bench/pipeline/overhead.ts',
+    [['20', '100'], ['10', '100']],
+    'The conversation engine alone with zero-latency provider fakes and an in-memory transport: STT final -> first audio frame handed to the transport, ' +
+      'at 1 and at 100 concurrent calls; barge-in reaction = VAD decision -> output queue flushed.',
+  ),
+  benchmark(
+    'simulator',
+    'Asterisk simulator: its own share',
+    'packages/asterisk-simulator/src/bench/simulator-bench.ts',
+    [['20', '5'], ['10', '2']],
+    'The simulator with an ideal RTP app (replies after one quiet frame = 20 ms; stops at the first loud packet): the simulator\'s own share of the ' +
+      'response and barge-in paths, and its CPU for N bridged calls.',
+  ),
+  benchmark(
+    'caller',
+    'end to end: the scripted caller through the simulator and the real pipeline',
+    'bench/pipeline/caller-first-audio.ts',
+    [['4', '10'], ['2', '5']],
+    'flow-manager answers a simulated call and runs ai_talk; pipeline-manager takes the call audio over RTP external media; provider doubles at typical ' +
+      'latencies (STT final 150 ms after the end of speech, LLM first token 350 ms, TTS first byte 150 ms; VAD double ends speech after 100 ms of quiet). ' +
+      'End of the caller\'s utterance -> first audio the caller hears, and the pipeline\'s share = that - 650 ms - endpointing wait.',
+  ),
+];

@@ -1,0 +1,111 @@
+/**
+ * The figures of a `pnpm bench` run (bench/run-all.ts): each benchmark's own, the ones the
+ * report's summary asks for (`required`), the derived ones, and report.json (all of them).
+ */
+import { cpus } from 'node:os';
+import type { Figures, Outcome } from './benchmarks.ts';
+
+/** What bench/run-all.ts hands to the report. */
+export interface BenchRun {
+  /** The command line, as `pnpm bench ...`. */
+  command: string;
+  quick: boolean;
+  startedAt: Date;
+  totalSeconds: number;
+  /** os.loadavg() before and after the benchmarks. */
+  loadBefore: number[];
+  loadAfter: number[];
+  /** Every benchmark's outcome, those run first, in the order they ran. */
+  outcomes: Outcome[];
+}
+
+/** Calls per core of one VAD engine's concurrent-calls run; see `callsPerCore`. */
+export interface CallsPerCore {
+  callsPerCore: number | null;
+  jitter: number | null;
+  calls: number | null;
+  cpuPct: number | null;
+  steps: number[];
+}
+
+export interface ReportFigures {
+  required: Figures;
+  derived: Figures;
+  /** report.json: required, derived and every benchmark's figures, rounded to 3 decimals. */
+  json: Figures;
+  silero: CallsPerCore;
+  webrtc: CallsPerCore;
+  /** The largest concurrent call count of the overhead benchmark (100 when it did not run). */
+  concurrent: number;
+}
+
+export function reportFigures({ quick, totalSeconds, loadBefore, loadAfter, outcomes }: BenchRun): ReportFigures {
+  const all: Figures = Object.assign({}, ...outcomes.map((outcome) => outcome.figures)) as Figures;
+  const get = (key: string): number | null => (typeof all[key] === 'number' ? all[key] : null);
+
+  /**
+   * Calls per core: the largest tested call count N whose RTP send jitter p99 was below 2 ms (as
+   * the benchmark's own last line), divided by the CPU cores the process used at N when that is
+   * more than one (Silero's worker thread runs beside the event loop); never scaled up when it
+   * used less than one core, since a larger count was not shown to keep the jitter.
+   */
+  function callsPerCore(prefix: string): CallsPerCore {
+    const steps = Object.keys(all)
+      .map((key) => new RegExp(`^${prefix}calls_(\\d+)_jitter_p99_ms$`).exec(key)?.[1])
+      .filter((value): value is string => value !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    let best: number | null = null;
+    for (const calls of steps) {
+      const jitter = get(`${prefix}calls_${calls}_jitter_p99_ms`);
+      if (jitter !== null && jitter < 2) best = calls;
+    }
+    if (best === null) return { callsPerCore: null, jitter: null, calls: null, cpuPct: null, steps };
+    const cpuPct = get(`${prefix}calls_${best}_cpu_pct`);
+    const cores = cpuPct === null ? null : cpuPct / 100;
+    return { callsPerCore: cores === null ? null : best / Math.max(1, cores), jitter: get(`${prefix}calls_${best}_jitter_p99_ms`), calls: best, cpuPct, steps };
+  }
+
+  const silero = callsPerCore('media_silero_');
+  const webrtc = callsPerCore('media_webrtc_');
+  const concurrent = (() => {
+    const levels = Object.keys(all)
+      .map((key) => /^overhead_calls_(\d+)_p50_ms$/.exec(key)?.[1])
+      .filter((value): value is string => value !== undefined)
+      .map(Number);
+    return levels.length > 0 ? Math.max(...levels) : 100;
+  })();
+
+  const required: Figures = {
+    pipeline_overhead_p50_ms: get(`overhead_calls_${concurrent}_p50_ms`),
+    pipeline_overhead_p95_ms: get(`overhead_calls_${concurrent}_p95_ms`),
+    bargein_reaction_ms: get(`bargein_calls_${concurrent}_max_ms`),
+    calls_per_core: silero.callsPerCore === null ? null : Math.floor(silero.callsPerCore),
+    rtp_send_jitter_p99_ms: silero.jitter,
+    resampler_roundtrip_snr_db: get('resampler_roundtrip_snr_db'),
+    resampler_alias_rejection_db: get('resampler_alias_rejection_db'),
+    rest_get_ai_rps: get('rest_get_ai_rps'),
+    rest_get_ai_p99_ms: get('rest_get_ai_p99_ms'),
+    caller_first_audio_p50_ms: get('caller_first_audio_p50_ms'),
+  };
+  const derived: Figures = {
+    caller_first_audio_p95_ms: get('caller_first_audio_p95_ms'),
+    caller_pipeline_share_p50_ms: get('caller_pipeline_share_p50_ms'),
+    caller_pipeline_share_p95_ms: get('caller_pipeline_share_p95_ms'),
+    calls_per_core_calls_tested: silero.calls,
+    calls_per_core_cpu_pct: silero.cpuPct,
+    calls_per_core_webrtc: webrtc.callsPerCore === null ? null : Math.floor(webrtc.callsPerCore),
+    rtp_send_jitter_p99_ms_webrtc: webrtc.jitter,
+    pipeline_overhead_1call_p50_ms: get('overhead_calls_1_p50_ms'),
+    pipeline_overhead_1call_p95_ms: get('overhead_calls_1_p95_ms'),
+    machine_cpus: cpus().length,
+    machine_load_avg_1m_start: Math.round(loadBefore[0]! * 100) / 100,
+    machine_load_avg_1m_end: Math.round(loadAfter[0]! * 100) / 100,
+    run_quick: quick ? 1 : 0,
+    run_seconds: Math.round(totalSeconds),
+    run_benchmarks_failed: outcomes.filter((outcome) => outcome.status === 'failed').length,
+  };
+  const reportJson: Figures = { ...required, ...derived, ...all };
+  for (const [key, value] of Object.entries(reportJson)) if (typeof value === 'number') reportJson[key] = Math.round(value * 1000) / 1000;
+  return { required, derived, json: reportJson, silero, webrtc, concurrent };
+}

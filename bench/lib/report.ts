@@ -1,0 +1,143 @@
+/**
+ * Writes the report of a `pnpm bench` run (bench/run-all.ts): `REPORT.md` (summary table with
+ * the targets, machine, definitions, each benchmark's command and printed output) and
+ * `report.json` (bench/lib/report-figures.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os';
+import { join } from 'node:path';
+import { benchmarks, type Figures } from './benchmarks.ts';
+import { reportFigures, type BenchRun, type ReportFigures } from './report-figures.ts';
+
+/** Writes REPORT.md and report.json into `outDir`; returns the summary's figures. */
+export function writeReport(run: BenchRun, outDir: string): Figures {
+  const figures = reportFigures(run);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'REPORT.md'), reportMarkdown(run, figures).join('\n'));
+  writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(figures.json, null, 2)}\n`);
+  return figures.required;
+}
+
+/** REPORT.md, line by line. */
+function reportMarkdown(
+  { command, quick, startedAt, totalSeconds, loadBefore, loadAfter, outcomes }: BenchRun,
+  { required, derived, silero, webrtc, concurrent }: ReportFigures,
+): string[] {
+  const fmt = (value: number | null | undefined, digits = 1, unit = '') => (value === null || value === undefined ? 'n/a' : `${value.toFixed(digits)}${unit ? ` ${unit}` : ''}`);
+  const verdict = (value: number | null | undefined, ok: (value: number) => boolean) => (value === null || value === undefined ? 'not measured' : ok(value) ? 'met' : 'NOT met');
+  const outcomeOf = (id: string) => outcomes.find((outcome) => outcome.bench.id === id)!;
+  const sourceNote = (id: string) => {
+    const outcome = outcomeOf(id);
+    return outcome.status === 'ok' ? `[${id}](#${id})` : `[${id}](#${id}) (${outcome.status === 'failed' ? 'FAILED' : 'not run'})`;
+  };
+  const cpuModel = cpus()[0]?.model?.trim() ?? 'unknown';
+  const summaryRows: [string, string, string, string, string][] = [
+    [
+      `Pipeline overhead p50 (STT final -> first audio frame out, ${concurrent} concurrent calls, zero-latency fakes)`,
+      fmt(required.pipeline_overhead_p50_ms, 2, 'ms'),
+      '< 5 ms',
+      verdict(required.pipeline_overhead_p50_ms, (value) => value < 5),
+      sourceNote('overhead'),
+    ],
+    [
+      `Pipeline overhead p95 (same, ${concurrent} concurrent calls)`,
+      fmt(required.pipeline_overhead_p95_ms, 2, 'ms'),
+      '< 15 ms',
+      verdict(required.pipeline_overhead_p95_ms, (value) => value < 15),
+      sourceNote('overhead'),
+    ],
+    [
+      `Barge-in reaction, worst of ${concurrent} concurrent calls (VAD decision -> output flushed)`,
+      fmt(required.bargein_reaction_ms, 3, 'ms'),
+      '<= 20 ms',
+      verdict(required.bargein_reaction_ms, (value) => value <= 20),
+      sourceNote('overhead'),
+    ],
+    [
+      `Calls per core (Silero VAD; definition below)${silero.calls !== null && silero.calls === silero.steps.at(-1) ? ' (the largest count tested: a lower bound)' : ''}`,
+      required.calls_per_core === null || required.calls_per_core === undefined ? 'n/a' : String(required.calls_per_core),
+      '>= 200',
+      verdict(required.calls_per_core, (value) => value >= 200),
+      sourceNote('calls-silero'),
+    ],
+    [
+      `RTP send jitter p99 at that call count${silero.calls !== null ? ` (${silero.calls} calls)` : ''}`,
+      fmt(required.rtp_send_jitter_p99_ms, 3, 'ms'),
+      '< 2 ms',
+      verdict(required.rtp_send_jitter_p99_ms, (value) => value < 2),
+      sourceNote('calls-silero'),
+    ],
+    [
+      `Calls per core with the WebRTC VAD instead${webrtc.calls !== null ? ` (${webrtc.calls} calls, jitter p99 ${fmt(webrtc.jitter, 3, 'ms')})` : ''}`,
+      derived.calls_per_core_webrtc === null || derived.calls_per_core_webrtc === undefined ? 'n/a' : String(derived.calls_per_core_webrtc),
+      '>= 200',
+      verdict(derived.calls_per_core_webrtc, (value) => value >= 200),
+      sourceNote('calls-webrtc'),
+    ],
+    ['Resampler 8 -> 16 -> 8 kHz round-trip SNR on speech (quality 6)', fmt(required.resampler_roundtrip_snr_db, 1, 'dB'), '-', '-', sourceNote('resampler')],
+    ['Resampler alias rejection, 16 -> 8 kHz, 4.2-7.8 kHz sweep (quality 6)', fmt(required.resampler_alias_rejection_db, 1, 'dB'), '-', '-', sourceNote('resampler')],
+    ['REST GET /v1.0/ais/{id} throughput (16 connections)', fmt(required.rest_get_ai_rps, 0, 'req/s'), '-', '-', sourceNote('rest')],
+    ['REST GET /v1.0/ais/{id} p99 latency', fmt(required.rest_get_ai_p99_ms, 2, 'ms'), '-', '-', sourceNote('rest')],
+    ['Caller: end of utterance -> first audio heard, p50 (650 ms of provider doubles included)', fmt(required.caller_first_audio_p50_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
+    ['Caller: end of utterance -> first audio heard, p95', fmt(derived.caller_first_audio_p95_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
+    ["Caller: the pipeline's share, p50 / p95 (latency - 650 ms - endpointing wait)", `${fmt(derived.caller_pipeline_share_p50_ms, 1)} / ${fmt(derived.caller_pipeline_share_p95_ms, 1, 'ms')}`, '-', '-', sourceNote('caller')],
+  ];
+
+  const lines: string[] = [];
+  lines.push('# Benchmark report', '');
+  lines.push(`Generated by \`${command}\` on ${startedAt.toISOString()} in ${Math.round(totalSeconds)} s${quick ? ' (--quick: shorter runs, fewer samples)' : ''}.`);
+  lines.push('Every benchmark ran in its own process, one after the other. `bench/report.json` holds the same figures as numbers.', '');
+  lines.push('## Machine', '');
+  lines.push(`- CPU: ${cpuModel}, ${cpus().length} logical cores (available parallelism ${availableParallelism()})`);
+  lines.push(`- Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB; OS: ${osType()} ${release()}`);
+  lines.push(`- Node ${process.version}`);
+  lines.push(`- Load average (1 min) at start ${loadBefore[0]!.toFixed(2)}, at end ${loadAfter[0]!.toFixed(2)}: other work on a shared machine shows up in the jitter and latency figures.`, '');
+  lines.push('## Summary', '');
+  lines.push('| Figure | Value | Target | Target met | Source |', '|---|---|---|---|---|');
+  for (const row of summaryRows) lines.push(`| ${row.join(' | ')} |`);
+  lines.push('', 'Targets are those of issue 5 (calls per core, jitter) and issue 7 (pipeline overhead, barge-in); the other figures have none.', '');
+  lines.push('### Definitions', '');
+  lines.push(
+    `- **pipeline_overhead_p50_ms / _p95_ms**: from bench/pipeline/overhead.ts at ${concurrent} concurrent calls (the same at 1 call is \`pipeline_overhead_1call_*\`): ` +
+      'the conversation engine with provider fakes that answer at once, from the STT final transcript to the first audio frame handed to the transport.',
+    `- **bargein_reaction_ms**: the largest barge-in reaction over all turns at ${concurrent} concurrent calls: from the VAD's "caller started speaking" decision to the moment the transport's output queue is flushed (no bot frame leaves after it).`,
+    '- **calls_per_core**: from bench/media/concurrent-calls.ts with the Silero VAD (the pipeline\'s default, batched in a worker thread). Take the largest tested call count N whose RTP send jitter p99 was below 2 ms (a smaller count may miss it on a busy machine: see its "bare timer p99", the noise floor measured alongside); ' +
+      'divide it by the CPU cores the benchmark process used at N (`cpu %` / 100, both threads) when that is more than one core. It is never scaled up when less than one core was used: a count that was not tested is not claimed. ' +
+      'When no count met the jitter bound, the figure is null. `calls_per_core_webrtc` is the same with the WebRTC VAD (full run only).',
+    '- **rtp_send_jitter_p99_ms**: the p99 of |interval between a call\'s consecutive RTP packets - 20 ms| over all calls, at that call count N.',
+    '- **resampler_roundtrip_snr_db**, **resampler_alias_rejection_db**: at the engine\'s resampler quality (6); the other qualities are `resampler_q<N>_*`.',
+    '- **rest_get_ai_rps**, **rest_get_ai_p99_ms**: GET /v1.0/ais/{id}, 16 keep-alive connections in closed loop, ai-manager on PostgreSQL in its own process.',
+    '- **caller_first_audio_p50_ms**: the scripted caller of the Asterisk simulator, calling into flow-manager and the real pipeline-manager over RTP external media; from the last loud frame the caller sends to the first loud frame it hears. ' +
+      'The provider doubles add 650 ms by construction (STT final 150 ms after the last speech frame reached it, LLM first token 350 ms, TTS first byte 150 ms). ' +
+      '**caller_pipeline_share_*** = the caller\'s latency - 650 ms - the endpointing wait (how long the turn waited for the VAD\'s end of speech after the STT final; 0 here because the VAD double ends speech after 100 ms of quiet, before the STT final). ' +
+      'The share holds the RTP uplink through the simulator and the jitter buffer, the turn start, sentence splitting, framing, the output queue and 20 ms pacing, the RTP downlink, the simulator\'s bridge and the caller noticing the first loud frame ' +
+      '(the simulator benchmark gives the simulator\'s own part of a round trip). With the default Silero settings (stop_secs 0.8 s) a real call also waits for 0.8 s of silence, since the turn ends on the VAD when the STT endpoint comes while the VAD still hears speech: about 650 ms more than here.',
+    '',
+  );
+  lines.push('## Benchmarks', '');
+  for (const outcome of outcomes) {
+    const { bench } = outcome;
+    lines.push(`### ${bench.title} <a id="${bench.id}"></a>`, '');
+    lines.push(bench.about, '');
+    if (outcome.status === 'not run') {
+      lines.push(`Not run in this report (\`--only\` / \`--skip\`${bench.fullOnly ? ', or not part of --quick' : ''}). Run alone: \`pnpm bench --only=${bench.id}\`.`, '');
+      continue;
+    }
+    lines.push(`- Command: \`${outcome.commandLine}\``);
+    lines.push(`- Status: ${outcome.status === 'ok' ? 'ok' : `**FAILED** (${outcome.error}); its figures are left out of report.json`}; ${outcome.seconds.toFixed(1)} s`, '');
+    lines.push('```', outcome.stdout.trimEnd() || '(no output)', '```', '');
+    if (outcome.status === 'failed' && outcome.stderr.trim() !== '') {
+      lines.push('Error output (last 40 lines):', '', '```', outcome.stderr.trimEnd().split('\n').slice(-40).join('\n'), '```', '');
+    }
+  }
+  lines.push('## How to run', '');
+  lines.push(
+    '`pnpm bench` runs everything (about 4 minutes on this machine) and writes this file and `bench/report.json`; `pnpm bench --quick` makes each run shorter (about 2 minutes, fewer samples, no WebRTC calls-per-core run); ' +
+      '`--only=<ids>` / `--skip=<ids>` pick benchmarks (ids: ' +
+      benchmarks.map((bench) => `\`${bench.id}\``).join(', ') +
+      '); `--out=<dir>` writes the report elsewhere. Each benchmark also runs on its own with the command shown in its section; with `BENCH_JSON=<file>` it writes its figures there as JSON. ' +
+      'The REST benchmark needs PostgreSQL (`DATABASE_URL_ADMIN`, default postgres://postgres@127.0.0.1:5432/postgres).',
+    '',
+  );
+  return lines;
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { AriClient } from './ari-client.ts';
+import type { AriChannels } from './ari-channels.ts';
+import type { AriPlayback } from './ari-types.ts';
+
+/** Something waiting for an ARI event about a playback. */
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Playbacks on channels: each `play` waits for its PlaybackFinished, and ends early when its
+ * signal aborts, the channel hangs up or the media is stopped.
+ */
+export class AriPlaybacks {
+  private readonly playbacks = new Map<string, Waiter>();
+  /** The channel each running playback plays on. */
+  private readonly playbackChannels = new Map<string, string>();
+
+  constructor(
+    private readonly client: AriClient,
+    private readonly channels: AriChannels,
+  ) {}
+
+  async play(channelId: string, media: string, signal: AbortSignal, language?: string): Promise<void> {
+    if (signal.aborted) throw new Error('aborted');
+    const playbackId = randomUUID();
+    const state = this.channels.state(channelId);
+    const finished = new Promise<void>((resolve, reject) => {
+      const onHangup = (error: Error) => done(error);
+      const onAbort = () => {
+        void this.client.stopPlayback(playbackId).catch(() => undefined);
+        done(new Error('aborted'));
+      };
+      const done = (error?: Error) => {
+        this.playbacks.delete(playbackId);
+        this.playbackChannels.delete(playbackId);
+        state.hangupListeners.delete(onHangup);
+        signal.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      this.playbacks.set(playbackId, { resolve: () => done(), reject: (error) => done(error) });
+      this.playbackChannels.set(playbackId, channelId);
+      state.hangupListeners.add(onHangup);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    finished.catch(() => undefined);
+    try {
+      await this.client.play(channelId, media, playbackId, language);
+    } catch (error) {
+      this.playbacks.get(playbackId)?.reject(error as Error);
+    }
+    await finished;
+  }
+
+  /** Stops every playback running on the channel. */
+  async stopOn(channelId: string): Promise<void> {
+    for (const [playbackId, waiter] of [...this.playbacks]) {
+      if (this.playbackChannels.get(playbackId) !== channelId) continue;
+      await this.client.stopPlayback(playbackId).catch(() => undefined);
+      waiter.resolve();
+    }
+  }
+
+  /** PlaybackFinished: its waiter goes on (or fails when Asterisk could not play it). */
+  finished(playback: AriPlayback | undefined): void {
+    const waiter = playback ? this.playbacks.get(playback.id) : undefined;
+    if (!waiter || !playback) return;
+    this.playbacks.delete(playback.id);
+    if (playback.state === 'failed') waiter.reject(new Error(`Asterisk could not play ${playback.media_uri}.`));
+    else waiter.resolve();
+  }
+}

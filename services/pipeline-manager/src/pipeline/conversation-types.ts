@@ -1,0 +1,71 @@
+import type { AudioFrame } from '../media/audio-format.ts';
+import type { MediaTransport } from '../media/media-transport.ts';
+import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
+import type { LlmMessage, LlmProvider, LlmToolCall, LlmToolDefinition, SttProvider, TtsProvider } from '../providers/types.ts';
+
+/** What the conversation needs of a voice activity detector (the media engine's fits). */
+export interface ConversationVad {
+  process(frame: AudioFrame): Promise<readonly VadEvent[]>;
+}
+
+/** The result of one tool call, as ai-manager's tool execution answers. */
+export interface ToolExecution {
+  /** The text (JSON) given back to the LLM. */
+  result: string;
+  /** Whether the LLM runs again after this tool. */
+  runLlm: boolean;
+  /** Set by tools that end the session (stop_service, stop_flow, connect_call). */
+  endSession?: string;
+}
+
+/** Timestamps (ms on the conversation's clock) of one turn, from the caller's silence to our first audio. */
+export interface TurnLatency {
+  turn: number;
+  userStoppedAt?: number;
+  sttFinalAt?: number;
+  llmRequestAt?: number;
+  llmFirstTokenAt?: number;
+  ttsFirstByteAt?: number;
+  firstAudioAt?: number;
+}
+
+/** What the conversation reports as it goes (to be persisted and published by the caller). */
+export type ConversationEvent =
+  | { type: 'user_transcript'; turn: number; text: string }
+  | { type: 'assistant_text'; turn: number; text: string; final: boolean }
+  | { type: 'assistant_message'; turn: number; text: string; interrupted: boolean; toolCalls: LlmToolCall[] }
+  | { type: 'tool_call'; turn: number; call: LlmToolCall }
+  | { type: 'tool_result'; turn: number; call: LlmToolCall; result: string }
+  | { type: 'usage'; kind: 'llm' | 'stt' | 'tts'; provider: string; inputTokens?: number; outputTokens?: number; characters?: number; audioSeconds?: number }
+  | ({ type: 'turn_latency' } & TurnLatency)
+  | { type: 'barge_in'; turn: number; heardText: string; decidedAt: number; stoppedAt: number }
+  | { type: 'ended'; reason: string; error?: { category: string; message: string; provider?: string } };
+
+export interface ConversationOptions {
+  transport: MediaTransport;
+  vad: ConversationVad;
+  stt: SttProvider;
+  llm: LlmProvider;
+  tts: TtsProvider;
+  /** BCP-47 tag or '' (auto). */
+  language: string;
+  voiceId: string;
+  /** The history to start from: system prompts first (and earlier messages, if any). */
+  messages: LlmMessage[];
+  tools: LlmToolDefinition[];
+  executeTool(call: LlmToolCall): Promise<ToolExecution>;
+  onEvent(event: ConversationEvent): void;
+  /** What ends the caller's turn: STT endpointing, VAD silence, or whichever comes first (default). */
+  turnEnd?: 'stt' | 'vad' | 'either';
+  /** Caller speech must last this long (beyond VAD's start_secs) to interrupt the bot (default 0). */
+  interruptionMinMs?: number;
+  /** The bot speaks first (default true). */
+  greeting?: boolean;
+  /** How often streamed assistant text is reported (default 200 ms). */
+  intermediateIntervalMs?: number;
+  /** After VAD silence without a final transcript, how long to wait for one (default 1500 ms). */
+  transcriptWaitMs?: number;
+  /** Tool rounds in one turn before the turn is cut short (default 5). */
+  maxToolRounds?: number;
+  now?: () => number;
+}

@@ -1,0 +1,43 @@
+import { vadConfigSchema } from '@avp/shared';
+import { z } from 'zod';
+import type { LlmMessage, LlmProvider, SttProvider, TtsProvider } from '../providers/types.ts';
+
+/** `POST /v1/pipelines`: start the voice pipeline of an AIcall on a call. */
+export const pipelineStartSchema = z.object({
+  aicall_id: z.uuid(),
+  customer_id: z.uuid(),
+  activeflow_id: z.uuid().nullable().default(null),
+  /** flow-manager's call whose audio the pipeline takes over. */
+  call_id: z.uuid(),
+  ai: z.object({
+    engine_model: z.string(),
+    engine_key: z.string().optional(),
+    tts_type: z.string().default('local'),
+    tts_voice_id: z.string().default(''),
+    stt_type: z.string().default(''),
+    stt_language: z.string().default(''),
+    vad_config: vadConfigSchema.optional(),
+    /** The AI's free parameters; `stt_phrases` is what the offline `local` STT listens for. */
+    parameter: z.record(z.string(), z.unknown()).default({}),
+  }),
+  /** System prompts and earlier messages, oldest first. */
+  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).default([]),
+  tools: z.array(z.object({ name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()) })).default([]),
+  /** Codec between Asterisk and the pipeline (RTP external media). */
+  format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
+  greeting: z.boolean().default(true),
+  /**
+   * When > 0, the start waits (at most this long) for the greeting's first LLM output, and a
+   * provider failure before it is a 500 PROVIDER_ERROR answer instead of a session that ends
+   * right after starting (sessions started through the public API use it).
+   */
+  confirm_llm_ms: z.number().int().min(0).max(30_000).default(0),
+});
+export type PipelineStart = z.infer<typeof pipelineStartSchema>;
+
+/** How a session gets its providers (the registry in production; doubles in tests). */
+export interface ProviderSource {
+  llm(ai: PipelineStart['ai'], messages: LlmMessage[]): LlmProvider;
+  stt(ai: PipelineStart['ai']): SttProvider;
+  tts(ai: PipelineStart['ai']): TtsProvider;
+}

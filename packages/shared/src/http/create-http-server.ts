@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling } from './error-handler.ts';
-import { requestLogSerializer } from './log-serializers.ts';
+import { clientErrorHandler, frameworkErrorHandler, installClosingGuard } from './framework-errors.ts';
+import { httpLoggerOptions } from './log-serializers.ts';
+import { installStorableStringGuard, jsonDepthExceeds, jsonTooDeepError } from './request-guards.ts';
 import { generateRequestId, requestIdHeader } from './request-id.ts';
 
 export interface HttpServerOptions {
@@ -14,24 +16,30 @@ export interface HttpServerOptions {
 
 /**
  * A Fastify instance with the platform's conventions: request ids in and out
- * (`x-request-id`), every error and 404 as the catalog's body, and the given pino logger
- * (so every request log line carries `reqId`). Routes, health and metrics are added by
- * the caller.
+ * (`x-request-id`), every error and 404 as the catalog's body (the framework's and the HTTP
+ * parser's own refusals included), the request guards of `request-guards.ts`, and the given
+ * pino logger (so every request log line carries `reqId`). Routes, health and metrics are
+ * added by the caller.
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
-    // Access keys sent as ?accesskey= / ?token= never reach the request logs.
-    loggerInstance: options.logger.child({}, { serializers: { req: requestLogSerializer } }),
+    // Access keys in URLs (under any parameter name, percent-encoded or not) never reach the logs.
+    loggerInstance: options.logger.child({}, httpLoggerOptions),
     genReqId: generateRequestId,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
-    return503OnClosing: true,
+    // installClosingGuard answers those requests, with the catalog's body.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler(options.logger),
   }) as unknown as FastifyInstance;
   app.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id);
   });
+  installClosingGuard(app);
+  installStorableStringGuard(app);
   // A POST without a body but with `content-type: application/json` (curl -X POST -H ...)
   // is an empty body, not invalid JSON.
   const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
@@ -40,6 +48,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
       done(null, undefined);
+      return;
+    }
+    if (jsonDepthExceeds(text)) {
+      done(jsonTooDeepError(), undefined);
       return;
     }
     void defaultJsonParser(request, text, done);

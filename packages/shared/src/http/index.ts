@@ -7,3 +7,5 @@ export * from './request-id.ts';
 export * from './access-key.ts';
 export * from './log-serializers.ts';
 export * from './route-schemas.ts';
+export * from './rate-limiter.ts';
+export * from './request-guards.ts';

@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import { silentLogger } from '@avp/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
-import { maxTopicsPerClient, slowClientCloseCode, WebsocketHub } from './websocket-hub.ts';
+import { maxTopicsPerClient, revokedCloseCode, slowClientCloseCode, WebsocketHub } from './websocket-hub.ts';
 
 const customer = '11111111-1111-4111-8111-111111111111';
+const keyId = '22222222-2222-4222-8222-222222222222';
 
 /** A stand-in socket recording what the hub does with it. */
 class FakeSocket extends EventEmitter {
@@ -32,9 +33,9 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-function connect(hub: WebsocketHub): FakeSocket {
+function connect(hub: WebsocketHub, owner = { customerId: customer, keyId }): FakeSocket {
   const socket = new FakeSocket();
-  hub.add(socket as unknown as WebSocket, customer);
+  hub.add(socket as unknown as WebSocket, owner);
   return socket;
 }
 
@@ -97,5 +98,42 @@ describe('WebsocketHub', () => {
     socket.receive({ type: 'subscribe', topics: [`customer_id:${customer}`] });
     hub.deliver({ type: 'ai_created', publisher: 'ai-manager', data: { id: customer } });
     expect(socket.sent).toHaveLength(1);
+  });
+
+  it('closes the connections of a revoked key or customer and delivers nothing more to them', () => {
+    const hub = new WebsocketHub(silentLogger(), { heartbeatMs: 1000, maxBufferedBytes: 100 });
+    const revoked = connect(hub);
+    const otherKey = connect(hub, { customerId: customer, keyId: '33333333-3333-4333-8333-333333333333' });
+    for (const socket of [revoked, otherKey]) socket.receive({ type: 'subscribe', topics: [`customer_id:${customer}`] });
+    expect(hub.revoke({ keyId })).toBe(1);
+    expect([revoked.closed, otherKey.closed]).toEqual([revokedCloseCode, undefined]);
+    hub.deliver({ type: 'ai_created', publisher: 'ai-manager', data: { id: keyId, customer_id: customer } });
+    expect(revoked.sent.some((text) => text.includes('ai_created'))).toBe(false);
+    expect(otherKey.sent.some((text) => text.includes('ai_created'))).toBe(true);
+    expect(hub.revoke({ customerId: customer.toUpperCase() })).toBe(1);
+    expect([otherKey.closed, hub.size]).toEqual([revokedCloseCode, 0]);
+  });
+
+  it('closes, at its periodic check, connections whose key is no longer live', async () => {
+    vi.useFakeTimers();
+    const live = new Set([keyId]);
+    const asked: string[][] = [];
+    const hub = new WebsocketHub(silentLogger(), {
+      heartbeatMs: 60_000,
+      maxBufferedBytes: 100,
+      keyCheckMs: 1000,
+      liveKeyIds: async (keyIds) => {
+        asked.push(keyIds);
+        return new Set(keyIds.filter((id) => live.has(id)));
+      },
+    });
+    hub.start();
+    const socket = connect(hub);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect([asked, socket.closed]).toEqual([[[keyId]], undefined]);
+    live.clear();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(socket.closed).toBe(revokedCloseCode);
+    hub.stop();
   });
 });

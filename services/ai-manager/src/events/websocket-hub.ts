@@ -9,11 +9,24 @@ export interface WebsocketHubOptions {
   maxBufferedBytes: number;
   /** Called with the number of connected clients whenever it changes. */
   onClientCount?: (count: number) => void;
+  /**
+   * The backstop of key revocation: every `keyCheckMs` the hub asks `liveKeyIds` which of
+   * its clients' keys are still valid and closes the others (0 or no function = off).
+   */
+  keyCheckMs?: number;
+  liveKeyIds?: (keyIds: string[]) => Promise<Set<string>>;
+}
+
+/** Whose connection it is: the access key it was opened with and that key's customer. */
+export interface WebsocketOwner {
+  customerId: string;
+  keyId: string;
 }
 
 interface Client {
   socket: WebSocket;
   customerId: string;
+  keyId: string;
   topics: Set<string>;
   alive: boolean;
 }
@@ -24,15 +37,22 @@ export const maxTopicsPerClient = 200;
 /** Close code for a client dropped because it reads too slowly. */
 export const slowClientCloseCode = 1013;
 
+/** Close code for a client whose access key (or customer) was revoked: policy violation. */
+export const revokedCloseCode = 1008;
+
 /**
  * The WebSocket clients of this process and their topic subscriptions. Every process
  * receives every ai-manager event (its own temporary bus queue) and pushes each one, as
  * `{type, data}`, to its clients whose subscriptions match; a client can only subscribe to
- * its own customer's topics.
+ * its own customer's topics. A connection lives only as long as its key: a revocation
+ * (`revoke`, driven by the bus event every instance receives) closes it at once, and a
+ * periodic check of the keys in use closes any whose revocation was missed.
  */
 export class WebsocketHub {
   private readonly clients = new Set<Client>();
   private heartbeat: NodeJS.Timeout | undefined;
+  private keyCheck: NodeJS.Timeout | undefined;
+  private checking = false;
 
   constructor(
     private readonly logger: Logger,
@@ -46,20 +66,27 @@ export class WebsocketHub {
   start(): void {
     this.heartbeat ??= setInterval(() => this.beat(), this.options.heartbeatMs);
     this.heartbeat.unref();
+    const { keyCheckMs, liveKeyIds } = this.options;
+    if (keyCheckMs && liveKeyIds && !this.keyCheck) {
+      this.keyCheck = setInterval(() => void this.checkKeys(liveKeyIds), keyCheckMs);
+      this.keyCheck.unref();
+    }
   }
 
   /** Closes every client (going away) and stops the heartbeat. */
   stop(): void {
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    clearInterval(this.keyCheck);
+    this.keyCheck = undefined;
     for (const client of this.clients) client.socket.close(1001, 'server shutting down');
     this.clients.clear();
     this.counted();
   }
 
   /** Takes a new authenticated connection. */
-  add(socket: WebSocket, customerId: string): void {
-    const client: Client = { socket, customerId: customerId.toLowerCase(), topics: new Set(), alive: true };
+  add(socket: WebSocket, owner: WebsocketOwner): void {
+    const client: Client = { socket, customerId: owner.customerId.toLowerCase(), keyId: owner.keyId, topics: new Set(), alive: true };
     this.clients.add(client);
     this.counted();
     socket.on('pong', () => {
@@ -84,6 +111,41 @@ export class WebsocketHub {
       if (![...client.topics].some((subscription) => topicMatches(subscription, topic))) continue;
       text ??= JSON.stringify({ type: event.type, data: event.data });
       this.send(client, text);
+    }
+  }
+
+  /**
+   * Closes the connections opened with a revoked key, or with any key of a deleted customer;
+   * answers how many were closed. Nothing is delivered to them from here on.
+   */
+  revoke(match: { keyId?: string; customerId?: string }): number {
+    const customerId = match.customerId?.toLowerCase();
+    let closed = 0;
+    for (const client of this.clients) {
+      if (client.keyId !== match.keyId && client.customerId !== customerId) continue;
+      this.remove(client);
+      client.socket.close(revokedCloseCode, 'access key revoked');
+      // A peer that does not answer the close must not keep the socket.
+      setTimeout(() => client.socket.terminate(), 1000).unref();
+      closed += 1;
+    }
+    if (closed > 0) this.logger.info({ ...match, closed }, 'closed websocket clients of a revoked key');
+    return closed;
+  }
+
+  /** Asks which keys in use are still valid and revokes the rest (the backstop). */
+  private async checkKeys(liveKeyIds: (keyIds: string[]) => Promise<Set<string>>): Promise<void> {
+    if (this.checking || this.clients.size === 0) return;
+    this.checking = true;
+    try {
+      const inUse = [...new Set([...this.clients].map((client) => client.keyId))];
+      const live = await liveKeyIds(inUse);
+      for (const keyId of inUse) if (!live.has(keyId)) this.revoke({ keyId });
+    } catch (error) {
+      // A failed check (database away) closes nothing; the next one tries again.
+      this.logger.warn({ err: error }, 'checking websocket clients\' keys failed');
+    } finally {
+      this.checking = false;
     }
   }
 

@@ -21,7 +21,7 @@ import {
   removeCustomer,
   revokeCustomerAccessKey,
 } from '../domain/customers/customer-service.ts';
-import type { KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
+import type { Revocations } from '../events/revocations.ts';
 import { secretsEqual } from '../http/credentials.ts';
 import { billingAdminRoutes } from './billing-routes.ts';
 import { parseId } from '../http/ids.ts';
@@ -32,9 +32,10 @@ const security = [{ adminToken: [] }];
 
 /**
  * The admin API, guarded by `Authorization: Bearer <ADMIN_TOKEN>`: customers and their
- * access keys. Without an ADMIN_TOKEN every admin request is refused.
+ * access keys. Without an ADMIN_TOKEN every admin request is refused. Deleting a key or a
+ * customer revokes at once, everywhere (cached lookups, open WebSocket connections).
  */
-export function adminRoutes(domain: DomainContext, authenticator: KeyAuthenticator, adminToken: string | undefined): FastifyPluginAsyncZod {
+export function adminRoutes(domain: DomainContext, revocations: Revocations, adminToken: string | undefined): FastifyPluginAsyncZod {
   return async (api) => {
     api.addHook('onRequest', async (request) => {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
@@ -47,7 +48,7 @@ export function adminRoutes(domain: DomainContext, authenticator: KeyAuthenticat
 
     api.post('/v1.0/customers', {
       schema: { tags, summary: 'Create a customer with its first access key', security, body: customerCreateSchema, response: responses(createdCustomerSchema) },
-      handler: async (request) => createCustomer(domain.db, request.body, domain.billing),
+      handler: async (request) => createCustomer(domain.db, request.body, domain.outbound, domain.billing),
     });
     api.get('/v1.0/customers', {
       schema: { tags, summary: 'List customers', security, querystring: pageQuerySchema, response: responses(listResponseSchema(customerSchema)) },
@@ -59,13 +60,13 @@ export function adminRoutes(domain: DomainContext, authenticator: KeyAuthenticat
     });
     api.put('/v1.0/customers/:id', {
       schema: { tags, summary: 'Change a customer', security, params: idParamsSchema, body: customerUpdateSchema, response: responses(customerSchema) },
-      handler: async (request) => changeCustomer(domain.db, parseId(request.params.id), request.body),
+      handler: async (request) => changeCustomer(domain.db, parseId(request.params.id), request.body, domain.outbound),
     });
     api.delete('/v1.0/customers/:id', {
       schema: { tags, summary: 'Delete a customer and revoke its keys', security, params: idParamsSchema, response: responses(customerSchema) },
       handler: async (request) => {
         const customer = await removeCustomer(domain.db, parseId(request.params.id));
-        authenticator.forget({ customerId: customer.id });
+        await revocations.customerRevoked(customer.id);
         return customer;
       },
     });
@@ -101,7 +102,7 @@ export function adminRoutes(domain: DomainContext, authenticator: KeyAuthenticat
       },
       handler: async (request) => {
         const key = await revokeCustomerAccessKey(domain.db, parseId(request.params.id), parseId(request.params.key_id, 'key_id'));
-        authenticator.forget({ keyId: key.id });
+        await revocations.keyRevoked(key.id, key.customer_id);
         return key;
       },
     });

@@ -1,4 +1,4 @@
-import { aicallCreateSchema, aicallFiltersSchema, aicallSchema, aicallWithCostSchema } from '@avp/shared';
+import { aicallCreateSchema, aicallFiltersSchema, aicallSchema, aicallWithCostSchema, appError } from '@avp/shared';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
 import type { SessionService } from '../sessions/session-service.ts';
@@ -23,7 +23,7 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
         tags,
         summary: 'Start an AI session',
         description:
-          'Creates the AIcall. With reference_type `call` and the id of a live call of yours (reference_id), the AI session starts on that call at once (a ringing call is answered): the AI greets the caller and the answer comes once the greeting is under way. A billing account balance below the minimum is 402 INSUFFICIENT_BALANCE; a call or AI that is not yours is 404; a call that has ended is 409; an LLM provider that refuses the engine key or is unavailable is 500 PROVIDER_ERROR (the AIcall is then terminated with the reason). Other reference types only create the record.',
+          'Creates the AIcall. With reference_type `call` and the id of a live call of yours (reference_id), the AI session starts on that call at once (a ringing call is answered): the AI greets the caller and the answer comes once the greeting is under way; activeflow_id, when given, must be the activeflow of that call. Without a call, activeflow_id must be an activeflow of yours. A billing account balance below the minimum is 402 INSUFFICIENT_BALANCE; a call, activeflow or AI that is not yours is 404; a call that has ended is 409; an LLM provider that refuses the engine key or is unavailable is 500 PROVIDER_ERROR (the AIcall is then terminated with the reason). Other reference types only create the record.',
         security: keySecurity,
         body: aicallCreateSchema,
         response: responses(aicallSchema),
@@ -33,6 +33,11 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
         // 402 INSUFFICIENT_BALANCE below the minimum balance, before anything is created.
         if (request.body.reference_type === 'call' && sessions) {
           return getAicall(domain, customerId, await sessions.startForCall(customerId, request.body));
+        }
+        // An AIcall bound to an activeflow works on that flow's variables: only the caller's own.
+        if (request.body.activeflow_id) {
+          if (!sessions) throw appError('SERVICE_UNAVAILABLE', 'Activeflows cannot be checked here.');
+          await sessions.assertOwnActiveflow(customerId, request.body.activeflow_id);
         }
         await domain.billing?.assertCanStart(customerId);
         return createAicall(domain, customerId, request.body);

@@ -22,7 +22,7 @@ export function customerRoutes(domain: DomainContext): FastifyPluginAsyncZod {
         body: customerUpdateSchema,
         response: responses(customerSchema),
       },
-      handler: async (request) => changeCustomer(domain.db, callerOf(request).customerId, request.body),
+      handler: async (request) => changeCustomer(domain.db, callerOf(request).customerId, request.body, domain.outbound),
     });
   };
 }

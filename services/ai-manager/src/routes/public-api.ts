@@ -1,15 +1,15 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { accessKeyOf, accessKeySecuritySchemes, appError } from '@avp/shared';
+import { accessKeyOf, accessKeySecuritySchemes, appError, enforceRateLimit, type RateLimiter } from '@avp/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
 import type { KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
+import type { Revocations } from '../events/revocations.ts';
 import type { WebsocketHub } from '../events/websocket-hub.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import { setCaller } from '../http/caller.ts';
-import type { RateLimiter } from '../http/rate-limiter.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { aiRoutes } from './ai-routes.ts';
 import { aicallRoutes } from './aicall-routes.ts';
@@ -25,6 +25,7 @@ export interface PublicApiDependencies {
   authenticator: KeyAuthenticator;
   limiter: RateLimiter;
   hub: WebsocketHub;
+  revocations: Revocations;
   adminToken: string | undefined;
   /** AI sessions (terminate stops the pipeline and gives the flow back). */
   sessions?: SessionService;
@@ -65,17 +66,13 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
     await scope.register(swaggerUi, { routePrefix: '/v1.0/docs' });
     await scope.register(websocket, { options: { maxPayload: dependencies.maxWebsocketMessageBytes ?? 64 * 1024 } });
 
-    await scope.register(adminRoutes(domain, authenticator, dependencies.adminToken));
+    await scope.register(adminRoutes(domain, dependencies.revocations, dependencies.adminToken));
     await scope.register(async (keyed) => {
       keyed.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
         const key = accessKeyOf(request);
         if (!key) throw appError('MISSING_CREDENTIALS', 'Send an access key: Authorization: Bearer <key>, ?accesskey= or ?token=.');
         const caller = await authenticator.authenticate(key);
-        const waitSeconds = limiter.take(caller.keyId);
-        if (waitSeconds > 0) {
-          reply.header('retry-after', String(waitSeconds));
-          throw appError('RATE_LIMITED');
-        }
+        enforceRateLimit(limiter, caller.keyId, reply);
         setCaller(request, caller);
       });
       await keyed.register(customerRoutes(domain));

@@ -6,7 +6,8 @@ import { keySecurity } from './route-schemas.ts';
 /**
  * `GET /v1.0/ws`: a WebSocket for event pushes. Clients send
  * `{"type":"subscribe","topics":["customer_id:<id>:aicall"]}` (or `unsubscribe`) and get
- * `{"type": <event type>, "data": <resource>}` for every matching event.
+ * `{"type": <event type>, "data": <resource>}` for every matching event. The connection is
+ * closed (1008) when the key it was opened with is revoked.
  */
 export function websocketRoutes(hub: WebsocketHub): FastifyPluginAsync {
   return async (api) => {
@@ -23,7 +24,7 @@ export function websocketRoutes(hub: WebsocketHub): FastifyPluginAsync {
         },
       },
       (socket, request) => {
-        hub.add(socket, callerOf(request).customerId);
+        hub.add(socket, callerOf(request));
       },
     );
   };

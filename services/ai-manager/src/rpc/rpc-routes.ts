@@ -8,6 +8,7 @@ import {
   appError,
   billingUsageSchema,
   createRpcRouter,
+  rpcCustomer,
   rpcReply,
   toAppError,
   toolCallSchema,
@@ -15,8 +16,8 @@ import {
 } from '@avp/shared';
 import { z } from 'zod';
 import { getAi } from '../domain/ais/ai-service.ts';
-import { changeAicallStatus, getAicall, toAicall } from '../domain/aicalls/aicall-service.ts';
-import { findAicall } from '../domain/aicalls/aicall-repository.ts';
+import { changeAicallStatus, getAicall } from '../domain/aicalls/aicall-service.ts';
+import { aicallOwnedBy } from '../domain/aicalls/aicall-repository.ts';
 import { publishIntermediate, recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { createAisummary } from '../domain/aisummaries/aisummary-service.ts';
 import type { DomainContext } from '../domain/context.ts';
@@ -34,6 +35,7 @@ function parse<Schema extends z.ZodType>(schema: Schema, data: unknown): z.outpu
 }
 
 const messageSchema = z.strictObject({
+  customer_id: z.uuid(),
   id: z.uuid().optional(),
   aicall_id: z.uuid(),
   role: z.enum(aimessageRoles),
@@ -56,6 +58,8 @@ const summarySchema = z.strictObject({
 /**
  * ai-manager's routes on the bus (`ai-manager.request`), for the other services: key checks
  * for flow-manager's public API, AIcall status changes and messages from the pipeline.
+ * Every route on an AIcall names the customer it acts for and finds only that customer's
+ * AIcall: another customer's is a 404 exactly like a missing one.
  */
 export function createAiManagerRpcRouter(
   domain: DomainContext,
@@ -87,23 +91,21 @@ export function createAiManagerRpcRouter(
     const customerId = parse(z.uuid(), query.get('customer_id'));
     return getAi(domain, customerId, parseId(params.id!));
   });
-  router.add('GET', '/v1/aicalls/:id', async ({ params, query }) => {
-    const customerId = query.get('customer_id');
-    if (customerId !== null) return getAicall(domain, parse(z.uuid(), customerId), parseId(params.id!));
-    const row = await findAicall(domain.db, parseId(params.id!));
-    if (!row) throw notFound('AIcall');
-    return toAicall(row);
-  });
-  router.add('POST', '/v1/aicalls/:id/status', async ({ params, data }) => {
+  router.add('GET', '/v1/aicalls/:id', async (request) => getAicall(domain, rpcCustomer(request).customerId, parseId(request.params.id!)));
+  router.add('POST', '/v1/aicalls/:id/status', async (request) => {
+    const { customerId, data } = rpcCustomer(request);
     const { status } = parse(z.object({ status: z.enum(aicallStatuses) }), data);
-    return changeAicallStatus(domain, parseId(params.id!), status);
+    return changeAicallStatus(domain, parseId(request.params.id!), status, customerId);
   });
   router.add('POST', '/v1/aimessages', async ({ data }) => {
-    const { aicall_id, ...message } = parse(messageSchema, data);
-    return recordAimessage(domain, aicall_id.toLowerCase(), message);
+    const { aicall_id, customer_id, ...message } = parse(messageSchema, data);
+    return recordAimessage(domain, aicall_id.toLowerCase(), message, customer_id.toLowerCase());
   });
   router.add('POST', '/v1/aimessages/intermediate', async ({ data }) => {
-    await publishIntermediate(domain, parse(aimessageIntermediateSchema, data));
+    const piece = parse(aimessageIntermediateSchema, data);
+    // Published on the named customer's topics: the AIcall must be theirs.
+    if (!(await aicallOwnedBy(domain.db, piece.aicall_id.toLowerCase(), piece.customer_id.toLowerCase()))) throw notFound('AIcall');
+    await publishIntermediate(domain, piece);
     return rpcReply(202, {});
   });
   // The pipeline's usage events: one ledger entry per usage id (201 first time, 200 with the
@@ -111,12 +113,18 @@ export function createAiManagerRpcRouter(
   router.add('POST', '/v1/usages', async ({ data }) => {
     const billing = domain.billing;
     if (!billing) throw appError('SERVICE_UNAVAILABLE', 'Billing is not configured.');
-    const recorded = await billing.recordUsage(parse(billingUsageSchema, data));
+    const usage = parse(billingUsageSchema, data);
+    // A usage is the named customer's, for one of their AIcalls (also one deleted since: the
+    // session was still used); it cannot be charged to, or end, another customer's session.
+    if (usage.aicall_id && !(await aicallOwnedBy(domain.db, usage.aicall_id.toLowerCase(), usage.customer_id.toLowerCase(), { deleted: true }))) {
+      throw notFound('AIcall');
+    }
+    const recorded = await billing.recordUsage(usage);
     const aicallId = recorded.entry.aicall_id;
     if (recorded.exhausted && aicallId && sessions) {
       // Not awaited: the pipeline reports usage in order and would wait for its own goodbye.
       void sessions
-        .endForBalance(aicallId, billing.settings.goodbyeText)
+        .endForBalance(recorded.entry.customer_id, aicallId, billing.settings.goodbyeText)
         .catch((error: unknown) => domain.logger.warn({ err: error, aicallId }, 'could not end a session whose balance ran out'));
     }
     return rpcReply(recorded.created ? 201 : 200, recorded.entry);

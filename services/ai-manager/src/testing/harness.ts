@@ -3,6 +3,9 @@ import {
   createHttpServer,
   createInProcessBus,
   createMetricsRegistry,
+  loadConfig,
+  OutboundPolicy,
+  outboundEnvironmentSchema,
   silentLogger,
   type Bus,
   type Database,
@@ -36,6 +39,14 @@ export interface Harness {
 
 const encryptionKey = randomBytes(32).toString('base64');
 
+/**
+ * The outbound policy of test instances, built from the operator's setting as a deployment
+ * would: the tests' webhook receivers listen on 127.0.0.1, which the rule refuses otherwise.
+ */
+export function testOutboundPolicy(allowedHosts = '127.0.0.1'): OutboundPolicy {
+  return new OutboundPolicy(loadConfig('test', outboundEnvironmentSchema, { OUTBOUND_ALLOWED_HOSTS: allowedHosts }).OUTBOUND_ALLOWED_HOSTS);
+}
+
 /** Starts ai-manager on `database` with its own in-process bus (or the one given). */
 export async function startHarness(
   database: Database,
@@ -53,6 +64,7 @@ export async function startHarness(
       webhooks: { retryBaseMs: 20, retryMaxMs: 100, pollIntervalMs: 50, timeoutMs: 2000 },
       keyCacheTtlMs: 0,
       eventRelay: { intervalMs: 50 },
+      outbound: testOutboundPolicy(),
       ...options,
     },
   );

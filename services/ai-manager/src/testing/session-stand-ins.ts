@@ -23,6 +23,8 @@ export interface SessionStandIns {
   starts: PipelineStartRequest[];
   /** The activeflow variables flow-manager answers with, and how often they were read. */
   flowVariables: Record<string, string>;
+  /** The call of each activeflow a session was started on (flow-manager's answer when asked about it). */
+  activeflowCalls: Map<string, string>;
   variableReads: number;
   /** Creates an AI with these fields, starts a session as ai_talk does and returns the pipeline start request. */
   start(ai: Record<string, unknown>): Promise<PipelineStartRequest>;
@@ -39,17 +41,20 @@ export async function startSessionStandIns(name: string, options?: AiManagerOpti
     customer: await createTestCustomer(harness, name),
     starts: [],
     flowVariables: {},
+    activeflowCalls: new Map(),
     variableReads: 0,
     async start(ai) {
       const created = await call(harness, 'POST', '/v1.0/ais', { key: standIns.customer.key, body: aiBody(ai) });
       expect(created.status).toBe(200);
+      const [activeflowId, callId] = [randomUUID(), randomUUID()];
+      standIns.activeflowCalls.set(activeflowId, callId);
       const answer = await rpcCall<{ id: string; push_actions: unknown[] }>(harness.bus, 'ai-manager', 'POST', '/v1/services/type/aicall', {
         customer_id: standIns.customer.id,
-        activeflow_id: randomUUID(),
+        activeflow_id: activeflowId,
         assistance_type: 'ai',
         assistance_id: created.body.id,
         reference_type: 'call',
-        reference_id: randomUUID(),
+        reference_id: callId,
       });
       expect(answer.push_actions).toHaveLength(1); // started, not refused
       return eventually(() => standIns.starts.find((entry) => entry.aicall_id === answer.id));
@@ -70,6 +75,10 @@ export async function startSessionStandIns(name: string, options?: AiManagerOpti
       return { status_code: 200, data: {} };
     }),
     await harness.bus.serve('flow-manager', async (request) => {
+      const activeflow = /^\/v1\/activeflows\/([^/?]+)/.exec(request.uri)?.[1];
+      if (request.method === 'GET' && activeflow) {
+        return { status_code: 200, data: { id: activeflow, reference_type: 'call', reference_id: standIns.activeflowCalls.get(activeflow) ?? null } };
+      }
       if (request.method === 'GET' && request.uri.startsWith('/v1/variables/')) {
         standIns.variableReads++;
         return { status_code: 200, data: { variables: standIns.flowVariables } };

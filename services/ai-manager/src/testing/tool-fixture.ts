@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { createDatabase, type Database, type Logger } from '@avp/shared';
+import { createDatabase, OutboundPolicy, type Database, type Logger } from '@avp/shared';
 import { createTestPgliteDatabase, type TestPgliteDatabase } from '@avp/shared/testing';
 import pino from 'pino';
 import { expect } from 'vitest';
@@ -49,6 +49,7 @@ export async function startToolFixture(): Promise<ToolFixture> {
     events: new EventPublisher(harness.bus, serviceName, databaseSchema, logger),
     secrets: SecretBox.fromEncodedKey(randomBytes(32).toString('base64')),
     logger,
+    outbound: new OutboundPolicy(),
   };
   let calls = 0;
   return {
@@ -63,7 +64,7 @@ export async function startToolFixture(): Promise<ToolFixture> {
       return aicall.body.id as string;
     },
     executor: (options) => new ToolExecutor(domain, harness.bus, logger, serviceName, options),
-    run: (executor, aicallId, name, args) => executor.execute(aicallId, { id: `call-${++calls}`, name, arguments: JSON.stringify(args) }),
+    run: (executor, aicallId, name, args) => executor.execute(aicallId, { customer_id: customer.id, id: `call-${++calls}`, name, arguments: JSON.stringify(args) }),
     async stop() {
       await harness.stop();
       await database.close();

@@ -1,4 +1,4 @@
-import { currentTimestamp, updateTimestamps, type Logger } from '@avp/shared';
+import { currentTimestamp, OutboundRefusedError, postOutbound, updateTimestamps, type Logger, type OutboundPolicy } from '@avp/shared';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AiManagerTables, WebhookDeliveriesTable } from '../db/tables.ts';
 import { retryDelayMs } from './webhook-backoff.ts';
@@ -28,6 +28,9 @@ type DeliveryRow = Selectable<WebhookDeliveriesTable>;
  * once); success marks it delivered, failure schedules the next attempt with backoff. A
  * process that dies mid-delivery leaves the row to be picked up again when the lease ends,
  * so deliveries are at least once: receivers should deduplicate by `x-avp-delivery`.
+ * Every attempt goes through the outbound policy (the URI was checked when it was saved,
+ * but its host may resolve elsewhere now); a refused URI fails the delivery at once, since
+ * retrying cannot make it acceptable.
  */
 export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -38,6 +41,7 @@ export class WebhookDispatcher {
   constructor(
     private readonly db: Kysely<AiManagerTables>,
     private readonly logger: Logger,
+    private readonly outbound: OutboundPolicy,
     private readonly options: WebhookDispatcherOptions,
   ) {}
 
@@ -121,12 +125,11 @@ export class WebhookDispatcher {
     }
     const timestamp = Math.floor(Date.now() / 1000);
     let failure: string;
+    let refused = false;
     try {
-      const response = await fetch(delivery.uri, {
-        method: 'POST',
+      const response = await postOutbound(this.outbound, delivery.uri, {
         body: delivery.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        timeoutMs: this.options.timeoutMs,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'avp-webhooks/1',
@@ -136,7 +139,6 @@ export class WebhookDispatcher {
           [webhookHeaders.delivery]: delivery.id,
         },
       });
-      await response.body?.cancel();
       if (response.status >= 200 && response.status < 300) {
         await this.finish(delivery, 'delivered', '');
         this.options.onAttempt?.('delivered');
@@ -145,9 +147,11 @@ export class WebhookDispatcher {
       failure = `HTTP ${response.status}`;
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error);
+      refused = error instanceof OutboundRefusedError;
+      if (refused) failure = `refused: webhook_uri ${failure}`;
     }
     const attempts = delivery.attempts + 1;
-    if (attempts >= this.options.maxAttempts) {
+    if (attempts >= this.options.maxAttempts || refused) {
       this.logger.warn({ deliveryId: delivery.id, uri: delivery.uri, failure, attempts }, 'webhook delivery given up');
       await this.finish(delivery, 'failed', failure);
       this.options.onAttempt?.('failed');

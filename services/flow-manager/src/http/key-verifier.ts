@@ -1,13 +1,16 @@
-import { appError, isAppError, rpcCall, type Bus } from '@avp/shared';
+import { appError, isAppError, rpcCall, type Bus, type Revocation } from '@avp/shared';
 
-/** Who a request acts for. */
+/** Who a request acts for, and with which access key (the rate limit counts per key). */
 export interface Caller {
   customerId: string;
+  keyId: string;
 }
 
 /** Turns an access key into its customer. */
 export interface KeyVerifier {
   verify(key: string): Promise<Caller>;
+  /** Drops cached answers for a revoked key or a deleted customer (ai-manager's revocation events). */
+  forget?(revocation: Revocation): void;
 }
 
 interface Entry {
@@ -18,7 +21,8 @@ interface Entry {
 /**
  * Verifies keys with ai-manager (which owns customers and keys) over the bus, caching
  * answers (including "no such key") for `ttlMs`, so a hot path costs one RPC per key and
- * interval. A key revoked in ai-manager keeps working here for at most `ttlMs`.
+ * interval. ai-manager announces revocations on the bus and `forget` drops them at once; a
+ * missed announcement leaves a revoked key working here for at most `ttlMs`.
  */
 export class RpcKeyVerifier implements KeyVerifier {
   private readonly cache = new Map<string, Entry>();
@@ -37,8 +41,8 @@ export class RpcKeyVerifier implements KeyVerifier {
       caller = cached.caller;
     } else {
       try {
-        const reply = await rpcCall<{ customer_id: string }>(this.bus, 'ai-manager', 'POST', '/v1/accesskeys/verify', { key }, { publisher: 'flow-manager' });
-        caller = { customerId: reply.customer_id };
+        const reply = await rpcCall<{ customer_id: string; accesskey_id: string }>(this.bus, 'ai-manager', 'POST', '/v1/accesskeys/verify', { key }, { publisher: 'flow-manager' });
+        caller = { customerId: reply.customer_id, keyId: reply.accesskey_id };
       } catch (error) {
         if (!isAppError(error) || error.httpStatus !== 401) throw error;
         caller = undefined;
@@ -48,5 +52,12 @@ export class RpcKeyVerifier implements KeyVerifier {
     }
     if (!caller) throw appError('INVALID_CREDENTIALS');
     return caller;
+  }
+
+  forget(revocation: Revocation): void {
+    for (const [key, entry] of this.cache) {
+      const caller = entry.caller;
+      if (caller && (caller.keyId === revocation.keyId || caller.customerId === revocation.customerId)) this.cache.delete(key);
+    }
   }
 }

@@ -6,6 +6,7 @@ import {
   activeflowSchema,
   appError,
   callSchema,
+  enforceRateLimit,
   flowFieldsSchema,
   flowSchema,
   keySecurity,
@@ -14,6 +15,7 @@ import {
   numberFieldsSchema,
   numberSchema,
   routeResponses,
+  type RateLimiter,
 } from '@avp/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -22,6 +24,7 @@ import type { ActiveflowRunner } from '../domain/activeflows/activeflow-runner.t
 import { findCustomerActiveflow, listActiveflows, toActiveflow } from '../domain/activeflows/activeflow-store.ts';
 import { findCustomerCall, listCalls, toCall } from '../domain/calls/call-store.ts';
 import type { CallEvents } from '../domain/calls/call-events.ts';
+import { checkPlayActions } from '../domain/calls/media-url-guard.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { checkedActions, createFlow, deleteFlow, getFlow, listFlows, updateFlow } from '../domain/flows/flow-service.ts';
 import { receiveInboundMessage, inboundMessageSchema } from '../domain/messages/inbound-messages.ts';
@@ -41,6 +44,8 @@ export interface PublicRouteDependencies {
   runner: ActiveflowRunner;
   callEvents: CallEvents;
   verifier: KeyVerifier;
+  /** The per-key rate limit, charged right after the key check like ai-manager's. */
+  limiter: RateLimiter;
 }
 
 const callers = new WeakMap<FastifyRequest, Caller>();
@@ -93,10 +98,12 @@ export async function registerPublicRoutes(app: FastifyInstance, dependencies: P
     });
     await scope.register(swaggerUi, { routePrefix: flowManagerDocsPath });
     await scope.register(async (api) => {
-      api.addHook('onRequest', async (request) => {
+      api.addHook('onRequest', async (request, reply) => {
         const key = accessKeyOf(request);
         if (!key) throw appError('MISSING_CREDENTIALS');
-        callers.set(request, await dependencies.verifier.verify(key));
+        const caller = await dependencies.verifier.verify(key);
+        enforceRateLimit(dependencies.limiter, caller.keyId, reply);
+        callers.set(request, caller);
       });
       await api.register(publicRoutes(dependencies));
     });
@@ -184,7 +191,9 @@ function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies):
         if (body.flow_id) {
           return runner.startFlow({ customerId, flowId: body.flow_id, referenceType: 'api', referenceId: null, variables: body.variables });
         }
-        return runner.start({ customerId, flowId: null, actions: checkedActions(body.actions ?? []), referenceType: 'api', referenceId: null, variables: body.variables });
+        const actions = checkedActions(body.actions ?? []);
+        await checkPlayActions(context.outbound, actions);
+        return runner.start({ customerId, flowId: null, actions, referenceType: 'api', referenceId: null, variables: body.variables });
       },
     });
     api.get('/v1.0/activeflows', {
@@ -218,7 +227,7 @@ function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies):
       schema: { tags, summary: 'Hang up a call', description: 'Hangs up (reason normal) and ends its activeflow; a call that has ended is answered as it is.', security, params, response: routeResponses(callSchema) },
       handler: async (request) => {
         const row = await callersRow(context.db, request, findCustomerCall, request.params.id, 'Call');
-        return callEvents.hangupCall(row.id, 'normal');
+        return callEvents.hangupCall(row.customer_id, row.id, 'normal');
       },
     });
 

@@ -113,3 +113,17 @@ export async function findKeyByHash(
     .where('customers.tm_delete', 'is', null)
     .executeTakeFirst();
 }
+
+/** Which of these key ids are live keys of live customers (the WebSocket key check). */
+export async function findLiveKeyIds(db: AiManagerDb, keyIds: string[]): Promise<Set<string>> {
+  if (keyIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('access_keys')
+    .innerJoin('customers', 'customers.id', 'access_keys.customer_id')
+    .select('access_keys.id')
+    .where('access_keys.id', 'in', keyIds)
+    .where('access_keys.tm_delete', 'is', null)
+    .where('customers.tm_delete', 'is', null)
+    .execute();
+  return new Set(rows.map((row) => row.id));
+}

@@ -1,4 +1,4 @@
-import { type AccessKey, type CreatedCustomer, type Customer, type CustomerCreate, type CustomerUpdate, type IssuedAccessKey, type ListQuery, type ListResponse } from '@avp/shared';
+import { type AccessKey, type OutboundPolicy, type CreatedCustomer, type Customer, type CustomerCreate, type CustomerUpdate, type IssuedAccessKey, type ListQuery, type ListResponse } from '@avp/shared';
 import type { Kysely } from 'kysely';
 import type { AiManagerDb, AiManagerTables } from '../../db/tables.ts';
 import type { BillingService } from '../billing/billing-service.ts';
@@ -56,8 +56,22 @@ async function issueKey(db: AiManagerDb, customerId: string, name: string): Prom
   return { ...toAccessKey(row), key: generated.key };
 }
 
+/**
+ * A webhook_uri may only name a public address (or one the operator allows): checked here
+ * when it is saved, and again by the dispatcher for every delivery.
+ */
+async function checkWebhookUri(outbound: OutboundPolicy, uri: string | undefined): Promise<void> {
+  if (uri !== undefined) await outbound.checkField('webhook_uri', uri, { allowEmpty: true });
+}
+
 /** Creates a customer with its first access key (and its billing account, given billing), in one transaction. */
-export async function createCustomer(db: Kysely<AiManagerTables>, fields: CustomerCreate, billing?: BillingService): Promise<CreatedCustomer> {
+export async function createCustomer(
+  db: Kysely<AiManagerTables>,
+  fields: CustomerCreate,
+  outbound: OutboundPolicy,
+  billing?: BillingService,
+): Promise<CreatedCustomer> {
+  await checkWebhookUri(outbound, fields.webhook_uri);
   return db.transaction().execute(async (trx) => {
     const row = await insertCustomer(trx, { ...fields, webhook_secret: generateWebhookSecret() });
     await billing?.openAccount(trx, row.id, row.name);
@@ -77,7 +91,8 @@ export async function listCustomerPage(db: Kysely<AiManagerTables>, page: ListQu
   return { result: list.result.map(toCustomer), next_page_token: list.next_page_token };
 }
 
-export async function changeCustomer(db: Kysely<AiManagerTables>, id: string, fields: CustomerUpdate): Promise<Customer> {
+export async function changeCustomer(db: Kysely<AiManagerTables>, id: string, fields: CustomerUpdate, outbound: OutboundPolicy): Promise<Customer> {
+  await checkWebhookUri(outbound, fields.webhook_uri);
   const row = await updateCustomer(db, id, fields);
   if (!row) throw notFound('customer');
   return toCustomer(row);

@@ -98,10 +98,11 @@ export function aicallsSuite(get: GetContext): void {
 
     it('runs initiating -> progressing -> terminating -> terminated with an event per step', async () => {
       const { harness } = get();
-      const { key, aiId } = await customerWithAi(harness);
+      const { key, aiId, id: customerId } = await customerWithAi(harness);
       const created = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: aiId } });
       const id = created.body.id as string;
       const progressing = await rpcCall<{ status: string }>(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${id}/status`, {
+        customer_id: customerId,
         status: 'progressing',
       });
       expect(progressing.status).toBe('progressing');
@@ -123,10 +124,10 @@ export function aicallsSuite(get: GetContext): void {
       const again = await call(harness, 'POST', `/v1.0/aicalls/${id}/terminate`, { key });
       expect(again.body).toEqual(terminated.body);
       await expect(
-        rpcCall(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${id}/status`, { status: 'progressing' }),
+        rpcCall(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${id}/status`, { customer_id: customerId, status: 'progressing' }),
       ).rejects.toMatchObject({ reason: 'INVALID_STATE' });
       await expect(
-        rpcCall(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${id}/status`, { status: 'paused' }),
+        rpcCall(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${id}/status`, { customer_id: customerId, status: 'paused' }),
       ).rejects.toMatchObject({ reason: 'VALIDATION_FAILED' });
     });
 

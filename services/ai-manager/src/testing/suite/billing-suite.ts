@@ -102,6 +102,22 @@ export function billingSuite(get: GetContext): void {
       expect((await accountOf(harness, customer.key)).balance).toBe(initialBalance + 2_500_000);
     });
 
+    it('refuses a top-up that would take the balance past what a JSON number holds exactly', async () => {
+      const { harness } = get();
+      const customer = await createTestCustomer(harness);
+      const account = await accountOf(harness, customer.key);
+      const url = `/v1.0/billing-accounts/${account.id}/balance_add`;
+      const room = Number.MAX_SAFE_INTEGER - initialBalance;
+      // Nine of the largest top-ups fit; the tenth would pass 2^53 (and enough of them the bigint column).
+      for (let count = 0; count < 9; count += 1) expect((await call(harness, 'POST', url, { admin: true, body: { amount: 1e15 } })).status).toBe(200);
+      const refused = await call(harness, 'POST', url, { admin: true, body: { amount: 1e15 } });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ reason: 'VALIDATION_FAILED', message: `amount: the balance would exceed ${Number.MAX_SAFE_INTEGER} micro-units` });
+      const rest = room - 9e15;
+      expect((await call(harness, 'POST', url, { admin: true, body: { amount: rest } })).body.balance).toBe(Number.MAX_SAFE_INTEGER);
+      expect((await call(harness, 'POST', url, { admin: true, body: { amount: 1 } })).status).toBe(400);
+    });
+
     it('charges a usage event once, however often it is reported', async () => {
       const { harness } = get();
       const customer = await createTestCustomer(harness);
@@ -200,13 +216,14 @@ export function billingSuite(get: GetContext): void {
       const customer = await createTestCustomer(harness);
       const ai = await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody() });
       const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+      const otherSession = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
       const get0 = await call(harness, 'GET', `/v1.0/aicalls/${aicall.body.id}`, { key: customer.key });
       expect(get0.body).toEqual({ ...aicall.body, cost: 0 });
       const base = { customer_id: customer.id, aicall_id: aicall.body.id };
       await reportUsage(harness, { ...base, id: randomUUID(), kind: 'llm', provider: 'test.model', input_tokens: 2000, output_tokens: 100 });
       await reportUsage(harness, { ...base, id: randomUUID(), kind: 'tts', provider: 'test', characters: 10 });
       // Another session's usage is not this one's cost.
-      await reportUsage(harness, { ...base, aicall_id: randomUUID(), id: randomUUID(), kind: 'tts', provider: 'test', characters: 10 });
+      await reportUsage(harness, { ...base, aicall_id: otherSession.body.id, id: randomUUID(), kind: 'tts', provider: 'test', characters: 10 });
       const after = await call(harness, 'GET', `/v1.0/aicalls/${aicall.body.id}`, { key: customer.key });
       expect(after.body.cost).toBe(2000 + 400 + 1000);
       expect(after.body.status).toBe('initiating');

@@ -64,5 +64,51 @@ export function internalSuite(get: GetContext): void {
         socket.close();
       }
     });
+
+    it("acts on an AIcall only for the customer it names: another customer's is a 404, like a missing one", async () => {
+      const { harness } = get();
+      const owner = await createTestCustomer(harness);
+      const stranger = await createTestCustomer(harness);
+      const ai = await call(harness, 'POST', '/v1.0/ais', { key: owner.key, body: aiBody({ tool_names: ['all'] }) });
+      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key: owner.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+      const id = aicall.body.id as string;
+      const outcome = (method: 'GET' | 'POST', uri: string, data?: unknown) =>
+        rpcCall(harness.bus, 'ai-manager', method, uri, data).then(
+          () => 'ok',
+          (error: { reason?: string }) => error.reason,
+        );
+      const piece = { id: randomUUID(), aicall_id: id, activeflow_id: null, active_ai_id: ai.body.id, role: 'assistant', content: 'Hel', direction: 'incoming', sequence: 1 };
+      const usage = { id: randomUUID(), aicall_id: id, kind: 'llm', provider: 'test.model', input_tokens: 1_000_000 };
+
+      expect({
+        read: await outcome('GET', `/v1/aicalls/${id}?customer_id=${stranger.id}`),
+        status: await outcome('POST', `/v1/aicalls/${id}/status`, { customer_id: stranger.id, status: 'progressing' }),
+        message: await outcome('POST', '/v1/aimessages', { customer_id: stranger.id, aicall_id: id, role: 'assistant', direction: 'incoming', content: 'hi' }),
+        intermediate: await outcome('POST', '/v1/aimessages/intermediate', { ...piece, customer_id: stranger.id }),
+        usage: await outcome('POST', '/v1/usages', { ...usage, customer_id: stranger.id }),
+      }).toEqual({ read: 'RESOURCE_NOT_FOUND', status: 'RESOURCE_NOT_FOUND', message: 'RESOURCE_NOT_FOUND', intermediate: 'RESOURCE_NOT_FOUND', usage: 'RESOURCE_NOT_FOUND' });
+      // A tool call answers the LLM with a result, never an error: the AIcall "does not exist".
+      const tool = await rpcCall(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${id}/tool_execute`, {
+        customer_id: stranger.id,
+        id: 'call-1',
+        name: 'get_aicall_messages',
+        arguments: JSON.stringify({ aicall_id: id }),
+      });
+      expect(tool).toMatchObject({ result: 'failed', message: 'The AI conversation does not exist.' });
+      // Without a customer the request is refused outright.
+      expect(await outcome('GET', `/v1/aicalls/${id}`)).toBe('VALIDATION_FAILED');
+      expect(await outcome('POST', `/v1/aicalls/${id}/status`, { status: 'progressing' })).toBe('VALIDATION_FAILED');
+
+      // Nothing changed, nothing was charged; the owner's own requests still work.
+      const read = await call(harness, 'GET', `/v1.0/aicalls/${id}`, { key: owner.key });
+      expect(read.body).toMatchObject({ status: 'initiating', cost: 0 });
+      expect((await call(harness, 'GET', `/v1.0/aimessages?aicall_id=${id}`, { key: owner.key })).body.result).toEqual([]);
+      const strangerAccount = await call(harness, 'GET', '/v1.0/billing-accounts', { key: stranger.key });
+      expect(strangerAccount.body.result[0].balance).toBe((await call(harness, 'GET', '/v1.0/billing-accounts', { key: owner.key })).body.result[0].balance);
+      expect(await outcome('GET', `/v1/aicalls/${id}?customer_id=${owner.id}`)).toBe('ok');
+      expect(await outcome('POST', `/v1/aicalls/${id}/status`, { customer_id: owner.id, status: 'progressing' })).toBe('ok');
+      expect(await outcome('POST', '/v1/aimessages/intermediate', { ...piece, customer_id: owner.id })).toBe('ok');
+      expect(await outcome('POST', '/v1/usages', { ...usage, customer_id: owner.id })).toBe('ok');
+    });
   });
 }

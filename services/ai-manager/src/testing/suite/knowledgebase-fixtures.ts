@@ -66,13 +66,13 @@ export function withoutRequestId(response: ApiResponse) {
   return { status: response.status, error };
 }
 
-/** Runs a tool of an AIcall the way the pipeline does (bus route into ToolExecutor.execute). */
-export async function executeTool(harness: Harness, aicallId: string, name: string, args: unknown) {
+/** Runs a tool of an AIcall the way the pipeline does (bus route into ToolExecutor.execute, naming the AIcall's customer). */
+export async function executeTool(harness: Harness, aicall: { id: string; customer_id: string }, name: string, args: unknown) {
   return rpcCall<{ tool_call_id: string; result: string; message: string; resource_type: string; resource_id: string; data?: Passage[] }>(
     harness.bus,
     'ai-manager',
     'POST',
-    `/v1/aicalls/${aicallId}/tool_execute`,
-    { id: 'call-1', name, arguments: JSON.stringify(args) },
+    `/v1/aicalls/${aicall.id}/tool_execute`,
+    { customer_id: aicall.customer_id, id: 'call-1', name, arguments: JSON.stringify(args) },
   );
 }

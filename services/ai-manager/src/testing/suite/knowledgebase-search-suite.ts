@@ -172,7 +172,7 @@ export function knowledgebaseSearchSuite(get: GetContext): void {
       const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key: owner.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
       expect(aicall.status).toBe(200);
 
-      const found = await executeTool(harness, aicall.body.id, 'search_knowledge', { query: 'refund damaged item' });
+      const found = await executeTool(harness, aicall.body, 'search_knowledge', { query: 'refund damaged item' });
       expect(found).toMatchObject({ tool_call_id: 'call-1', result: 'success', resource_type: 'knowledgebase', resource_id: '' });
       expect(found.message).toContain('Found 5 passages');
       expect(found.data).toHaveLength(5);
@@ -186,31 +186,31 @@ export function knowledgebaseSearchSuite(get: GetContext): void {
       // Only the AI's own knowledge bases: never the unlinked one, never another customer's.
       expect(found.data!.every((passage) => passage.knowledgebase_id === help || passage.knowledgebase_id === products)).toBe(true);
 
-      const one = await executeTool(harness, aicall.body.id, 'search_knowledge', { query: 'damaged refund', knowledgebase_id: products });
+      const one = await executeTool(harness, aicall.body, 'search_knowledge', { query: 'damaged refund', knowledgebase_id: products });
       expect(one).toMatchObject({ result: 'success', resource_id: products });
       expect(one.data!.every((passage) => passage.knowledgebase_id === products)).toBe(true);
 
-      const nothing = await executeTool(harness, aicall.body.id, 'search_knowledge', { query: 'zeppelin' });
+      const nothing = await executeTool(harness, aicall.body, 'search_knowledge', { query: 'zeppelin' });
       expect(nothing).toMatchObject({ result: 'success', resource_type: 'knowledgebase', data: [] });
       expect(nothing.message).toContain('Nothing was found');
 
       for (const knowledgebaseId of [unlinked, foreign]) {
-        const refused = await executeTool(harness, aicall.body.id, 'search_knowledge', { query: 'zeppelin', knowledgebase_id: knowledgebaseId });
+        const refused = await executeTool(harness, aicall.body, 'search_knowledge', { query: 'zeppelin', knowledgebase_id: knowledgebaseId });
         expect(refused).toMatchObject({ result: 'failed' });
         expect(refused.data).toBeUndefined();
       }
-      const noQuery = await executeTool(harness, aicall.body.id, 'search_knowledge', {});
+      const noQuery = await executeTool(harness, aicall.body, 'search_knowledge', {});
       expect(noQuery).toMatchObject({ result: 'failed' });
       expect(noQuery.message).toContain('query');
 
       // An AI without knowledge bases, and one without the tool.
       const bare = await call(harness, 'POST', '/v1.0/ais', { key: owner.key, body: aiBody({ tool_names: ['all'] }) });
       const bareCall = await call(harness, 'POST', '/v1.0/aicalls', { key: owner.key, body: { assistance_type: 'ai', assistance_id: bare.body.id } });
-      const unconfigured = await executeTool(harness, bareCall.body.id, 'search_knowledge', { query: 'refund' });
+      const unconfigured = await executeTool(harness, bareCall.body, 'search_knowledge', { query: 'refund' });
       expect(unconfigured).toMatchObject({ result: 'failed', message: 'No knowledge base is configured for this AI.' });
       const withoutTool = await call(harness, 'POST', '/v1.0/ais', { key: owner.key, body: aiBody({ tool_names: ['stop_service'], knowledgebase_ids: [help] }) });
       const withoutToolCall = await call(harness, 'POST', '/v1.0/aicalls', { key: owner.key, body: { assistance_type: 'ai', assistance_id: withoutTool.body.id } });
-      expect(await executeTool(harness, withoutToolCall.body.id, 'search_knowledge', { query: 'refund' })).toMatchObject({ result: 'failed' });
+      expect(await executeTool(harness, withoutToolCall.body, 'search_knowledge', { query: 'refund' })).toMatchObject({ result: 'failed' });
     });
   });
 }

@@ -30,6 +30,7 @@ export function messagesSuite(get: GetContext): void {
       expect(event.data).toEqual(sent.body);
       // A pipeline-side assistant message over the bus.
       const answer = await rpcCall<{ id: string }>(harness.bus, 'ai-manager', 'POST', '/v1/aimessages', {
+        customer_id: customerId,
         aicall_id: aicall.body.id,
         role: 'assistant',
         direction: 'incoming',

@@ -49,8 +49,14 @@ export function platformSuite(get: GetContext): void {
         const customer = await createTestCustomer(logged);
         expect((await call(logged, 'GET', `/v1.0/ais?token=${customer.key}`)).status).toBe(200);
         expect((await call(logged, 'GET', `/v1.0/ais?accesskey=${customer.key}&page_size=1`)).status).toBe(200);
+        // A percent-encoded parameter name is still the key (the server decodes it), and a key
+        // sent under a wrong name, or in a path, is still a key.
+        expect((await call(logged, 'GET', `/v1.0/ais?tok%65n=${customer.key}`)).status).toBe(200);
+        expect((await call(logged, 'GET', `/v1.0/ais?api_key=${customer.key}`)).status).toBe(401);
+        expect((await call(logged, 'GET', `/v1.0/nothing/${customer.key}`)).status).toBe(404);
         const requests = lines.filter((line) => line.includes('incoming request') && line.includes('/v1.0/ais?'));
-        expect(requests).toHaveLength(2);
+        expect(requests).toHaveLength(4);
+        expect(requests.join('\n')).toContain('tok%65n=[redacted]');
         expect(requests.join('\n')).toContain('token=[redacted]');
         expect(lines.join('\n')).not.toContain(customer.key);
       } finally {

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { RpcMethod } from '@avp/shared';
+import type { Tenant } from './tenants.ts';
+
+export type InternalService = 'ai-manager' | 'flow-manager' | 'pipeline-manager';
+
+/** One bus request naming the prober as its customer and the victim's resource. */
+export interface InternalProbe {
+  service: InternalService;
+  /** `METHOD /pattern` as the service's router has it. */
+  route: string;
+  method: RpcMethod;
+  uri: string;
+  data?: Record<string, unknown>;
+  /** A request on a pipeline goes to the queue of the process that runs it. */
+  instanceId?: string;
+  /** `not_found`: a 404; `tool_refused`: the LLM is told the AIcall does not exist (tools answer results, never errors). */
+  expect: 'not_found' | 'tool_refused';
+}
+
+/**
+ * Routes that act on no existing resource of a customer, so no customer id is checked: health,
+ * the key check, creations for the customer named in the body (which check every id they are
+ * given), and the list a pipeline-manager process gives ai-manager's watchdog. Every other
+ * route must be in `internalProbes`: the sweep fails on a route it does not know.
+ */
+export const serviceRoutes: Record<InternalService, string[]> = {
+  'ai-manager': [
+    'GET /v1/ping',
+    'POST /v1/accesskeys/verify',
+    // Creates a progressing summary record for the named customer; the ids it stores are read
+    // (when summaries are generated) through flow-manager with that customer's id, checked there.
+    'POST /v1/summaries',
+  ],
+  'flow-manager': ['GET /v1/ping', 'POST /v1/bridges'],
+  'pipeline-manager': ['GET /v1/ping', 'GET /v1/pipelines'],
+};
+
+/** Every bus route on a customer's resource, asked by `prober` about `victim`'s. */
+export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance: string): InternalProbe[] {
+  const { ids } = victim;
+  const customer_id = prober.customerId;
+  const query = `customer_id=${customer_id}`;
+  const probe = (service: InternalService, method: RpcMethod, pattern: string, uri: string, data?: Record<string, unknown>): InternalProbe => ({
+    service,
+    route: `${method} ${pattern}`,
+    method,
+    uri: method === 'GET' ? `${uri}?${query}` : uri,
+    ...(method === 'GET' ? {} : { data: { ...data, customer_id } }),
+    expect: 'not_found',
+  });
+  const ai = (method: RpcMethod, pattern: string, uri: string, data?: Record<string, unknown>) => probe('ai-manager', method, pattern, uri, data);
+  const flow = (method: RpcMethod, pattern: string, uri: string, data?: Record<string, unknown>) => probe('flow-manager', method, pattern, uri, data);
+  const pipeline = (method: RpcMethod, pattern: string, uri: string, data?: Record<string, unknown>) => ({
+    ...probe('pipeline-manager', method, pattern, uri, data),
+    instanceId: pipelineInstance,
+  });
+  return [
+    { ...ai('POST', '/v1/aicalls/:id/tool_execute', `/v1/aicalls/${ids.aicall}/tool_execute`, { id: 'probe', name: 'get_variables', arguments: '{}' }), expect: 'tool_refused' },
+    // ai_talk naming another customer's activeflow and call, with the prober's own AI.
+    ai('POST', '/v1/services/type/aicall', '/v1/services/type/aicall', {
+      activeflow_id: ids.activeflow,
+      assistance_type: 'ai',
+      assistance_id: prober.ids.ai,
+      reference_type: 'call',
+      reference_id: ids.call,
+    }),
+    ai('GET', '/v1/ais/:id', `/v1/ais/${ids.ai}`),
+    ai('GET', '/v1/aicalls/:id', `/v1/aicalls/${ids.aicall}`),
+    ai('POST', '/v1/aicalls/:id/status', `/v1/aicalls/${ids.aicall}/status`, { status: 'terminating' }),
+    ai('POST', '/v1/aimessages', '/v1/aimessages', { aicall_id: ids.aicall, role: 'assistant', direction: 'incoming', content: 'probe' }),
+    ai('POST', '/v1/aimessages/intermediate', '/v1/aimessages/intermediate', {
+      id: randomUUID(),
+      aicall_id: ids.aicall,
+      activeflow_id: null,
+      active_ai_id: null,
+      role: 'assistant',
+      content: 'probe',
+      direction: 'incoming',
+      sequence: 1,
+    }),
+    ai('POST', '/v1/usages', '/v1/usages', { id: randomUUID(), aicall_id: ids.aicall, kind: 'llm', provider: 'probe', input_tokens: 1e9 }),
+
+    flow('POST', '/v1/activeflows', '/v1/activeflows', { flow_id: ids.flow, reference_type: 'api' }),
+    flow('GET', '/v1/activeflows/:id', `/v1/activeflows/${ids.activeflow}`),
+    flow('POST', '/v1/activeflows/:id/service_stop', `/v1/activeflows/${ids.activeflow}/service_stop`, { service_id: ids.aicall }),
+    flow('POST', '/v1/activeflows/:id/continue', `/v1/activeflows/${ids.activeflow}/continue`, { current_action_id: randomUUID() }),
+    flow('POST', '/v1/activeflows/:id/stop', `/v1/activeflows/${ids.activeflow}/stop`, { reason: 'probe' }),
+    flow('POST', '/v1/activeflows/:id/add_actions', `/v1/activeflows/${ids.activeflow}/add_actions`, { actions: [{ type: 'hangup' }] }),
+    flow('GET', '/v1/variables/:id', `/v1/variables/${ids.activeflow}`),
+    flow('POST', '/v1/variables/:id/variables', `/v1/variables/${ids.activeflow}/variables`, { variables: { secret: 'overwritten' } }),
+    flow('POST', '/v1/variables/:id/substitute', `/v1/variables/${ids.activeflow}/substitute`, { text: '${secret}' }),
+    flow('GET', '/v1/calls/:id', `/v1/calls/${ids.call}`),
+    flow('POST', '/v1/calls/:id/answer', `/v1/calls/${ids.call}/answer`),
+    flow('POST', '/v1/calls/:id/media_stop', `/v1/calls/${ids.call}/media_stop`),
+    flow('POST', '/v1/calls/:id/external_media', `/v1/calls/${ids.call}/external_media`, { transport: 'rtp', external_host: '127.0.0.1:9', format: 'ulaw' }),
+    flow('POST', '/v1/calls/:id/external_media/attach', `/v1/calls/${ids.call}/external_media/attach`),
+    flow('DELETE', '/v1/calls/:id/external_media', `/v1/calls/${ids.call}/external_media`),
+    flow('POST', '/v1/calls/:id/play', `/v1/calls/${ids.call}/play`, { stream_urls: ['tone:440'] }),
+    flow('POST', '/v1/calls/:id/connect', `/v1/calls/${ids.call}/connect`, { destinations: [{ type: 'endpoint', target: 'PJSIP/probe' }] }),
+    flow('POST', '/v1/calls/:id/hangup', `/v1/calls/${ids.call}/hangup`, { reason: 'normal' }),
+    flow('POST', '/v1/bridges/:id/calls', `/v1/bridges/${ids.bridge}/calls`, { call_ids: [prober.ids.call] }),
+    // The prober's own bridge cannot take the victim's call either.
+    { ...flow('POST', '/v1/bridges/:id/calls', `/v1/bridges/${prober.ids.bridge}/calls`, { call_ids: [ids.call] }), route: 'POST /v1/bridges/:id/calls (own bridge)' },
+    flow('DELETE', '/v1/bridges/:id/calls', `/v1/bridges/${ids.bridge}/calls`, { call_ids: [prober.ids.call] }),
+    flow('DELETE', '/v1/bridges/:id', `/v1/bridges/${ids.bridge}`),
+
+    // Starting a pipeline on the victim's call (flow-manager refuses its media) ...
+    pipeline('POST', '/v1/pipelines', '/v1/pipelines', { aicall_id: randomUUID(), call_id: ids.call, ai: { engine_model: 'local.scripted', tts_type: 'local' } }),
+    // ... and every request on the victim's running pipeline.
+    pipeline('GET', '/v1/pipelines/:id', `/v1/pipelines/${ids.aicall}`),
+    pipeline('POST', '/v1/pipelines/:id/stop', `/v1/pipelines/${ids.aicall}/stop`, { reason: 'probe' }),
+    pipeline('POST', '/v1/pipelines/:id/end', `/v1/pipelines/${ids.aicall}/end`, { reason: 'stop_flow', say: 'probe' }),
+    pipeline('POST', '/v1/pipelines/:id/messages', `/v1/pipelines/${ids.aicall}/messages`, { text: 'probe' }),
+    pipeline('POST', '/v1/pipelines/:id/dtmf', `/v1/pipelines/${ids.aicall}/dtmf`, { digit: '1' }),
+  ];
+}

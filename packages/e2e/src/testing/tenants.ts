@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type { Caller } from '@avp/asterisk-simulator';
+import { rpcCall } from '@avp/shared';
+import { eventually } from '@avp/shared/testing';
+import { askNameScript, scriptedAi, type Api, type ApiBody, type Stack } from './stack.ts';
+
+/** Every kind of resource a customer owns, as the isolation probes name them. */
+export const resourceKinds = [
+  'customer',
+  'accesskey',
+  'ai',
+  'aicall',
+  'aimessage',
+  'aisummary',
+  'knowledgebase',
+  'document',
+  'billing_account',
+  'flow',
+  'number',
+  'activeflow',
+  'call',
+  'bridge',
+] as const;
+export type ResourceKind = (typeof resourceKinds)[number];
+
+/** One customer with one resource of every kind and a live call through the simulator. */
+export interface Tenant {
+  name: string;
+  key: string;
+  customerId: string;
+  ids: Record<ResourceKind, string>;
+  /** The number its calls are placed to (other customers' requests may name it as a value). */
+  number: string;
+  /** A flow variable value that only this tenant's call flow holds. */
+  secret: string;
+  /** The caller of its live call. */
+  caller: Caller;
+  /** `voice`: its AIcall is a live voice session on the call; otherwise a text AIcall. */
+  voice: boolean;
+  api: Api;
+}
+
+const result = (body: ApiBody) => (body.result ?? []) as (ApiBody & { id: string })[];
+
+/** What `find` answers once it answers something (polled every 50 ms). */
+async function found<T>(find: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  let value: T | undefined;
+  await eventually(async () => (value = await find()) !== undefined, what, timeoutMs, 50);
+  return value!;
+}
+
+/**
+ * Creates a tenant through the public API (its key, or a new customer): an AI linked to a
+ * knowledge base with a document, a flow and a number, a live call on that number whose flow
+ * sets `secret`, an AIcall with a message, a summary and a bridge (over the bus, as flows
+ * make them). With `voice` the call's flow hands the call to the AI (`ai_talk`): the AIcall
+ * is a live voice session that has greeted the caller and waits for an answer; otherwise the
+ * flow waits in a block and the AIcall is a text one.
+ */
+export async function createTenant(stack: Stack, options: { name: string; key?: string; voice: boolean }): Promise<Tenant> {
+  const key = options.key ?? (await stack.createCustomer(options.name));
+  const api = stack.apiAs(key);
+  const customer = await api('GET', '/v1.0/customer');
+  const customerId = String(customer.id);
+  const admin = stack.apiAs(stack.adminToken);
+  const accesskey = result(await admin('GET', `/v1.0/customers/${customerId}/accesskeys`))[0]!;
+
+  const knowledgebase = await api('POST', '/v1.0/knowledgebases', { name: `${options.name} handbook` });
+  const document = await api('POST', `/v1.0/knowledgebases/${String(knowledgebase.id)}/documents`, { name: 'hours', content: `${options.name} opens at nine.` });
+  const ai = await api('POST', '/v1.0/ais', scriptedAi(askNameScript, { name: `${options.name} assistant`, tool_names: ['all'], knowledgebase_ids: [knowledgebase.id] }));
+  const secret = `secret-of-${options.name}-${randomUUID()}`;
+  const handOver = options.voice ? [{ type: 'ai_talk', option: { ai_id: ai.id } }] : [{ type: 'block' }];
+  const flow = await api('POST', '/v1.0/flows', { actions: [{ type: 'variable_set', option: { key: 'secret', value: secret } }, { type: 'answer' }, ...handOver, { type: 'hangup' }] });
+  const number = `+1${Math.floor(1e9 + Math.random() * 9e9)}`;
+  const numberRow = await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id, message_flow_id: flow.id });
+
+  const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber: '+15550009999' });
+  await caller.waitForAnswer(20_000);
+  const call = await found(async () => result(await api('GET', '/v1.0/calls')).find((entry) => entry.channel_id === caller.id && entry.activeflow_id), 'the call and its flow', 20_000);
+  const activeflowId = String(call.activeflow_id);
+  let aicallId: string;
+  let aimessageId: string;
+  if (options.voice) {
+    // The session has greeted the caller (the greeting is stored once played) and now listens.
+    await caller.waitForAudio(20_000);
+    aicallId = (await found(async () => result(await api('GET', `/v1.0/aicalls?reference_id=${call.id}`))[0], 'the voice session', 20_000)).id;
+    aimessageId = (
+      await found(
+        async () => result(await api('GET', `/v1.0/aimessages?aicall_id=${aicallId}`)).find((message) => message.role === 'assistant'),
+        'the greeting to be stored',
+        30_000,
+      )
+    ).id;
+  } else {
+    await eventually(async () => (await api('GET', `/v1.0/activeflows/${activeflowId}`)).status === 'waiting', 'the flow to wait in its block', 10_000, 50);
+    aicallId = String((await api('POST', '/v1.0/aicalls', { assistance_type: 'ai', assistance_id: ai.id })).id);
+    aimessageId = String((await api('POST', '/v1.0/aimessages', { aicall_id: aicallId, content: `hello from ${options.name}` })).id);
+  }
+  const summary = await rpcCall<{ id: string }>(stack.bus, 'ai-manager', 'POST', '/v1/summaries', {
+    customer_id: customerId,
+    activeflow_id: activeflowId,
+    reference_type: 'call',
+    reference_id: call.id,
+  });
+  const bridge = await rpcCall<{ id: string }>(stack.bus, 'flow-manager', 'POST', '/v1/bridges', { customer_id: customerId, name: `${options.name} bridge` });
+  const account = result(await api('GET', '/v1.0/billing-accounts'))[0]!;
+
+  return {
+    name: options.name,
+    key,
+    customerId,
+    number,
+    secret,
+    caller,
+    voice: options.voice,
+    api,
+    ids: {
+      customer: customerId,
+      accesskey: accesskey.id,
+      ai: String(ai.id),
+      aicall: aicallId,
+      aimessage: aimessageId,
+      aisummary: summary.id,
+      knowledgebase: String(knowledgebase.id),
+      document: String(document.id),
+      billing_account: account.id,
+      flow: String(flow.id),
+      number: String(numberRow.id),
+      activeflow: activeflowId,
+      call: call.id,
+      bridge: bridge.id,
+    },
+  };
+}
+
+/** Strings that would reveal the tenant's data if they appeared in an answer to someone else. */
+export function revealingValues(tenant: Tenant): string[] {
+  return [...Object.values(tenant.ids), tenant.number, tenant.secret];
+}
+
+/**
+ * Everything the tenant can see of its own resources, read with its own key: compared before
+ * and after another customer's attempts, it shows nothing was read into or changed. (A voice
+ * session's listing and ledger settle once its greeting is stored and charged; callers wait
+ * for two equal snapshots first.)
+ */
+export async function snapshot(tenant: Tenant): Promise<Record<string, unknown>> {
+  const { api, ids } = tenant;
+  const reads: Record<string, string> = {
+    customer: '/v1.0/customer',
+    ais: '/v1.0/ais',
+    aicall: `/v1.0/aicalls/${ids.aicall}`,
+    aicalls: '/v1.0/aicalls',
+    aimessages: `/v1.0/aimessages?aicall_id=${ids.aicall}`,
+    aisummaries: '/v1.0/aisummaries',
+    knowledgebases: '/v1.0/knowledgebases',
+    documents: `/v1.0/knowledgebases/${ids.knowledgebase}/documents`,
+    billing: `/v1.0/billing-accounts/${ids.billing_account}`,
+    ledger: `/v1.0/billing-accounts/${ids.billing_account}/ledger`,
+    flows: '/v1.0/flows',
+    numbers: '/v1.0/numbers',
+    activeflows: '/v1.0/activeflows',
+    activeflow: `/v1.0/activeflows/${ids.activeflow}`,
+    calls: '/v1.0/calls',
+  };
+  const entries = await Promise.all(Object.entries(reads).map(async ([name, url]) => [name, await api('GET', url)] as const));
+  return Object.fromEntries(entries);
+}

@@ -44,7 +44,7 @@ describe('ARI REST', () => {
     });
   });
 
-  it('originates into the app: Dial, Up, Dial ANSWER, StasisStart with args', async () => {
+  it('originates into the app: Dial, Ringing, Dial RINGING, Up, Dial ANSWER, StasisStart with args', async () => {
     const created = await ari.request('POST', '/channels', { endpoint: 'PJSIP/alice', app: 'test', appArgs: 'out,42', callerId: '"Bot" <555>' });
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ state: 'Down', caller: { name: 'Bot', number: '555' }, dialplan: { app_name: 'AppDial2' } });
@@ -56,9 +56,9 @@ describe('ARI REST', () => {
     expect(start.args).toEqual(['out', '42']);
     expect(start).toMatchObject({ application: 'test', channel: { state: 'Up', dialplan: { app_name: 'Stasis', app_data: 'test,out,42' } } });
     expect(start.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
-    expect(events.typesFor(id)).toEqual(['Dial', 'ChannelStateChange', 'ChannelStateChange', 'Dial', 'ChannelVarset', 'StasisStart']);
+    expect(events.typesFor(id)).toEqual(['Dial', 'ChannelStateChange', 'Dial', 'ChannelStateChange', 'Dial', 'ChannelVarset', 'StasisStart']);
     const dials = events.all.filter((event) => event.type === 'Dial');
-    expect(dials.map((event) => event.dialstatus)).toEqual(['', 'ANSWER']);
+    expect(dials.map((event) => event.dialstatus)).toEqual(['', 'RINGING', 'ANSWER']);
   });
 
   it('creates a channel into the app at once and dials it later (/channels/create + /dial)', async () => {
@@ -70,11 +70,11 @@ describe('ARI REST', () => {
     expect((await ari.request('POST', `/channels/${id}/dial`)).status).toBe(204);
     expect((await called).id).toBe(id);
     await events.next('Dial', (event) => event.dialstatus === 'ANSWER');
-    expect(events.typesFor(id)).toEqual(['ChannelVarset', 'StasisStart', 'Dial', 'ChannelStateChange', 'ChannelStateChange', 'Dial']);
+    expect(events.typesFor(id)).toEqual(['ChannelVarset', 'StasisStart', 'Dial', 'ChannelStateChange', 'Dial', 'ChannelStateChange', 'Dial']);
     expect((await ari.request('POST', `/channels/${id}/dial`)).status).toBe(409);
   });
 
-  it('places an inbound call, answers it, and reports DTMF and hangup events in order', async () => {
+  it('places an inbound call, answers it, reports DTMF, and ends an ARI hang-up at StasisEnd', async () => {
     const caller = simulator.placeCall({ app: 'test', args: ['inbound'], callerNumber: '+15551234' });
     const start = await events.next('StasisStart');
     expect(start).toMatchObject({ args: ['inbound'], channel: { id: caller.id, state: 'Ring', caller: { number: '+15551234' } } });
@@ -88,8 +88,10 @@ describe('ARI REST', () => {
     expect([first.digit, first.duration_ms, second.digit, second.duration_ms]).toEqual(['1', 100, '#', 250]);
 
     expect((await ari.request('DELETE', `/channels/${caller.id}`, { reason: 'busy' })).status).toBe(204);
-    const destroyed = await events.next('ChannelDestroyed');
-    expect(destroyed).toMatchObject({ cause: 17, cause_txt: 'User busy' });
+    expect(await events.next('ChannelHangupRequest')).toMatchObject({ cause: 32, soft: true });
+    await events.next('StasisEnd');
+    // A channel that came from the dialplan leaves the application at StasisEnd: no ChannelDestroyed.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(events.typesFor(caller.id)).toEqual([
       'ChannelVarset',
       'StasisStart',
@@ -98,23 +100,55 @@ describe('ARI REST', () => {
       'ChannelDtmfReceived',
       'ChannelHangupRequest',
       'StasisEnd',
-      'ChannelVarset',
-      'ChannelDestroyed',
     ]);
-    const request = events.all.find((event) => event.type === 'ChannelHangupRequest');
-    expect(request).toMatchObject({ soft: true });
     expect(caller.ended).toBe(true);
     expect((await ari.request('GET', `/channels/${caller.id}`)).status).toBe(404);
   });
 
-  it('reports a caller hang-up as a hard ChannelHangupRequest with cause 16', async () => {
+  it('reports a caller hang-up as one hard ChannelHangupRequest (cause 16, no cause_txt), then ChannelLeftBridge and StasisEnd', async () => {
     const caller = simulator.placeCall({ app: 'test' });
     await events.next('StasisStart');
+    await ari.request('POST', `/channels/${caller.id}/answer`);
+    const bridge = await ari.request('POST', '/bridges', { type: 'mixing' });
+    await ari.request('POST', `/bridges/${bridge.body.id}/addChannel`, { channel: caller.id });
+    await events.next('ChannelEnteredBridge');
     caller.hangup();
     const request = await events.next('ChannelHangupRequest');
     expect(request.cause).toBe(16);
-    expect(request.soft).toBeUndefined();
-    expect(await events.next('ChannelDestroyed')).toMatchObject({ cause: 16, cause_txt: 'Normal Clearing' });
+    expect(request).not.toHaveProperty('soft');
+    expect(request).not.toHaveProperty('cause_txt');
+    await events.next('StasisEnd');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events.typesFor(caller.id).slice(-3)).toEqual(['ChannelHangupRequest', 'ChannelLeftBridge', 'StasisEnd']);
+  });
+
+  it('keeps a channel the application originated subscribed to the end: ChannelDestroyed with the hang-up reason', async () => {
+    const created = await ari.request('POST', '/channels', { endpoint: 'PJSIP/carol', app: 'test' });
+    const id = created.body.id as string;
+    await events.next('StasisStart', (event) => (event.channel as { id: string }).id === id);
+    expect((await ari.request('DELETE', `/channels/${id}`, { reason: 'busy' })).status).toBe(204);
+    expect(await events.next('ChannelDestroyed')).toMatchObject({ cause: 17, cause_txt: 'User busy' });
+    expect(events.typesFor(id).slice(-4)).toEqual(['ChannelHangupRequest', 'StasisEnd', 'ChannelVarset', 'ChannelDestroyed']);
+    expect(events.all.find((event) => event.type === 'ChannelHangupRequest')).toMatchObject({ cause: 32, soft: true });
+  });
+
+  it('accepts originator or formats on originate and refuses them together, as Asterisk does', async () => {
+    const caller = simulator.placeCall({ app: 'test' });
+    await events.next('StasisStart');
+    expect((await ari.request('POST', '/channels', { endpoint: 'PJSIP/dave', app: 'test', originator: caller.id })).status).toBe(200);
+    expect((await ari.request('POST', '/channels', { endpoint: 'PJSIP/erin', app: 'test', formats: 'ulaw, slin16' })).status).toBe(200);
+    expect(await ari.request('POST', '/channels', { endpoint: 'PJSIP/x', app: 'test', originator: caller.id, formats: 'ulaw' })).toEqual({
+      status: 400,
+      body: { message: "Originator and formats can't both be specified" },
+    });
+    expect(await ari.request('POST', '/channels', { endpoint: 'PJSIP/x', app: 'test', originator: 'nope' })).toEqual({
+      status: 400,
+      body: { message: 'Provided originator channel was not found' },
+    });
+    expect(await ari.request('POST', '/channels', { endpoint: 'PJSIP/x', app: 'test', formats: 'ulaw,bogus' })).toEqual({
+      status: 400,
+      body: { message: 'Provided format (bogus) was not found' },
+    });
   });
 
   it('refuses a call into an application nobody serves', () => {
@@ -169,6 +203,7 @@ describe('ARI REST', () => {
 
     const missing = await ari.request('POST', `/channels/${caller.id}/play`, { media: 'sound:no-such-file' });
     expect(missing.status).toBe(201);
+    expect((await events.next('PlaybackStarted')).playback).toMatchObject({ id: missing.body.id, state: 'playing' });
     expect((await events.next('PlaybackFinished')).playback).toMatchObject({ id: missing.body.id, state: 'failed' });
   });
 

@@ -42,9 +42,7 @@ class MediaSocket {
   }
 }
 
-async function serverModeCall(transportData?: string): Promise<{ caller: Caller; media: MediaSocket; channelId: string; connectionId: string }> {
-  const caller = simulator.placeCall({ app: 'media' });
-  await ari.request('POST', `/channels/${caller.id}/answer`);
+async function createServerMode(transportData?: string): Promise<{ channelId: string; connectionId: string }> {
   const query: Record<string, string> = { app: 'media', transport: 'websocket', encapsulation: 'none', connection_type: 'server', external_host: 'INCOMING', format: 'ulaw' };
   if (transportData) query.transport_data = transportData;
   const created = await ari.request('POST', '/channels/externalMedia', query);
@@ -52,20 +50,66 @@ async function serverModeCall(transportData?: string): Promise<{ caller: Caller;
   expect(created.body.name).toMatch(/^WebSocket\/INCOMING\/0x/);
   const vars = created.body.channelvars as Record<string, string>;
   expect(vars.MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE).toBe('160');
-  await events.next('StasisStart', (event) => (event.channel as { id: string }).id === created.body.id);
-  const bridge = await ari.request('POST', '/bridges', { type: 'mixing' });
-  await ari.request('POST', `/bridges/${bridge.body.id}/addChannel`, { channel: `${caller.id},${created.body.id}` });
-  const socket = new WebSocket(`${simulator.url.replace('http', 'ws')}/media/${vars.MEDIA_WEBSOCKET_CONNECTION_ID}`, ['media']);
+  return { channelId: created.body.id as string, connectionId: vars.MEDIA_WEBSOCKET_CONNECTION_ID as string };
+}
+
+async function connectMedia(connectionId: string): Promise<MediaSocket> {
+  const socket = new WebSocket(`${simulator.url.replace('http', 'ws')}/media/${connectionId}`, ['media']);
   const media = new MediaSocket(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
   expect(socket.protocol).toBe('media');
-  return { caller, media, channelId: created.body.id as string, connectionId: vars.MEDIA_WEBSOCKET_CONNECTION_ID as string };
+  return media;
+}
+
+/** A caller bridged with a server-mode WebSocket media channel, in the order real Asterisk needs: create, connect, StasisStart, bridge. */
+async function serverModeCall(transportData?: string): Promise<{ caller: Caller; media: MediaSocket; channelId: string; connectionId: string }> {
+  const caller = simulator.placeCall({ app: 'media' });
+  await ari.request('POST', `/channels/${caller.id}/answer`);
+  const { channelId, connectionId } = await createServerMode(transportData);
+  const media = await connectMedia(connectionId);
+  await events.next('StasisStart', (event) => (event.channel as { id: string }).id === channelId);
+  const bridge = await ari.request('POST', '/bridges', { type: 'mixing' });
+  await ari.request('POST', `/bridges/${bridge.body.id}/addChannel`, { channel: `${caller.id},${channelId}` });
+  return { caller, media, channelId, connectionId };
 }
 
 const ulawTone = (ms: number) => encodeSamples('ulaw', sineTone(440, ms).filter((_sample, index) => index % 2 === 0), 'little');
+
+describe('externalMedia over WebSocket in server mode: the dial waits for the client', () => {
+  it('keeps the channel Down and outside Stasis until a client connects; then MEDIA_START, Up, StasisStart', async () => {
+    const { channelId, connectionId } = await createServerMode();
+    await events.next('Dial', (event) => (event.peer as { id: string }).id === channelId);
+    const bridge = await ari.request('POST', '/bridges', { type: 'mixing' });
+    expect(await ari.request('POST', `/bridges/${bridge.body.id}/addChannel`, { channel: channelId })).toEqual({
+      status: 422,
+      body: { message: 'Channel not in Stasis application' },
+    });
+    expect((await ari.request('POST', `/channels/${channelId}/answer`)).status).toBe(409);
+    expect((await ari.request('GET', `/channels/${channelId}`)).body).toMatchObject({ state: 'Down', dialplan: { app_name: 'AppDial2' } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events.typesFor(channelId)).toEqual(['Dial']);
+
+    const media = await connectMedia(connectionId);
+    await media.text((text) => text.startsWith('MEDIA_START'));
+    const start = await events.next('StasisStart', (event) => (event.channel as { id: string }).id === channelId);
+    expect(start.channel).toMatchObject({ state: 'Up' });
+    expect(events.typesFor(channelId)).toEqual(['Dial', 'ChannelStateChange', 'Dial', 'ChannelVarset', 'StasisStart']);
+    expect(events.all.filter((event) => event.type === 'Dial').map((event) => event.dialstatus)).toEqual(['', 'ANSWER']);
+    expect((await ari.request('POST', `/bridges/${bridge.body.id}/addChannel`, { channel: channelId })).status).toBe(204);
+  });
+
+  it('hangs up a channel deleted before any client connected with Dial NOANSWER', async () => {
+    const { channelId } = await createServerMode();
+    await events.next('Dial', (event) => (event.peer as { id: string }).id === channelId);
+    expect((await ari.request('DELETE', `/channels/${channelId}`)).status).toBe(204);
+    expect(await events.next('ChannelDestroyed')).toMatchObject({ cause: 16, cause_txt: 'Normal Clearing' });
+    expect(events.typesFor(channelId)).toEqual(['Dial', 'ChannelHangupRequest', 'Dial', 'ChannelDestroyed']);
+    expect(events.all.filter((event) => event.type === 'Dial').map((event) => event.dialstatus)).toEqual(['', 'NOANSWER']);
+  });
+});
 
 describe('externalMedia over WebSocket (chan_websocket)', () => {
   it('starts with MEDIA_START, carries audio both ways, and re-times a burst', async () => {

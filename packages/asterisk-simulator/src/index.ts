@@ -1,9 +1,9 @@
 export { startAsteriskSimulator } from './simulator.ts';
 export type { AsteriskSimulator, AsteriskSimulatorOptions, PlaceCallOptions } from './simulator.ts';
 export { Caller } from './caller/scripted-caller.ts';
-export type { CallerOptions, HeardSegment } from './caller/scripted-caller.ts';
+export type { CallerChannel, CallerHooks, CallerOptions, HeardSegment } from './caller/scripted-caller.ts';
 export type { FaultPlan } from './media/faults.ts';
-export { FORMATS, ENGINE_SAMPLE_RATE, ENGINE_FRAME_SAMPLES, encodeSamples, decodeBytes, type MediaFormat } from './media/codecs.ts';
+export { FORMATS, ENGINE_SAMPLE_RATE, ENGINE_FRAME_SAMPLES, FRAME_MS, encodeSamples, decodeBytes, rms, RateConverter, type MediaFormat } from './media/codecs.ts';
 export { buildRtpPacket, parseRtpPacket, type RtpPacket } from './media/rtp-packet.ts';
 export { buildStereoWav, buildWav, parseWav, readWavFile, writeWavFile, sineTone, toEngineRate } from './media/wav.ts';
 export { SIMULATED_ASTERISK_VERSION } from './ari/system-routes.ts';

@@ -15,6 +15,8 @@ export interface SimulatorContext {
   websocketClients: Map<string, string>;
   /** WebSocket media channels waiting for (or holding) a connection, by connection id. */
   mediaConnections: Map<string, WebSocketMediaEndpoint>;
+  /** How long after its response an externalMedia channel is dialed, answered and put into Stasis. */
+  stasisEntryDelayMs: number;
   /** Builds the scripted phone for an originated call and reports it to the simulator's user. */
   createOutboundCaller(channel: Channel, endpoint: string, appArgs: string[], timeoutSeconds: number): Caller;
   callerOptions: CallerOptions;

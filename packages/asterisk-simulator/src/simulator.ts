@@ -37,6 +37,18 @@ export interface AsteriskSimulatorOptions {
   autoAnswerOriginated?: boolean | number;
   /** Defaults for every scripted caller. */
   callerOptions?: CallerOptions;
+  /**
+   * How long after its response an externalMedia channel (RTP, AudioSocket) enters Stasis.
+   * Real Asterisk took 4-31 ms; an application that bridges the channel before its StasisStart
+   * gets 422. Default 20.
+   */
+  stasisEntryDelayMs?: number;
+  /**
+   * Length of Asterisk's cache directory (astcachedir), which decides whether a
+   * `sound:http(s)://` playback survives Asterisk 23's too-small path buffer. Default 19
+   * (`/var/cache/asterisk`).
+   */
+  mediaCacheDirectoryLength?: number;
 }
 
 export interface PlaceCallOptions {
@@ -81,38 +93,27 @@ export async function startAsteriskSimulator(options: AsteriskSimulatorOptions =
   const password = options.ariPassword ?? 'asterisk';
   const logger = options.logger ?? silentLogger();
   const asteriskId = '02:42:ac:11:00:02';
-  const asterisk = new Asterisk(asteriskId, new MediaLibrary(options.soundsDirectory), logger);
+  const asterisk = new Asterisk(asteriskId, new MediaLibrary(options.soundsDirectory, options.mediaCacheDirectoryLength), logger);
   const outboundCalls = new EventEmitter<{ call: [Caller, string] }>();
   const autoAnswer = options.autoAnswerOriginated ?? true;
 
   const callerHooks = (channel: Channel) => ({
     dtmf: (digit: string, durationMs: number) => asterisk.dtmfFromFarEnd(channel, digit, durationMs),
-    hangup: (cause: number) => {
-      if (channel.state !== 'Up') publishDialEnd(channel, cause);
-      asterisk.hangup(channel, { cause });
-    },
+    // An unanswered originated call also gets its final Dial (BUSY, NOANSWER, ...) from the model.
+    hangup: (cause: number) => asterisk.hangup(channel, { cause }),
     answer: () => answerOutbound(channel),
     mediaLegs: () =>
       (channel.bridge?.members ?? [])
         .map((member) => member.channel.farEnd)
         .filter((farEnd): farEnd is RtpEndpoint => farEnd instanceof RtpEndpoint),
   });
-  const dialArgs = new Map<Channel, { args: string[]; endpoint: string; timer?: NodeJS.Timeout }>();
-  const publishDialEnd = (channel: Channel, cause: number) => {
-    const dial = dialArgs.get(channel);
-    if (!dial) return;
-    clearTimeout(dial.timer);
-    dialArgs.delete(channel);
-    const status = cause === 17 ? 'BUSY' : cause === 34 ? 'CONGESTION' : cause === 19 ? 'NOANSWER' : 'CANCEL';
-    asterisk.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus: status, forward: '', dialstring: dial.endpoint.slice(dial.endpoint.indexOf('/') + 1), peer: channel.toJson() });
-  };
+  const dialArgs = new Map<Channel, { args: string[]; timer?: NodeJS.Timeout }>();
   const answerOutbound = (channel: Channel) => {
     const dial = dialArgs.get(channel);
     if (!dial || channel.destroyed || !channel.app) return;
     clearTimeout(dial.timer);
     dialArgs.delete(channel);
-    asterisk.answer(channel);
-    asterisk.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus: 'ANSWER', forward: '', dialstring: dial.endpoint.slice(dial.endpoint.indexOf('/') + 1), peer: channel.toJson() });
+    asterisk.answerDial(channel);
     // A channel from /channels/create is in the app already; an originated one enters it now.
     if (!channel.inStasis) asterisk.enterStasis(channel, channel.app, dial.args);
   };
@@ -123,18 +124,20 @@ export async function startAsteriskSimulator(options: AsteriskSimulatorOptions =
     rtpAddress: options.rtpAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
     websocketClients: new Map(Object.entries(options.websocketClients ?? {})),
     mediaConnections: new Map(),
+    stasisEntryDelayMs: options.stasisEntryDelayMs ?? 20,
     callerOptions: options.callerOptions ?? {},
     createOutboundCaller: (channel, endpoint, args, timeoutSeconds) => {
       const caller = new Caller(callerHooks(channel), options.callerOptions);
       caller.channel = channel;
-      // ARI's originate timeout: seconds to wait for an answer; -1 (or 0) waits for ever.
+      // ARI's originate timeout: seconds to wait for an answer; -1 (or 0) waits for ever. When it
+      // passes, the dial just destroys the channel: ChannelDestroyed (cause 19) and nothing before it.
       const timer =
         timeoutSeconds > 0
           ? setTimeout(() => {
-              if (!channel.destroyed && channel.state !== 'Up') callerHooks(channel).hangup(19);
+              if (!channel.destroyed && channel.pendingDial) asterisk.hangup(channel, { cause: 19, requested: false });
             }, timeoutSeconds * 1000).unref()
           : undefined;
-      dialArgs.set(channel, { args, endpoint, timer });
+      dialArgs.set(channel, { args, timer });
       outboundCalls.emit('call', caller, endpoint);
       if (autoAnswer !== false) {
         const delay = typeof autoAnswer === 'number' ? autoAnswer : 0;
@@ -144,6 +147,7 @@ export async function startAsteriskSimulator(options: AsteriskSimulatorOptions =
     },
   };
   asterisk.on('channelDestroyed', (channel) => {
+    clearTimeout(dialArgs.get(channel)?.timer);
     dialArgs.delete(channel);
     for (const [id, endpoint] of context.mediaConnections) if (endpoint === channel.farEnd) context.mediaConnections.delete(id);
   });

@@ -67,9 +67,9 @@ export function registerBridgeRoutes(router: Router, context: SimulatorContext):
     return { status: 204 };
   });
 
-  const play = async (bridgeId: string | undefined, playbackId: string | undefined, parameters: Parameters) => {
+  const play = (bridgeId: string | undefined, playbackId: string | undefined, parameters: Parameters) => {
     const bridge = find(bridgeId);
-    const playback = await startPlayback(context, parameters, playbackId, { kind: 'bridge', bridge }, `bridge:${bridge.id}`);
+    const playback = startPlayback(context, parameters, playbackId, { kind: 'bridge', bridge }, `bridge:${bridge.id}`);
     return { status: 201, body: playback.toJson() };
   };
   router.add('POST', '/bridges/{bridgeId}/play', (params, parameters) => play(params.bridgeId, undefined, parameters));

@@ -4,6 +4,7 @@ import { SilentFarEnd } from '../model/far-end.ts';
 import { nextChannelSuffix, nextUniqueId } from '../model/time.ts';
 import { findChannel, parseCallerId, requireStasis, type SimulatorContext } from '../simulator-context.ts';
 import { createExternalMedia } from './external-media.ts';
+import { checkOriginatorAndFormats } from './originate-options.ts';
 import { startPlayback } from './playback-routes.ts';
 import { AriError, type Parameters, type Router } from './router.ts';
 
@@ -67,10 +68,10 @@ export function registerChannelRoutes(router: Router, context: SimulatorContext)
     return { status: 204 };
   });
 
-  const play = async (channelId: string | undefined, playbackId: string | undefined, parameters: Parameters) => {
+  const play = (channelId: string | undefined, playbackId: string | undefined, parameters: Parameters) => {
     const channel = findChannel(context, channelId);
     requireStasis(channel);
-    const playback = await startPlayback(context, parameters, playbackId, { kind: 'channel', channel }, `channel:${channel.id}`);
+    const playback = startPlayback(context, parameters, playbackId, { kind: 'channel', channel }, `channel:${channel.id}`);
     return { status: 201, body: playback.toJson() };
   };
   router.add('POST', '/channels/{channelId}/play', (params, parameters) => play(params.channelId, undefined, parameters));
@@ -156,12 +157,12 @@ function outboundChannel(context: SimulatorContext, parameters: Parameters, id: 
   return { channel, resource };
 }
 
-/** Dial event, then the scripted called party starts ringing. */
+/** Dial event, then the scripted called party starts ringing (ChannelStateChange, Dial RINGING). */
 function dial(context: SimulatorContext, channel: Channel, endpoint: string, resource: string, args: string[], timeoutSeconds: number): void {
   if (channel.destroyed) return;
-  context.asterisk.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus: '', forward: '', dialstring: resource, peer: channel.toJson() });
+  context.asterisk.startDial(channel, resource);
   channel.farEnd = context.createOutboundCaller(channel, endpoint, args, timeoutSeconds);
-  context.asterisk.setState(channel, 'Ringing');
+  context.asterisk.ringDial(channel);
 }
 
 /** POST /channels: dial an endpoint; when the scripted far end answers, the channel enters the app. */
@@ -172,6 +173,7 @@ function originate(context: SimulatorContext, parameters: Parameters, pathChanne
     if (parameters.string('extension')) throw new AriError(501, 'The simulator has no dialplan: originate into a Stasis app');
     throw new AriError(400, 'Application or extension must be specified');
   }
+  checkOriginatorAndFormats(context, parameters);
   const id = pathChannelId ?? parameters.string('channelId') ?? nextUniqueId();
   const { channel, resource } = outboundChannel(context, parameters, id, endpoint, app);
   const body = channel.toJson();
@@ -185,6 +187,7 @@ function originate(context: SimulatorContext, parameters: Parameters, pathChanne
 function create(context: SimulatorContext, parameters: Parameters) {
   const endpoint = parameters.required('endpoint', 'Endpoint must be specified');
   const app = parameters.required('app', 'app: Missing required field');
+  checkOriginatorAndFormats(context, parameters);
   const id = parameters.string('channelId') ?? nextUniqueId();
   const { channel, resource } = outboundChannel(context, parameters, id, endpoint, app);
   created.set(channel, { endpoint, resource });

@@ -10,10 +10,15 @@ import { nextPointerSuffix, nextUniqueId } from '../model/time.ts';
 import type { SimulatorContext } from '../simulator-context.ts';
 import { AriError, type Parameters, type RouteResult } from './router.ts';
 
+/** How long Asterisk's dial waits for a WebSocket media client (ARI originate's default timeout). */
+const DIAL_TIMEOUT_MS = 30_000;
+
 /**
- * POST /channels/externalMedia. Like Asterisk, the channel is dialed and answered at once
- * and enters the app (Dial, ChannelStateChange Up, Dial ANSWER, StasisStart) before the
- * response, which still shows the channel as it was created (state Down) plus `channelvars`.
+ * POST /channels/externalMedia. As in Asterisk, the response (the channel as created, state
+ * Down, plus `channelvars`) goes out first; the dial runs afterwards on its own: Dial,
+ * ChannelStateChange Up, Dial ANSWER, StasisStart a few ms later for RTP and AudioSocket, and
+ * only once a client connects for a WebSocket channel in server mode. Until its StasisStart the
+ * channel is not in Stasis (addChannel answers 422, answer/play 409).
  */
 export async function createExternalMedia(context: SimulatorContext, parameters: Parameters): Promise<RouteResult> {
   const app = parameters.required('app', 'app: Missing required field');
@@ -62,8 +67,7 @@ async function createRtp(
   };
   const channel = newChannel(context, parameters, id, `UnicastRTP/${externalHost}-${nextPointerSuffix()}`, endpoint, app, channelVars);
   const body = { ...channel.toJson(), channelvars: channelVars };
-  dialAndEnter(context, channel, app, `${externalHost}/c(${format})`);
-  return { status: 200, body };
+  return { status: 200, body, afterResponse: () => dialAndEnterLater(context, channel, app, `${externalHost}/c(${format})`) };
 }
 
 async function createAudioSocket(
@@ -90,8 +94,7 @@ async function createAudioSocket(
   const channel = newChannel(context, parameters, id, `AudioSocket/${externalHost}-${nextPointerSuffix()}`, endpoint, app, {});
   holder.channel = channel;
   const body = channel.toJson();
-  dialAndEnter(context, channel, app, `${externalHost}/${uuid}/c(${format})`);
-  return { status: 200, body };
+  return { status: 200, body, afterResponse: () => dialAndEnterLater(context, channel, app, `${externalHost}/${uuid}/c(${format})`) };
 }
 
 function hostAndPort(externalHost: string): { host: string; port: number } {
@@ -111,6 +114,7 @@ async function createWebSocket(
   format: MediaFormat,
   server: boolean,
 ): Promise<RouteResult> {
+  const { asterisk } = context;
   const transportData = parameters.string('transport_data') ?? '';
   const json = /f\(json\)/.test(transportData);
   let clientUri: string | undefined;
@@ -123,31 +127,48 @@ async function createWebSocket(
     MEDIA_WEBSOCKET_CONNECTION_ID: connectionId,
     MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE: String(FORMATS[format].frameBytes),
   };
+  const dialString = `${server ? 'INCOMING' : externalHost}${transportData ? `/${transportData}` : ''}`;
   const holder: { channel?: Channel } = {};
+  let dialed = false;
+  const startDial = () => {
+    if (dialed || !holder.channel || holder.channel.destroyed) return;
+    dialed = true;
+    asterisk.startDial(holder.channel, dialString);
+  };
   const endpoint = new WebSocketMediaEndpoint(
-    { connectionId, format, json, autoAnswer: false },
+    { connectionId, format, json },
     {
       describe: () => ({
         channelId: holder.channel?.id ?? id,
         channelName: holder.channel?.name ?? '',
         variables: Object.fromEntries(holder.channel?.variables ?? []),
       }),
-      answer: () => holder.channel && context.asterisk.answer(holder.channel),
-      hangup: (cause, techCause) => holder.channel && context.asterisk.hangup(holder.channel, { cause, techCause }),
+      // The dial completes once the media socket is up: answered, then into the application.
+      connected: () => {
+        const channel = holder.channel;
+        if (!channel || channel.destroyed) return;
+        startDial();
+        asterisk.answerDial(channel);
+        if (!channel.inStasis) asterisk.enterStasis(channel, app, []);
+      },
+      answer: () => holder.channel && asterisk.answer(holder.channel),
+      hangup: (cause, techCause) => holder.channel && asterisk.hangup(holder.channel, { cause, techCause }),
     },
   );
   const name = `WebSocket/${server ? 'INCOMING' : externalHost}/${nextPointerSuffix()}`;
   const channel = newChannel(context, parameters, id, name, endpoint, app, channelVars);
   holder.channel = channel;
   const body = { ...channel.toJson(), channelvars: channelVars };
-  const dialString = `${server ? 'INCOMING' : externalHost}${transportData ? `/${transportData}` : ''}`;
-  if (server) {
-    context.mediaConnections.set(connectionId, endpoint);
-    dialAndEnter(context, channel, app, dialString);
-  } else {
-    connectClient(context, channel, endpoint, withUriParameters(clientUri as string, transportData), app, dialString);
-  }
-  return { status: 200, body };
+  if (server) context.mediaConnections.set(connectionId, endpoint);
+  const afterResponse = () => {
+    startDial();
+    // Nobody connected in time: the dial gives up and the channel is destroyed (cause 19).
+    setTimeout(() => {
+      if (channel.pendingDial) asterisk.hangup(channel, { cause: 19, requested: false });
+    }, DIAL_TIMEOUT_MS).unref();
+    if (!server) connectClient(context, channel, endpoint, withUriParameters(clientUri as string, transportData));
+  };
+  return { status: 200, body, afterResponse };
 }
 
 function newChannel(
@@ -173,25 +194,19 @@ function newChannel(
   return channel;
 }
 
-/** Dial, answer, and StasisStart (with no args), in Asterisk's order. */
-function dialAndEnter(context: SimulatorContext, channel: Channel, app: string, dialString: string): void {
-  const { asterisk } = context;
-  asterisk.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus: '', forward: '', dialstring: dialString, peer: channel.toJson() });
-  asterisk.answer(channel);
-  asterisk.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus: 'ANSWER', forward: '', dialstring: dialString, peer: channel.toJson() });
-  asterisk.enterStasis(channel, app, []);
+/** Dial, answer, and StasisStart (with no args), in Asterisk's order, a little after the response. */
+function dialAndEnterLater(context: SimulatorContext, channel: Channel, app: string, dialString: string): void {
+  setTimeout(() => {
+    const { asterisk } = context;
+    if (channel.destroyed) return;
+    asterisk.startDial(channel, dialString);
+    asterisk.answerDial(channel);
+    asterisk.enterStasis(channel, app, []);
+  }, context.stasisEntryDelayMs).unref();
 }
 
 /** Client mode: Asterisk connects to the application's WebSocket server with the `media` subprotocol. */
-function connectClient(
-  context: SimulatorContext,
-  channel: Channel,
-  endpoint: WebSocketMediaEndpoint,
-  uri: string,
-  app: string,
-  dialString: string,
-): void {
-  context.asterisk.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus: '', forward: '', dialstring: dialString, peer: channel.toJson() });
+function connectClient(context: SimulatorContext, channel: Channel, endpoint: WebSocketMediaEndpoint, uri: string): void {
   const socket = new WebSocket(uri, ['media']);
   socket.once('open', () => {
     if (channel.destroyed) {
@@ -199,15 +214,11 @@ function connectClient(
       return;
     }
     endpoint.attach(socket);
-    context.asterisk.answer(channel);
-    context.asterisk.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus: 'ANSWER', forward: '', dialstring: dialString, peer: channel.toJson() });
-    context.asterisk.enterStasis(channel, app, []);
   });
   socket.once('error', (error) => {
     if (socket.readyState === socket.OPEN || channel.destroyed) return;
     context.logger.warn({ err: error, uri }, 'media WebSocket client connection failed');
     channel.farEnd = new SilentFarEnd();
-    context.asterisk.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus: 'CHANUNAVAIL', forward: '', dialstring: dialString, peer: channel.toJson() });
     context.asterisk.hangup(channel, { cause: 3 });
   });
 }

@@ -4,20 +4,24 @@ import type { SimulatorContext } from '../simulator-context.ts';
 import { AriError, type Parameters, type Router } from './router.ts';
 import { randomUUID } from 'node:crypto';
 
-/** Creates and queues a playback for POST /channels/{id}/play and /bridges/{id}/play. */
-export async function startPlayback(
+/**
+ * Creates and queues a playback for POST /channels/{id}/play and /bridges/{id}/play. Like
+ * Asterisk it answers at once (state queued); media is read or fetched when its turn comes.
+ */
+export function startPlayback(
   context: SimulatorContext,
   parameters: Parameters,
   pathPlaybackId: string | undefined,
   owner: PlaybackOwner,
   targetUri: string,
-): Promise<Playback> {
+): Playback {
   const media = parameters.list('media');
   if (media.length === 0) throw new AriError(400, 'media: Missing required field');
   const id = pathPlaybackId ?? parameters.string('playbackId') ?? randomUUID();
   if (context.asterisk.playbacks.has(id)) throw new AriError(409, 'Playback with given ID already exists');
-  const audio = await Promise.all(media.map((uri) => context.asterisk.media.resolve(uri)));
-  const playback = new Playback(id, media, audio, targetUri, parameters.string('lang') ?? 'en', parameters.number('offsetms', 0));
+  const language = parameters.string('lang') || 'en';
+  const resolve = (uri: string) => context.asterisk.media.resolve(uri, language);
+  const playback = new Playback(id, media, resolve, targetUri, language, parameters.number('offsetms', 0));
   playback.skipMs = parameters.number('skipms', 3000);
   context.asterisk.queuePlayback(playback, owner);
   return playback;

@@ -71,6 +71,11 @@ export class Parameters {
 export interface RouteResult {
   status: number;
   body?: unknown;
+  /**
+   * Runs once the response has been written. Asterisk answers some requests before the work
+   * they start is done (externalMedia replies before its channel enters Stasis).
+   */
+  afterResponse?: () => void;
 }
 
 export type RouteHandler = (params: Record<string, string>, parameters: Parameters) => RouteResult | Promise<RouteResult>;
@@ -107,7 +112,7 @@ export class Router {
       try {
         const body = await readJsonBody(request);
         const result = await route.handler(params, new Parameters(query, body));
-        send(response, result.status, result.body);
+        send(response, result.status, result.body, result.afterResponse);
       } catch (error) {
         if (error instanceof AriError) send(response, error.status, { message: error.message });
         else send(response, 500, { message: 'Internal Server Error' });
@@ -119,13 +124,21 @@ export class Router {
   }
 }
 
-export function send(response: ServerResponse, status: number, body?: unknown): void {
+export function send(response: ServerResponse, status: number, body?: unknown, afterResponse?: () => void): void {
+  // After the response is flushed, or after the client went away: the work goes on either way.
+  let done = false;
+  const written = () => {
+    if (done) return;
+    done = true;
+    afterResponse?.();
+  };
+  if (afterResponse) response.once('close', written);
   if (body === undefined) {
-    response.writeHead(status).end();
+    response.writeHead(status).end(written);
     return;
   }
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text, written);
 }
 
 async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {

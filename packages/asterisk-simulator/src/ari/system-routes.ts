@@ -25,7 +25,8 @@ export function registerSystemRoutes(router: Router, context: SimulatorContext, 
   }));
   const application = (name: string) => ({
     name,
-    channel_ids: [...asterisk.channels.values()].filter((channel) => channel.app === name && channel.inStasis).map((channel) => channel.id),
+    // Every channel the application is subscribed to, in Stasis or not yet (a dial pending).
+    channel_ids: [...asterisk.channels.values()].filter((channel) => channel.subscribedApps.has(name)).map((channel) => channel.id),
     bridge_ids: [...asterisk.bridges.values()].filter((bridge) => bridge.subscribedApps.has(name)).map((bridge) => bridge.id),
     endpoint_ids: [],
     device_names: [],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { decodeBytes, encodeSamples, rms } from '../media/codecs.ts';
 import { buildRtpPacket, parseRtpPacket } from '../media/rtp-packet.ts';
@@ -6,11 +7,15 @@ import type { PlainAriClient, ReceivedEvent } from '../testing/plain-ari-client.
 
 /**
  * A minimal ARI voice app for benchmarks and demos: answers each call, bridges it with an
- * externalMedia u-law RTP leg, and replies with a tone `quietFramesBeforeReply` frames after
- * the caller stops talking; the tone stops the moment the caller talks again (barge-in).
+ * externalMedia u-law RTP leg, and replies with a tone once no loud packet has come for
+ * `quietFramesBeforeReply` frames; the tone stops the moment the caller talks again (barge-in).
+ * A silent caller sends no RTP, so the end of speech shows only as packets that stop coming:
+ * the wait is one frame longer than the quiet frames, so that packet jitter is not taken for it.
  */
 export class RtpToneBot {
   private readonly legs = new Set<Socket>();
+  /** Media legs waiting for their StasisStart (Asterisk answers externalMedia before it). */
+  private readonly entering = new Map<string, () => void>();
 
   constructor(
     private readonly ari: PlainAriClient,
@@ -20,41 +25,33 @@ export class RtpToneBot {
 
   /** Handles one StasisStart of a caller channel. */
   async handle(start: ReceivedEvent): Promise<void> {
-    const channelId = (start.channel as { id: string; name: string }).id;
-    if ((start.channel as { name: string }).name.startsWith('UnicastRTP/')) return;
-    await this.ari.request('POST', `/channels/${channelId}/answer`);
+    const channel = start.channel as { id: string; name: string };
+    if (channel.name.startsWith('UnicastRTP/')) {
+      this.entering.get(channel.id)?.();
+      return;
+    }
+    await this.ari.request('POST', `/channels/${channel.id}/answer`);
     const socket = createSocket('udp4');
     this.legs.add(socket);
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    const media = await this.ari.request('POST', '/channels/externalMedia', { app: this.app, external_host: `127.0.0.1:${socket.address().port}`, format: 'ulaw' });
+    const mediaId = randomUUID();
+    const entered = new Promise<void>((resolve) => this.entering.set(mediaId, resolve));
+    const media = await this.ari.request('POST', '/channels/externalMedia', { app: this.app, channelId: mediaId, external_host: `127.0.0.1:${socket.address().port}`, format: 'ulaw' });
     const remote = { address: media.body.channelvars.UNICASTRTP_LOCAL_ADDRESS as string, port: Number(media.body.channelvars.UNICASTRTP_LOCAL_PORT) };
     const bridge = await this.ari.request('POST', '/bridges', { type: 'mixing' });
-    await this.ari.request('POST', `/bridges/${bridge.body.id}/addChannel`, { channel: `${channelId},${media.body.id}` });
+    await entered;
+    this.entering.delete(mediaId);
+    await this.ari.request('POST', `/bridges/${bridge.body.id}/addChannel`, { channel: `${channel.id},${mediaId}` });
 
     const reply = encodeSamples('ulaw', sineTone(700, this.options.replyMs).filter((_sample, index) => index % 2 === 0), 'big');
     let sequence = 0;
     let speaking: NodeJS.Timeout | undefined;
-    let heardSpeech = false;
-    let quiet = 0;
+    let replyTimer: NodeJS.Timeout | undefined;
     const stop = () => {
       if (speaking) clearInterval(speaking);
       speaking = undefined;
     };
-    socket.on('message', (raw) => {
-      const packet = parseRtpPacket(raw);
-      if (!packet) return;
-      if (this.options.echo) {
-        socket.send(buildRtpPacket({ ...packet, ssrc: 1234 }), remote.port, remote.address);
-        return;
-      }
-      if (rms(decodeBytes('ulaw', packet.payload, 'big')) > 500) {
-        heardSpeech = true;
-        quiet = 0;
-        stop();
-        return;
-      }
-      if (!heardSpeech || (quiet += 1) < this.options.quietFramesBeforeReply) return;
-      heardSpeech = false;
+    const speak = () => {
       let frame = 0;
       const send = () => {
         if (frame * 160 >= reply.length) return stop();
@@ -64,8 +61,23 @@ export class RtpToneBot {
       };
       send();
       speaking = setInterval(send, 20);
+    };
+    socket.on('message', (raw) => {
+      const packet = parseRtpPacket(raw);
+      if (!packet) return;
+      if (this.options.echo) {
+        socket.send(buildRtpPacket({ ...packet, ssrc: 1234 }), remote.port, remote.address);
+        return;
+      }
+      if (rms(decodeBytes('ulaw', packet.payload, 'big')) <= 500) return;
+      stop();
+      clearTimeout(replyTimer);
+      replyTimer = setTimeout(speak, (this.options.quietFramesBeforeReply + 1) * 20);
     });
-    socket.on('close', stop);
+    socket.on('close', () => {
+      stop();
+      clearTimeout(replyTimer);
+    });
   }
 
   close(): void {

@@ -1,7 +1,8 @@
 /**
  * Measures the simulator itself, so that latency benchmarks of the platform can subtract it:
- * 1. response path: caller speech ends -> RTP to the app -> app replies after 1 quiet frame ->
- *    caller hears it (the ideal app adds 20 ms; the rest is the simulator);
+ * 1. response path: caller speech ends -> RTP to the app -> app replies once no loud packet came
+ *    for 1 quiet frame plus 1 frame of margin -> caller hears it (the app adds 40 ms, since a
+ *    silent caller sends no RTP and silence shows only as missing packets; the rest is the simulator);
  * 2. barge-in path: caller starts interrupting -> app stops at the first loud packet -> the
  *    caller hears the audio stop;
  * 3. cost: CPU of N concurrent bridged calls with an RTP echo app, and media clock lateness.
@@ -105,7 +106,7 @@ if (process.env.BENCH_JSON) {
 const format = (value: number) => value.toFixed(1);
 process.stdout.write(
   [
-    `response path (app replies after 1 quiet frame = 20 ms): n=${response.length} p50=${format(percentile(response, 0.5))} ms p95=${format(percentile(response, 0.95))} ms`,
+    `response path (app replies 40 ms after the last loud packet): n=${response.length} p50=${format(percentile(response, 0.5))} ms p95=${format(percentile(response, 0.95))} ms`,
     `barge-in path (app stops at first loud packet): n=${bargeIn.length} p50=${format(percentile(bargeIn, 0.5))} ms p95=${format(percentile(bargeIn, 0.95))} ms`,
     `${concurrentCalls} concurrent calls with RTP echo app (same process), ${seconds} s: CPU ${format(cpuPercent)} % of one core (${format(cpuPercent / concurrentCalls)} % per call)`,
     `media clock lateness: mean ${format(lateness.mean)} ms, max ${format(lateness.max)} ms, stalls skipped ${lateness.skips}`,

@@ -8,35 +8,29 @@ import { buildRtpPacket, parseRtpPacket } from '../media/rtp-packet.ts';
 import { parseWav, sineTone, writeWavFile } from '../media/wav.ts';
 import { startAsteriskSimulator, type AsteriskSimulator } from '../simulator.ts';
 import { PlainAriClient, type EventStream } from '../testing/plain-ari-client.ts';
-import type { Caller } from './scripted-caller.ts';
+import type { Caller, CallerOptions } from './scripted-caller.ts';
 
 /**
  * A tiny RTP "bot" standing in for the pipeline: it listens to the caller through an
- * externalMedia leg and answers with a tone once the caller has gone quiet, stopping its
- * tone as soon as it hears the caller again (barge-in).
+ * externalMedia leg and answers with a tone once the caller has gone quiet (no loud packet
+ * for 200 ms: a silent caller sends no RTP at all), stopping its tone as soon as it hears the
+ * caller again (barge-in).
  */
 class ToneBot {
   private remote: { address: string; port: number } | undefined;
   private speaking: NodeJS.Timeout | undefined;
+  private replyTimer: NodeJS.Timeout | undefined;
   private sequence = 0;
-  private heardSpeech = false;
-  private quietFrames = 0;
   constructor(
     readonly socket: Socket,
     private readonly replyFrames: number,
   ) {
     socket.on('message', (raw) => {
       const packet = parseRtpPacket(raw);
-      if (!packet) return;
-      const loud = rms(decodeBytes('ulaw', packet.payload, 'big')) > 1000;
-      if (loud) {
-        this.heardSpeech = true;
-        this.quietFrames = 0;
-        this.stop();
-      } else if (this.heardSpeech && (this.quietFrames += 1) === 10) {
-        this.heardSpeech = false;
-        this.reply();
-      }
+      if (!packet || rms(decodeBytes('ulaw', packet.payload, 'big')) <= 1000) return;
+      this.stop();
+      clearTimeout(this.replyTimer);
+      this.replyTimer = setTimeout(() => this.reply(), 200);
     });
   }
   connect(address: string, port: number): void {
@@ -56,6 +50,10 @@ class ToneBot {
     if (this.speaking) clearInterval(this.speaking);
     this.speaking = undefined;
   }
+  close(): void {
+    this.stop();
+    clearTimeout(this.replyTimer);
+  }
 }
 
 let simulator: AsteriskSimulator;
@@ -63,6 +61,7 @@ let ari: PlainAriClient;
 let events: EventStream;
 let socket: Socket;
 let directory: string;
+let bots: ToneBot[];
 
 beforeEach(async () => {
   simulator = await startAsteriskSimulator();
@@ -71,25 +70,44 @@ beforeEach(async () => {
   socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   directory = await mkdtemp(join(tmpdir(), 'caller-'));
+  bots = [];
 });
 
 afterEach(async () => {
+  for (const bot of bots) bot.close();
   socket.close();
   events.close();
   await simulator.close();
   await rm(directory, { recursive: true, force: true });
 });
 
-async function callWithBot(replyFrames: number): Promise<{ caller: Caller; bot: ToneBot }> {
-  const bot = new ToneBot(socket, replyFrames);
-  const caller = simulator.placeCall({ app: 'bot' });
+/** A caller bridged with an RTP leg to the test socket (bridged once the leg is in Stasis, as on Asterisk). */
+async function bridgedCaller(callerOptions?: CallerOptions): Promise<{ caller: Caller; remote: { address: string; port: number } }> {
+  const caller = simulator.placeCall({ app: 'bot', callerOptions });
   await ari.request('POST', `/channels/${caller.id}/answer`);
   const media = await ari.request('POST', '/channels/externalMedia', { app: 'bot', external_host: `127.0.0.1:${socket.address().port}`, format: 'ulaw' });
-  bot.connect(media.body.channelvars.UNICASTRTP_LOCAL_ADDRESS as string, Number(media.body.channelvars.UNICASTRTP_LOCAL_PORT));
+  await events.next('StasisStart', (event) => (event.channel as { id: string }).id === media.body.id);
   const bridge = await ari.request('POST', '/bridges', { type: 'mixing' });
   await ari.request('POST', `/bridges/${bridge.body.id}/addChannel`, { channel: `${caller.id},${media.body.id}` });
+  return { caller, remote: { address: media.body.channelvars.UNICASTRTP_LOCAL_ADDRESS as string, port: Number(media.body.channelvars.UNICASTRTP_LOCAL_PORT) } };
+}
+
+async function callWithBot(replyFrames: number): Promise<{ caller: Caller; bot: ToneBot }> {
+  const bot = new ToneBot(socket, replyFrames);
+  bots.push(bot);
+  const { caller, remote } = await bridgedCaller();
+  bot.connect(remote.address, remote.port);
   return { caller, bot };
 }
+
+/** Payload sizes of the RTP packets the test socket receives. */
+function packetSizes(): number[] {
+  const sizes: number[] = [];
+  socket.on('message', (raw) => sizes.push(parseRtpPacket(raw)?.payload.length ?? -1));
+  return sizes;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('scripted caller', () => {
   it('measures end of its speech to first audio heard, and records what it heard to WAV', async () => {
@@ -132,6 +150,25 @@ describe('scripted caller', () => {
     expect((caller.heardSegments[0]?.endMs ?? 0) - (caller.heardSegments[0]?.startMs ?? 0)).toBeLessThan(2000);
   });
 
+  it('sends no RTP while silent, and ends what it says with a short packet of the real samples', async () => {
+    const sizes = packetSizes();
+    const { caller } = await bridgedCaller();
+    await pause(200);
+    expect(sizes).toEqual([]);
+    // 250 ms: 12 whole frames and 10 ms more (80 bytes of u-law).
+    await caller.play(sineTone(300, 250));
+    await pause(200);
+    expect(sizes).toEqual([...Array<number>(12).fill(160), 80]);
+  });
+
+  it('sends silence frames while quiet with sendSilence, like a phone sending continuous RTP', async () => {
+    const sizes = packetSizes();
+    await bridgedCaller({ sendSilence: true });
+    await pause(300);
+    expect(sizes.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(sizes)).toEqual(new Set([160]));
+  });
+
   it('answers originated calls as the called party and hangs up from its side', async () => {
     const outbound = simulator.nextOutboundCall();
     const created = await ari.request('POST', '/channels', { endpoint: 'PJSIP/bob@trunk', app: 'bot' });
@@ -143,18 +180,29 @@ describe('scripted caller', () => {
   });
 
   it('can leave an originated call ringing and then reject it as busy', async () => {
-    await simulator.close();
-    simulator = await startAsteriskSimulator({ autoAnswerOriginated: false });
-    ari = new PlainAriClient(simulator.url);
-    events.close();
-    events = await ari.events('bot');
+    await restartWithoutAutoAnswer();
     const outbound = simulator.nextOutboundCall();
     const created = await ari.request('POST', '/channels', { endpoint: 'PJSIP/carol', app: 'bot' });
     const called = await outbound;
     called.hangup(17);
-    const dial = await events.next('Dial', (event) => event.dialstatus !== '');
-    expect(dial.dialstatus).toBe('BUSY');
     expect(await events.next('ChannelDestroyed')).toMatchObject({ cause: 17, cause_txt: 'User busy' });
-    expect(events.typesFor(created.body.id as string)).not.toContain('StasisStart');
+    expect(events.typesFor(created.body.id as string)).toEqual(['Dial', 'ChannelStateChange', 'Dial', 'ChannelHangupRequest', 'Dial', 'ChannelDestroyed']);
+    expect(events.all.filter((event) => event.type === 'Dial').map((event) => event.dialstatus)).toEqual(['', 'RINGING', 'BUSY']);
+    expect(events.all.find((event) => event.type === 'ChannelHangupRequest')).toMatchObject({ cause: 17 });
+  });
+
+  it('gives up on an originated call nobody answers within its timeout: ChannelDestroyed (cause 19) and nothing before it', async () => {
+    await restartWithoutAutoAnswer();
+    const created = await ari.request('POST', '/channels', { endpoint: 'PJSIP/frank', app: 'bot', timeout: 1 });
+    expect(await events.next('ChannelDestroyed', () => true, 3000)).toMatchObject({ cause: 19, cause_txt: 'User alerting, no answer' });
+    expect(events.typesFor(created.body.id as string)).toEqual(['Dial', 'ChannelStateChange', 'Dial', 'ChannelDestroyed']);
   });
 });
+
+async function restartWithoutAutoAnswer(): Promise<void> {
+  await simulator.close();
+  simulator = await startAsteriskSimulator({ autoAnswerOriginated: false });
+  ari = new PlainAriClient(simulator.url);
+  events.close();
+  events = await ari.events('bot');
+}

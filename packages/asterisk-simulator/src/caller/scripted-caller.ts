@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { Channel } from '../model/channel.ts';
 import type { FarEnd } from '../model/far-end.ts';
 import { ENGINE_FRAME_SAMPLES, FRAME_MS, rms } from '../media/codecs.ts';
 import type { FaultPlan } from '../media/faults.ts';
@@ -14,12 +13,23 @@ export interface CallerHooks {
   mediaLegs(): { setFaults(plan: FaultPlan | undefined): void; sendMalformedBurst(count: number): void }[];
 }
 
+/** The caller's view of its channel: the simulator's own channel, or a real Asterisk's seen over ARI. */
+export interface CallerChannel {
+  readonly id: string;
+  /** `Up` once answered (the caller speaks only then). */
+  readonly state: string;
+}
+
 export interface CallerOptions {
   /** RMS (sample units) above which a 20 ms frame counts as audio; default 300 (about -40 dBFS). */
   speechThreshold?: number;
   /** Quiet frames in a row that end heard audio; default 3 (60 ms). */
   hangoverFrames?: number;
-  /** Send silence frames while not speaking, as a phone sends continuous RTP; default true. */
+  /**
+   * Send silence frames while not speaking, as a phone that sends continuous RTP. Default false:
+   * like a caller on a Local channel without transmit_silence, nothing is sent while silent, and
+   * the last frame of an utterance carries only its real samples (a short packet on RTP).
+   */
   sendSilence?: boolean;
 }
 
@@ -51,7 +61,7 @@ export class Caller extends EventEmitter<{
   audioStop: [number];
   dtmf: [string];
 }> implements FarEnd {
-  channel!: Channel;
+  channel!: CallerChannel;
   readonly startedAt = performance.now();
   /** Response latencies: end of own speech -> first audio heard, one per utterance answered. */
   readonly responseLatenciesMs: number[] = [];
@@ -81,7 +91,7 @@ export class Caller extends EventEmitter<{
     super();
     this.threshold = options.speechThreshold ?? 300;
     this.hangoverFrames = options.hangoverFrames ?? 3;
-    this.sendSilence = options.sendSilence ?? true;
+    this.sendSilence = options.sendSilence ?? false;
   }
 
   get id(): string {
@@ -204,9 +214,17 @@ export class Caller extends EventEmitter<{
     if (this.ended || this.channel.state !== 'Up') return null;
     const utterance = this.utterances[0];
     if (!utterance) return this.sendSilence ? new Int16Array(ENGINE_FRAME_SAMPLES) : null;
-    const frame = new Int16Array(ENGINE_FRAME_SAMPLES);
-    frame.set(utterance.samples.subarray(utterance.position, utterance.position + ENGINE_FRAME_SAMPLES));
+    // A burst that ends mid-frame ends with a short frame, as Asterisk sends the end of a played
+    // file; while more speech (or silence) follows at once, frames stay whole and zero-padded.
+    const remaining = utterance.samples.length - utterance.position;
+    const endsBurst = this.utterances.length === 1 && !this.sendSilence;
+    const frame = new Int16Array(endsBurst ? Math.min(remaining, ENGINE_FRAME_SAMPLES) : ENGINE_FRAME_SAMPLES);
+    frame.set(utterance.samples.subarray(utterance.position, utterance.position + frame.length));
     utterance.position += ENGINE_FRAME_SAMPLES;
+    if (frame.length === 0) {
+      this.finishUtterance(utterance);
+      return null;
+    }
     // produce() runs before consume() in a media tick, so this frame shares the heard frame's tick.
     this.spoken.push({ tick: this.tick, frame });
     const now = this.now();
@@ -216,13 +234,14 @@ export class Caller extends EventEmitter<{
       }
       utterance.lastLoudAt = now;
     }
-    if (utterance.position >= utterance.samples.length) {
-      this.utterances.shift();
-      if (utterance.lastLoudAt !== undefined && !utterance.interruption) this.pendingResponseSinceMs = utterance.lastLoudAt;
-      if (utterance.interruption && utterance.lastLoudAt !== undefined) this.pendingResponseSinceMs = utterance.lastLoudAt;
-      utterance.done();
-    }
+    if (utterance.position >= utterance.samples.length) this.finishUtterance(utterance);
     return frame;
+  }
+
+  private finishUtterance(utterance: Utterance): void {
+    this.utterances.shift();
+    if (utterance.lastLoudAt !== undefined) this.pendingResponseSinceMs = utterance.lastLoudAt;
+    utterance.done();
   }
 
   consume(frame: Int16Array | null): void {

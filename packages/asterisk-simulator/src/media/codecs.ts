@@ -132,8 +132,12 @@ export function clip(value: number): number {
   return value > 32767 ? 32767 : value < -32768 ? -32768 : value;
 }
 
-/** Sums frames sample by sample and clips to int16 (what a mixing bridge does). */
-export function mixFrames(frames: readonly Int16Array[], length = ENGINE_FRAME_SAMPLES): Int16Array {
+/**
+ * Sums frames sample by sample and clips to int16 (what a mixing bridge does). Frames start
+ * together at the tick; the mix is as long as the longest one, so it is short only when every
+ * part is the short last frame of a burst (and then carries just those samples on).
+ */
+export function mixFrames(frames: readonly Int16Array[], length = Math.max(0, ...frames.map((frame) => frame.length))): Int16Array {
   const out = new Int16Array(length);
   if (frames.length === 1) {
     out.set((frames[0] as Int16Array).subarray(0, length));

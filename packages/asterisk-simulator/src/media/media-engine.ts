@@ -7,7 +7,8 @@ import { ENGINE_FRAME_SAMPLES, mixFrames } from './codecs.ts';
  * One 20 ms media tick for the whole simulated Asterisk:
  * 1. every channel's far end delivers what it sent this tick (snoop channels read their target);
  * 2. every channel gets the mix of its bridge peers (never itself), bridge playbacks, its own
- *    playbacks and snoop whispers, and hands it to its far end.
+ *    playbacks and snoop whispers, and hands it to its far end; a bridged channel playing media
+ *    of its own hears only that, and its far end is not heard in the bridge meanwhile.
  * A channel that nobody sends audio to gets `null` (Asterisk sends no RTP then either).
  */
 export function runMediaTick(asterisk: Asterisk, _now: number): void {
@@ -43,9 +44,11 @@ export function runMediaTick(asterisk: Asterisk, _now: number): void {
     if (channel.destroyed) continue;
     const parts: Int16Array[] = [];
     const bridge = channel.bridge;
-    if (bridge) {
+    // As in Asterisk, a playback on a bridged channel runs in that channel's bridge thread: the
+    // channel hears only the playback, and what its far end says does not reach the bridge.
+    if (bridge && !isPlayingOwnMedia(channel)) {
       for (const member of bridge.members) {
-        if (member.channel === channel || member.muted) continue;
+        if (member.channel === channel || member.muted || isPlayingOwnMedia(member.channel)) continue;
         const frame = fromFarEnd.get(member.channel);
         if (frame) parts.push(frame);
       }
@@ -67,6 +70,10 @@ export function runMediaTick(asterisk: Asterisk, _now: number): void {
   asterisk.stopClockWhenIdle();
 }
 
+function isPlayingOwnMedia(channel: Channel): boolean {
+  return channel.playbacks.length > 0;
+}
+
 function deliverWhisper(snoop: Channel, frame: Int16Array | null): void {
   if (!frame || !snoop.snoop) return;
   const { target, whisper } = snoop.snoop;
@@ -74,20 +81,32 @@ function deliverWhisper(snoop: Channel, frame: Int16Array | null): void {
   if (whisper === 'in' || whisper === 'both') target.whisperFromFarEnd.write(frame);
 }
 
+/**
+ * The next frame of the first playback in a list, publishing its events as Asterisk does:
+ * PlaybackStarted for each media URI as its turn comes, PlaybackContinuing between URIs,
+ * PlaybackFinished `done` or `failed` after the last. A URI with an unsupported scheme gets its
+ * PlaybackStarted and no PlaybackFinished: the playback moves on to the next URI, or vanishes.
+ */
 function nextPlaybackFrame(asterisk: Asterisk, playbacks: Playback[]): Int16Array | null {
   for (;;) {
     const playback = playbacks[0];
     if (!playback) return null;
-    if (playback.state === 'queued') {
-      if (playback.failed) {
-        asterisk.finishPlayback(playback, 'failed');
+    if (playback.state === 'queued' || playback.state === 'continuing') asterisk.startPlayback(playback);
+    if (playback.state === 'paused') return null;
+    const resolution = playback.currentResolution();
+    if (!resolution) return null;
+    if (resolution.kind === 'unsupported') {
+      if (!playback.hasNext) {
+        asterisk.dropPlayback(playback);
         continue;
       }
-      asterisk.startPlayback(playback);
+      playback.advance();
+      playback.state = 'queued';
+      continue;
     }
-    if (playback.state === 'paused') return null;
-    const frame = playback.nextFrame();
+    const frame = resolution.kind === 'failed' ? null : playback.nextFrame();
     if (frame) return frame;
-    asterisk.finishPlayback(playback, 'done');
+    if (playback.hasNext) asterisk.continuePlayback(playback);
+    else asterisk.finishPlayback(playback, resolution.kind === 'failed' ? 'failed' : 'done');
   }
 }

@@ -20,11 +20,24 @@ export interface RtpStats {
   packetsReceived: number;
   /** Received datagrams that were not valid RTP (ignored, as Asterisk does). */
   malformedReceived: number;
-  /** Received packets whose payload type is not the leg's format (ignored). */
+  /** Received packets with a payload type the channel does not know (dropped, slin16's 118 included). */
   wrongPayloadType: number;
   /** Samples dropped because the application sent faster than real time. */
   overflowSamples: number;
 }
+
+/**
+ * Payload types a UnicastRTP channel decodes. It has no SDP, so it knows only the static
+ * payload types: G.711 arrives whatever the leg's format (Asterisk transcodes), while slin16's
+ * dynamic 118, which Asterisk itself sends on a slin16 leg, is silently dropped on receipt.
+ */
+const RECEIVED_FORMATS: Record<number, MediaFormat> = { 0: 'ulaw', 8: 'alaw' };
+
+/**
+ * Asterisk's MAX_TIMESTAMP_SKEW (res_rtp_asterisk.c): a frame whose wall-clock timestamp is this
+ * far from the one predicted from the previous packet starts a new talkspurt.
+ */
+const MAX_TIMESTAMP_SKEW = 640;
 
 /**
  * The far end of an externalMedia `rtp`/`udp` channel (chan_rtp's UnicastRTP). Sends one
@@ -35,12 +48,13 @@ export class RtpEndpoint implements FarEnd {
   readonly stats: RtpStats = { packetsSent: 0, packetsReceived: 0, malformedReceived: 0, wrongPayloadType: 0, overflowSamples: 0 };
   readonly ssrc = randomInt(0, 2 ** 32 - 1);
   private sequence = randomInt(0, 65_535);
-  private timestamp = 0;
-  private started = false;
+  /** Timestamp of the last packet sent, and media ticks since then (undefined before the first). */
+  private lastTimestamp = 0;
+  private ticksSinceSent: number | undefined;
   private closed = false;
   private readonly fifo = new SampleFifo((ENGINE_SAMPLE_RATE * 300) / 1000);
   private readonly toLeg: RateConverter;
-  private readonly fromLeg: RateConverter;
+  private readonly fromLeg = new Map<MediaFormat, RateConverter>();
   private outboundFaults: FaultInjector | undefined;
   private inboundFaults: FaultInjector | undefined;
 
@@ -49,9 +63,7 @@ export class RtpEndpoint implements FarEnd {
     readonly options: RtpEndpointOptions,
     readonly localPort: number,
   ) {
-    const rate = FORMATS[options.format].sampleRate;
-    this.toLeg = new RateConverter(ENGINE_SAMPLE_RATE, rate);
-    this.fromLeg = new RateConverter(rate, ENGINE_SAMPLE_RATE);
+    this.toLeg = new RateConverter(ENGINE_SAMPLE_RATE, FORMATS[options.format].sampleRate);
     socket.on('message', (data) => {
       if (this.inboundFaults) this.inboundFaults.pass(data);
       else this.receive(data);
@@ -96,20 +108,30 @@ export class RtpEndpoint implements FarEnd {
     return this.fifo.read(ENGINE_FRAME_SAMPLES, true);
   }
 
+  /**
+   * Sends what Asterisk sends for this tick: nothing without audio; otherwise one packet with
+   * the frame's real samples (a burst's last frame may be short). Timestamps and the marker
+   * follow res_rtp_asterisk for frames without timing information: a packet is stamped with the
+   * previous timestamp plus its own samples, unless the time since the previous packet says
+   * otherwise by MAX_TIMESTAMP_SKEW or more; then it carries the wall-clock timestamp (the gap)
+   * and the marker. The first packet is stamped with its samples and is not marked.
+   */
   consume(frame: Int16Array | null): void {
-    const info = FORMATS[this.options.format];
-    if (this.started) this.timestamp = (this.timestamp + info.frameSamples) >>> 0;
+    if (this.ticksSinceSent !== undefined) this.ticksSinceSent += 1;
     if (!frame || this.closed) return;
-    const marker = !this.started;
-    if (!this.started) {
-      this.started = true;
-      this.timestamp = info.frameSamples;
-    }
+    const info = FORMATS[this.options.format];
     const payload = encodeSamples(this.options.format, this.toLeg.convert(frame), 'big');
+    const samples = this.options.format === 'slin16' ? payload.length / 2 : payload.length;
+    if (samples === 0) return;
+    const predicted = this.lastTimestamp + samples;
+    const wallClock = this.lastTimestamp + (this.ticksSinceSent ?? 0) * info.frameSamples;
+    const marker = this.ticksSinceSent !== undefined && Math.abs(wallClock - predicted) >= MAX_TIMESTAMP_SKEW;
+    this.lastTimestamp = (marker ? wallClock : predicted) >>> 0;
+    this.ticksSinceSent = 0;
     const packet = buildRtpPacket({
       payloadType: info.payloadType,
       sequenceNumber: this.sequence,
-      timestamp: this.timestamp,
+      timestamp: this.lastTimestamp,
       ssrc: this.ssrc,
       marker,
       payload,
@@ -140,13 +162,19 @@ export class RtpEndpoint implements FarEnd {
       this.stats.malformedReceived += 1;
       return;
     }
-    if (packet.payloadType !== FORMATS[this.options.format].payloadType) {
+    const format = RECEIVED_FORMATS[packet.payloadType];
+    if (!format) {
       this.stats.wrongPayloadType += 1;
       return;
     }
     this.stats.packetsReceived += 1;
+    let converter = this.fromLeg.get(format);
+    if (!converter) {
+      converter = new RateConverter(FORMATS[format].sampleRate, ENGINE_SAMPLE_RATE);
+      this.fromLeg.set(format, converter);
+    }
     const before = this.fifo.dropped;
-    this.fifo.write(this.fromLeg.convert(decodeBytes(this.options.format, packet.payload, 'big')));
+    this.fifo.write(converter.convert(decodeBytes(format, packet.payload, 'big')));
     this.stats.overflowSamples += this.fifo.dropped - before;
   }
 }

@@ -15,6 +15,9 @@ type QueueItem = { kind: 'frame'; data: Buffer } | { kind: 'notice'; text: strin
 export interface WebSocketMediaHooks {
   /** Channel id, name and variables for MEDIA_START. */
   describe(): { channelId: string; channelName: string; variables: Record<string, string> };
+  /** The socket is up and MEDIA_START has been sent: the dial can complete. */
+  connected(): void;
+  /** The application sent ANSWER. */
   answer(): void;
   hangup(cause: number, techCause: number): void;
 }
@@ -24,8 +27,6 @@ export interface WebSocketMediaOptions {
   format: MediaFormat;
   /** Control messages as JSON (`f(json)`) instead of plain text. */
   json: boolean;
-  /** Answer the channel when the socket connects (chan_websocket's default; `n` turns it off). */
-  autoAnswer: boolean;
 }
 
 /**
@@ -101,7 +102,7 @@ export class WebSocketMediaEndpoint implements FarEnd {
           })
         : `MEDIA_START connection_id:${this.options.connectionId} channel:${channelName} channel_id:${channelId} format:${info.name} optimal_frame_size:${this.optimalFrameSize} ptime:20`,
     );
-    if (this.options.autoAnswer) this.hooks.answer();
+    this.hooks.connected();
   }
 
   produce(): Int16Array | null {

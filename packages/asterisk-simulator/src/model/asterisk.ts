@@ -4,7 +4,7 @@ import { EventHub } from '../ari/event-hub.ts';
 import { MediaClock } from '../media/media-clock.ts';
 import { runMediaTick } from '../media/media-engine.ts';
 import { Bridge } from './bridge.ts';
-import { causeText } from './causes.ts';
+import { causeText, dialStatusFor } from './causes.ts';
 import { Channel, type ChannelInit } from './channel.ts';
 import type { MediaLibrary } from './media-library.ts';
 import type { Playback } from './playback.ts';
@@ -17,6 +17,11 @@ export interface HangupOptions {
   requestCause?: number;
   /** chan_websocket reports the WebSocket close status as tech_cause. */
   techCause?: number;
+  /**
+   * False when the core destroys the channel without a hang-up request: a dial that times out
+   * gives only ChannelDestroyed (cause 19), no ChannelHangupRequest and no final Dial event.
+   */
+  requested?: boolean;
 }
 
 /** Where a playback plays: to a channel's far end, or into a bridge. */
@@ -46,8 +51,10 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
   createChannel(init: ChannelInit, app?: string): Channel {
     const channel = new Channel(init);
     if (app) {
+      // Created over ARI for this application: subscribed until destroyed.
       channel.app = app;
       channel.subscribedApps.add(app);
+      channel.createdByAri = true;
     }
     this.channels.set(channel.id, channel);
     this.clock.start();
@@ -83,6 +90,33 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
     channel.farEnd.answered?.();
   }
 
+  /** An outgoing dial starts: Dial with an empty status; the channel waits for an answer. */
+  startDial(channel: Channel, dialstring: string): void {
+    channel.pendingDial = { dialstring };
+    this.publishDial(channel, '', dialstring);
+  }
+
+  /** The far end of an outgoing call rings (ChannelStateChange Ringing, Dial RINGING). */
+  ringDial(channel: Channel): void {
+    if (!channel.pendingDial || channel.state === 'Ringing') return;
+    this.setState(channel, 'Ringing');
+    this.publishDial(channel, 'RINGING', channel.pendingDial.dialstring);
+  }
+
+  /** The far end answers: ChannelStateChange Up, then Dial ANSWER. */
+  answerDial(channel: Channel): void {
+    const dial = channel.pendingDial;
+    if (!dial || channel.hangingUp) return;
+    channel.pendingDial = undefined;
+    this.answer(channel);
+    this.publishDial(channel, 'ANSWER', dial.dialstring);
+  }
+
+  private publishDial(channel: Channel, dialstatus: string, dialstring: string): void {
+    if (channel.destroyed) return;
+    this.hub.publish(channel.subscribedApps, { type: 'Dial', dialstatus, forward: '', dialstring, peer: channel.toJson() });
+  }
+
   setVariable(channel: Channel, name: string, value: string): void {
     channel.variables.set(name, value);
     this.publishChannelEvent(channel, 'ChannelVarset', { variable: name, value });
@@ -92,15 +126,23 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
   hangup(channel: Channel, options: HangupOptions): void {
     if (channel.hangingUp) return;
     channel.hangingUp = true;
-    const request: Record<string, unknown> = { cause: options.requestCause ?? options.cause };
-    if (options.soft) request.soft = true;
-    if (options.techCause !== undefined) request.tech_cause = options.techCause;
-    this.publishChannelEvent(channel, 'ChannelHangupRequest', request);
+    const requested = options.requested ?? true;
+    if (requested) {
+      const request: Record<string, unknown> = { cause: options.requestCause ?? options.cause };
+      if (options.soft) request.soft = true;
+      if (options.techCause !== undefined) request.tech_cause = options.techCause;
+      this.publishChannelEvent(channel, 'ChannelHangupRequest', request);
+    }
+    const dial = channel.pendingDial;
+    channel.pendingDial = undefined;
+    if (dial && requested) this.publishDial(channel, dialStatusFor(options.cause, options.soft ?? false), dial.dialstring);
     for (const playback of [...channel.playbacks]) this.finishPlayback(playback, 'done');
     if (channel.bridge) this.removeFromBridge(channel.bridge, channel);
     if (channel.inStasis) {
       channel.inStasis = false;
       this.publishChannelEvent(channel, 'StasisEnd');
+      // A channel that came from the dialplan leaves the application here: nothing more is sent.
+      if (!channel.createdByAri && channel.app) channel.subscribedApps.delete(channel.app);
       channel.variables.set('STASISSTATUS', 'SUCCESS');
       this.publishChannelEvent(channel, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
     }
@@ -198,15 +240,30 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
     this.hub.publish(this.playbackApps(entry.owner), { type: 'PlaybackStarted', playback: playback.toJson() });
   }
 
-  finishPlayback(playback: Playback, state: 'done' | 'failed'): void {
+  /** One media URI of a list is over: PlaybackContinuing, then the next URI starts. */
+  continuePlayback(playback: Playback): void {
     const entry = this.playbacks.get(playback.id);
+    playback.state = 'continuing';
+    if (entry) this.hub.publish(this.playbackApps(entry.owner), { type: 'PlaybackContinuing', playback: playback.toJson() });
+    playback.advance();
+  }
+
+  finishPlayback(playback: Playback, state: 'done' | 'failed'): void {
+    const entry = this.dropPlayback(playback);
     if (!entry) return;
+    playback.state = state;
+    this.hub.publish(this.playbackApps(entry.owner), { type: 'PlaybackFinished', playback: playback.toJson() });
+  }
+
+  /** Forgets a playback without PlaybackFinished (what Asterisk does after an unsupported URI). */
+  dropPlayback(playback: Playback): { playback: Playback; owner: PlaybackOwner } | undefined {
+    const entry = this.playbacks.get(playback.id);
+    if (!entry) return undefined;
     this.playbacks.delete(playback.id);
     const list = entry.owner.kind === 'channel' ? entry.owner.channel.playbacks : entry.owner.bridge.playbacks;
     const index = list.indexOf(playback);
     if (index >= 0) list.splice(index, 1);
-    playback.state = state;
-    this.hub.publish(this.playbackApps(entry.owner), { type: 'PlaybackFinished', playback: playback.toJson() });
+    return entry;
   }
 
   stopClockWhenIdle(): void {

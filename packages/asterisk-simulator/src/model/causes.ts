@@ -40,3 +40,15 @@ export function causeText(cause: number): string {
 
 /** AST_SOFTHANGUP_EXPLICIT: what ChannelHangupRequest reports as `cause` for an ARI hangup. */
 export const SOFT_HANGUP_EXPLICIT = 32;
+
+/**
+ * The Dial status Asterisk reports when an unanswered outgoing channel is hung up: an ARI
+ * hangup (soft) is NOANSWER, as is cause 19; busy and congestion have their own statuses.
+ */
+export function dialStatusFor(cause: number, soft: boolean): string {
+  if (soft || cause === 19) return 'NOANSWER';
+  if (cause === 17) return 'BUSY';
+  if (cause === 34) return 'CONGESTION';
+  if (cause === 3) return 'CHANUNAVAIL';
+  return 'CANCEL';
+}

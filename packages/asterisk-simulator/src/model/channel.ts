@@ -59,9 +59,18 @@ export class Channel {
   farEnd: FarEnd;
   /** The Stasis application the channel is in (or will enter after answer). */
   app: string | undefined;
-  /** Applications that receive this channel's events (kept after StasisEnd until destroyed). */
+  /** Applications that receive this channel's events. */
   readonly subscribedApps = new Set<string>();
+  /**
+   * Whether the application's subscription outlives StasisEnd. Asterisk keeps channels that an
+   * application created over ARI (originate, create, externalMedia, snoop) subscribed until they
+   * are destroyed; a channel that entered Stasis from the dialplan is unsubscribed at StasisEnd,
+   * so the application hears nothing more about it (no ChannelDestroyed).
+   */
+  createdByAri = false;
   inStasis = false;
+  /** An outgoing dial not yet answered (Dial "" sent): its dialstring, for the final Dial event. */
+  pendingDial: { dialstring: string } | undefined;
   bridge: Bridge | undefined;
   /** Channel playbacks in order; the first one plays. */
   readonly playbacks: Playback[] = [];

@@ -3,7 +3,10 @@
  * The media engine calls produce/consume once per 20 ms tick with 16 kHz PCM16 frames.
  */
 export interface FarEnd {
-  /** 20 ms of audio the far end sends into Asterisk this tick, or null when it sends nothing. */
+  /**
+   * 20 ms of audio the far end sends into Asterisk this tick, or null when it sends nothing. The
+   * last frame of a burst may be shorter: only its real samples (Asterisk passes a short frame on).
+   */
   produce(): Int16Array | null;
   /** 20 ms of audio Asterisk sends to the far end this tick, or null when nothing is sent. */
   consume(frame: Int16Array | null): void;

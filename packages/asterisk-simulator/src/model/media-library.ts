@@ -1,8 +1,9 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENGINE_SAMPLE_RATE } from '../media/codecs.ts';
-import { parseWav, readWavFile, sineTone, toEngineRate } from '../media/wav.ts';
-import type { MediaAudio } from './playback.ts';
+import { readWavFile, sineTone, toEngineRate } from '../media/wav.ts';
+import { DEFAULT_CACHE_DIRECTORY_LENGTH, fetchHttpMedia } from './http-media.ts';
+import type { MediaAudio, MediaResolution } from './playback.ts';
 
 const TAU = 2 * Math.PI;
 
@@ -29,16 +30,23 @@ const TONES: Record<string, MediaAudio> = {
   beep: cadencedTone([1000], 1000, 0),
 };
 
+/** Schemes Asterisk's playback knows but whose media the simulator does not have (they fail). */
+const KNOWN_SCHEMES_WITHOUT_MEDIA = new Set(['recording', 'number', 'digits', 'characters']);
+
 /**
- * Resolves ARI media URIs to audio. `sound:` looks in the registered sounds, then in
- * `<soundsDirectory>/<name>.wav`; `tone:` knows ring, busy, congestion, dial, beep and
- * `tone:<hz>`; `http(s)://...` fetches a WAV file, as Asterisk's res_http_media_cache does
- * (Asterisk 14+); anything else cannot be found (the playback then fails, as in Asterisk).
+ * Resolves ARI media URIs to audio, as Asterisk 23's res_stasis_playback does. `sound:` looks
+ * in the registered sounds, then in `<soundsDirectory>/<name>.wav`, and fetches
+ * `sound:http(s)://...` like res_http_media_cache (see http-media.ts); `tone:` knows ring,
+ * busy, congestion, dial, beep and `tone:<hz>`. Media that cannot be found fails; a scheme
+ * Asterisk does not play at all, a bare `http://` among them, is `unsupported`.
  */
 export class MediaLibrary {
   private readonly sounds = new Map<string, Int16Array>();
 
-  constructor(private readonly soundsDirectory?: string) {
+  constructor(
+    private readonly soundsDirectory?: string,
+    private readonly cacheDirectoryLength = DEFAULT_CACHE_DIRECTORY_LENGTH,
+  ) {
     this.sounds.set('beep', sineTone(1000, 250));
     for (let seconds = 1; seconds <= 10; seconds += 1) {
       this.sounds.set(`silence/${seconds}`, new Int16Array(seconds * ENGINE_SAMPLE_RATE));
@@ -50,39 +58,42 @@ export class MediaLibrary {
     this.sounds.set(name, samples);
   }
 
-  async resolve(uri: string): Promise<MediaAudio | null> {
+  resolve(uri: string, language: string): MediaResolution | Promise<MediaResolution> {
     const colon = uri.indexOf(':');
-    if (colon < 0) return null;
-    const scheme = uri.slice(0, colon);
+    const scheme = colon < 0 ? '' : uri.slice(0, colon);
     const name = uri.slice(colon + 1);
-    if (scheme === 'sound') {
-      const known = this.sounds.get(name);
-      if (known) return { kind: 'samples', samples: known };
-      if (!this.soundsDirectory || name.includes('..')) return null;
-      const path = join(this.soundsDirectory, `${name}.wav`);
-      try {
-        await access(path);
-        return { kind: 'samples', samples: toEngineRate(await readWavFile(path)) };
-      } catch {
-        return null;
-      }
-    }
-    if (scheme === 'http' || scheme === 'https') {
-      try {
-        const response = await fetch(uri, { signal: AbortSignal.timeout(10_000) });
-        if (!response.ok) return null;
-        return { kind: 'samples', samples: toEngineRate(parseWav(Buffer.from(await response.arrayBuffer()))) };
-      } catch {
-        return null;
-      }
-    }
-    if (scheme === 'tone') {
-      const tone = TONES[name];
-      if (tone) return tone;
-      const frequency = Number(name.split('/')[0]);
-      if (Number.isFinite(frequency) && frequency > 0 && frequency < 8000) return cadencedTone([frequency], 1000, 0);
-      return null;
-    }
-    return null;
+    if (scheme === 'sound') return this.sound(name, language);
+    if (scheme === 'tone') return tone(name);
+    if (KNOWN_SCHEMES_WITHOUT_MEDIA.has(scheme)) return FAILED;
+    return { kind: 'unsupported' };
   }
+
+  private sound(name: string, language: string): MediaResolution | Promise<MediaResolution> {
+    if (/^https?:\/\//i.test(name)) return fetchHttpMedia(name, language, this.cacheDirectoryLength);
+    // Any other remote path goes to Asterisk's media cache, which has no backend for it.
+    if (name.includes('://')) return FAILED;
+    const known = this.sounds.get(name);
+    if (known) return { kind: 'samples', samples: known };
+    if (!this.soundsDirectory || name.includes('..')) return FAILED;
+    return this.soundFile(join(this.soundsDirectory, `${name}.wav`));
+  }
+
+  private async soundFile(path: string): Promise<MediaResolution> {
+    try {
+      await access(path);
+      return { kind: 'samples', samples: toEngineRate(await readWavFile(path)) };
+    } catch {
+      return FAILED;
+    }
+  }
+}
+
+const FAILED: MediaResolution = { kind: 'failed' };
+
+function tone(name: string): MediaResolution {
+  const known = TONES[name];
+  if (known) return known;
+  const frequency = Number(name.split('/')[0]);
+  if (Number.isFinite(frequency) && frequency > 0 && frequency < 8000) return cadencedTone([frequency], 1000, 0);
+  return FAILED;
 }

@@ -1,9 +1,10 @@
+import type { TelephonyKind } from '@avp/asterisk-testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '@avp/shared/testing';
-import { expectNothingLeft, placeCall, setUpAi, speech } from './calls.ts';
+import { expectNothingLeft, isMediaChannel, placeCall, setUpAi, speech } from './calls.ts';
 import type { Cluster } from './cluster.ts';
 import type { ChatMessage } from './fake-llm.ts';
-import { useCluster } from './suite.ts';
+import { describeOn, useCluster } from './suite.ts';
 
 const longAnswer =
   'Our clinic opens at eight in the morning on every weekday. ' +
@@ -22,8 +23,10 @@ const dialogue = (messages: ChatMessage[]) => messages.filter((message) => messa
  * barge-in cuts the answer where the caller stopped hearing it, the context holds over five
  * turns, and DTMF reaches the LLM as a user event.
  */
-describe('acceptance: hang-ups, barge-in, context and DTMF (three processes, PostgreSQL + RabbitMQ)', () => {
-  const clusterOf = useCluster('call-control');
+/** The suite against one telephony (each has a test file of its own, so they run in parallel). */
+export function callControlSuite(telephony: TelephonyKind): void {
+  describeOn(telephony, 'acceptance: hang-ups, barge-in, context and DTMF (three processes, PostgreSQL + RabbitMQ)', () => {
+  const clusterOf = useCluster('call-control', { telephony });
   let cluster: Cluster;
   beforeEach(() => {
     cluster = clusterOf();
@@ -34,10 +37,10 @@ describe('acceptance: hang-ups, barge-in, context and DTMF (three processes, Pos
       const client = await cluster.newCustomer('hangup-ringing');
       const setup = await setUpAi(client, { name: 'ringing', flow: flowWithAi });
       cluster.llm.script(setup.model, () => ({ text: 'Hello.' }));
-      const caller = cluster.simulator.placeCall({ app: cluster.ariApp, extension: setup.number, callerNumber: '+15550002001' });
+      const caller = cluster.telephony.placeCall({ extension: setup.number, callerNumber: '+15550002001' });
       expect(caller.channel.state).not.toBe('Up');
       caller.hangup();
-      await eventually(() => !cluster.simulator.channels().some((channel) => channel.id === caller.id), 'the channel to go', 10_000, 50);
+      await eventually(async () => !(await cluster.telephony.channels()).some((channel) => channel.id === caller.id), 'the channel to go', 10_000, 50);
       // Whatever flow-manager made of the call ends; no AI session runs on.
       await eventually(
         async () => {
@@ -60,7 +63,7 @@ describe('acceptance: hang-ups, barge-in, context and DTMF (three processes, Pos
         20_000,
         100,
       );
-      expect(cluster.simulator.channels().filter((channel) => channel.name.startsWith('UnicastRTP'))).toEqual([]);
+      expect((await cluster.telephony.channels()).filter((channel) => isMediaChannel(channel.name))).toEqual([]);
       expect(await cluster.pipelines()).toEqual([]);
       expect(cluster.llm.requests(setup.model)).toEqual([]);
     }, 60_000);
@@ -202,3 +205,4 @@ describe('acceptance: hang-ups, barge-in, context and DTMF (three processes, Pos
     await expectNothingLeft(cluster, client, call);
   }, 60_000);
 });
+}

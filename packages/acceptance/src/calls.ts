@@ -71,7 +71,7 @@ export async function setUpAi(
 /** A call in progress and the records the platform keeps about it. */
 export interface LiveCall {
   caller: Caller;
-  /** Ids of the simulator bridges that held the caller, and of the external media channels in them, while the call lived. */
+  /** Ids of the bridges that held the caller, and of the external media channels in them, while the call lived. */
   bridges: Set<string>;
   mediaChannels: Set<string>;
   activeflowId: string;
@@ -93,36 +93,57 @@ const placed = new Set<Caller>();
 export async function hangUpLeftovers(cluster: Cluster): Promise<void> {
   for (const caller of placed) if (!caller.ended) caller.hangup();
   placed.clear();
-  await eventually(() => !cluster.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'leftover media channels to go', 20_000, 100).catch(() => undefined);
+  await eventually(async () => !(await cluster.telephony.channels()).some((channel) => isMediaChannel(channel.name)), 'leftover media channels to go', 20_000, 100).catch(
+    () => undefined,
+  );
+}
+
+/** An external media channel (the platform's leg to a pipeline). */
+export function isMediaChannel(name: string): boolean {
+  return name.startsWith('UnicastRTP') || name.startsWith('WebSocket/');
+}
+
+/** The external media channels bridged with a caller now (their ids). */
+export async function mediaLegsOf(cluster: Cluster, callerId: string): Promise<string[]> {
+  return (await mediaLegChannelsOf(cluster, callerId)).map((channel) => channel.id);
 }
 
 /** The external media channels bridged with a caller now. */
-export function mediaLegsOf(cluster: Cluster, callerId: string): string[] {
-  return [...cluster.simulator.asterisk.bridges.values()]
-    .filter((bridge) => bridge.members.some((member) => member.channel.id === callerId))
-    .flatMap((bridge) => bridge.members.map((member) => member.channel))
-    .filter((channel) => channel.name.startsWith('UnicastRTP'))
-    .map((channel) => channel.id);
+export async function mediaLegChannelsOf(cluster: Cluster, callerId: string): Promise<{ id: string; name: string }[]> {
+  const channels = new Map((await cluster.telephony.channels()).map((channel) => [channel.id, channel]));
+  return (await cluster.telephony.bridges())
+    .filter((bridge) => bridge.channels.includes(callerId))
+    .flatMap((bridge) => bridge.channels)
+    .flatMap((id) => {
+      const channel = channels.get(id);
+      return channel && isMediaChannel(channel.name) ? [{ id, name: channel.name }] : [];
+    });
 }
 
-/** Places a simulated call to `number` and finds its activeflow. */
+/** Places a call to `number` (from a scripted caller) and finds its activeflow. */
 export async function placeCall(cluster: Cluster, client: Client, number: string, callerNumber = '+15550001111'): Promise<LiveCall> {
-  const caller = cluster.simulator.placeCall({ app: cluster.ariApp, extension: number, callerNumber });
+  const caller = cluster.telephony.placeCall({ extension: number, callerNumber });
   placed.add(caller);
-  // What the call used in the simulator, sampled while it lives: its bridges and the media channels in them.
+  // What the call used in Asterisk, sampled while it lives: its bridges and the media channels in them.
   const bridges = new Set<string>();
   const mediaChannels = new Set<string>();
-  const sample = () => {
-    for (const bridge of cluster.simulator.asterisk.bridges.values()) {
-      if (!bridge.members.some((member) => member.channel.id === caller.id)) continue;
+  let sampling = false;
+  const sample = async () => {
+    const names = new Map((await cluster.telephony.channels()).map((channel) => [channel.id, channel.name]));
+    for (const bridge of await cluster.telephony.bridges()) {
+      if (!bridge.channels.includes(caller.id)) continue;
       bridges.add(bridge.id);
-      for (const member of bridge.members) if (member.channel.name.startsWith('UnicastRTP')) mediaChannels.add(member.channel.id);
+      for (const id of bridge.channels) if (isMediaChannel(names.get(id) ?? '')) mediaChannels.add(id);
     }
   };
   const sampler = setInterval(() => {
-    sample();
     if (caller.ended) clearInterval(sampler);
-  }, 20);
+    if (sampling || caller.ended) return;
+    sampling = true;
+    void sample()
+      .catch(() => undefined)
+      .finally(() => (sampling = false));
+  }, 50);
   let activeflowId = '';
   await eventually(
     async () => {
@@ -183,17 +204,17 @@ export async function placeCall(cluster: Cluster, client: Client, number: string
 /**
  * Waits until nothing of the call is left: the AIcall (if one was made) terminated and its
  * pipeline gone from pipeline-manager, the caller's channel, every media channel and bridge
- * it used gone from the simulator, and the activeflow ended.
+ * it used gone from Asterisk, and the activeflow ended.
  */
 export async function expectNothingLeft(cluster: Cluster, client: Client, call: LiveCall, options: { aicall?: boolean } = {}): Promise<void> {
-  await eventually(() => !cluster.simulator.channels().some((channel) => channel.id === call.caller.id), 'the caller channel to be gone', 20_000, 100);
+  await eventually(async () => !(await cluster.telephony.channels()).some((channel) => channel.id === call.caller.id), 'the caller channel to be gone', 20_000, 100);
   if (options.aicall ?? true) {
     const aicallId = await call.aicallId();
     await eventually(async () => (await client.api<{ status: string }>('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to be terminated', 20_000, 100);
     await eventually(async () => !(await cluster.pipelines()).some((pipeline) => pipeline.aicall_id === aicallId), 'the pipeline to be gone', 20_000, 100);
   }
-  await eventually(() => !cluster.simulator.channels().some((channel) => call.mediaChannels.has(channel.id)), "the call's media channels to be gone", 20_000, 100);
-  await eventually(() => ![...call.bridges].some((id) => cluster.simulator.asterisk.bridges.has(id)), "the call's bridges to be gone", 20_000, 100);
+  await eventually(async () => !(await cluster.telephony.channels()).some((channel) => call.mediaChannels.has(channel.id)), "the call's media channels to be gone", 20_000, 100);
+  await eventually(async () => !(await cluster.telephony.bridges()).some((bridge) => call.bridges.has(bridge.id)), "the call's bridges to be gone", 20_000, 100);
   await eventually(async () => (await client.api<{ status: string }>('GET', `/v1.0/activeflows/${call.activeflowId}`)).status === 'ended', 'the activeflow to end', 20_000, 100);
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
+import { startTestTelephony, type TelephonyKind, type TestTelephony } from '@avp/asterisk-testing';
 import { createRabbitMqBus, rpcCall, silentLogger, type Bus } from '@avp/shared';
 import { createTestPostgresDatabase, eventually, findInfrastructure, freePort, type Infrastructure, type TestPostgresDatabase } from '@avp/shared/testing';
 import { startFakeLlm, type FakeLlm } from './fake-llm.ts';
@@ -44,7 +44,8 @@ export interface RunningService {
 
 export interface Cluster {
   namespace: string;
-  simulator: AsteriskSimulator;
+  /** The Asterisk the calls go through: the simulator or a real Asterisk 23. */
+  telephony: TestTelephony;
   llm: FakeLlm;
   /** A bus client of the test, in the cluster's namespace (RPC to the services). */
   bus: Bus;
@@ -68,12 +69,17 @@ export type ClusterOrSkip = { cluster: Cluster; skipReason?: undefined } | { clu
 /**
  * Starts the three services as separate processes (`node --import tsx services/<name>/src/main.ts`,
  * as deployed) on a fresh PostgreSQL database and their own RabbitMQ namespace, with the
- * Asterisk simulator and a fake LLM vendor in this process. Resolves once every process
+ * Asterisk simulator (or a real Asterisk 23 and its phones) and a fake LLM vendor. Resolves once every process
  * logged "platform started", answers /readyz, flow-manager's Stasis app is connected and
  * pipeline-manager serves its queue. Without PostgreSQL or RabbitMQ it resolves with the
  * reason to skip.
  */
-export async function startCluster(options: { label: string; extraEnvironment?: Partial<Record<ServiceName, Record<string, string>>> }): Promise<ClusterOrSkip> {
+export async function startCluster(options: {
+  label: string;
+  extraEnvironment?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** The simulator (default) or a real Asterisk. */
+  telephony?: TelephonyKind;
+}): Promise<ClusterOrSkip> {
   const postgres: Infrastructure = await findInfrastructure('postgres');
   const rabbitmq: Infrastructure = await findInfrastructure('rabbitmq');
   if (!postgres.available || !rabbitmq.available) {
@@ -94,8 +100,8 @@ export async function startCluster(options: { label: string; extraEnvironment?: 
     const database: TestPostgresDatabase = await createTestPostgresDatabase({ adminUrl: postgres.url });
     cleanups.push(() => database.drop());
     cleanups.push(() => deleteNamespace(rabbitmq.url, namespace));
-    const simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'acceptance' });
-    cleanups.push(() => simulator.close());
+    const telephony = await startTestTelephony(options.telephony ?? 'simulator', { ariApp, ariUser: 'asterisk', ariPassword: 'acceptance' });
+    cleanups.push(() => telephony.close());
     const llm = await startFakeLlm();
     cleanups.push(() => llm.close());
     const bus = await createRabbitMqBus({ url: rabbitmq.url, logger: silentLogger(), namespace });
@@ -121,11 +127,14 @@ export async function startCluster(options: { label: string; extraEnvironment?: 
         ...options.extraEnvironment?.['ai-manager'],
       },
       'flow-manager': {
-        ARI_URL: simulator.url,
+        ARI_URL: telephony.url,
+        ARI_TEL_DIAL_TEMPLATE: telephony.telDialTemplate,
         ARI_USER: 'asterisk',
         ARI_PASSWORD: 'acceptance',
         ARI_APP: ariApp,
         MEDIA_BASE_URL: `http://127.0.0.1:${ports['flow-manager']}`,
+        // The scenarios poll; the rate limit has tests of its own.
+        RATE_LIMIT_PER_SECOND: '0',
         ...options.extraEnvironment?.['flow-manager'],
       },
       'pipeline-manager': {
@@ -138,7 +147,7 @@ export async function startCluster(options: { label: string; extraEnvironment?: 
     };
     const services = {} as Record<ServiceName, RunningService>;
     const streams: WriteStream[] = [];
-    // The processes stop together (SIGTERM, SIGKILL after 8 s), before the simulator and the database go.
+    // The processes stop together (SIGTERM, SIGKILL after 8 s), before Asterisk and the database go.
     const processStops: (() => Promise<void>)[] = [];
     cleanups.push(() => Promise.all(processStops.map((stop) => stop())));
     for (const name of ['ai-manager', 'flow-manager', 'pipeline-manager'] as const) {
@@ -198,7 +207,7 @@ export async function startCluster(options: { label: string; extraEnvironment?: 
         90_000,
         200,
       );
-      await simulator.waitForApp(ariApp, 20_000);
+      await telephony.waitForApp(20_000);
       await rpcCall(bus, 'pipeline-manager', 'GET', '/v1/ping', undefined, { instanceId: services['pipeline-manager'].instanceId, timeoutMs: 5000 });
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${logTail()}`, { cause: error });
@@ -207,7 +216,7 @@ export async function startCluster(options: { label: string; extraEnvironment?: 
     const admin = async <T>(method: string, url: string, body?: unknown): Promise<ApiResponse<T>> => call<T>(services['ai-manager'].url, method, url, adminToken, body);
     const cluster: Cluster = {
       namespace,
-      simulator,
+      telephony,
       llm,
       bus,
       ariApp,

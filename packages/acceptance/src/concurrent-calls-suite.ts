@@ -1,8 +1,9 @@
+import type { TelephonyKind } from '@avp/asterisk-testing';
 import { eventually } from '@avp/shared/testing';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { expectNothingLeft, placeCall, setUpAi, type LiveCall } from './calls.ts';
 import type { Client, Cluster } from './cluster.ts';
-import { useCluster } from './suite.ts';
+import { describeOn, useCluster } from './suite.ts';
 
 const names = ['alice', 'bob', 'carol', 'david', 'edward', 'frank', 'grace', 'henry', 'irene', 'jack', 'kevin', 'laura', 'martin', 'nancy', 'oscar', 'peter', 'rachel', 'steven', 'thomas', 'victor'];
 
@@ -13,8 +14,10 @@ const names = ['alice', 'bob', 'carol', 'david', 'edward', 'frank', 'grace', 'he
  * crossing calls would be heard outside the caller's window, and a transcript or answer
  * crossing calls would break the stored messages.
  */
-describe('acceptance: 20 concurrent calls through one pipeline-manager (three processes, PostgreSQL + RabbitMQ)', () => {
-  const clusterOf = useCluster('concurrency');
+/** The suite against one telephony (each has a test file of its own, so they run in parallel). */
+export function concurrentCallsSuite(telephony: TelephonyKind): void {
+  describeOn(telephony, 'acceptance: 20 concurrent calls through one pipeline-manager (three processes, PostgreSQL + RabbitMQ)', () => {
+  const clusterOf = useCluster('concurrency', { telephony });
   let cluster: Cluster;
   beforeEach(() => {
     cluster = clusterOf();
@@ -79,3 +82,4 @@ describe('acceptance: 20 concurrent calls through one pipeline-manager (three pr
     expect((await client.api<{ result: { status: string }[] }>('GET', '/v1.0/aicalls?page_size=100')).result.map((aicall) => aicall.status)).toEqual(names.map(() => 'terminated'));
   }, 180_000);
 });
+}

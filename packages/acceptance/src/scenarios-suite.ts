@@ -1,9 +1,10 @@
+import type { TelephonyKind } from '@avp/asterisk-testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '@avp/shared/testing';
 import { expectNothingLeft, mediaLegsOf, placeCall, setUpAi, speech } from './calls.ts';
 import type { Client, Cluster } from './cluster.ts';
 import type { LlmTurn } from './fake-llm.ts';
-import { useCluster } from './suite.ts';
+import { describeOn, useCluster } from './suite.ts';
 
 /**
  * The product overview's "Common Scenarios" and "Common HTTP Errors"
@@ -14,8 +15,10 @@ import { useCluster } from './suite.ts';
  * the real `openai` SDK in pipeline-manager talking to a fake chat-completions server whose
  * answers (text and tool calls) are chosen from the conversation it is sent.
  */
-describe('acceptance: common scenarios and HTTP errors (three processes, PostgreSQL + RabbitMQ)', () => {
-  const clusterOf = useCluster('scenarios');
+/** The suite against one telephony (each has a test file of its own, so they run in parallel). */
+export function scenariosSuite(telephony: TelephonyKind): void {
+  describeOn(telephony, 'acceptance: common scenarios and HTTP errors (three processes, PostgreSQL + RabbitMQ)', () => {
+  const clusterOf = useCluster('scenarios', { telephony });
   let cluster: Cluster | undefined;
   beforeEach(() => {
     cluster = clusterOf();
@@ -90,7 +93,7 @@ describe('acceptance: common scenarios and HTTP errors (three processes, Postgre
     cluster!.llm.script(setup.model, (turn) => {
       if (turn.last?.role === 'tool') {
         const answered = answeredToolCall(turn);
-        if (answered?.name === 'set_variables') return { toolCalls: [{ name: 'connect_call', arguments: { destinations: [{ type: 'endpoint', target: 'PJSIP/scheduling' }] } }] };
+        if (answered?.name === 'set_variables') return { toolCalls: [{ name: 'connect_call', arguments: { destinations: [{ type: 'endpoint', target: cluster!.telephony.endpointFor('scheduling') }] } }] };
         return { text: '' };
       }
       if (turn.lastUser === '') return { text: 'Welcome! How can I help you today?' };
@@ -104,7 +107,7 @@ describe('acceptance: common scenarios and HTTP errors (three processes, Postgre
       }
       return { text: 'Sorry, could you repeat that?' };
     });
-    const outbound = cluster!.simulator.nextOutboundCall(60_000);
+    const outbound = cluster!.telephony.nextOutboundCall(60_000);
     const call = await placeCall(cluster!, client, setup.number);
     await call.waitForAnswer('Welcome! How can I help you today?');
     await call.say('I need to schedule an appointment');
@@ -114,7 +117,7 @@ describe('acceptance: common scenarios and HTTP errors (three processes, Postgre
     // The scheduling team's phone rings and answers; the AI's media leg is gone.
     const agent = await outbound;
     await agent.waitForAnswer(10_000);
-    await eventually(() => mediaLegsOf(cluster!, call.caller.id).length === 0, 'the AI media leg to go', 10_000, 50);
+    await eventually(async () => (await mediaLegsOf(cluster!, call.caller.id)).length === 0, 'the AI media leg to go', 10_000, 50);
     const activeflow = await client.api<{ variables: Record<string, string>; status: string }>('GET', `/v1.0/activeflows/${call.activeflowId}`);
     expect(activeflow.variables).toMatchObject({ preferred_date: 'next tuesday', time: 'afternoon' });
     const aicall = await client.api<{ status: string }>('GET', `/v1.0/aicalls/${await call.aicallId()}`);
@@ -127,11 +130,7 @@ describe('acceptance: common scenarios and HTTP errors (three processes, Postgre
     const callerHears = call.caller.waitForAudio(10_000);
     await agent.play(await speech('no'));
     await callerHears;
-    expect(cluster!.simulator.asterisk.bridges.size).toBeGreaterThan(0);
-    expect([...cluster!.simulator.asterisk.bridges.values()].some((bridge) => {
-      const members = bridge.members.map((member) => member.channel.id);
-      return members.includes(call.caller.id) && members.includes(agent.id);
-    })).toBe(true);
+    expect((await cluster!.telephony.bridges()).some((bridge) => bridge.channels.includes(call.caller.id) && bridge.channels.includes(agent.id))).toBe(true);
 
     const messages = await call.messages();
     expect(messages.find((message) => message.role === 'assistant' && message.content.startsWith('Let me transfer you'))).toBeDefined();
@@ -253,7 +252,7 @@ describe('acceptance: common scenarios and HTTP errors (three processes, Postgre
       // The failed start leaves a terminated AIcall that says why, and no media leg.
       const aicalls = await client.api<{ result: { id: string; status: string }[] }>('GET', `/v1.0/aicalls?reference_id=${callId}`);
       expect(aicalls.result.map((entry) => entry.status)).toEqual(['terminated']);
-      await eventually(() => mediaLegsOf(cluster!, call.caller.id).length === 0, 'no media leg', 20_000, 100);
+      await eventually(async () => (await mediaLegsOf(cluster!, call.caller.id)).length === 0, 'no media leg', 20_000, 100);
       expect(cluster!.llm.requests(setup.model).map((turn) => turn.request.headers.authorization)).toEqual(['Bearer sk-revoked']);
       call.caller.hangup();
     }, 60_000);
@@ -280,3 +279,4 @@ describe('acceptance: common scenarios and HTTP errors (three processes, Postgre
     }, 60_000);
   });
 });
+}

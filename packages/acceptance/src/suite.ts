@@ -1,20 +1,39 @@
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { realAsteriskSkipReason, type TelephonyKind } from '@avp/asterisk-testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'vitest';
 import { hangUpLeftovers } from './calls.ts';
 import { startCluster, type Cluster, type ServiceName } from './cluster.ts';
 
 /**
+ * A describe for a suite on one telephony: titled with it, and skipped with the reason when a
+ * real Asterisk was asked for and none is built here (CI fails instead of skipping).
+ */
+export function describeOn(telephony: TelephonyKind, title: string, body: () => void): void {
+  const skipReason = telephony === 'asterisk' ? realAsteriskSkipReason() : undefined;
+  const label = telephony === 'asterisk' ? 'real Asterisk 23' : 'Asterisk simulator';
+  describe.skipIf(skipReason !== undefined)(`${title} [${label}${skipReason ? `, skipped: ${skipReason}` : ''}]`, body);
+}
+
+/**
  * Registers the hooks of an acceptance file: one cluster (three service processes, the
- * simulator, the fake LLM) for all its tests, each test skipped with the reason when
+ * telephony, the fake LLM) for all its tests, each test skipped with the reason when
  * PostgreSQL or RabbitMQ is missing, calls a failed test left up hung up after it, the
  * services' log tails printed on a failure and their log files kept.
  */
-export function useCluster(label: string, extraEnvironment?: Partial<Record<ServiceName, Record<string, string>>>): () => Cluster {
+export function useCluster(
+  label: string,
+  options: {
+    telephony?: TelephonyKind;
+    /** More environment per service; a function is called when the cluster starts (after earlier hooks). */
+    extraEnvironment?: Partial<Record<ServiceName, Record<string, string>>> | (() => Partial<Record<ServiceName, Record<string, string>>>);
+  } = {},
+): () => Cluster {
   let cluster: Cluster | undefined;
   let skipReason = '';
   let failed = false;
 
   beforeAll(async () => {
-    const started = await startCluster({ label, extraEnvironment });
+    const extraEnvironment = typeof options.extraEnvironment === 'function' ? options.extraEnvironment() : options.extraEnvironment;
+    const started = await startCluster({ label, extraEnvironment, telephony: options.telephony });
     if (started.skipReason !== undefined) skipReason = started.skipReason;
     else cluster = started.cluster;
   }, 120_000);

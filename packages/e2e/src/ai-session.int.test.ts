@@ -157,7 +157,12 @@ await describeModes('an AI session from ai_talk to hang-up, across the three ser
     const ai = await api('POST', '/v1.0/ais', { name: 'tools', engine_model: 'local.scripted', tool_names: ['get_variables', 'get_aicall_messages'] });
     const aicall = await api('POST', '/v1.0/aicalls', { assistance_type: 'ai', assistance_id: ai.id });
     const execute = (name: string, args: string) =>
-      rpcCall<{ result: string; message: string; run_llm: boolean }>(stack.bus, 'ai-manager', 'POST', `/v1/aicalls/${String(aicall.id)}/tool_execute`, { id: 'call-x', name, arguments: args });
+      rpcCall<{ result: string; message: string; run_llm: boolean }>(stack.bus, 'ai-manager', 'POST', `/v1/aicalls/${String(aicall.id)}/tool_execute`, {
+        customer_id: aicall.customer_id,
+        id: 'call-x',
+        name,
+        arguments: args,
+      });
     expect(await execute('stop_flow', '{}')).toMatchObject({ result: 'failed', message: 'The tool stop_flow is not enabled for this AI.' });
     expect(await execute('dance', '{}')).toMatchObject({ result: 'failed', message: 'There is no tool named dance.' });
     expect(await execute('get_aicall_messages', '{not json')).toMatchObject({ result: 'failed', message: 'The arguments are not valid JSON.' });

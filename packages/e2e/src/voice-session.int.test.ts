@@ -58,7 +58,7 @@ await describeModes('a voice AI session across flow-manager and pipeline-manager
       .add('POST', '/v1/aicalls/:id/tool_execute', async ({ params, data }) => {
         const call = data as { id: string; name: string; arguments: string };
         toolCalls.push({ name: call.name, arguments: call.arguments });
-        await rpcCall(bus, 'flow-manager', 'POST', `/v1/activeflows/${sessionActivity.get(params.id!)}/service_stop`, { service_id: params.id });
+        await rpcCall(bus, 'flow-manager', 'POST', `/v1/activeflows/${sessionActivity.get(params.id!)}/service_stop`, { customer_id: customerId, service_id: params.id });
         return { tool_call_id: call.id, result: 'success', message: 'The AI session ends; the flow goes on.', run_llm: false, end_session: 'stop_service' };
       }).handle;
   }

@@ -1,5 +1,6 @@
 import { aiManagerSettingsSchema } from '@avp/ai-manager';
-import { ariEnvironmentSchema } from '@avp/flow-manager';
+import { ariEnvironmentSchema, flowManagerSettingsSchema } from '@avp/flow-manager';
+import { pipelineManagerSettingsSchema } from '@avp/pipeline-manager';
 import { commonEnvironmentSchema, env } from '@avp/shared';
 import { z } from 'zod';
 
@@ -14,6 +15,8 @@ import { z } from 'zod';
 export const oneProcessEnvironmentSchema = commonEnvironmentSchema.extend({
   ...aiManagerSettingsSchema.shape,
   ...ariEnvironmentSchema.shape,
+  ...flowManagerSettingsSchema.shape,
+  ...pipelineManagerSettingsSchema.shape,
   HOST: z.string().default('127.0.0.1'),
   /** Without ARI_URL, run the built-in Asterisk simulator (default true). */
   EMBEDDED_ASTERISK: env.boolean(true),

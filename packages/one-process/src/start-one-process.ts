@@ -3,8 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { aiManagerOptionsFromSettings, createAiManager, loadOrCreateLocalEncryptionKey } from '@avp/ai-manager';
 import { randomBytes } from 'node:crypto';
 import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
-import { ariSettingsFrom, createFlowManager, type AriSettings } from '@avp/flow-manager';
-import { createPipelineManager, type PipelineManagerOptions } from '@avp/pipeline-manager';
+import { ariSettingsFrom, createFlowManager, flowManagerOptionsFromSettings, type AriSettings } from '@avp/flow-manager';
+import { createPipelineManager, pipelineManagerOptionsFromSettings, type PipelineManagerOptions } from '@avp/pipeline-manager';
 import { startPlatform, type Logger, type RunningPlatform, type ServiceFactory } from '@avp/shared';
 import type { OneProcessEnvironment } from './config.ts';
 
@@ -27,7 +27,7 @@ export async function platformServices(
     engineKeyEncryptionKey,
     developmentCustomer: { keyFile: path.join(environment.DATA_DIR, 'development-access-key') },
   };
-  return [(context) => createAiManager(context, aiManagerOptions), (context) => createFlowManager(context, { ari }), (context) => createPipelineManager(context, pipelineManager)];
+  return [(context) => createAiManager(context, aiManagerOptions), (context) => createFlowManager(context, { ari, ...flowManagerOptionsFromSettings(environment) }), (context) => createPipelineManager(context, { ...pipelineManagerOptionsFromSettings(environment), ...pipelineManager })];
 }
 
 /** The running platform, with the built-in Asterisk simulator when there is one. */

@@ -5,5 +5,6 @@ export * from './schemas/index.ts';
 export * from './bus/index.ts';
 export * from './db/index.ts';
 export * from './http/index.ts';
+export * from './outbound/index.ts';
 export * from './service/index.ts';
 export * from './audio/index.ts';

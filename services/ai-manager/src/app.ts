@@ -1,18 +1,18 @@
-import { migrateToLatest, type Service, type ServiceContext, type Subscription } from '@avp/shared';
+import { defaultRateLimit, migrateToLatest, OutboundPolicy, RateLimiter, type RateLimitSettings, type RpcRouter, type Service, type ServiceContext, type Subscription } from '@avp/shared';
 import { writeFile } from 'node:fs/promises';
 import { migrations } from './db/migrations.ts';
 import type { AiManagerTables } from './db/tables.ts';
 import type { DomainContext } from './domain/context.ts';
 import { BillingService, type BillingSettings } from './domain/billing/billing-service.ts';
 import { createCustomer } from './domain/customers/customer-service.ts';
-import { countCustomers } from './domain/customers/customer-repository.ts';
+import { countCustomers, findLiveKeyIds } from './domain/customers/customer-repository.ts';
 import { KeyAuthenticator } from './domain/customers/key-authenticator.ts';
 import { SecretBox } from './domain/secrets/secret-box.ts';
 import { createAiManagerMetrics } from './events/ai-manager-metrics.ts';
 import { EventPublisher } from './events/event-publisher.ts';
 import { EventRelay, type EventRelayOptions } from './events/event-relay.ts';
+import { Revocations } from './events/revocations.ts';
 import { WebsocketHub, type WebsocketHubOptions } from './events/websocket-hub.ts';
-import { RateLimiter } from './http/rate-limiter.ts';
 import { registerPublicApi } from './routes/public-api.ts';
 import { createAiManagerRpcRouter } from './rpc/rpc-routes.ts';
 import { PipelineWatchdog, type PipelineWatchdogOptions } from './sessions/pipeline-watchdog.ts';
@@ -33,8 +33,10 @@ export interface AiManagerOptions {
   adminToken?: string;
   /** Required: the AES-256-GCM key for engine keys (hex or base64, 32 bytes). */
   engineKeyEncryptionKey?: string;
-  /** Per access key; `perSecond: 0` turns limiting off. */
-  rateLimit?: { perSecond: number; burst: number };
+  /** Per access key; `perSecond: 0` turns limiting off (default 20 a second, bursts of 100). */
+  rateLimit?: RateLimitSettings;
+  /** Which URLs customers may have us call (webhooks); default: public addresses only. */
+  outbound?: OutboundPolicy;
   webhooks?: Partial<WebhookDispatcherOptions>;
   websocket?: Partial<WebsocketHubOptions>;
   eventRelay?: Partial<EventRelayOptions>;
@@ -68,8 +70,14 @@ const defaultWebhookOptions: WebhookDispatcherOptions = {
   batchSize: 20,
 };
 
+/** A running ai-manager as the other code sees it. */
+export interface AiManager extends Service {
+  /** The bus routes it serves (tests enumerate them to check every one for tenant isolation). */
+  rpcRouter: RpcRouter;
+}
+
 /** Builds ai-manager from its dependencies and brings its schema up to date. */
-export async function createAiManager(context: ServiceContext, options: AiManagerOptions = {}): Promise<Service> {
+export async function createAiManager(context: ServiceContext, options: AiManagerOptions = {}): Promise<AiManager> {
   const logger = context.logger.child({ component: serviceName });
   if (!options.engineKeyEncryptionKey) {
     throw new Error('ai-manager needs ENGINE_KEY_ENCRYPTION_KEY (32 bytes, hex or base64) to encrypt engine keys');
@@ -79,15 +87,20 @@ export async function createAiManager(context: ServiceContext, options: AiManage
 
   const db = context.database.forSchema<AiManagerTables>(databaseSchema);
   const events = new EventPublisher(context.bus, serviceName, databaseSchema, logger);
-  const domain: DomainContext = { db, events, secrets, logger, billing: new BillingService(db, options.billing) };
+  const outbound = options.outbound ?? new OutboundPolicy();
+  const domain: DomainContext = { db, events, secrets, logger, billing: new BillingService(db, options.billing), outbound };
   const authenticator = new KeyAuthenticator(db, options.keyCacheTtlMs ?? 5000);
-  const limiter = new RateLimiter(options.rateLimit?.perSecond ?? 20, options.rateLimit?.burst ?? 100);
+  const rateLimit = options.rateLimit ?? defaultRateLimit;
+  const limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst);
   const hub = new WebsocketHub(logger, {
     heartbeatMs: 30_000,
     maxBufferedBytes: 1024 * 1024,
+    keyCheckMs: 5000,
+    liveKeyIds: (keyIds) => findLiveKeyIds(db, keyIds),
     onClientCount: (count) => metrics.websocketClients.set(count),
     ...options.websocket,
   });
+  const revocations = new Revocations(context.bus, serviceName, authenticator, hub, logger);
   const metrics = createAiManagerMetrics(context.metrics);
   const relay = new EventRelay(db, events, logger, {
     intervalMs: 1000,
@@ -96,7 +109,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     onRepublished: (count) => metrics.eventsRepublished.inc(count),
     ...options.eventRelay,
   });
-  const dispatcher = new WebhookDispatcher(db, logger, {
+  const dispatcher = new WebhookDispatcher(db, logger, outbound, {
     ...defaultWebhookOptions,
     onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
     ...options.webhooks,
@@ -122,7 +135,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
   const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools);
 
   if (options.developmentCustomer && (await countCustomers(db)) === 0) {
-    const customer = await createCustomer(db, { name: 'development', detail: 'created on first start', webhook_uri: '' }, domain.billing);
+    const customer = await createCustomer(db, { name: 'development', detail: 'created on first start', webhook_uri: '' }, domain.outbound, domain.billing);
     const keyFile = options.developmentCustomer.keyFile;
     if (keyFile) await writeFile(keyFile, `${customer.accesskey.key}\n`, { mode: 0o600 });
     logger.warn(
@@ -135,13 +148,16 @@ export async function createAiManager(context: ServiceContext, options: AiManage
   let stopWebhookWakeups: (() => void) | undefined;
   return {
     name: serviceName,
+    rpcRouter: router,
     registerRoutes: (app) =>
-      registerPublicApi(app, { domain, authenticator, limiter, hub, adminToken: options.adminToken, sessions }),
+      registerPublicApi(app, { domain, authenticator, limiter, hub, revocations, adminToken: options.adminToken, sessions }),
     async start() {
       subscriptions.push(await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId }));
-      // Every instance sees every event, for its own WebSocket clients.
+      // Every instance sees every event, for its own WebSocket clients (and revocations).
       subscriptions.push(
-        await context.bus.subscribe(serviceName, ['#'], async (event) => hub.deliver(event), {
+        await context.bus.subscribe(serviceName, ['#'], async (event) => {
+          if (!revocations.handle(event)) hub.deliver(event);
+        }, {
           queue: `${serviceName}.websocket.${context.instanceId}`,
           temporary: true,
         }),

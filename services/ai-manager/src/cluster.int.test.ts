@@ -3,11 +3,13 @@ import { createBus, createDatabase, silentLogger, type Database } from '@avp/sha
 import { createTestPostgresDatabase, findInfrastructure, type TestPostgresDatabase } from '@avp/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { revokedCloseCode } from './events/websocket-hub.ts';
 import { aiBody, call, createTestCustomer, eventually, startHarness, type Harness } from './testing/harness.ts';
 
 /**
  * Two ai-manager instances on one PostgreSQL and RabbitMQ, as in a cluster: a WebSocket
- * client of one instance receives the events of changes made through the other.
+ * client of one instance receives the events of changes made through the other, and is
+ * closed when its key is revoked through the other.
  */
 describe('ai-manager cluster (PostgreSQL + RabbitMQ)', () => {
   let test: TestPostgresDatabase | undefined;
@@ -23,7 +25,8 @@ describe('ai-manager cluster (PostgreSQL + RabbitMQ)', () => {
       const database = await createDatabase(test.options);
       databases.push(database);
       const bus = await createBus({ rabbitmqUrl: rabbitmq.url, logger: silentLogger() });
-      instances.push(await startHarness(database, {}, bus));
+      // No periodic key check: a revocation can only reach the other instance over RabbitMQ.
+      instances.push(await startHarness(database, { websocket: { keyCheckMs: 0 } }, bus));
     }
   });
 
@@ -53,5 +56,19 @@ describe('ai-manager cluster (PostgreSQL + RabbitMQ)', () => {
     } finally {
       socket.close();
     }
+  });
+
+  it('closes a WebSocket client of the other instance when its key is revoked', async (context) => {
+    if (instances.length < 2) return context.skip();
+    const [first, second] = instances as [Harness, Harness];
+    const customer = await createTestCustomer(first);
+    const socket = new WebSocket(`${second.url.replace('http', 'ws')}/v1.0/ws?accesskey=${customer.key}`);
+    let closeCode: number | undefined;
+    socket.on('close', (code) => {
+      closeCode = code;
+    });
+    await once(socket, 'open');
+    expect((await call(first, 'DELETE', `/v1.0/customers/${customer.id}/accesskeys/${customer.keyId}`, { admin: true })).status).toBe(200);
+    expect(await eventually(() => closeCode, 5000)).toBe(revokedCloseCode);
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, env, standaloneEnvironmentSchema } from '@avp/shared';
+import { ConfigError, env, OutboundPolicy, outboundEnvironmentSchema, rateLimitEnvironmentSchema, standaloneEnvironmentSchema } from '@avp/shared';
 import { z } from 'zod';
 import type { AiManagerOptions } from './app.ts';
 import { billingRateOverridesSchema, mergeBillingRates, toMicroUnits } from './domain/billing/billing-rates.ts';
@@ -53,14 +53,17 @@ export const aiManagerSettingsSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Encrypts AI engine keys at rest (AES-256-GCM). */
   ENGINE_KEY_ENCRYPTION_KEY: encryptionKeySchema.optional(),
-  /** Sustained requests per second per access key (0 = no limit) and the burst above it. */
-  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(20),
-  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
+  /** Per-key rate limit (shared with flow-manager): RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST. */
+  ...rateLimitEnvironmentSchema.shape,
+  /** Internal hosts and ranges webhooks may reach anyway (development, tests). */
+  ...outboundEnvironmentSchema.shape,
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().positive().default(1000),
   WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().positive().default(600_000),
   WEBSOCKET_HEARTBEAT_MS: z.coerce.number().int().positive().default(30_000),
+  /** How often open WebSocket connections' keys are checked again (the backstop of revocation; 0 = off). */
+  WEBSOCKET_KEY_CHECK_MS: z.coerce.number().int().min(0).default(5000),
   /** Billing (amounts in currency units, 1 unit = 1,000,000 micro-units): what a new account starts with. */
   BILLING_INITIAL_BALANCE: unitsSchema.default(10),
   /** The balance a session needs to start (below it: 402 INSUFFICIENT_BALANCE). */
@@ -119,7 +122,8 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
       retryBaseMs: settings.WEBHOOK_RETRY_BASE_MS,
       retryMaxMs: settings.WEBHOOK_RETRY_MAX_MS,
     },
-    websocket: { heartbeatMs: settings.WEBSOCKET_HEARTBEAT_MS },
+    outbound: new OutboundPolicy(settings.OUTBOUND_ALLOWED_HOSTS),
+    websocket: { heartbeatMs: settings.WEBSOCKET_HEARTBEAT_MS, keyCheckMs: settings.WEBSOCKET_KEY_CHECK_MS },
     billing: {
       initialBalance: toMicroUnits(settings.BILLING_INITIAL_BALANCE),
       minimumBalance: toMicroUnits(settings.BILLING_MINIMUM_BALANCE),

@@ -1,4 +1,4 @@
-export { createAiManager, databaseSchema, serviceName, type AiManagerOptions } from './app.ts';
+export { createAiManager, databaseSchema, serviceName, type AiManager, type AiManagerOptions } from './app.ts';
 export {
   aiManagerEnvironmentSchema,
   aiManagerOptionsFromSettings,

@@ -1,7 +1,14 @@
 import {
+  credentialEventTypes,
+  defaultRateLimit,
   migrateToLatest,
+  OutboundPolicy,
   pushedServiceSchema,
+  RateLimiter,
+  revocationOf,
   rpcCall,
+  type RateLimitSettings,
+  type RpcRouter,
   type Service,
   type ServiceContext,
   type Subscription,
@@ -15,6 +22,7 @@ import type { FlowManagerTables } from './db/tables.ts';
 import { ActiveflowRunner, type ServiceStarter } from './domain/activeflows/activeflow-runner.ts';
 import type { CallControl } from './domain/calls/call-control.ts';
 import { CallEvents } from './domain/calls/call-events.ts';
+import { MediaUrlGuard } from './domain/calls/media-url-guard.ts';
 import { UnavailableCallControl } from './domain/calls/unavailable-call-control.ts';
 import { createDomainContext } from './domain/context.ts';
 import { RpcKeyVerifier, type KeyVerifier } from './http/key-verifier.ts';
@@ -37,6 +45,11 @@ export interface AriSettings {
   mediaBaseUrl: string | (() => string);
   /** Dial string for `connect` to a phone number, `{target}` replaced (default `PJSIP/{target}`). */
   telDialTemplate?: string;
+  /**
+   * How long `start` waits for the first ARI connection before going on without it (default
+   * 3 s); ARI is retried in the background for as long as it takes either way.
+   */
+  startWaitMs?: number;
 }
 
 export interface FlowManagerOptions {
@@ -48,6 +61,10 @@ export interface FlowManagerOptions {
   serviceStarter?: ServiceStarter;
   /** How access keys are checked; default: ai-manager over RPC, cached. */
   keyVerifier?: KeyVerifier;
+  /** Per access key, like ai-manager's; `perSecond: 0` turns limiting off (default 20 a second, bursts of 100). */
+  rateLimit?: RateLimitSettings;
+  /** Which media URLs `play` may have Asterisk fetch; default: public addresses only. */
+  outbound?: OutboundPolicy;
 }
 
 /** Starts AI services through ai-manager's RPC routes `POST /v1/services/type/<kind>`. */
@@ -69,6 +86,8 @@ export interface FlowManager extends Service {
   callEvents: CallEvents;
   /** The ARI side, when configured. */
   telephony: AriTelephony | undefined;
+  /** The bus routes it serves (tests enumerate them to check every one for tenant isolation). */
+  rpcRouter: RpcRouter;
 }
 
 /** Builds flow-manager from its dependencies and brings its schema up to date. */
@@ -87,36 +106,87 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
           liveChannels: async () => (await listLiveCalls(db)).map((call) => call.channel_id),
         })
       : undefined;
-  const callControl = options.callControl ?? telephony ?? new UnavailableCallControl();
-  const domain = createDomainContext(db, context.bus, logger);
+  const outbound = options.outbound ?? new OutboundPolicy();
+  const callControl = new MediaUrlGuard(options.callControl ?? telephony ?? new UnavailableCallControl(), outbound);
+  const domain = createDomainContext(db, context.bus, logger, outbound);
   const runner = new ActiveflowRunner(domain, callControl, options.serviceStarter ?? rpcServiceStarter(context));
   const callEvents = new CallEvents(domain, runner, callControl);
   const router = createFlowManagerRpcRouter(domain, runner, callEvents, { serviceName, instanceId: context.instanceId });
   const verifier = options.keyVerifier ?? new RpcKeyVerifier(context.bus);
+  const rateLimit = options.rateLimit ?? defaultRateLimit;
+  const limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst);
 
   let server: Subscription | undefined;
+  let revocations: Subscription | undefined;
+  let telephonyStarted: Promise<void> | undefined;
+  let stopping = false;
   return {
     name: serviceName,
     runner,
     callEvents,
     telephony,
+    rpcRouter: router,
+    // Not ready while the Stasis app is not connected: calls cannot reach this process then.
+    readinessChecks: telephony
+      ? {
+          ari: () => {
+            if (!telephony.isConnected()) throw new Error(`not connected to ARI at ${options.ari!.connection.url}; retrying`);
+            return true;
+          },
+        }
+      : {},
     async registerRoutes(app) {
       media?.registerRoutes(app);
-      await registerPublicRoutes(app, { context: domain, runner, callEvents, verifier });
+      await registerPublicRoutes(app, { context: domain, runner, callEvents, verifier, limiter });
     },
     async start() {
       server = await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId });
+      // Every instance drops its cached lookups of a revoked key at once.
+      revocations = await context.bus.subscribe(
+        'ai-manager',
+        [...credentialEventTypes],
+        async (event) => {
+          const revocation = revocationOf(event);
+          if (revocation) verifier.forget?.(revocation);
+        },
+        { queue: `${serviceName}.revocations.${context.instanceId}`, temporary: true },
+      );
       logger.info({ instanceId: context.instanceId }, 'serving requests');
       if (telephony) {
-        await telephony.start(callEvents);
-        logger.info({ ari: options.ari!.connection.url, app: options.ari!.connection.app }, 'stasis app connected');
+        // Asterisk may come up after flow-manager (or be restarting): the API and the bus are
+        // served meanwhile and /readyz names ARI as failing. A short wait keeps a process
+        // started next to a running Asterisk from being started before its Stasis app is.
+        const { url, app } = options.ari!.connection;
+        telephonyStarted = telephony.start(callEvents).then(
+          () => logger.info({ ari: url, app }, 'stasis app connected'),
+          (error: unknown) => {
+            if (!stopping) logger.error({ err: error, ari: url }, 'starting the stasis app failed');
+          },
+        );
+        await settledOrAfter(telephonyStarted, options.ari!.startWaitMs ?? 3000);
+        if (!telephony.isConnected()) logger.warn({ ari: url, app }, 'going on without ARI: the stasis app connects once Asterisk answers (/readyz fails on ari until then)');
       }
     },
     async stop() {
+      stopping = true;
       await telephony?.stop();
+      await telephonyStarted;
       await server?.close();
       server = undefined;
+      await revocations?.close();
+      revocations = undefined;
       await runner.idle();
     },
   };
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+function settledOrAfter(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

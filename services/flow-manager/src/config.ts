@@ -1,6 +1,6 @@
-import { env, standaloneEnvironmentSchema } from '@avp/shared';
+import { env, OutboundPolicy, outboundEnvironmentSchema, rateLimitEnvironmentSchema, standaloneEnvironmentSchema, type OutboundAllowList } from '@avp/shared';
 import { z } from 'zod';
-import type { AriSettings } from './app.ts';
+import type { AriSettings, FlowManagerOptions } from './app.ts';
 
 /**
  * How flow-manager reaches Asterisk. Without ARI_URL there is no telephony: flows still run
@@ -19,11 +19,33 @@ export const ariEnvironmentSchema = z.object({
   ARI_TEL_DIAL_TEMPLATE: z.string().includes('{target}').default('PJSIP/{target}'),
 });
 
+/**
+ * flow-manager's own limits: the per-key rate limit (the same variables as ai-manager's) and
+ * the internal hosts `play` media URLs may reach anyway (OUTBOUND_ALLOWED_HOSTS).
+ */
+export const flowManagerSettingsSchema = z.object({
+  ...rateLimitEnvironmentSchema.shape,
+  ...outboundEnvironmentSchema.shape,
+});
+
 /** flow-manager's settings when it runs as its own process. */
 export const flowManagerEnvironmentSchema = standaloneEnvironmentSchema.extend({
   PORT: env.port(8081),
   ...ariEnvironmentSchema.shape,
+  ...flowManagerSettingsSchema.shape,
 });
+
+/** The rate limit and outbound policy of validated settings. */
+export function flowManagerOptionsFromSettings(settings: {
+  RATE_LIMIT_PER_SECOND: number;
+  RATE_LIMIT_BURST: number;
+  OUTBOUND_ALLOWED_HOSTS: OutboundAllowList;
+}): Pick<FlowManagerOptions, 'rateLimit' | 'outbound'> {
+  return {
+    rateLimit: { perSecond: settings.RATE_LIMIT_PER_SECOND, burst: settings.RATE_LIMIT_BURST },
+    outbound: new OutboundPolicy(settings.OUTBOUND_ALLOWED_HOSTS),
+  };
+}
 
 export type FlowManagerEnvironment = z.infer<typeof flowManagerEnvironmentSchema>;
 

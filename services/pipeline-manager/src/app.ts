@@ -1,5 +1,6 @@
-import { createStreamResampler, migrateToLatest, type Service, type ServiceContext, type Subscription } from '@avp/shared';
+import { createStreamResampler, migrateToLatest, type RpcRouter, type Service, type ServiceContext, type Subscription } from '@avp/shared';
 import { migrations } from './db/migrations.ts';
+import { registerMediaMetrics } from './media/media-metrics.ts';
 import type { VadEngine } from './media/vad/speech-probability.ts';
 import { createLlmProvider, createSttProvider, createTtsProvider } from './providers/registry.ts';
 import { PipelineSessions, type PipelineSessionsOptions, type ProviderSource } from './sessions/pipeline-sessions.ts';
@@ -16,6 +17,8 @@ export interface PipelineManagerOptions {
   providers?: ProviderSource;
   /** Address RTP sockets bind to and give Asterisk (default 127.0.0.1). */
   mediaHost?: string;
+  /** How calls' audio reaches the pipelines unless an AI says otherwise (default rtp). */
+  mediaTransport?: 'rtp' | 'websocket';
   vadEngine?: VadEngine;
   /** A VAD per session (tests). */
   createVad?: PipelineSessionsOptions['createVad'];
@@ -34,18 +37,22 @@ export const registryProviders: ProviderSource = {
 /** The parts of a running pipeline-manager, for tests. */
 export interface PipelineManager extends Service {
   sessions: PipelineSessions;
+  /** The bus routes it serves (tests enumerate them to check every one for tenant isolation). */
+  rpcRouter: RpcRouter;
 }
 
 /** Builds pipeline-manager from its dependencies and brings its schema up to date. */
 export async function createPipelineManager(context: ServiceContext, options: PipelineManagerOptions = {}): Promise<PipelineManager> {
   const logger = context.logger.child({ component: serviceName });
   await migrateToLatest(context.database, { schema: databaseSchema, migrations, logger });
+  registerMediaMetrics(context.metrics);
   const sessions = new PipelineSessions({
     bus: context.bus,
     logger,
     instanceId: context.instanceId,
     providers: options.providers ?? registryProviders,
     mediaHost: options.mediaHost,
+    mediaTransport: options.mediaTransport,
     vadEngine: options.vadEngine,
     createVad: options.createVad,
     serviceName,
@@ -56,6 +63,7 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
   return {
     name: serviceName,
     sessions,
+    rpcRouter: router,
     registerRoutes: () => undefined,
     async start() {
       server = await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId });

@@ -3,3 +3,4 @@ export { pipelineStartSchema, type PipelineStart, type ProviderSource } from './
 export type { ConversationVad } from './pipeline/conversation.ts';
 export { createTtsProvider, createLlmProvider, createSttProvider } from './providers/registry.ts';
 export type { LlmProvider, SttProvider, SttSession, SttEvent, TtsProvider } from './providers/types.ts';
+export { pipelineManagerSettingsSchema, pipelineManagerOptionsFromSettings } from './config.ts';

@@ -1,13 +1,13 @@
 import { createLogger, loadConfigOrExit, startPlatform } from '@avp/shared';
 import { createPipelineManager, serviceName } from './app.ts';
-import { pipelineManagerEnvironmentSchema } from './config.ts';
+import { pipelineManagerEnvironmentSchema, pipelineManagerOptionsFromSettings } from './config.ts';
 
 const environment = loadConfigOrExit(serviceName, pipelineManagerEnvironmentSchema);
 const logger = createLogger({ name: serviceName, level: environment.LOG_LEVEL });
 
 try {
   await startPlatform({
-    services: [(context) => createPipelineManager(context, { mediaHost: environment.RTP_ADDRESS, vadEngine: environment.VAD_ENGINE })],
+    services: [(context) => createPipelineManager(context, pipelineManagerOptionsFromSettings(environment))],
     environment,
     logger,
   });

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import { createAiManager, type AiManagerOptions } from '@avp/ai-manager';
+import { createAiManager, type AiManager, type AiManagerOptions } from '@avp/ai-manager';
 import { startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
 import { createFlowManager, type FlowManager, type FlowManagerOptions } from '@avp/flow-manager';
 import { createPipelineManager, type PipelineManager, type PipelineManagerOptions } from '@avp/pipeline-manager';
@@ -86,6 +86,8 @@ export interface Stack {
   /** The access key of the customer created for the test ('' with an ai-manager stand-in). */
   key: string;
   flowManager: FlowManager;
+  /** Undefined with an ai-manager stand-in. */
+  aiManager: AiManager;
   /** Undefined when `pipelineManager: false`. */
   pipelineManager: PipelineManager;
   /** In cluster mode: what another process needs to join this stack. */
@@ -226,20 +228,21 @@ async function build(options: StackOptions, cleanups: (() => Promise<void>)[], s
   });
   const port = await freePort();
   const services: Service[] = [];
+  let aiManager: AiManager | undefined;
   if (options.aiManagerStandIn) {
     const subscription = await bus.serve('ai-manager', options.aiManagerStandIn(bus));
     cleanups.push(() => subscription.close());
   } else {
-    services.push(
-      await createAiManager(context('ai-manager'), {
-        adminToken,
-        engineKeyEncryptionKey: randomBytes(32).toString('hex'),
-        rateLimit: { perSecond: 0, burst: 1 },
-        ...options.aiManager,
-      }),
-    );
+    aiManager = await createAiManager(context('ai-manager'), {
+      adminToken,
+      engineKeyEncryptionKey: randomBytes(32).toString('hex'),
+      rateLimit: { perSecond: 0, burst: 1 },
+      ...options.aiManager,
+    });
+    services.push(aiManager);
   }
   const flowManager = await createFlowManager(context('flow-manager'), {
+    rateLimit: { perSecond: 0, burst: 1 },
     ...options.flowManager,
     ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: ariApp }, mediaBaseUrl: `http://127.0.0.1:${port}` },
   });
@@ -290,6 +293,7 @@ async function build(options: StackOptions, cleanups: (() => Promise<void>)[], s
     adminToken,
     key,
     flowManager,
+    aiManager: aiManager!,
     pipelineManager: pipelineManager!,
     cluster: clusterSettings,
     request,

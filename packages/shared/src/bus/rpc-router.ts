@@ -46,6 +46,8 @@ export interface RpcRouter {
   add(method: RpcMethod, pattern: string, handler: RpcRouteHandler): RpcRouter;
   /** The bus handler: dispatches by method and path, 404 `ROUTE_NOT_FOUND` when nothing matches. */
   handle: RpcHandler;
+  /** The routes added, in order (tests that must cover every route enumerate them). */
+  routes(): { method: RpcMethod; pattern: string }[];
 }
 
 /** Routes RPC requests `{uri, method, data}` to handlers, the way an HTTP router would. */
@@ -66,6 +68,7 @@ export function createRpcRouter(): RpcRouter {
       routes.push({ method, pattern, matcher: new RegExp(`^${source}/?$`), names, handler });
       return router;
     },
+    routes: () => routes.map(({ method, pattern }) => ({ method, pattern })),
     handle: async (request) => {
       const requestId = request.request_id ?? randomUUID();
       const url = new URL(request.uri, 'http://rpc.invalid');

@@ -10,6 +10,9 @@ export interface CreateLoggerOptions {
   pretty?: boolean;
 }
 
+/** Log fields that hold secrets; every logger of the platform censors them. */
+export const secretLogPaths = ['engine_key', '*.engine_key', 'headers.authorization', 'req.headers.authorization', 'accesskey.key'];
+
 /**
  * A pino logger: JSON lines by default, human-readable only when stdout is a terminal
  * (or LOG_FORMAT=pretty). LOG_FORMAT=json forces JSON even on a terminal.
@@ -22,7 +25,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     base: { service: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['engine_key', '*.engine_key', 'headers.authorization', 'req.headers.authorization', 'accesskey.key'],
+      paths: secretLogPaths,
       censor: '<redacted>',
     },
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sttTypes, toolNames, ttsTypes, vadConfigSchema } from './ai.ts';
+import { mediaTransports, sttTypes, toolNames, ttsTypes, vadConfigSchema } from './ai.ts';
 
 const timestamp = z.string().meta({ description: 'UTC timestamp, 2026-01-02T03:04:05.123456Z' });
 
@@ -23,6 +23,8 @@ export const aiSchema = z.object({
   tool_names: z.array(z.union([z.literal('all'), z.enum(toolNames)])),
   vad_config: vadConfigSchema,
   smart_turn_enabled: z.boolean(),
+  /** Media transport of the AI's calls: '' (the deployment's default), 'rtp' or 'websocket'. */
+  media_transport: z.enum(mediaTransports),
   /** The knowledge bases search_knowledge searches (empty: the tool finds nothing to search). */
   knowledgebase_ids: z.array(z.uuid()),
   tm_create: timestamp,

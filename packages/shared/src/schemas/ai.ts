@@ -153,6 +153,10 @@ export const knowledgebaseIdsSchema = z
   .refine((ids) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length, { message: 'ids must not repeat' });
 
 /** The fields a customer sets on an AI (POST and PUT bodies). */
+/** How a call's audio reaches the AI's pipeline; '' = the deployment's default. */
+export const mediaTransports = ['', 'rtp', 'websocket'] as const;
+export type MediaTransportSetting = (typeof mediaTransports)[number];
+
 export const aiFieldsSchema = z.strictObject({
   name: z.string().max(255).default(''),
   detail: z.string().max(4096).default(''),
@@ -169,6 +173,11 @@ export const aiFieldsSchema = z.strictObject({
   tool_names: toolNamesSchema.default([]),
   vad_config: vadConfigSchema.optional(),
   smart_turn_enabled: z.boolean().optional(),
+  /**
+   * `rtp` or `websocket` media between Asterisk and the pipeline for this AI's calls; `''` uses
+   * the deployment's MEDIA_TRANSPORT. `PUT` keeps the stored value when left out.
+   */
+  media_transport: z.enum(mediaTransports).optional(),
   /** The knowledge bases search_knowledge searches; `PUT` keeps the stored list when left out. */
   knowledgebase_ids: knowledgebaseIdsSchema.optional(),
 });

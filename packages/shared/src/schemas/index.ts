@@ -9,3 +9,4 @@ export * from './customer.ts';
 export * from './flow.ts';
 export * from './billing.ts';
 export * from './knowledgebase.ts';
+export * from './credential-events.ts';

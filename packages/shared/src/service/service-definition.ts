@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/bus.ts';
 import type { Database } from '../db/index.ts';
+import type { ReadinessCheck } from '../http/health-routes.ts';
 
 /** What every service is built from: explicit dependencies, no globals. */
 export interface ServiceContext {
@@ -21,6 +22,11 @@ export interface ServiceContext {
  */
 export interface Service {
   name: string;
+  /**
+   * Dependencies of the service's own that /readyz checks besides the database and the bus
+   * (flow-manager's ARI connection), by name.
+   */
+  readinessChecks?: Record<string, ReadinessCheck>;
   registerRoutes(app: FastifyInstance): void | Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -6,7 +6,7 @@ import { createBus } from '../bus/create-bus.ts';
 import { createDatabase, type Database } from '../db/index.ts';
 import { createHttpServer } from '../http/create-http-server.ts';
 import { GracefulShutdown } from '../http/graceful-shutdown.ts';
-import { registerHealthRoutes } from '../http/health-routes.ts';
+import { registerHealthRoutes, type ReadinessCheck } from '../http/health-routes.ts';
 import { createMetricsRegistry, registerMetrics } from '../http/metrics.ts';
 import type { CommonEnvironment } from './common-environment.ts';
 import type { Service, ServiceFactory } from './service-definition.ts';
@@ -60,10 +60,9 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Runn
     const app = createHttpServer({ logger });
     cleanups.unshift(() => app.close());
     registerMetrics(app, metrics);
-    registerHealthRoutes(app, {
-      checks: { database: () => database.ping(), bus: () => bus.isHealthy() },
-      isDraining: () => shutdown.isDraining(),
-    });
+    const checks: Record<string, ReadinessCheck> = { database: () => database.ping(), bus: () => bus.isHealthy() };
+    for (const service of services) Object.assign(checks, service.readinessChecks);
+    registerHealthRoutes(app, { checks, isDraining: () => shutdown.isDraining() });
     for (const service of services) await service.registerRoutes(app);
     await app.listen({ port: environment.PORT, host: environment.HOST });
 

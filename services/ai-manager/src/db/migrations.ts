@@ -315,4 +315,13 @@ export const migrations: Migrations = {
       await db.schema.alterTable('aimessages').dropColumn('latency').execute();
     },
   },
+  '0010_ais_media_transport': {
+    // How a session's call audio reaches its pipeline ('' = the deployment's MEDIA_TRANSPORT).
+    async up(db) {
+      await db.schema.alterTable('ais').addColumn('media_transport', 'text', (column) => column.notNull().defaultTo('')).execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('ais').dropColumn('media_transport').execute();
+    },
+  },
 };

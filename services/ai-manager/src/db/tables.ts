@@ -1,6 +1,6 @@
 import type { JsonbColumn, TimestampColumns } from '@avp/shared';
 import type { AimessageLatency, ToolCall, VadConfig } from '@avp/shared';
-import type { ColumnType, Kysely, RawBuilder, Transaction } from 'kysely';
+import type { ColumnType, Generated, Kysely, RawBuilder, Transaction } from 'kysely';
 
 /** `customers`: one row per customer; `webhook_uri` empty = no webhooks. */
 export interface CustomersTable extends TimestampColumns {
@@ -37,6 +37,8 @@ export interface AisTable extends TimestampColumns {
   tool_names: JsonbColumn<string[]>;
   vad_config: JsonbColumn<VadConfig>;
   smart_turn_enabled: boolean;
+  /** '' (the deployment's default), 'rtp' or 'websocket'. */
+  media_transport: Generated<string>;
   /** The knowledge bases search_knowledge searches (ids of live knowledge bases of the customer). */
   knowledgebase_ids: ColumnType<string[], RawBuilder<string[]> | undefined, RawBuilder<string[]>>;
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '@avp/shared';
+import type { Logger, OutboundPolicy } from '@avp/shared';
 import type { Kysely } from 'kysely';
 import type { AiManagerTables } from '../db/tables.ts';
 import type { EventPublisher } from '../events/event-publisher.ts';
@@ -13,4 +13,6 @@ export interface DomainContext {
   logger: Logger;
   /** Accounts, balances and usage charges (absent: no balance checks, no accounts opened). */
   billing?: BillingService;
+  /** The rule for URLs customers give us to call (webhook_uri), checked when saved and when sent to. */
+  outbound: OutboundPolicy;
 }

@@ -5,6 +5,7 @@ import {
   createInProcessBus,
   createRpcRouter,
   InProcessBroker,
+  OutboundPolicy,
   rpcCall,
   rpcReply,
   silentLogger,
@@ -88,10 +89,12 @@ async function startFakePipelineManager(bus: Bus, instanceId: string): Promise<F
   };
 }
 
-/** flow-manager's side: the routes a session uses, recorded. */
-async function startFakeFlowManager(bus: Bus): Promise<{ requests: RpcRequest[]; close(): Promise<void> }> {
+/** flow-manager's side: the routes a session uses, recorded; `activeflows` holds each activeflow's call. */
+async function startFakeFlowManager(bus: Bus): Promise<{ requests: RpcRequest[]; activeflows: Map<string, string>; close(): Promise<void> }> {
   const requests: RpcRequest[] = [];
+  const activeflows = new Map<string, string>();
   const router = createRpcRouter()
+    .add('GET', '/v1/activeflows/:id', async ({ params }) => ({ id: params.id, reference_type: 'call', reference_id: activeflows.get(params.id!) ?? null }))
     .add('GET', '/v1/variables/:id', async () => ({ variables: {} }))
     .add('POST', '/v1/variables/:id/variables', async ({ data }) => data)
     .add('DELETE', '/v1/calls/:id/external_media', async () => ({ stopped: true }))
@@ -100,13 +103,19 @@ async function startFakeFlowManager(bus: Bus): Promise<{ requests: RpcRequest[];
     requests.push(request);
     return router.handle(request);
   });
-  return { requests, close: () => server.close() };
+  return { requests, activeflows, close: () => server.close() };
 }
 
 /** `ai_talk` on a call: ai-manager creates the AIcall and starts a pipeline on some pipeline-manager. */
-async function startCallSession(bus: Bus, customerId: string, aiId: string): Promise<{ aicallId: string; activeflowId: string; callId: string }> {
+async function startCallSession(
+  bus: Bus,
+  flowManager: { activeflows: Map<string, string> },
+  customerId: string,
+  aiId: string,
+): Promise<{ aicallId: string; activeflowId: string; callId: string }> {
   const activeflowId = randomUUID();
   const callId = randomUUID();
+  flowManager.activeflows.set(activeflowId, callId);
   const started = await rpcCall<{ id: string; push_actions: unknown[] }>(bus, 'ai-manager', 'POST', '/v1/services/type/aicall', {
     customer_id: customerId,
     activeflow_id: activeflowId,
@@ -169,7 +178,7 @@ describe('pipeline watchdog', () => {
     return started;
   }
 
-  const startSession = (harness: Harness) => startCallSession(harness.bus, customer.id, aiId);
+  const startSession = (harness: Harness) => startCallSession(harness.bus, flowManager, customer.id, aiId);
 
   const aicall = (harness: Harness, id: string) => call(harness, 'GET', `/v1.0/aicalls/${id}`, { key: customer.key }).then((response) => response.body);
   const messages = (harness: Harness, id: string) =>
@@ -205,10 +214,11 @@ describe('pipeline watchdog', () => {
     expect((await aicall(second, session.aicallId)).tm_end).not.toBeNull();
     await eventually(() => requestsTo(`/v1/activeflows/${session.activeflowId}/service_stop`).length === 1);
     await new Promise((resolve) => setTimeout(resolve, 300)); // Both watchdogs had their chance.
+    // Each request names the session's customer: flow-manager acts only on that customer's flow and call.
     expect(requestsTo(`/v1/activeflows/${session.activeflowId}/service_stop`).map((request) => request.data)).toEqual([
-      { service_id: session.aicallId, actions: [] },
+      { service_id: session.aicallId, actions: [], customer_id: customer.id },
     ]);
-    expect(requestsTo(`/v1/calls/${session.callId}/external_media`).map((request) => request.method)).toEqual(['DELETE']);
+    expect(requestsTo(`/v1/calls/${session.callId}/external_media`).map((request) => [request.method, request.data])).toEqual([['DELETE', { customer_id: customer.id }]]);
     const notifications = (await messages(second, session.aicallId)).filter((message) => message.role === 'notification');
     expect(notifications).toHaveLength(1);
     expect(notifications[0]!.content).toContain('the voice pipeline stopped unexpectedly');
@@ -246,7 +256,7 @@ describe('pipeline watchdog', () => {
     const next = await startHarness(database, { pipelineWatchdog: watchdog }, newBus());
     harnesses.unshift(next);
 
-    await next.bus.publish('flow-manager', { type: 'call_dtmf_received', data: { call_id: session.callId, digit: '5' } });
+    await next.bus.publish('flow-manager', { type: 'call_dtmf_received', data: { call_id: session.callId, customer_id: customer.id, digit: '5' } });
     await eventually(() => pm.requests.some((request) => request.uri === `/v1/pipelines/${session.aicallId}/dtmf`));
 
     const terminated = await call(next, 'POST', `/v1.0/aicalls/${session.aicallId}/terminate`, { key: customer.key });
@@ -272,7 +282,7 @@ describe('pipeline watchdogs of two ai-manager instances checking at the same mo
       const customer = await createTestCustomer(harness);
       const ai = await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody({ tts_type: 'local', tts_voice_id: '', tool_names: [] }) });
       const pm = await startFakePipelineManager(createInProcessBus({ broker }), 'pm-race');
-      const session = await startCallSession(harness.bus, customer.id, ai.body.id);
+      const session = await startCallSession(harness.bus, flowManager, customer.id, ai.body.id);
       const watchdogs = [0, 1].map(() => {
         const bus = createInProcessBus({ broker });
         const domain: DomainContext = {
@@ -280,6 +290,7 @@ describe('pipeline watchdogs of two ai-manager instances checking at the same mo
           events: new EventPublisher(bus, 'ai-manager', 'ai_manager', silentLogger()),
           secrets: SecretBox.fromEncodedKey(randomBytes(32).toString('base64')),
           logger: silentLogger(),
+          outbound: new OutboundPolicy(),
         };
         return new PipelineWatchdog({ domain, bus, logger: silentLogger(), serviceName: 'ai-manager', probeTimeoutMs: 200 });
       });

@@ -3,6 +3,7 @@ import { listLivePipelines, releaseLostPipeline } from '../domain/aicalls/aicall
 import { terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import type { DomainContext } from '../domain/context.ts';
+import { callFlowManager } from './flow-manager-rpc.ts';
 
 export interface PipelineWatchdogOptions {
   domain: DomainContext;
@@ -190,7 +191,7 @@ export class PipelineWatchdog {
     await terminateAicall(domain, row.customer_id, row.id);
     // What the pipeline would have done on its way out: take its media leg off the call ...
     if (row.reference_type === 'call' && row.reference_id) {
-      await this.flowManager('DELETE', `/v1/calls/${row.reference_id}/external_media`).catch((error: unknown) => {
+      await callFlowManager(this.options, row.customer_id, 'DELETE', `/v1/calls/${row.reference_id}/external_media`).catch((error: unknown) => {
         if (!(isAppError(error) && error.httpStatus === 404)) this.logger.warn({ err: error, aicallId: row.id }, 'could not remove the external media leg');
       });
     }
@@ -198,7 +199,10 @@ export class PipelineWatchdog {
     if (row.activeflow_id) {
       const pending = this.options.pendingEnds?.get(row.id);
       this.options.pendingEnds?.delete(row.id);
-      await this.flowManager('POST', `/v1/activeflows/${row.activeflow_id}/service_stop`, { service_id: row.id, actions: pending?.actions ?? [] }).catch(
+      await callFlowManager(this.options, row.customer_id, 'POST', `/v1/activeflows/${row.activeflow_id}/service_stop`, {
+        service_id: row.id,
+        actions: pending?.actions ?? [],
+      }).catch(
         (error: unknown) => {
           // The flow may have ended already (the caller hung up) or moved on.
           if (!(isAppError(error) && (error.httpStatus === 409 || error.httpStatus === 404))) {
@@ -207,9 +211,5 @@ export class PipelineWatchdog {
         },
       );
     }
-  }
-
-  private flowManager(method: 'POST' | 'DELETE', uri: string, data?: unknown): Promise<unknown> {
-    return rpcCall(this.options.bus, 'flow-manager', method, uri, data, { publisher: this.options.serviceName, timeoutMs: 5000 });
   }
 }

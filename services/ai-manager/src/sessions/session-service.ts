@@ -1,11 +1,12 @@
-import { appError, isAppError, rpcCall, type AicallCreate, type AicallStatus, type Aimessage, type AimessageCreate, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
+import { appError, isAppError, type AicallCreate, type AicallStatus, type Aimessage, type AimessageCreate, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
 import { z } from 'zod';
 import { findAicall, touchAicall } from '../domain/aicalls/aicall-repository.ts';
 import { isLive } from '../domain/aicalls/aicall-status.ts';
 import { terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { notFound } from '../domain/not-found.ts';
-import { callFlowManager, SessionStarter, type ServiceStart, type SessionStartOptions } from './session-start.ts';
+import { callFlowManager, callPipeline } from './flow-manager-rpc.ts';
+import { SessionStarter, type ServiceStart, type SessionStartOptions } from './session-start.ts';
 
 export { defaultPlatformPrompt, serviceStartSchema, type OfferedTool, type ServiceStart } from './session-start.ts';
 
@@ -59,11 +60,17 @@ export class SessionService {
     return this.starter.startForCall(customerId, body);
   }
 
+  /** `POST /v1.0/aicalls` binding an AIcall without a call to an activeflow: see SessionStarter.assertOwnActiveflow. */
+  assertOwnActiveflow(customerId: string, activeflowId: string): Promise<void> {
+    return this.starter.assertOwnActiveflow(customerId, activeflowId);
+  }
+
   /** Ends a live session from the API (`POST /v1.0/aicalls/{id}/terminate`): pipeline, AIcall, flow. */
   async terminate(customerId: string, aicallId: string): Promise<void> {
-    await this.stopPipeline(aicallId, 'terminated through the API');
     const row = await findAicall(this.options.domain.db, aicallId, customerId);
-    if (row?.activeflow_id) await this.giveFlowBack(row.activeflow_id, aicallId);
+    if (!row) return;
+    await this.stopPipeline(row.id, 'terminated through the API');
+    if (row.activeflow_id) await this.giveFlowBack(row.customer_id, row.activeflow_id, row.id);
   }
 
   /**
@@ -84,11 +91,7 @@ export class SessionService {
     if (sinceChange < cooldownMs) {
       throw appError('SEND_COOLDOWN', `Wait ${Math.ceil((cooldownMs - sinceChange) / 1000)} s before sending another message into this session.`);
     }
-    await rpcCall(this.options.bus, 'pipeline-manager', 'POST', `/v1/pipelines/${aicall.id}/messages`, { text: fields.content }, {
-      instanceId: aicall.pipeline_instance_id,
-      publisher: this.options.serviceName,
-      timeoutMs: 1500,
-    }).catch((error: unknown) => {
+    await callPipeline(this.options, aicall, aicall.pipeline_instance_id, 'messages', { text: fields.content }, 1500).catch((error: unknown) => {
       this.logger.warn({ err: error, aicallId: aicall.id }, 'could not pass a message to the pipeline');
       throw appError('SERVICE_UNAVAILABLE', 'The voice session did not take the message; nothing was stored. Try again.');
     });
@@ -105,10 +108,11 @@ export class SessionService {
    * `goodbye` and ends with `stop_service`, so the flow goes on after ai_talk (through
    * onPipelineTerminated). Without a pipeline to ask, the session ends here the same way.
    */
-  async endForBalance(aicallId: string, goodbye: string): Promise<void> {
+  async endForBalance(customerId: string, aicallId: string, goodbye: string): Promise<void> {
     const { domain } = this.options;
     if (this.balanceEnds.has(aicallId)) return;
-    const row = await findAicall(domain.db, aicallId);
+    // Only the charged customer's own session ends when its balance runs out.
+    const row = await findAicall(domain.db, aicallId, customerId);
     if (!row || (row.status !== 'initiating' && row.status !== 'progressing')) return;
     this.balanceEnds.add(aicallId);
     setTimeout(() => this.balanceEnds.delete(aicallId), 120_000).unref();
@@ -119,14 +123,7 @@ export class SessionService {
       content: 'The session ends: the billing account balance ran out.',
     }).catch(() => undefined);
     if (row.pipeline_instance_id) {
-      const asked = await rpcCall(
-        this.options.bus,
-        'pipeline-manager',
-        'POST',
-        `/v1/pipelines/${aicallId}/end`,
-        { reason: 'stop_service', say: goodbye },
-        { instanceId: row.pipeline_instance_id, publisher: this.options.serviceName },
-      ).then(
+      const asked = await callPipeline(this.options, row, row.pipeline_instance_id, 'end', { reason: 'stop_service', say: goodbye }).then(
         () => true,
         (error: unknown) => {
           if (!(isAppError(error) && error.httpStatus === 404)) this.logger.warn({ err: error, aicallId }, 'could not ask the pipeline to end');
@@ -137,7 +134,7 @@ export class SessionService {
       await this.stopPipeline(aicallId, 'the billing account ran out');
     }
     await terminateAicall(domain, row.customer_id, row.id);
-    if (row.activeflow_id) await this.giveFlowBack(row.activeflow_id, row.id);
+    if (row.activeflow_id) await this.giveFlowBack(row.customer_id, row.activeflow_id, row.id);
   }
 
   private async onPipelineTerminated(event: EventEnvelope): Promise<void> {
@@ -156,21 +153,22 @@ export class SessionService {
     this.options.pendingEnds?.delete(row.id);
     if (data.reason === 'stop_flow') {
       // Hard stop: the flow ends and the call is hung up.
-      await this.flowManager('POST', `/v1/activeflows/${row.activeflow_id}/stop`, { reason: 'the AI ended the call (stop_flow)' }).catch((error: unknown) =>
+      await callFlowManager(this.options, row.customer_id, 'POST', `/v1/activeflows/${row.activeflow_id}/stop`, { reason: 'the AI ended the call (stop_flow)' }).catch((error: unknown) =>
         this.logger.warn({ err: error, aicallId: row.id }, 'could not stop the flow'),
       );
       return;
     }
     // stop_service, connect_call (with its connect action first), and every other end: the
     // flow goes on after ai_talk (a call that hung up has ended its flow already).
-    await this.giveFlowBack(row.activeflow_id, row.id, pending?.actions);
+    await this.giveFlowBack(row.customer_id, row.activeflow_id, row.id, pending?.actions);
   }
 
-  /** Live AIcalls on a call. */
-  private liveOnCall(callId: string) {
+  /** Live AIcalls on a call, of the call's own customer (flow-manager's event names it). */
+  private liveOnCall(customerId: string, callId: string) {
     return this.options.domain.db
       .selectFrom('aicalls')
       .select(['id', 'customer_id', 'pipeline_instance_id'])
+      .where('customer_id', '=', customerId)
       .where('reference_type', '=', 'call')
       .where('reference_id', '=', callId)
       .where('status', 'in', ['initiating', 'progressing'])
@@ -180,44 +178,39 @@ export class SessionService {
 
   /** A digit the caller pressed reaches the session's LLM. */
   private async onDtmf(event: EventEnvelope): Promise<void> {
-    const dtmf = z.object({ call_id: z.uuid(), digit: z.string() }).parse(event.data);
-    for (const aicall of await this.liveOnCall(dtmf.call_id)) {
+    const dtmf = z.object({ call_id: z.uuid(), customer_id: z.uuid(), digit: z.string() }).parse(event.data);
+    for (const aicall of await this.liveOnCall(dtmf.customer_id, dtmf.call_id)) {
       const instanceId = aicall.pipeline_instance_id;
       if (!instanceId) continue;
-      await rpcCall(this.options.bus, 'pipeline-manager', 'POST', `/v1/pipelines/${aicall.id}/dtmf`, { digit: dtmf.digit }, { instanceId, publisher: this.options.serviceName }).catch(
-        (error: unknown) => this.logger.warn({ err: error, aicallId: aicall.id }, 'could not pass a digit to the pipeline'),
+      await callPipeline(this.options, aicall, instanceId, 'dtmf', { digit: dtmf.digit }).catch((error: unknown) =>
+        this.logger.warn({ err: error, aicallId: aicall.id }, 'could not pass a digit to the pipeline'),
       );
     }
   }
 
   private async onCallHangup(event: EventEnvelope): Promise<void> {
     const call = z.object({ id: z.uuid(), customer_id: z.uuid() }).parse(event.data);
-    for (const aicall of await this.liveOnCall(call.id)) {
+    for (const aicall of await this.liveOnCall(call.customer_id, call.id)) {
       await this.stopPipeline(aicall.id, 'the call hung up');
       await terminateAicall(this.options.domain, aicall.customer_id, aicall.id);
     }
   }
 
   private async stopPipeline(aicallId: string, reason: string): Promise<void> {
-    const instanceId = (await findAicall(this.options.domain.db, aicallId))?.pipeline_instance_id;
-    if (!instanceId) return;
-    await rpcCall(this.options.bus, 'pipeline-manager', 'POST', `/v1/pipelines/${aicallId}/stop`, { reason }, { instanceId, publisher: this.options.serviceName }).catch(
-      (error: unknown) => {
-        if (!(isAppError(error) && error.httpStatus === 404)) this.logger.warn({ err: error, aicallId }, 'could not stop the pipeline');
-      },
-    );
+    const row = await findAicall(this.options.domain.db, aicallId);
+    const instanceId = row?.pipeline_instance_id;
+    if (!row || !instanceId) return;
+    await callPipeline(this.options, row, instanceId, 'stop', { reason }).catch((error: unknown) => {
+      if (!(isAppError(error) && error.httpStatus === 404)) this.logger.warn({ err: error, aicallId }, 'could not stop the pipeline');
+    });
   }
 
-  private async giveFlowBack(activeflowId: string, aicallId: string, actions: unknown[] = []): Promise<void> {
-    await this.flowManager('POST', `/v1/activeflows/${activeflowId}/service_stop`, { service_id: aicallId, actions }).catch((error: unknown) => {
+  private async giveFlowBack(customerId: string, activeflowId: string, aicallId: string, actions: unknown[] = []): Promise<void> {
+    await callFlowManager(this.options, customerId, 'POST', `/v1/activeflows/${activeflowId}/service_stop`, { service_id: aicallId, actions }).catch((error: unknown) => {
       // The flow may have ended already (the call hung up) or moved on.
       if (!(isAppError(error) && (error.httpStatus === 409 || error.httpStatus === 404))) {
         this.logger.warn({ err: error, aicallId, activeflowId }, 'could not give the flow back');
       }
     });
-  }
-
-  private flowManager<T = unknown>(method: 'POST' | 'GET', uri: string, data?: unknown): Promise<T> {
-    return callFlowManager<T>(this.options, method, uri, data);
   }
 }

@@ -6,6 +6,7 @@ import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { notFound } from '../domain/not-found.ts';
 import { getAi, readEngineKey } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
+import { callFlowManager } from './flow-manager-rpc.ts';
 import { chooseTtsVoice } from './voices.ts';
 
 /** A tool as the LLM is offered it. */
@@ -59,16 +60,6 @@ export const defaultPlatformPrompt = [
   'If the caller says nothing useful, ask one short question.',
 ].join(' ');
 
-/** An RPC to flow-manager on the bus, as the sessions make them. */
-export function callFlowManager<T = unknown>(
-  options: { bus: Bus; serviceName: string },
-  method: 'POST' | 'GET',
-  uri: string,
-  data?: unknown,
-): Promise<T> {
-  return rpcCall<T>(options.bus, 'flow-manager', method, uri, data, { publisher: options.serviceName, timeoutMs: 5000 });
-}
-
 /**
  * The start side of AI sessions: the AIcall record, its system prompts, the flow variables,
  * and the pipeline in pipeline-manager for a call. A session that cannot start after its
@@ -84,6 +75,11 @@ export class SessionStarter {
 
   /** `ai_talk`: creates and starts the session; answers the actions flow-manager pushes. */
   async startFromFlow(input: ServiceStart): Promise<{ id: string; type: 'aicall'; push_actions: unknown[] }> {
+    // The activeflow must be the customer's, and for a call that call's own flow; otherwise
+    // nothing is stored and the answer is a 404 (flow-manager only ever sends its own).
+    if (input.activeflow_id) {
+      await this.assertOwnActiveflow(input.customer_id, input.activeflow_id, input.reference_type === 'call' ? (input.reference_id ?? '') : undefined);
+    }
     try {
       const aicallId = await this.launch(input);
       // The flow waits in a block whose id is the AIcall's; stop_service / continue release it.
@@ -107,19 +103,26 @@ export class SessionStarter {
     const callId = body.reference_id;
     if (!callId) throw appError('VALIDATION_FAILED', 'reference_id: required when reference_type is call');
     await getAi(domain, customerId, body.assistance_id);
-    const call = await this.flowManager<{ customer_id: string; status: string; activeflow_id?: string | null }>('GET', `/v1/calls/${callId}`).catch((error: unknown) => {
-      if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
-      throw error;
-    });
+    const call = await this.flowManager<{ customer_id: string; status: string; activeflow_id?: string | null }>(customerId, 'GET', `/v1/calls/${callId}`).catch(
+      (error: unknown) => {
+        if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
+        throw error;
+      },
+    );
+    // flow-manager found the call under this customer; the comparison guards against a stand-in that does not.
     if (call.customer_id !== customerId) throw notFound('call');
+    // A session on a call works on that call's own flow: any other activeflow (another
+    // customer's above all) is "not found" before anything is stored or answered.
+    const activeflowId = body.activeflow_id?.toLowerCase() ?? call.activeflow_id ?? null;
+    if (activeflowId !== (call.activeflow_id ?? null)) throw notFound('activeflow');
     if (call.status === 'hangup') throw appError('INVALID_STATE', 'The call has ended.');
     await domain.billing?.assertCanStart(customerId);
-    if (call.status === 'ringing') await this.flowManager('POST', `/v1/calls/${callId}/answer`);
+    if (call.status === 'ringing') await this.flowManager(customerId, 'POST', `/v1/calls/${callId}/answer`);
     try {
       return await this.launch(
         {
           customer_id: customerId,
-          activeflow_id: body.activeflow_id ?? call.activeflow_id ?? null,
+          activeflow_id: activeflowId,
           assistance_type: 'ai',
           assistance_id: body.assistance_id,
           reference_type: 'call',
@@ -157,11 +160,11 @@ export class SessionStarter {
       const ai = await getAi(domain, input.customer_id, input.assistance_id);
       // The flow's variables, read once for the prompts and the voice, and only if needed.
       let variables: Promise<Record<string, string>> | undefined;
-      const flowVariables = () => (variables ??= this.flowVariables(input.activeflow_id));
+      const flowVariables = () => (variables ??= this.flowVariables(input.customer_id, input.activeflow_id));
       const prompts = await this.systemPrompts(ai.init_prompt, ai.parameter, flowVariables);
       for (const content of prompts) await recordAimessage(domain, aicall.id, { role: 'system', direction: 'outgoing', content });
       if (input.activeflow_id) {
-        await this.flowManager('POST', `/v1/variables/${input.activeflow_id}/variables`, {
+        await this.flowManager(input.customer_id, 'POST', `/v1/variables/${input.activeflow_id}/variables`, {
           variables: {
             'voipbin.aicall.id': aicall.id,
             'voipbin.aicall.ai_id': ai.id,
@@ -192,6 +195,7 @@ export class SessionStarter {
               vad_config: ai.vad_config,
               parameter: ai.parameter,
             },
+            media_transport: ai.media_transport === '' ? null : ai.media_transport,
             messages: prompts.map((content) => ({ role: 'system', content })),
             // As in the reference, search_knowledge is not offered to an AI with no knowledge base.
             tools: (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
@@ -216,8 +220,24 @@ export class SessionStarter {
     }
   }
 
-  private async flowVariables(activeflowId: string | null): Promise<Record<string, string>> {
-    return activeflowId ? (await this.flowManager<{ variables: Record<string, string> }>('GET', `/v1/variables/${activeflowId}`)).variables : {};
+  private async flowVariables(customerId: string, activeflowId: string | null): Promise<Record<string, string>> {
+    if (!activeflowId) return {};
+    return (await this.flowManager<{ variables: Record<string, string> }>(customerId, 'GET', `/v1/variables/${activeflowId}`)).variables;
+  }
+
+  /**
+   * A session bound to an activeflow reads and writes that flow's variables and can end it:
+   * the activeflow must be the customer's and, with `callId`, the flow of that call (404 "No
+   * activeflow" otherwise, exactly as for a missing one). Checked before anything is stored.
+   */
+  async assertOwnActiveflow(customerId: string, activeflowId: string, callId?: string): Promise<void> {
+    const activeflow = await this.flowManager<{ reference_type: string; reference_id: string | null }>(customerId, 'GET', `/v1/activeflows/${activeflowId}`).catch(
+      (error: unknown) => {
+        if (isAppError(error) && error.httpStatus === 404) throw notFound('activeflow');
+        throw error;
+      },
+    );
+    if (callId !== undefined && !(activeflow.reference_type === 'call' && activeflow.reference_id === callId)) throw notFound('activeflow');
   }
 
   private async systemPrompts(initPrompt: string, parameter: Record<string, unknown>, flowVariables: () => Promise<Record<string, string>>): Promise<string[]> {
@@ -232,7 +252,7 @@ export class SessionStarter {
     return prompts;
   }
 
-  private flowManager<T = unknown>(method: 'POST' | 'GET', uri: string, data?: unknown): Promise<T> {
-    return callFlowManager<T>(this.options, method, uri, data);
+  private flowManager<T = unknown>(customerId: string, method: 'POST' | 'GET', uri: string, data?: Record<string, unknown>): Promise<T> {
+    return callFlowManager<T>(this.options, customerId, method, uri, data);
   }
 }

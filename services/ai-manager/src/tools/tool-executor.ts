@@ -1,15 +1,17 @@
-import { isAppError, rpcCall, type Bus, type Logger } from '@avp/shared';
+import { isAppError, type Bus, type Logger } from '@avp/shared';
 import { z } from 'zod';
 import { findAicall } from '../domain/aicalls/aicall-repository.ts';
 import { listAimessagePage } from '../domain/aimessages/aimessage-service.ts';
 import type { DomainContext } from '../domain/context.ts';
+import { callFlowManager } from '../sessions/flow-manager-rpc.ts';
 import { EmailSender, type EmailSettings } from './send-email.ts';
 import { SmsSender, type SmsSettings } from './send-message.ts';
 import { searchKnowledge } from './search-knowledge.ts';
 import { toolCatalog } from './tool-catalog.ts';
 
-/** A tool call as the LLM made it. */
+/** A tool call as the LLM made it, with the customer whose session made it (the AIcall must be theirs). */
 export const toolCallRequestSchema = z.object({
+  customer_id: z.uuid(),
   id: z.string().min(1),
   name: z.string().min(1),
   /** The JSON text of the arguments. */
@@ -75,7 +77,8 @@ export class ToolExecutor {
   async execute(aicallId: string, call: ToolCallRequest): Promise<ToolResult> {
     const base = { tool_call_id: call.id, resource_type: '', resource_id: '', run_llm: true };
     const failed = (message: string): ToolResult => ({ ...base, result: 'failed', message });
-    const aicall = await findAicall(this.domain.db, aicallId);
+    // Only the named customer's AIcall: another customer's is "does not exist", like a missing one.
+    const aicall = await findAicall(this.domain.db, aicallId, call.customer_id);
     if (!aicall) return failed('The AI conversation does not exist.');
     if (aicall.status !== 'initiating' && aicall.status !== 'progressing') return failed(`The AI conversation is ${aicall.status}.`);
     const ai = await this.domain.db.selectFrom('ais').select('tool_names').where('id', '=', aicall.assistance_id).executeTakeFirst();
@@ -90,6 +93,10 @@ export class ToolExecutor {
       return failed('The arguments are not valid JSON.');
     }
     const activeflowId = aicall.activeflow_id;
+    // Every flow-manager request names the AIcall's customer: flow-manager refuses (404) an
+    // activeflow or call that is not theirs, whatever id the AIcall holds.
+    const flowManager = <T>(method: 'GET' | 'POST', uri: string, data?: Record<string, unknown>) =>
+      callFlowManager<T>({ bus: this.bus, serviceName: this.serviceName }, aicall.customer_id, method, uri, data);
     try {
       switch (call.name) {
         case 'stop_service':
@@ -106,20 +113,18 @@ export class ToolExecutor {
         }
         case 'stop_media': {
           if (aicall.reference_type !== 'call' || !aicall.reference_id) return failed('There is no call to stop media on.');
-          await rpcCall(this.bus, 'flow-manager', 'POST', `/v1/calls/${aicall.reference_id}/media_stop`, undefined, { publisher: this.serviceName });
+          await flowManager('POST', `/v1/calls/${aicall.reference_id}/media_stop`);
           return { ...base, result: 'success', message: 'Stopped the media playing to the caller.', resource_type: 'call', resource_id: aicall.reference_id };
         }
         case 'set_variables': {
           if (!activeflowId) return failed('This AI conversation has no flow to keep variables in.');
           const { variables } = z.object({ variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)) }).parse(args);
-          await rpcCall(this.bus, 'flow-manager', 'POST', `/v1/variables/${activeflowId}/variables`, { variables }, { publisher: this.serviceName });
+          await flowManager('POST', `/v1/variables/${activeflowId}/variables`, { variables });
           return { ...base, result: 'success', message: `Saved ${Object.keys(variables).join(', ')}.`, resource_type: 'activeflow', resource_id: activeflowId };
         }
         case 'get_variables': {
           if (!activeflowId) return failed('This AI conversation has no flow variables.');
-          const { variables } = await rpcCall<{ variables: Record<string, string> }>(this.bus, 'flow-manager', 'GET', `/v1/variables/${activeflowId}`, undefined, {
-            publisher: this.serviceName,
-          });
+          const { variables } = await flowManager<{ variables: Record<string, string> }>('GET', `/v1/variables/${activeflowId}`);
           return { ...base, result: 'success', message: 'The flow variables.', resource_type: 'activeflow', resource_id: activeflowId, data: variables };
         }
         case 'get_aicall_messages': {

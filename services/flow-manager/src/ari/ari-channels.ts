@@ -1,3 +1,4 @@
+import { appError } from '@avp/shared';
 import type { DigitsOption } from '../domain/calls/call-control.ts';
 
 /** Per-channel state kept while the call is up. */
@@ -19,6 +20,17 @@ export interface ChannelState {
  */
 export class AriChannels {
   private readonly channels = new Map<string, ChannelState>();
+  /** Channels that have entered the Stasis app, and those waiting for one to enter. */
+  private readonly inStasis = new Set<string>();
+  private readonly stasisWaiters = new Map<string, Set<() => void>>();
+  /**
+   * Channels already reported gone. Asterisk sends several events for one hang-up (two
+   * ChannelHangupRequest for a Stasis channel, one of them soft, then StasisEnd and
+   * ChannelDestroyed); the first ends the call and the others are ignored. Bounded: the oldest
+   * ids are forgotten.
+   */
+  private readonly gone = new Set<string>();
+  private static readonly goneLimit = 10_000;
 
   /** The state of a channel, if it is known. */
   get(channelId: string): ChannelState | undefined {
@@ -43,11 +55,55 @@ export class AriChannels {
     return state;
   }
 
-  /** Forgets a channel (it is gone); answers the state it had. */
-  remove(channelId: string): ChannelState | undefined {
+  /**
+   * Forgets a channel (it is gone). Answers the state it had and whether this is the first
+   * report of its end (later events about the same hang-up answer `first: false`).
+   */
+  remove(channelId: string): { state: ChannelState | undefined; first: boolean } {
     const state = this.channels.get(channelId);
     this.channels.delete(channelId);
-    return state;
+    this.inStasis.delete(channelId);
+    const first = !this.gone.has(channelId);
+    if (first) {
+      this.gone.add(channelId);
+      if (this.gone.size > AriChannels.goneLimit) this.gone.delete(this.gone.values().next().value!);
+    }
+    return { state, first };
+  }
+
+  /** Whether the channel's end has been reported already. */
+  isGone(channelId: string): boolean {
+    return this.gone.has(channelId);
+  }
+
+  /** StasisStart: the channel is in the app (ARI may now bridge it). */
+  enteredStasis(channelId: string): void {
+    this.inStasis.add(channelId);
+    for (const resolve of this.stasisWaiters.get(channelId) ?? []) resolve();
+    this.stasisWaiters.delete(channelId);
+  }
+
+  /**
+   * Waits until the channel has entered the Stasis app. Asterisk answers POST
+   * /channels/externalMedia before the new channel is in the app (it enters on another
+   * thread), and a WebSocket media channel enters only once its client connected; ARI refuses
+   * to bridge a channel before that (422 "Channel not in Stasis application").
+   */
+  waitForStasis(channelId: string, timeoutMs: number, what: string): Promise<void> {
+    if (this.inStasis.has(channelId)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiters = this.stasisWaiters.get(channelId) ?? new Set<() => void>();
+      this.stasisWaiters.set(channelId, waiters);
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        reject(appError('TELEPHONY_TIMEOUT', `${what} did not enter the Stasis application within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      waiters.add(done);
+    });
   }
 
   markAnswered(channelId: string): void {

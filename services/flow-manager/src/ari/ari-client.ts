@@ -87,6 +87,8 @@ export class AriClient {
     appArgs?: string;
     callerId?: string;
     timeout?: number;
+    /** The channel this one is originated for: the new channel takes its formats and linkedid. */
+    originator?: string;
     variables?: Record<string, string>;
   }): Promise<AriChannel> {
     const { variables, ...query } = options;

@@ -11,13 +11,16 @@ export interface AriEventStreamOptions {
   onConnected(reconnect: boolean): Promise<void>;
   /** Longest pause between reconnect attempts (default 5 s). */
   maxDelayMs?: number;
+  /** While ARI stays unreachable, at most one warning this often (default 30 s); the attempts between are logged at debug. */
+  failureWarningIntervalMs?: number;
 }
 
 /**
- * The ARI events WebSocket (`/ari/events?app=<app>`) with reconnect: when the socket drops
- * or Asterisk restarts it connects again with backoff (100 ms doubling to `maxDelayMs`)
- * and calls `onConnected(true)` so the caller can reconcile. Events are handled one at a
- * time, in order.
+ * The ARI events WebSocket (`/ari/events?app=<app>`) with reconnect: when the socket drops,
+ * Asterisk restarts or is not up yet when flow-manager starts, it connects again with
+ * backoff (100 ms doubling to `maxDelayMs`), for as long as it takes, and calls
+ * `onConnected(true)` after a reconnect so the caller can reconcile. Events are handled one
+ * at a time, in order.
  */
 export class AriEventStream {
   private socket: WebSocket | undefined;
@@ -26,7 +29,8 @@ export class AriEventStream {
   private everConnected = false;
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
-  private connectedWaiters: (() => void)[] = [];
+  private connectedWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private lastWarningAt = 0;
 
   constructor(private readonly options: AriEventStreamOptions) {}
 
@@ -35,17 +39,15 @@ export class AriEventStream {
     return this.socket?.readyState === WebSocket.OPEN;
   }
 
-  /** Starts connecting; resolves once connected the first time (or rejects after `timeoutMs`). */
-  async start(timeoutMs = 10_000): Promise<void> {
+  /**
+   * Starts connecting; resolves once connected the first time. It never gives up on its own
+   * (Asterisk may come up long after flow-manager, and readiness reports the wait); it
+   * rejects only when the stream is closed before it connected.
+   */
+  async start(): Promise<void> {
     this.connect();
     if (this.isConnected()) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`ARI events did not connect within ${timeoutMs} ms (${this.options.connection.url})`)), timeoutMs);
-      this.connectedWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await new Promise<void>((resolve, reject) => this.connectedWaiters.push({ resolve, reject }));
   }
 
   /** Drops the socket as a network failure would (tests), which triggers a reconnect. */
@@ -56,6 +58,8 @@ export class AriEventStream {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    const error = new Error(`the ARI events stream closed before it connected (${this.options.connection.url})`);
+    for (const waiter of this.connectedWaiters.splice(0)) waiter.reject(error);
     const socket = this.socket;
     if (socket && socket.readyState !== WebSocket.CLOSED) {
       await new Promise<void>((resolve) => {
@@ -75,13 +79,16 @@ export class AriEventStream {
     url.searchParams.set('api_key', `${connection.user}:${connection.password}`);
     const socket = new WebSocket(url);
     this.socket = socket;
+    let opened = false;
+    let failure: string | undefined;
     socket.on('open', () => {
+      opened = true;
       const reconnect = this.everConnected;
       this.everConnected = true;
+      logger.info({ app: connection.app, reconnect, failedAttempts: this.attempt }, 'ari events connected');
       this.attempt = 0;
-      logger.info({ app: connection.app, reconnect }, 'ari events connected');
       this.enqueue(() => this.options.onConnected(reconnect));
-      for (const resolve of this.connectedWaiters.splice(0)) resolve();
+      for (const waiter of this.connectedWaiters.splice(0)) waiter.resolve();
     });
     socket.on('message', (data) => {
       let event: AriEvent;
@@ -93,15 +100,36 @@ export class AriEventStream {
       }
       this.enqueue(() => this.options.onEvent(event));
     });
-    socket.on('error', (error) => logger.warn({ reason: error.message }, 'ari events socket error'));
+    // Reported with the close that always follows, once per attempt (see logFailure).
+    socket.on('error', (error) => (failure = error.message));
     socket.on('close', () => {
       if (this.socket !== socket || this.closed) return;
       this.socket = undefined;
       this.attempt++;
-      const delay = Math.min(this.options.maxDelayMs ?? 5000, 100 * 2 ** (this.attempt - 1));
-      logger.warn({ attempt: this.attempt, delayMs: delay }, 'ari events socket closed; reconnecting');
-      this.timer = setTimeout(() => this.connect(), delay);
+      const delayMs = Math.min(this.options.maxDelayMs ?? 5000, 100 * 2 ** Math.min(this.attempt - 1, 16));
+      this.logFailure(opened, failure, delayMs);
+      this.timer = setTimeout(() => this.connect(), delayMs);
     });
+  }
+
+  /**
+   * A warning when the socket drops or the first attempt of an outage fails, then at most one
+   * per `failureWarningIntervalMs` while ARI stays away, the attempts between at debug: an
+   * Asterisk that is down for an hour costs about 120 warnings instead of 1,400.
+   */
+  private logFailure(opened: boolean, reason: string | undefined, delayMs: number): void {
+    const { logger, connection } = this.options;
+    const fields = { ari: connection.url, attempt: this.attempt, delayMs, reason };
+    const now = Date.now();
+    if (opened) {
+      logger.warn(fields, 'ari events socket closed; reconnecting');
+    } else if (this.attempt === 1 || now - this.lastWarningAt >= (this.options.failureWarningIntervalMs ?? 30_000)) {
+      logger.warn(fields, this.everConnected ? 'ari still unreachable; retrying' : 'ari not reachable yet; retrying');
+    } else {
+      logger.debug(fields, 'ari connection attempt failed; retrying');
+      return;
+    }
+    this.lastWarningAt = now;
   }
 
   private enqueue(task: () => Promise<void>): void {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { appError } from '@avp/shared';
 import type { AriClient } from './ari-client.ts';
 import type { AriChannels } from './ari-channels.ts';
 import type { AriPlayback } from './ari-types.ts';
+import { asteriskMediaUri } from './media-uri.ts';
 
 /** Something waiting for an ARI event about a playback. */
 interface Waiter {
@@ -9,9 +11,20 @@ interface Waiter {
   reject(error: Error): void;
 }
 
+/** How one playback is played. */
+export interface PlayOptions {
+  language?: string;
+  /**
+   * Longest wait for PlaybackFinished. Asterisk never sends it for some failures (a bare http
+   * URI is refused after PlaybackStarted), so every playback has a deadline: the playback is
+   * stopped and the wait fails with TELEPHONY_TIMEOUT.
+   */
+  timeoutMs: number;
+}
+
 /**
  * Playbacks on channels: each `play` waits for its PlaybackFinished, and ends early when its
- * signal aborts, the channel hangs up or the media is stopped.
+ * signal aborts, the channel hangs up, the media is stopped or its deadline passes.
  */
 export class AriPlaybacks {
   private readonly playbacks = new Map<string, Waiter>();
@@ -23,17 +36,23 @@ export class AriPlaybacks {
     private readonly channels: AriChannels,
   ) {}
 
-  async play(channelId: string, media: string, signal: AbortSignal, language?: string): Promise<void> {
+  async play(channelId: string, media: string, signal: AbortSignal, options: PlayOptions): Promise<void> {
     if (signal.aborted) throw new Error('aborted');
     const playbackId = randomUUID();
     const state = this.channels.state(channelId);
+    const uri = asteriskMediaUri(media);
     const finished = new Promise<void>((resolve, reject) => {
       const onHangup = (error: Error) => done(error);
       const onAbort = () => {
         void this.client.stopPlayback(playbackId).catch(() => undefined);
         done(new Error('aborted'));
       };
+      const timer = setTimeout(() => {
+        void this.client.stopPlayback(playbackId).catch(() => undefined);
+        done(appError('TELEPHONY_TIMEOUT', `Asterisk did not finish playing ${media} within ${Math.round(options.timeoutMs / 1000)} s.`));
+      }, options.timeoutMs);
       const done = (error?: Error) => {
+        clearTimeout(timer);
         this.playbacks.delete(playbackId);
         this.playbackChannels.delete(playbackId);
         state.hangupListeners.delete(onHangup);
@@ -48,7 +67,7 @@ export class AriPlaybacks {
     });
     finished.catch(() => undefined);
     try {
-      await this.client.play(channelId, media, playbackId, language);
+      await this.client.play(channelId, uri, playbackId, options.language);
     } catch (error) {
       this.playbacks.get(playbackId)?.reject(error as Error);
     }
@@ -68,8 +87,7 @@ export class AriPlaybacks {
   finished(playback: AriPlayback | undefined): void {
     const waiter = playback ? this.playbacks.get(playback.id) : undefined;
     if (!waiter || !playback) return;
-    this.playbacks.delete(playback.id);
-    if (playback.state === 'failed') waiter.reject(new Error(`Asterisk could not play ${playback.media_uri}.`));
+    if (playback.state === 'failed') waiter.reject(appError('MEDIA_FAILED', `Asterisk could not play ${playback.media_uri}.`));
     else waiter.resolve();
   }
 }

@@ -13,13 +13,32 @@ import type { CallEvents } from '../domain/calls/call-events.ts';
 import { AriChannels } from './ari-channels.ts';
 import { AriClient, AriError, type AriConnection } from './ari-client.ts';
 import { AriEventStream } from './ari-event-stream.ts';
+import { AriExternalMedia } from './ari-external-media.ts';
 import { AriPlaybacks } from './ari-playbacks.ts';
-import type { AriEvent } from './ari-types.ts';
+import type { AriChannel, AriEvent } from './ari-types.ts';
+import { hangupReason } from './hangup-causes.ts';
 
-/** Turns text into a media URI Asterisk can play (`http://.../media/<id>.wav`, `sound:...`). */
+/** Turns text into media Asterisk can play (`http://.../media/<id>.wav`) and says how long it lasts. */
 export interface SpeechRenderer {
-  render(text: string, language: string, voice: string): Promise<string>;
+  render(text: string, language: string, voice: string): Promise<{ uri: string; durationMs: number }>;
 }
+
+/** Deadlines of the waits on Asterisk (all in ms). */
+export interface AriTimeouts {
+  /** A `play` of customer media (its length is unknown): default 10 minutes. */
+  playbackMs: number;
+  /** Added to a `talk`'s own length before its playback counts as lost: default 10 s. */
+  talkMarginMs: number;
+  /** An RTP external media channel entering the app after Asterisk answered: default 5 s. */
+  stasisMs: number;
+  /** A WebSocket external media channel's client connecting: default 10 s. */
+  mediaConnectMs: number;
+}
+
+export const defaultAriTimeouts: AriTimeouts = { playbackMs: 600_000, talkMarginMs: 10_000, stasisMs: 5000, mediaConnectMs: 10_000 };
+
+/** Channel technologies that are never an inbound call: media legs and Asterisk's helper channels. */
+const helperChannel = /^(UnicastRTP|WebSocket|AudioSocket|Snoop|Announcer|Recorder|Multicast)\//;
 
 export interface AriTelephonyOptions {
   connection: AriConnection;
@@ -29,6 +48,7 @@ export interface AriTelephonyOptions {
   telDialTemplate?: string;
   /** Longest pause between reconnects of the events socket (default 5 s). */
   maxReconnectDelayMs?: number;
+  timeouts?: Partial<AriTimeouts>;
   /** Live calls to check after a reconnect: channel ids flow-manager believes are up. */
   liveChannels(): Promise<string[]>;
 }
@@ -44,10 +64,8 @@ export class AriTelephony implements CallControl {
   private readonly events: AriEventStream;
   private readonly channels = new AriChannels();
   private readonly playbacks: AriPlaybacks;
-  /** External media legs by call id. */
-  private readonly externalMedia = new Map<string, ExternalMedia>();
-  /** Call id of the external media leg attached to a caller's channel. */
-  private readonly externalMediaOfChannel = new Map<string, string>();
+  private readonly externalMedia: AriExternalMedia;
+  private readonly timeouts: AriTimeouts;
   private callEvents: CallEvents | undefined;
   private readonly logger: Logger;
 
@@ -55,6 +73,14 @@ export class AriTelephony implements CallControl {
     this.logger = options.logger.child({ component: 'ari' });
     this.client = new AriClient(options.connection);
     this.playbacks = new AriPlaybacks(this.client, this.channels);
+    this.timeouts = { ...defaultAriTimeouts, ...options.timeouts };
+    this.externalMedia = new AriExternalMedia(
+      this.client,
+      this.channels,
+      options.connection,
+      { stasisMs: this.timeouts.stasisMs, connectMs: this.timeouts.mediaConnectMs },
+      this.logger,
+    );
     this.events = new AriEventStream({
       connection: options.connection,
       logger: this.logger,
@@ -92,11 +118,14 @@ export class AriTelephony implements CallControl {
 
   async talk(call: CallHandle, option: TalkOption, signal: AbortSignal): Promise<void> {
     const media = await this.options.speech.render(option.text, option.language, option.voice);
-    await this.playbacks.play(call.channelId, media, signal, option.language || undefined);
+    await this.playbacks.play(call.channelId, media.uri, signal, {
+      language: option.language || undefined,
+      timeoutMs: media.durationMs + this.timeouts.talkMarginMs,
+    });
   }
 
   async play(call: CallHandle, urls: string[], signal: AbortSignal): Promise<void> {
-    for (const url of urls) await this.playbacks.play(call.channelId, url, signal);
+    for (const url of urls) await this.playbacks.play(call.channelId, url, signal, { timeoutMs: this.timeouts.playbackMs });
   }
 
   async hangup(call: CallHandle, reason: string): Promise<void> {
@@ -120,7 +149,9 @@ export class AriTelephony implements CallControl {
     await Promise.all(
       legs.map((leg) =>
         this.client
-          .originate({ endpoint: leg.endpoint, channelId: leg.channelId, appArgs: `connect,${call.id}`, callerId, timeout: option.timeout })
+          // The caller's channel as originator: the callee leg gets its formats (a Local channel
+          // with none would take the widest, slin192) and its linkedid.
+          .originate({ endpoint: leg.endpoint, channelId: leg.channelId, appArgs: `connect,${call.id}`, callerId, timeout: option.timeout, originator: call.channelId })
           .catch((error: unknown) => this.logger.warn({ err: error, endpoint: leg.endpoint }, 'originate failed')),
       ),
     );
@@ -148,47 +179,16 @@ export class AriTelephony implements CallControl {
     return this.channels.collectDigits(call.channelId, option, signal);
   }
 
-  async startExternalMedia(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia> {
-    await this.stopExternalMedia(call);
-    const bridgeId = `media-${call.id}`;
-    const channelId = `media-${call.id}-${randomUUID().slice(0, 8)}`;
-    this.channels.state(channelId).outbound = true;
-    await this.client.createBridge(bridgeId, `media ${call.id}`);
-    try {
-      const channel = await this.client.externalMedia({
-        channelId,
-        format: request.format,
-        ...(request.transport === 'rtp'
-          ? { external_host: request.externalHost, encapsulation: 'rtp', transport: 'udp' }
-          : { external_host: 'INCOMING', encapsulation: 'none', transport: 'websocket', connection_type: 'server' }),
-      });
-      await this.client.addChannel(bridgeId, [call.channelId, channelId]);
-      const variables = channel.channelvars ?? {};
-      const media: ExternalMedia = { channelId, bridgeId };
-      if (request.transport === 'rtp') {
-        media.localAddress = variables.UNICASTRTP_LOCAL_ADDRESS;
-        media.localPort = Number(variables.UNICASTRTP_LOCAL_PORT);
-      } else {
-        const base = this.options.connection.url.replace(/^http/, 'ws').replace(/\/$/, '');
-        media.websocketUrl = `${base}/media/${variables.MEDIA_WEBSOCKET_CONNECTION_ID ?? ''}`;
-      }
-      this.externalMedia.set(call.id, media);
-      this.externalMediaOfChannel.set(call.channelId, call.id);
-      return media;
-    } catch (error) {
-      await this.client.hangup(channelId).catch(() => undefined);
-      await this.client.destroyBridge(bridgeId).catch(() => undefined);
-      throw error;
-    }
+  startExternalMedia(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia> {
+    return this.externalMedia.start(call, request);
+  }
+
+  attachExternalMedia(call: CallHandle): Promise<ExternalMedia> {
+    return this.externalMedia.attach(call.id);
   }
 
   async stopExternalMedia(call: CallHandle): Promise<void> {
-    const media = this.externalMedia.get(call.id);
-    if (!media) return;
-    this.externalMedia.delete(call.id);
-    this.externalMediaOfChannel.delete(call.channelId);
-    await this.client.hangup(media.channelId).catch(() => undefined);
-    await this.client.destroyBridge(media.bridgeId).catch(() => undefined);
+    await this.externalMedia.stop(call.id);
   }
 
   async stopMedia(call: CallHandle): Promise<void> {
@@ -224,8 +224,9 @@ export class AriTelephony implements CallControl {
     switch (event.type) {
       case 'StasisStart': {
         if (!channel) return;
+        this.channels.enteredStasis(channel.id);
         const state = this.channels.state(channel.id);
-        if (state.outbound || event.args?.[0] === 'connect') {
+        if (state.outbound || event.args?.[0] === 'connect' || isHelperChannel(channel)) {
           state.outbound = true;
           if (channel.state === 'Up') this.channels.markAnswered(channel.id);
           return;
@@ -258,8 +259,7 @@ export class AriTelephony implements CallControl {
       case 'StasisEnd':
       case 'ChannelDestroyed': {
         if (!channel) return;
-        const reason = event.cause_txt ?? (event.type === 'ChannelHangupRequest' ? 'hangup requested' : 'left the application');
-        await this.channelGone(channel.id, reason);
+        await this.channelGone(channel.id, hangupReason(event), isHelperChannel(channel));
         return;
       }
       default:
@@ -267,15 +267,15 @@ export class AriTelephony implements CallControl {
     }
   }
 
-  private async channelGone(channelId: string, reason: string): Promise<void> {
-    const state = this.channels.remove(channelId);
+  /** A channel's end, reported once however many events Asterisk sends about it. */
+  private async channelGone(channelId: string, reason: string, helper = false): Promise<void> {
+    const { state, first } = this.channels.remove(channelId);
+    if (!first) return;
     // A caller gone takes its external media leg and bridge with it.
-    const mediaCallId = this.externalMediaOfChannel.get(channelId);
-    if (mediaCallId) {
-      await this.stopExternalMedia({ id: mediaCallId, channelId, source: '', destination: '' });
-    }
+    const mediaCallId = this.externalMedia.callOf(channelId);
+    if (mediaCallId) await this.externalMedia.stop(mediaCallId);
     // The flow hears of it first (a hard stop aborts what it waits for); waiters after.
-    if (!state?.outbound) await this.callEvents?.hungUp(channelId, reason, state?.hungUpLocally ? 'local' : 'remote');
+    if (!state?.outbound && !helper) await this.callEvents?.hungUp(channelId, reason, state?.hungUpLocally ? 'local' : 'remote');
     if (state) for (const listener of [...state.hangupListeners]) listener(appError('INVALID_STATE', `The call hung up (${reason}).`));
   }
 
@@ -293,4 +293,8 @@ export class AriTelephony implements CallControl {
     if (vanished.length > 0) this.logger.warn({ vanished: vanished.length }, 'ending calls whose channels vanished while disconnected');
     for (const channelId of vanished) await this.channelGone(channelId, 'the channel vanished while ARI was disconnected');
   }
+}
+
+function isHelperChannel(channel: AriChannel): boolean {
+  return helperChannel.test(channel.name);
 }

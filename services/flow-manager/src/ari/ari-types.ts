@@ -42,4 +42,6 @@ export interface AriEvent {
   duration_ms?: number;
   cause?: number;
   cause_txt?: string;
+  /** ChannelHangupRequest: the hang-up was asked for (ARI, a soft hang-up) rather than done by the far end. */
+  soft?: boolean;
 }

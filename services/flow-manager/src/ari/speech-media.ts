@@ -51,9 +51,9 @@ export class MediaStore {
 export class EspeakSpeechRenderer implements SpeechRenderer {
   constructor(private readonly store: MediaStore) {}
 
-  async render(text: string, language: string, voice: string): Promise<string> {
+  async render(text: string, language: string, voice: string): Promise<{ uri: string; durationMs: number }> {
     const spoken = await synthesizeWithEspeak(text, { language, voice });
     const narrow = await resampleClip(spoken, 8000);
-    return this.store.put(buildWav(narrow));
+    return { uri: this.store.put(buildWav(narrow)), durationMs: Math.round((narrow.samples.length / narrow.sampleRate) * 1000) };
   }
 }

@@ -95,4 +95,21 @@ export const migrations: Migrations = {
       for (const table of ['inbound_messages', 'numbers', 'calls', 'activeflows', 'flows']) await db.schema.dropTable(table).execute();
     },
   },
+  // Bridges made over RPC belong to a customer: every later operation on one is checked
+  // against its owner, so another customer's bridge answers like a missing one.
+  '0002_create_bridges': {
+    async up(db) {
+      await db.schema
+        .createTable('bridges')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('control_id', 'text', (column) => column.notNull())
+        .addColumn('name', 'text', (column) => column.notNull().defaultTo(''))
+        .$call(addTimestampColumns)
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('bridges').execute();
+    },
+  },
 };

@@ -66,12 +66,22 @@ export interface InboundMessagesTable extends TimestampColumns {
   activeflow_id: string | null;
 }
 
+/** `bridges`: mixing bridges made over RPC (`POST /v1/bridges`), owned by a customer. */
+export interface BridgesTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  /** The telephony side's id of the bridge (ARI's bridge id). */
+  control_id: string;
+  name: string;
+}
+
 export interface FlowManagerTables {
   flows: FlowsTable;
   activeflows: ActiveflowsTable;
   calls: CallsTable;
   numbers: NumbersTable;
   inbound_messages: InboundMessagesTable;
+  bridges: BridgesTable;
 }
 
 export type FlowManagerDb = Kysely<FlowManagerTables> | Transaction<FlowManagerTables>;

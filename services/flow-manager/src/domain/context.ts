@@ -1,4 +1,4 @@
-import type { Bus, Logger } from '@avp/shared';
+import { OutboundPolicy, type Bus, type Logger } from '@avp/shared';
 import type { FlowManagerDb } from '../db/tables.ts';
 import type { FlowManagerEventType } from '@avp/shared';
 
@@ -7,6 +7,8 @@ export interface DomainContext {
   db: FlowManagerDb;
   bus: Bus;
   logger: Logger;
+  /** The rule for URLs customers have the platform fetch (`play` media), checked when saved and when played. */
+  outbound: OutboundPolicy;
   /** Publishes an event; a failure is logged, never thrown into the caller's work. */
   publish(type: FlowManagerEventType, data: unknown): Promise<void>;
 }
@@ -20,11 +22,12 @@ export async function published<T>(context: DomainContext, type: FlowManagerEven
 export const flowManagerServiceName = 'flow-manager';
 
 /** Builds the context; events go out on `flow-manager.event`. */
-export function createDomainContext(db: FlowManagerDb, bus: Bus, logger: Logger): DomainContext {
+export function createDomainContext(db: FlowManagerDb, bus: Bus, logger: Logger, outbound = new OutboundPolicy()): DomainContext {
   return {
     db,
     bus,
     logger,
+    outbound,
     async publish(type, data) {
       try {
         await bus.publish(flowManagerServiceName, { type, data });

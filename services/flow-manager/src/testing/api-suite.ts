@@ -239,7 +239,7 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
       expect(waiting.body).toMatchObject({ status: 'waiting', current_stack_id: aicallId, current_action: { type: 'block' } });
       expect(aiStarts.at(-1)).toMatchObject({ reference_type: 'call', reference_id: created!.id, activeflow_id: activeflowId });
 
-      await rpcCall(bus, 'flow-manager', 'POST', `/v1/activeflows/${activeflowId}/service_stop`, { service_id: aicallId });
+      await rpcCall(bus, 'flow-manager', 'POST', `/v1/activeflows/${activeflowId}/service_stop`, { customer_id: keys['key-alice'], service_id: aicallId });
       await flowManager.runner.idle();
       const ended = await call('GET', `/v1.0/activeflows/${activeflowId}`);
       expect(ended.body).toMatchObject({ status: 'ended', end_reason: 'hangup action' });
@@ -270,12 +270,15 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
       const started = await call('POST', '/v1.0/activeflows', { actions: [{ type: 'block' }], variables: { name: 'Ada' } });
       const id = started.body.id as string;
       await flowManager.runner.idle();
-      await rpcCall(bus, 'flow-manager', 'POST', `/v1/variables/${id}/variables`, { variables: { greeting: 'Hello ${name}' } });
-      const got = await rpcCall<{ variables: Record<string, string> }>(bus, 'flow-manager', 'GET', `/v1/variables/${id}`);
+      const customer_id = keys['key-alice'];
+      await rpcCall(bus, 'flow-manager', 'POST', `/v1/variables/${id}/variables`, { customer_id, variables: { greeting: 'Hello ${name}' } });
+      const got = await rpcCall<{ variables: Record<string, string> }>(bus, 'flow-manager', 'GET', `/v1/variables/${id}?customer_id=${customer_id}`);
       expect(got.variables).toMatchObject({ name: 'Ada', greeting: 'Hello Ada' });
-      const text = await rpcCall<{ text: string }>(bus, 'flow-manager', 'POST', `/v1/variables/${id}/substitute`, { text: '${greeting}!' });
+      const text = await rpcCall<{ text: string }>(bus, 'flow-manager', 'POST', `/v1/variables/${id}/substitute`, { customer_id, text: '${greeting}!' });
       expect(text.text).toBe('Hello Ada!');
-      const tooLong = await rpcCall(bus, 'flow-manager', 'POST', `/v1/variables/${id}/variables`, { variables: { x: 'y'.repeat(20_000) } }).catch((error: unknown) => error);
+      const tooLong = await rpcCall(bus, 'flow-manager', 'POST', `/v1/variables/${id}/variables`, { customer_id, variables: { x: 'y'.repeat(20_000) } }).catch(
+        (error: unknown) => error,
+      );
       expect(tooLong).toMatchObject({ reason: 'VALIDATION_FAILED' });
       const stopped = await call('POST', `/v1.0/activeflows/${id}/stop`);
       expect(stopped.body).toMatchObject({ status: 'ended', end_reason: 'stopped through the API' });

@@ -48,7 +48,12 @@ export class FakeCallControl implements CallControl {
 
   async startExternalMedia(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia> {
     this.operations.push(`external_media ${request.transport} ${request.externalHost ?? ''} ${request.format}`);
-    return { channelId: `media-${call.id}`, bridgeId: `bridge-${call.id}`, localAddress: '127.0.0.1', localPort: 40000 };
+    return { channelId: `media-${call.id}`, bridgeId: `bridge-${call.id}`, localAddress: '127.0.0.1', localPort: 40000, pending: request.transport === 'websocket' };
+  }
+
+  async attachExternalMedia(call: CallHandle): Promise<ExternalMedia> {
+    this.operations.push('external_media_attach');
+    return { channelId: `media-${call.id}`, bridgeId: `bridge-${call.id}`, pending: false };
   }
 
   async stopExternalMedia(): Promise<void> {

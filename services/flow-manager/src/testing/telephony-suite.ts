@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { buildRtpPacket, encodeSamples, parseRtpPacket, startAsteriskSimulator, type AsteriskSimulator } from '@avp/asterisk-simulator';
+import { buildRtpPacket, encodeSamples, parseRtpPacket } from '@avp/asterisk-simulator';
+import { startTestTelephony, type TelephonyKind, type TestTelephony } from '@avp/asterisk-testing';
 import {
   appError,
   createHttpServer,
@@ -29,13 +30,14 @@ const key = `key-${randomUUID()}`;
 
 
 /**
- * flow-manager against the Asterisk simulator: real ARI over HTTP and WebSocket, real RTP
- * inside the simulator, scripted callers. Run once per stack (embedded, PostgreSQL + RabbitMQ).
+ * flow-manager against an Asterisk: real ARI over HTTP and WebSocket, real RTP, scripted
+ * callers; the simulator or a real Asterisk 23 (`kind`). Run once per stack (embedded,
+ * PostgreSQL + RabbitMQ).
  */
-export function describeTelephony(name: string, open: () => Promise<TelephonyStack | undefined>): void {
+export function describeTelephony(name: string, open: () => Promise<TelephonyStack | undefined>, kind: TelephonyKind = 'simulator'): void {
   describe(name, () => {
     let stack: TelephonyStack | undefined;
-    let simulator: AsteriskSimulator;
+    let telephony: TestTelephony;
     let flowManager: FlowManager;
     let app: FastifyInstance;
     const app_ = `avp-${randomUUID().slice(0, 8)}`;
@@ -43,7 +45,7 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
     beforeAll(async () => {
       stack = await open();
       if (!stack) return;
-      simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'secret' });
+      telephony = await startTestTelephony(kind, { ariApp: app_, ariUser: 'asterisk', ariPassword: 'secret' });
       const aiManager = createRpcRouter().add('POST', '/v1/accesskeys/verify', async ({ data }) => {
         if ((data as { key: string }).key !== key) throw appError('INVALID_CREDENTIALS');
         return { customer_id: customerId };
@@ -54,9 +56,9 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
         { database: stack.database, bus: stack.bus, logger: silentLogger(), metrics: createMetricsRegistry(), instanceId: `telephony-${port}` },
         {
           ari: {
-            connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: app_ },
+            connection: { url: telephony.url, user: 'asterisk', password: 'secret', app: app_ },
             mediaBaseUrl: `http://127.0.0.1:${port}`,
-            telDialTemplate: 'PJSIP/{target}',
+            telDialTemplate: telephony.telDialTemplate,
           },
         },
       );
@@ -64,14 +66,14 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
       await flowManager.registerRoutes(app);
       await app.listen({ port, host: '127.0.0.1' });
       await flowManager.start();
-      await simulator.waitForApp(app_);
+      await telephony.waitForApp();
     }, 60_000);
 
     afterAll(async () => {
       if (!stack) return;
       await flowManager.stop();
       await app.close();
-      await simulator.close();
+      await telephony.close();
       await stack.cleanup();
     });
 
@@ -107,14 +109,14 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
         { id: id(2), type: 'connect', option: { destinations: [{ type: 'tel', target: 'bob' }], timeout: 10 }, next_id: id(3) },
         { id: id(3), type: 'hangup' },
       ]);
-      const caller = simulator.placeCall({ app: app_, extension: number, callerNumber: '+15551230000' });
+      const caller = telephony.placeCall({ extension: number, callerNumber: '+15551230000' });
       await caller.waitForAnswer(10_000);
       await caller.waitForAudio(15_000);
       await caller.waitForSilence(15_000);
       const call = await callOf(caller.id);
       expect(call).toMatchObject({ status: 'progressing', direction: 'incoming', source: '+15551230000', destination: number });
 
-      const outbound = simulator.nextOutboundCall(15_000);
+      const outbound = telephony.nextOutboundCall(15_000);
       await caller.sendDtmf('2');
       const bob = await outbound;
       await bob.waitForAnswer(10_000);
@@ -144,7 +146,7 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
         { type: 'talk', option: { text: 'This is a very long announcement that nobody will wait to hear to the end, because it goes on and on.' } },
         { type: 'hangup' },
       ]);
-      const caller = simulator.placeCall({ app: app_, extension: number, callerNumber: '+15551230001' });
+      const caller = telephony.placeCall({ extension: number, callerNumber: '+15551230001' });
       await caller.waitForAudio(15_000);
       caller.hangup();
       await eventually(async () => (await callOf(caller.id)).status === 'hangup', 'the hangup to be recorded');
@@ -162,7 +164,7 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
         { type: 'talk', option: { text: 'Got it.' } },
         { type: 'hangup' },
       ]);
-      const caller = simulator.placeCall({ app: app_, extension: number, callerNumber: '+15551230002' });
+      const caller = telephony.placeCall({ extension: number, callerNumber: '+15551230002' });
       await caller.waitForAnswer(10_000);
       await eventually(async () => (await api('GET', `/v1.0/activeflows/${String((await callOf(caller.id)).activeflow_id)}`)).current_action !== null &&
         ((await api('GET', `/v1.0/activeflows/${String((await callOf(caller.id)).activeflow_id)}`)).current_action as { type: string }).type === 'digits_receive', 'the flow to wait for digits');
@@ -170,7 +172,7 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
       flowManager.telephony!.dropEventsConnection();
       await eventually(() => !flowManager.telephony!.isConnected(), 'the socket to drop');
       await eventually(() => flowManager.telephony!.isConnected(), 'the socket to come back');
-      await simulator.waitForApp(app_);
+      await telephony.waitForApp();
       await caller.sendDtmf('5');
       await caller.waitForAudio(15_000);
       await caller.waitForHangup(15_000);
@@ -183,7 +185,7 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
     it('connects a call to an external RTP media leg and back, then removes it', async (context) => {
       if (!stack) return context.skip();
       const number = await numberWithFlow([{ type: 'answer' }, { type: 'block' }]);
-      const caller = simulator.placeCall({ app: app_, extension: number, callerNumber: '+15551230003' });
+      const caller = telephony.placeCall({ extension: number, callerNumber: '+15551230003' });
       await caller.waitForAnswer(10_000);
       const call = await callOf(caller.id);
 
@@ -197,7 +199,7 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
           'flow-manager',
           'POST',
           `/v1/calls/${String(call.id)}/external_media`,
-          { transport: 'rtp', external_host: `127.0.0.1:${socket.address().port}`, format: 'ulaw' },
+          { customer_id: customerId, transport: 'rtp', external_host: `127.0.0.1:${socket.address().port}`, format: 'ulaw' },
         );
         expect(media).toMatchObject({ local_address: '127.0.0.1', local_port: expect.any(Number) });
 
@@ -215,9 +217,11 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
         }
         await hears;
 
-        await rpcCall(stack.bus, 'flow-manager', 'DELETE', `/v1/calls/${String(call.id)}/external_media`);
-        await eventually(() => !simulator.channels().some((channel) => channel.id === media.channel_id), 'the media channel to go');
-        const bad = await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/calls/${String(call.id)}/external_media`, { transport: 'rtp', format: 'ulaw' }).catch((error: unknown) => error);
+        await rpcCall(stack.bus, 'flow-manager', 'DELETE', `/v1/calls/${String(call.id)}/external_media`, { customer_id: customerId });
+        await eventually(async () => !(await telephony.channels()).some((channel) => channel.id === media.channel_id), 'the media channel to go');
+        const bad = await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/calls/${String(call.id)}/external_media`, { customer_id: customerId, transport: 'rtp', format: 'ulaw' }).catch(
+          (error: unknown) => error,
+        );
         expect(bad).toMatchObject({ reason: 'VALIDATION_FAILED' });
       } finally {
         socket.close();
@@ -228,32 +232,35 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
     it('plays media, bridges calls and connects a call to an endpoint over RPC', async (context) => {
       if (!stack) return context.skip();
       const number = await numberWithFlow([{ type: 'answer' }, { type: 'block' }]);
-      const first = simulator.placeCall({ app: app_, extension: number, callerNumber: '+15551230004' });
-      const second = simulator.placeCall({ app: app_, extension: number, callerNumber: '+15551230005' });
+      const first = telephony.placeCall({ extension: number, callerNumber: '+15551230004' });
+      const second = telephony.placeCall({ extension: number, callerNumber: '+15551230005' });
       await first.waitForAnswer(10_000);
       await second.waitForAnswer(10_000);
       const [firstCall, secondCall] = [await callOf(first.id), await callOf(second.id)];
       const tone = Int16Array.from({ length: 16_000 * 0.4 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)));
       try {
         const hearsPlayback = first.waitForAudio(10_000);
-        await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/calls/${String(firstCall.id)}/play`, { stream_urls: ['tone:440'] });
+        await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/calls/${String(firstCall.id)}/play`, { customer_id: customerId, stream_urls: ['tone:440'] });
         await hearsPlayback;
-        await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/calls/${String(firstCall.id)}/media_stop`);
+        await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/calls/${String(firstCall.id)}/media_stop`, { customer_id: customerId });
         await first.waitForSilence(10_000);
 
-        const bridge = await rpcCall<{ id: string }>(stack.bus, 'flow-manager', 'POST', '/v1/bridges', { name: 'test' });
-        await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/bridges/${bridge.id}/calls`, { call_ids: [firstCall.id, secondCall.id] });
+        const bridge = await rpcCall<{ id: string }>(stack.bus, 'flow-manager', 'POST', '/v1/bridges', { customer_id: customerId, name: 'test' });
+        await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/bridges/${bridge.id}/calls`, { customer_id: customerId, call_ids: [firstCall.id, secondCall.id] });
         const secondHears = second.waitForAudio(10_000);
         await first.play(tone);
         await secondHears;
-        await rpcCall(stack.bus, 'flow-manager', 'DELETE', `/v1/bridges/${bridge.id}`);
+        await rpcCall(stack.bus, 'flow-manager', 'DELETE', `/v1/bridges/${bridge.id}`, { customer_id: customerId });
 
-        const outbound = simulator.nextOutboundCall(15_000);
-        await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/calls/${String(secondCall.id)}/connect`, { destinations: [{ type: 'endpoint', target: 'PJSIP/carol' }] });
+        const outbound = telephony.nextOutboundCall(15_000);
+        await rpcCall(stack.bus, 'flow-manager', 'POST', `/v1/calls/${String(secondCall.id)}/connect`, {
+          customer_id: customerId,
+          destinations: [{ type: 'endpoint', target: telephony.endpointFor('carol') }],
+        });
         const carol = await outbound;
         await carol.waitForAnswer(10_000);
         const carolHears = carol.waitForAudio(10_000);
-        await eventually(() => simulator.channels().some((channel) => channel.id === carol.id && channel.state === 'Up'), 'carol to be up');
+        
         await second.play(tone);
         await carolHears;
         carol.hangup();

@@ -28,4 +28,17 @@ describe('InboundSilenceFiller', () => {
     disabled.arrived(0);
     expect(disabled.due(5000)).toBe(0);
   });
+
+  it('fills a stream that has begun even when nothing ever arrived (a caller silent from the start)', () => {
+    const filler = new InboundSilenceFiller(100);
+    expect(filler.due(500)).toBe(0);
+    filler.begin(500);
+    expect(filler.due(560)).toBe(0);
+    expect(filler.due(605)).toBe(100);
+    expect(filler.due(625)).toBe(20);
+    // Audio that arrives takes over; begin() again changes nothing once the stream runs.
+    filler.arrived(630);
+    filler.begin(2000);
+    expect(filler.due(650)).toBe(0);
+  });
 });

@@ -5,7 +5,8 @@ export const DEFAULT_FILL_SILENCE_AFTER_MS = 100;
 
 /**
  * Keeps the inbound stream flowing in real time when Asterisk stops sending (silence
- * suppression, or a bridge with no audio source: a real Asterisk then sends nothing at all).
+ * suppression, or a bridge with no audio source: a real Asterisk then sends nothing at all,
+ * from the first moment of the call when the caller is silent).
  * Once nothing has arrived for `afterMs`, `onTick` asks for the silence that the gap since the
  * last arrival accounts for, 20 ms per tick from then on, so STT endpointing and the VAD keep
  * seeing time pass and media time stays close to the call's clock.
@@ -15,6 +16,15 @@ export class InboundSilenceFiller {
   private filledSinceArrival = 0;
 
   constructor(private readonly afterMs: number = DEFAULT_FILL_SILENCE_AFTER_MS) {}
+
+  /**
+   * The stream has begun (the media leg is up): from now on a gap counts even if no audio has
+   * arrived yet. A real Asterisk sends nothing for a caller who is silent from the start, and
+   * the VAD and STT must still see time pass.
+   */
+  begin(nowMs: number): void {
+    if (this.lastArrivalMs < 0) this.lastArrivalMs = nowMs;
+  }
 
   /** Records an arrival of real audio. */
   arrived(nowMs: number): void {

@@ -215,6 +215,14 @@ describe('RTP transport pacing on simulated time', () => {
 });
 
 describe('RTP transport inbound gaps', () => {
+  it('feeds silence from the start when the caller never makes a sound (Asterisk sends no RTP at all)', async () => {
+    const { transport, frames, times } = await setup('ulaw', { fillSilenceAfterMs: 100 });
+    await waitFor(() => frames.length >= 10, 5000, 'silence from the start');
+    expect(frames.every((frame) => frame.every((sample) => sample === 0))).toBe(true);
+    expect(times.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, index) => index * 20));
+    expect(transport.stats().silenceFilledFrames).toBeGreaterThanOrEqual(10);
+  });
+
   it('feeds silence in real time while Asterisk sends nothing, and real audio again when it resumes', async () => {
     const { transport, peer, frames, times } = await setup('slin16', { fillSilenceAfterMs: 100 });
     const loud = encodeWire('slin16', new Int16Array(FRAME_SAMPLES).fill(1000));

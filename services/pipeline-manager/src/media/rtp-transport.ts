@@ -7,6 +7,7 @@ import { DEFAULT_SEGMENT_ID, type InboundAudioListener, type MediaTransport, typ
 import { OutputQueue, type SegmentPlayout } from './output-queue.ts';
 import { sharedPacingScheduler, systemClock, type MonotonicClock, type PacedTask, type PacedTick, type PacingScheduler } from './pacing-scheduler.ts';
 import { parseRtpPacket, RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.ts';
+import { RtpSourceLatch } from './rtp-source-latch.ts';
 import { createWireCodecPair, type WireCodecPair } from './wire-codec.ts';
 
 /** Where to send RTP: Asterisk's `UNICASTRTP_LOCAL_ADDRESS` / `UNICASTRTP_LOCAL_PORT`. */
@@ -52,8 +53,12 @@ export interface RtpTransportOptions {
 export interface RtpTransportStats extends MediaTransportStats {
   packetsReceived: number;
   packetsSent: number;
-  /** Inbound SSRC changes (the jitter buffer restarts on each). */
+  /** Inbound SSRC changes from the latched source (the jitter buffer restarts on each). */
   ssrcChanges: number;
+  /** Packets from another address or port than the latched source, dropped (see `RtpSourceLatch`). */
+  foreignSourcePackets: number;
+  /** Times the latch moved from the first source to the endpoint Asterisk announced. */
+  sourceRelatches: number;
   /** 20 ms output slots skipped because the process stalled (no catch-up burst). */
   skippedSlots: number;
   /** Packets of another payload type (comfort noise, DTMF events), ignored. */
@@ -100,6 +105,7 @@ export class RtpTransport implements MediaTransport {
   };
   private readonly filler: InboundSilenceFiller;
   private readonly malformed: Record<string, number> = {};
+  private readonly sourceLatch: RtpSourceLatch;
   private remote: RtpEndpoint | undefined;
   private remoteSsrc: number | undefined;
   private lastArrivalMs = 0;
@@ -126,6 +132,7 @@ export class RtpTransport implements MediaTransport {
   ) {
     this.queue = new OutputQueue(options.maxQueuedMs);
     this.remote = options.remote;
+    this.sourceLatch = new RtpSourceLatch(options.remote);
     this.clock = options.clock ?? systemClock;
     this.idle = options.idle ?? 'silence';
     this.filler = new InboundSilenceFiller(options.fillSilenceAfterMs ?? DEFAULT_FILL_SILENCE_AFTER_MS);
@@ -172,6 +179,9 @@ export class RtpTransport implements MediaTransport {
   /** Sets where to send (from the externalMedia channel's `UNICASTRTP_LOCAL_*` variables). */
   setRemote(remote: RtpEndpoint): void {
     this.remote = remote;
+    this.sourceLatch.announce(remote);
+    // The leg is up: a caller silent from the start sends nothing, and time must still pass.
+    this.filler.begin(this.clock.now());
   }
 
   onAudio(listener: InboundAudioListener): () => void {
@@ -205,6 +215,8 @@ export class RtpTransport implements MediaTransport {
   stats(): RtpTransportStats {
     return {
       ...this.counters,
+      foreignSourcePackets: this.sourceLatch.foreignPackets,
+      sourceRelatches: this.sourceLatch.relatches,
       malformed: { ...this.malformed },
       outputOverflowFrames: this.queue.overflowFrames,
       queuedFrames: this.queue.length,
@@ -234,6 +246,8 @@ export class RtpTransport implements MediaTransport {
 
   private handleDatagram(message: Uint8Array, remoteInfo: RemoteInfo): void {
     if (this.closed) return;
+    // Only the latched source is the caller's audio: anything else is dropped unparsed.
+    if (this.sourceLatch.dropsForeign(remoteInfo.address, remoteInfo.port)) return;
     const packet = parseRtpPacket(message);
     if (typeof packet === 'string') {
       this.countMalformed(packet);
@@ -256,6 +270,11 @@ export class RtpTransport implements MediaTransport {
       return;
     }
     this.counters.packetsReceived += 1;
+    if (this.sourceLatch.accept(remoteInfo.address, remoteInfo.port) === 'latched' && this.remoteSsrc !== undefined) {
+      // The announced endpoint took over from a first source: a new stream, not an SSRC change.
+      this.jitterBuffer.reset();
+      this.remoteSsrc = undefined;
+    }
     if (this.remoteSsrc !== packet.ssrc) {
       if (this.remoteSsrc !== undefined) {
         this.counters.ssrcChanges += 1;

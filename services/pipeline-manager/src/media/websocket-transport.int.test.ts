@@ -91,6 +91,14 @@ describe('WebSocket media transport', () => {
     expect(peer.binary.length).toBe(sentAtInterrupt);
   });
 
+  it('feeds silence from MEDIA_START on when the caller never makes a sound', async () => {
+    const { transport } = await connect(plainStart('slin16', 640), { fillSilenceAfterMs: 60 });
+    const frames: Int16Array[] = [];
+    transport.onAudio((frame) => frames.push(frame.slice()));
+    await waitFor(() => frames.length >= 5, 5000, 'silence from the start');
+    expect(frames.every((frame) => frame.every((sample) => sample === 0))).toBe(true);
+  });
+
   it('fills gaps in the inbound audio with silence', async () => {
     const { peer, transport } = await connect(plainStart('slin16', 640), { fillSilenceAfterMs: 60 });
     const frames: Int16Array[] = [];

@@ -116,6 +116,8 @@ export class WebSocketMediaTransport implements MediaTransport {
     this.sendAheadMs = Math.max(FRAME_MS, options.sendAheadMs ?? 200);
     this.encodeBuffer = new Uint8Array(codecInfo[this.codec].bytesPerFrame);
     this.filler = new InboundSilenceFiller(options.fillSilenceAfterMs ?? DEFAULT_FILL_SILENCE_AFTER_MS);
+    // MEDIA_START came: a caller silent from the start sends nothing, and time must still pass.
+    this.filler.begin(this.clock.now());
     socket.on('message', (data, isBinary) => {
       if (this.backlog) this.backlog.push({ data, isBinary });
       else this.dispatch(data, isBinary);

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { appError, rpcCall, type Bus, type Logger } from '@avp/shared';
 import type { MediaTransport } from '../media/media-transport.ts';
-import { createRtpTransport } from '../media/rtp-transport.ts';
 import type { VadEngine } from '../media/vad/speech-probability.ts';
 import { createVoiceActivityDetector } from '../media/vad/voice-activity-detector.ts';
 import type { LlmMessage, LlmToolCall } from '../providers/types.ts';
 import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution, type TurnLatency } from '../pipeline/conversation.ts';
-import type { PipelineStart, ProviderSource } from './pipeline-start.ts';
+import { connectCallMedia, type MediaTransportKind } from './media-connection.ts';
+import { checkMediaChoice, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 import { confirmFirstOutput, providerFailure, watchFirstOutput } from './provider-start.ts';
 import { latencyOf, usageFields, withRetries } from './session-reports.ts';
 
@@ -19,6 +19,8 @@ export interface PipelineSessionsOptions {
   providers: ProviderSource;
   /** Address the RTP sockets bind to and give Asterisk (default 127.0.0.1). */
   mediaHost?: string;
+  /** Media transport when the request names none (default rtp). */
+  mediaTransport?: MediaTransportKind;
   /** VAD engine (default silero). */
   vadEngine?: VadEngine;
   /** A VAD of its own for each session (tests); overrides `vadEngine`. */
@@ -92,6 +94,14 @@ export class PipelineSessions {
     return session;
   }
 
+  /**
+   * 404 unless the pipeline runs here for this customer: the bus routes on a pipeline name
+   * the customer they act for, and another customer's pipeline answers like a missing one.
+   */
+  assertOwner(id: string, customerId: string): void {
+    if (this.running(id).request.customer_id.toLowerCase() !== customerId.toLowerCase()) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} runs here.`);
+  }
+
   private info(session: Session): PipelineInfo {
     return {
       pipeline_id: session.id,
@@ -105,23 +115,17 @@ export class PipelineSessions {
   async start(request: PipelineStart): Promise<{ pipeline_id: string; instance_id: string }> {
     const id = request.aicall_id;
     if (this.sessions.has(id)) throw appError('RESOURCE_ALREADY_EXISTS', `A pipeline for AIcall ${id} is running.`);
-    const { bus, providers } = this.options;
-    const host = this.options.mediaHost ?? '127.0.0.1';
-    const transport = await createRtpTransport({ codec: request.format, bindAddress: host, bindPort: 0 });
-    let mediaStarted = false;
+    const { providers } = this.options;
+    const kind = request.media_transport ?? this.options.mediaTransport ?? 'rtp';
+    const refusal = checkMediaChoice(kind, request.format);
+    if (refusal) throw appError('VALIDATION_FAILED', refusal);
+    const { transport } = await connectCallMedia(request, kind, {
+      bus: this.options.bus,
+      logger: this.logger,
+      serviceName: this.serviceName,
+      rtpAddress: this.options.mediaHost ?? '127.0.0.1',
+    });
     try {
-      const local = transport.localAddress();
-      const media = await rpcCall<{ local_address: string; local_port: number }>(
-        bus,
-        'flow-manager',
-        'POST',
-        `/v1/calls/${request.call_id}/external_media`,
-        { transport: 'rtp', external_host: `${local.address}:${local.port}`, format: request.format },
-        { publisher: this.serviceName, timeoutMs: 10_000 },
-      );
-      mediaStarted = true;
-      transport.setRemote({ address: media.local_address, port: media.local_port });
-
       const vad: ConversationVad = this.options.createVad
         ? await this.options.createVad(request.ai.vad_config)
         : await createVoiceActivityDetector({ engine: this.options.vadEngine ?? 'silero', config: request.ai.vad_config });
@@ -153,15 +157,15 @@ export class PipelineSessions {
         onEvent: (event) => this.onEvent(session, event),
       });
       this.sessions.set(id, session);
-      this.logger.info({ aicallId: id, callId: request.call_id, media: `${local.address}:${local.port}` }, 'pipeline started');
+      this.logger.info({ aicallId: id, callId: request.call_id, media: kind, codec: transport.codec }, 'pipeline started');
       await session.conversation.start();
       if (request.confirm_llm_ms > 0 && request.greeting) await confirmFirstOutput(watched.first, request.confirm_llm_ms);
-      this.report(session, () => this.aiManager('POST', `/v1/aicalls/${id}/status`, { status: 'progressing' }));
+      this.report(session, () => this.aiManager('POST', `/v1/aicalls/${id}/status`, { customer_id: request.customer_id, status: 'progressing' }));
       return { pipeline_id: id, instance_id: this.options.instanceId };
     } catch (error) {
       this.sessions.delete(id);
       await transport.close().catch(() => undefined);
-      if (mediaStarted) await this.stopMedia(request.call_id);
+      await this.stopMedia(request);
       throw error;
     }
   }
@@ -206,7 +210,7 @@ export class PipelineSessions {
       'ai-manager',
       'POST',
       `/v1/aicalls/${session.id}/tool_execute`,
-      { id: call.id, name: call.name, arguments: call.arguments },
+      { customer_id: session.request.customer_id, id: call.id, name: call.name, arguments: call.arguments },
       { publisher: this.serviceName, timeoutMs: 30_000 },
     );
     return {
@@ -220,7 +224,9 @@ export class PipelineSessions {
     const { aicall_id: aicallId, customer_id: customerId, activeflow_id: activeflowId } = session.request;
     switch (event.type) {
       case 'user_transcript':
-        this.report(session, () => this.aiManager('POST', '/v1/aimessages', { aicall_id: aicallId, role: 'user', direction: 'outgoing', content: event.text }));
+        this.report(session, () =>
+          this.aiManager('POST', '/v1/aimessages', { customer_id: customerId, aicall_id: aicallId, role: 'user', direction: 'outgoing', content: event.text }),
+        );
         break;
       case 'assistant_text':
         if (event.final) break;
@@ -248,6 +254,7 @@ export class PipelineSessions {
         session.latencies.delete(event.turn);
         this.report(session, () =>
           this.aiManager('POST', '/v1/aimessages', {
+            customer_id: customerId,
             aicall_id: aicallId,
             role: 'assistant',
             direction: 'incoming',
@@ -260,7 +267,14 @@ export class PipelineSessions {
       }
       case 'tool_result':
         this.report(session, () =>
-          this.aiManager('POST', '/v1/aimessages', { aicall_id: aicallId, role: 'tool', direction: 'outgoing', content: event.result, tool_call_id: event.call.id }),
+          this.aiManager('POST', '/v1/aimessages', {
+            customer_id: customerId,
+            aicall_id: aicallId,
+            role: 'tool',
+            direction: 'outgoing',
+            content: event.result,
+            tool_call_id: event.call.id,
+          }),
         );
         break;
       case 'usage': {
@@ -289,14 +303,16 @@ export class PipelineSessions {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
     await session.transport.close().catch(() => undefined);
-    await this.stopMedia(session.request.call_id);
+    await this.stopMedia(session.request);
     await session.outbox;
     this.logger.info({ aicallId: session.id, reason, durationMs: Date.now() - session.startedAt }, 'pipeline ended');
     await this.publish('pipeline_terminated', { aicall_id: session.id, call_id: session.request.call_id, reason, error: error ?? null });
   }
 
-  private async stopMedia(callId: string): Promise<void> {
-    await rpcCall(this.options.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, undefined, { publisher: this.serviceName }).catch(
+  /** Removes the call's external media leg (flow-manager checks the call is the customer's). */
+  private async stopMedia(request: PipelineStart): Promise<void> {
+    const callId = request.call_id;
+    await rpcCall(this.options.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, { customer_id: request.customer_id }, { publisher: this.serviceName }).catch(
       (error: unknown) => this.logger.warn({ err: error, callId }, 'could not remove the external media leg'),
     );
   }

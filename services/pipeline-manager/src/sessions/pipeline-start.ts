@@ -23,8 +23,13 @@ export const pipelineStartSchema = z.object({
   /** System prompts and earlier messages, oldest first. */
   messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).default([]),
   tools: z.array(z.object({ name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()) })).default([]),
-  /** Codec between Asterisk and the pipeline (RTP external media). */
-  format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
+  /**
+   * How the call's audio reaches the pipeline; null = the deployment's default
+   * (pipeline-manager's MEDIA_TRANSPORT). An AI's `media_transport` overrides it.
+   */
+  media_transport: z.enum(['rtp', 'websocket']).nullable().default(null),
+  /** Codec between Asterisk and the pipeline; default ulaw over RTP, slin16 over WebSocket (slin16 works over WebSocket only). */
+  format: z.enum(['ulaw', 'alaw', 'slin16']).optional(),
   greeting: z.boolean().default(true),
   /**
    * When > 0, the start waits (at most this long) for the greeting's first LLM output, and a
@@ -34,6 +39,11 @@ export const pipelineStartSchema = z.object({
   confirm_llm_ms: z.number().int().min(0).max(30_000).default(0),
 });
 export type PipelineStart = z.infer<typeof pipelineStartSchema>;
+
+/** Refuses what Asterisk cannot carry: slin16 over RTP is dropped by Asterisk on receipt. */
+export function checkMediaChoice(transport: 'rtp' | 'websocket', format: PipelineStart['format']): string | undefined {
+  return transport === 'rtp' && format === 'slin16' ? 'format slin16 works over the websocket media transport only; use ulaw or alaw over rtp' : undefined;
+}
 
 /** How a session gets its providers (the registry in production; doubles in tests). */
 export interface ProviderSource {

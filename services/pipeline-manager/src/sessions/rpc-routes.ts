@@ -1,13 +1,22 @@
-import { createRpcRouter, rpcReply, type RpcRouter } from '@avp/shared';
+import { createRpcRouter, rpcCustomer, rpcReply, type RpcRouteContext, type RpcRouter } from '@avp/shared';
 import { z } from 'zod';
 import { pipelineStartSchema, type PipelineSessions } from './pipeline-sessions.ts';
 
 /**
  * pipeline-manager's routes on the bus. `POST /v1/pipelines` is taken from the shared queue
  * by any process; the reply names the process (`instance_id`), and follow-ups for that
- * pipeline go to its own queue (`pipeline-manager.request.<instance id>`).
+ * pipeline go to its own queue (`pipeline-manager.request.<instance id>`). A follow-up names
+ * the customer it acts for (`rpcCustomer`): another customer's pipeline is a 404 like a
+ * missing one.
  */
 export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { serviceName: string; instanceId: string }): RpcRouter {
+  /** The path's pipeline, checked to be the request's customer's; answers the data without the customer id. */
+  const owned = (request: RpcRouteContext): { id: string; data: unknown } => {
+    const { customerId, data } = rpcCustomer(request);
+    const id = request.params.id!;
+    sessions.assertOwner(id, customerId);
+    return { id, data };
+  };
   return createRpcRouter()
     .add('GET', '/v1/ping', async () => ({
       service: identity.serviceName,
@@ -18,26 +27,30 @@ export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { 
     .add('POST', '/v1/pipelines', async ({ data }) => rpcReply(201, await sessions.start(pipelineStartSchema.parse(data))))
     // Asked on this process's own queue: which pipelines it runs (ai-manager's liveness check).
     .add('GET', '/v1/pipelines', async () => ({ instance_id: identity.instanceId, result: sessions.list() }))
-    .add('GET', '/v1/pipelines/:id', async ({ params }) => sessions.describe(params.id!))
-    .add('POST', '/v1/pipelines/:id/stop', async ({ params, data }) => {
-      const body = z.object({ reason: z.string().max(500).default('stopped') }).parse(data ?? {});
-      await sessions.stop(params.id!, body.reason);
+    .add('GET', '/v1/pipelines/:id', async (request) => sessions.describe(owned(request).id))
+    .add('POST', '/v1/pipelines/:id/stop', async (request) => {
+      const { id, data } = owned(request);
+      const body = z.object({ reason: z.string().max(500).default('stopped') }).parse(data);
+      await sessions.stop(id, body.reason);
       return { stopped: true };
     })
     // Ends a pipeline, first saying `say` (e.g. billing's goodbye); answers before it has ended.
-    .add('POST', '/v1/pipelines/:id/end', async ({ params, data }) => {
-      const body = z.object({ reason: z.string().min(1).max(500).default('stop_service'), say: z.string().max(2000).optional() }).parse(data ?? {});
-      sessions.end(params.id!, body.reason, body.say);
+    .add('POST', '/v1/pipelines/:id/end', async (request) => {
+      const { id, data } = owned(request);
+      const body = z.object({ reason: z.string().min(1).max(500).default('stop_service'), say: z.string().max(2000).optional() }).parse(data);
+      sessions.end(id, body.reason, body.say);
       return rpcReply(202, {});
     })
-    .add('POST', '/v1/pipelines/:id/messages', async ({ params, data }) => {
+    .add('POST', '/v1/pipelines/:id/messages', async (request) => {
+      const { id, data } = owned(request);
       const body = z.object({ text: z.string().min(1).max(10_000) }).parse(data);
-      sessions.sendText(params.id!, body.text);
+      sessions.sendText(id, body.text);
       return rpcReply(202, {});
     })
-    .add('POST', '/v1/pipelines/:id/dtmf', async ({ params, data }) => {
+    .add('POST', '/v1/pipelines/:id/dtmf', async (request) => {
+      const { id, data } = owned(request);
       const body = z.object({ digit: z.string().regex(/^[0-9*#A-D]$/) }).parse(data);
-      sessions.dtmf(params.id!, body.digit);
+      sessions.dtmf(id, body.digit);
       return rpcReply(202, {});
     });
 }

@@ -54,6 +54,17 @@ export async function findAicall(db: AiManagerDb, id: string, customerId?: strin
 }
 
 /**
+ * Whether the AIcall is the customer's. Internal routes that name an AIcall and a customer
+ * (streamed text, usage) check it; `deleted: true` also counts a soft-deleted record, since a
+ * session keeps running (and costing) after its record is deleted.
+ */
+export async function aicallOwnedBy(db: AiManagerDb, id: string, customerId: string, options: { deleted?: boolean } = {}): Promise<boolean> {
+  let query = db.selectFrom('aicalls').select('id').where('id', '=', id).where('customer_id', '=', customerId);
+  if (!options.deleted) query = query.where('tm_delete', 'is', null);
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
+/**
  * Moves an AIcall from `from` to `to` only if it is still in `from` (a concurrent change
  * wins and this returns undefined). `terminated` stamps `tm_end`.
  */

@@ -19,6 +19,7 @@ export interface AiRowFields {
   tool_names: string[];
   vad_config: VadConfig;
   smart_turn_enabled: boolean;
+  media_transport: string;
   knowledgebase_ids: string[];
 }
 

@@ -24,6 +24,7 @@ export function toAi(row: AiRow): Ai {
     tool_names: row.tool_names as Ai['tool_names'],
     vad_config: row.vad_config,
     smart_turn_enabled: row.smart_turn_enabled,
+    media_transport: row.media_transport as Ai['media_transport'],
     knowledgebase_ids: row.knowledgebase_ids,
     tm_create: row.tm_create,
     tm_update: row.tm_update,
@@ -31,7 +32,7 @@ export function toAi(row: AiRow): Ai {
   };
 }
 
-function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled' | 'knowledgebase_ids'> {
+function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled' | 'media_transport' | 'knowledgebase_ids'> {
   return {
     name: fields.name,
     detail: fields.detail,
@@ -72,6 +73,7 @@ export async function createAi(context: DomainContext, customerId: string, field
       engine_key_encrypted: sealEngineKey(context, id, fields.engine_key ?? ''),
       vad_config: fields.vad_config ?? {},
       smart_turn_enabled: fields.smart_turn_enabled ?? false,
+      media_transport: fields.media_transport ?? '',
       knowledgebase_ids: await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids ?? []),
     });
     const ai = toAi(row);
@@ -92,10 +94,10 @@ export async function listAiPage(context: DomainContext, customerId: string, pag
 }
 
 /**
- * Replaces every mutable field. Four fields keep their stored value when the body leaves
+ * Replaces every mutable field. Five fields keep their stored value when the body leaves
  * them out, so a client that does not know them cannot wipe them: `engine_key` (write-only,
  * a client cannot send back what it never sees; `""` removes it), `vad_config`,
- * `smart_turn_enabled` and `knowledgebase_ids` (`[]` removes every link).
+ * `smart_turn_enabled`, `media_transport` and `knowledgebase_ids` (`[]` removes every link).
  */
 export async function updateAi(context: DomainContext, customerId: string, id: string, fields: AiFields): Promise<Ai> {
   return withEvents(context.db, context.events, async (trx, emit) => {
@@ -107,6 +109,7 @@ export async function updateAi(context: DomainContext, customerId: string, id: s
         fields.engine_key === undefined ? current.engine_key_encrypted : sealEngineKey(context, id, fields.engine_key),
       vad_config: fields.vad_config ?? current.vad_config,
       smart_turn_enabled: fields.smart_turn_enabled ?? current.smart_turn_enabled,
+      media_transport: fields.media_transport ?? current.media_transport,
       knowledgebase_ids:
         fields.knowledgebase_ids === undefined ? current.knowledgebase_ids : await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids),
     });

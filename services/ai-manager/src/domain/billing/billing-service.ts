@@ -163,6 +163,12 @@ export class BillingService {
     return this.db.transaction().execute(async (trx) => {
       const account = await findAccount(trx, accountId, undefined, true);
       if (!account) throw notFound('billing account');
+      // Balances are JSON numbers: past 2^53 they are no longer exact (and the bigint column
+      // overflows a little later), so a top-up may not take the balance there.
+      if (Number(account.balance) + amount > Number.MAX_SAFE_INTEGER) {
+        const problem = `amount: the balance would exceed ${Number.MAX_SAFE_INTEGER} micro-units`;
+        throw appError('VALIDATION_FAILED', problem, { problems: [problem] });
+      }
       const updated = await addToBalance(trx, account.id, amount);
       await insertLedgerEntry(trx, {
         account_id: account.id,

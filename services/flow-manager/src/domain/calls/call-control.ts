@@ -31,6 +31,11 @@ export interface ExternalMedia {
   localPort?: number;
   /** WebSocket: the URL to connect to (`ws://<asterisk>/media/<connection id>`). */
   websocketUrl?: string;
+  /**
+   * True while the leg waits for its client (WebSocket): it is bridged by `attachExternalMedia`
+   * once the client has connected. RTP legs are bridged before `startExternalMedia` answers.
+   */
+  pending: boolean;
 }
 
 /**
@@ -55,6 +60,8 @@ export interface CallControl {
   collectDigits(call: CallHandle, option: DigitsOption, signal: AbortSignal): Promise<string>;
   /** Connects the call's audio to an external media leg (for pipeline-manager), in a bridge of its own. */
   startExternalMedia(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia>;
+  /** Bridges a pending (WebSocket) leg once its client has connected; waits for Asterisk within a deadline. */
+  attachExternalMedia(call: CallHandle): Promise<ExternalMedia>;
   /** Removes the external media leg and its bridge (idempotent). */
   stopExternalMedia(call: CallHandle): Promise<void>;
   /** Stops whatever is playing on the call. */

@@ -3,11 +3,13 @@ import type { ActiveflowRunner } from '../activeflows/activeflow-runner.ts';
 import type { DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
 import { findNumberByValue } from '../numbers/number-service.ts';
+import { findCustomerBridge, insertBridge, markBridgeDestroyed } from './bridge-store.ts';
 import type { CallControl, ConnectOption, ExternalMedia, ExternalMediaRequest } from './call-control.ts';
 import {
   callHandle,
   findCall,
   findCallByChannel,
+  findCustomerCall,
   insertCall,
   markCallHangup,
   markCallProgressing,
@@ -88,72 +90,97 @@ export class CallEvents {
     await this.context.publish('call_dtmf_received', { call_id: call.id, customer_id: call.customer_id, digit, duration: durationMs, tm_create: toApiTimestamp(new Date()) });
   }
 
-  /** The live call with this id, or a 404 / 409 explaining why there is none. */
-  private async liveCall(callId: string) {
-    const call = await findCall(this.context.db, callId);
+  /**
+   * The customer's call with this id. Every operation asked for from outside (RPC, public API)
+   * names the customer it acts for; another customer's call is a 404 exactly like a missing one.
+   */
+  private async customerCall(customerId: string, callId: string) {
+    const call = await findCustomerCall(this.context.db, customerId, callId);
     if (!call) throw notFound('Call');
+    return call;
+  }
+
+  /** The customer's live call with this id, or a 404 / 409 explaining why there is none. */
+  private async liveCall(customerId: string, callId: string) {
+    const call = await this.customerCall(customerId, callId);
     if (call.status === 'hangup') throw appError('INVALID_STATE', 'The call has ended.');
     return callHandle(call);
   }
 
-  async answerCall(callId: string): Promise<void> {
-    await this.control.answer(await this.liveCall(callId));
+  async answerCall(customerId: string, callId: string): Promise<void> {
+    await this.control.answer(await this.liveCall(customerId, callId));
   }
 
   /** Connects a call's audio to pipeline-manager's media leg. */
-  async startExternalMedia(callId: string, request: ExternalMediaRequest): Promise<ExternalMedia> {
-    return this.control.startExternalMedia(await this.liveCall(callId), request);
+  async startExternalMedia(customerId: string, callId: string, request: ExternalMediaRequest): Promise<ExternalMedia> {
+    return this.control.startExternalMedia(await this.liveCall(customerId, callId), request);
   }
 
-  async stopExternalMedia(callId: string): Promise<void> {
-    const call = await findCall(this.context.db, callId);
-    if (!call) throw notFound('Call');
-    await this.control.stopExternalMedia(callHandle(call));
+  async attachExternalMedia(customerId: string, callId: string): Promise<ExternalMedia> {
+    return this.control.attachExternalMedia(await this.liveCall(customerId, callId));
   }
 
-  async stopMedia(callId: string): Promise<void> {
-    await this.control.stopMedia(await this.liveCall(callId));
+  async stopExternalMedia(customerId: string, callId: string): Promise<void> {
+    await this.control.stopExternalMedia(callHandle(await this.customerCall(customerId, callId)));
+  }
+
+  async stopMedia(customerId: string, callId: string): Promise<void> {
+    await this.control.stopMedia(await this.liveCall(customerId, callId));
   }
 
   /**
    * Plays media on a call in the background (the RPC answers at once); a failure is logged
    * and published as `call_play_failed`.
    */
-  async play(callId: string, urls: string[]): Promise<void> {
-    const call = await this.liveCall(callId);
+  async play(customerId: string, callId: string, urls: string[]): Promise<void> {
+    const call = await this.liveCall(customerId, callId);
     void this.control.play(call, urls, new AbortController().signal).catch(async (error: unknown) => {
       this.context.logger.warn({ err: error, callId }, 'play failed');
     });
   }
 
   /** Calls destinations and bridges the first that answers with the call, in the background. */
-  async connect(callId: string, option: ConnectOption): Promise<void> {
-    const call = await this.liveCall(callId);
+  async connect(customerId: string, callId: string, option: ConnectOption): Promise<void> {
+    const call = await this.liveCall(customerId, callId);
     void this.control.connect(call, option, new AbortController().signal).catch((error: unknown) => {
       this.context.logger.warn({ err: error, callId }, 'connect failed');
     });
   }
 
-  async createBridge(name: string): Promise<string> {
-    return this.control.createBridge(name);
+  /** Creates a mixing bridge owned by the customer; answers its id (ours, not the telephony side's). */
+  async createBridge(customerId: string, name: string): Promise<string> {
+    const controlId = await this.control.createBridge(name);
+    return (await insertBridge(this.context.db, { customerId, controlId, name })).id;
   }
 
-  async addToBridge(bridgeId: string, callIds: string[]): Promise<void> {
-    await this.control.addToBridge(bridgeId, await Promise.all(callIds.map((callId) => this.liveCall(callId))));
+  /** Moves calls into a bridge: the bridge and every call must be the customer's. */
+  async addToBridge(customerId: string, bridgeId: string, callIds: string[]): Promise<void> {
+    const bridge = await this.customerBridge(customerId, bridgeId);
+    const calls = await Promise.all(callIds.map((callId) => this.liveCall(customerId, callId)));
+    await this.control.addToBridge(bridge.control_id, calls);
   }
 
-  async removeFromBridge(bridgeId: string, callIds: string[]): Promise<void> {
-    await this.control.removeFromBridge(bridgeId, await Promise.all(callIds.map((callId) => this.liveCall(callId))));
+  async removeFromBridge(customerId: string, bridgeId: string, callIds: string[]): Promise<void> {
+    const bridge = await this.customerBridge(customerId, bridgeId);
+    const calls = await Promise.all(callIds.map((callId) => this.liveCall(customerId, callId)));
+    await this.control.removeFromBridge(bridge.control_id, calls);
   }
 
-  async destroyBridge(bridgeId: string): Promise<void> {
-    await this.control.destroyBridge(bridgeId);
+  async destroyBridge(customerId: string, bridgeId: string): Promise<void> {
+    const bridge = await this.customerBridge(customerId, bridgeId);
+    await this.control.destroyBridge(bridge.control_id);
+    await markBridgeDestroyed(this.context.db, bridge.id);
   }
 
-  /** Hangs a call up from our side (API, RPC). */
-  async hangupCall(callId: string, reason: string): Promise<Call> {
-    const call = await findCall(this.context.db, callId);
-    if (!call) throw notFound('Call');
+  private async customerBridge(customerId: string, bridgeId: string) {
+    const bridge = await findCustomerBridge(this.context.db, customerId, bridgeId);
+    if (!bridge) throw notFound('Bridge');
+    return bridge;
+  }
+
+  /** Hangs a call of the customer's up from our side (API, RPC). */
+  async hangupCall(customerId: string, callId: string, reason: string): Promise<Call> {
+    const call = await this.customerCall(customerId, callId);
     if (call.status === 'hangup') return toCall(call);
     await this.control.hangup(callHandle(call), reason);
     const ended = await markCallHangup(this.context.db, call.id, 'local', reason);

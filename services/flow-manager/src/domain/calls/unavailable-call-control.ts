@@ -27,6 +27,9 @@ export class UnavailableCallControl implements CallControl {
   async startExternalMedia(): Promise<ExternalMedia> {
     this.fail();
   }
+  async attachExternalMedia(): Promise<ExternalMedia> {
+    this.fail();
+  }
   async stopExternalMedia(): Promise<void> {
     this.fail();
   }

@@ -17,6 +17,7 @@ import {
 import type { Selectable } from 'kysely';
 import type { z } from 'zod';
 import type { FlowManagerDb, FlowsTable } from '../../db/tables.ts';
+import { checkPlayActions } from '../calls/media-url-guard.ts';
 import { published, type DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
 
@@ -58,6 +59,7 @@ export async function findFlow(db: FlowManagerDb, customerId: string, id: string
 export async function createFlow(context: DomainContext, customerId: string, body: z.input<typeof flowFieldsSchema>): Promise<Flow> {
   const fields = flowFieldsSchema.parse(body);
   const actions = checkedActions(fields.actions);
+  await checkPlayActions(context.outbound, actions);
   if (fields.on_complete_flow_id) await getFlow(context, customerId, fields.on_complete_flow_id);
   const row = await context.db
     .insertInto('flows')
@@ -94,6 +96,7 @@ export async function updateFlow(
 ): Promise<Flow> {
   const fields = flowFieldsSchema.parse(body);
   const actions = checkedActions(fields.actions);
+  await checkPlayActions(context.outbound, actions);
   if (fields.on_complete_flow_id) await getFlow(context, customerId, fields.on_complete_flow_id);
   const row = await context.db
     .updateTable('flows')

@@ -1,0 +1,3 @@
+import { callControlSuite } from './call-control-suite.ts';
+
+callControlSuite('asterisk');

@@ -1,0 +1,3 @@
+import { callStartsSuite } from './call-starts-suite.ts';
+
+callStartsSuite('asterisk');

@@ -1,0 +1,3 @@
+import { concurrentCallsSuite } from './concurrent-calls-suite.ts';
+
+concurrentCallsSuite('simulator');

@@ -1,0 +1,3 @@
+import { scenariosSuite } from './scenarios-suite.ts';
+
+scenariosSuite('asterisk');

@@ -3,20 +3,26 @@ import { defineConfig } from 'vitest/config';
 /**
  * Three projects:
  * - unit: pure code, no servers (`*.test.ts`).
- * - integration: real PostgreSQL / RabbitMQ / sockets on this machine (`*.int.test.ts`).
- * - disruptive: tests that restart shared infrastructure (the RabbitMQ broker) and so must
- *   not run beside anything else (`*.disruptive.test.ts`); `pnpm test` runs them last, alone.
+ * - integration: real PostgreSQL / RabbitMQ / Asterisk / sockets on this machine
+ *   (`*.int.test.ts`). Most of these wait on calls spoken in real time rather than on the CPU,
+ *   so they run three files at a time even on two cores.
+ * - alone: tests that must not run beside anything else, one file at a time, after the others:
+ *   those that restart shared infrastructure (the RabbitMQ broker, `*.disruptive.test.ts`) and
+ *   load tests whose timing a busy machine would spoil (`*.load.test.ts`).
  */
 const exclude = ['**/node_modules/**', '**/dist/**'];
+const alone = ['{packages,services}/**/*.disruptive.test.ts', '{packages,services}/**/*.load.test.ts'];
 
 export default defineConfig({
   test: {
+    // Three files at a time on two cores: see `integration` above.
+    maxWorkers: 3,
     projects: [
       {
         test: {
           name: 'unit',
           include: ['{packages,services,infra,bench}/**/*.test.ts'],
-          exclude: [...exclude, '**/*.int.test.ts', '**/*.disruptive.test.ts'],
+          exclude: [...exclude, '**/*.int.test.ts', ...alone],
         },
       },
       {
@@ -30,8 +36,8 @@ export default defineConfig({
       },
       {
         test: {
-          name: 'disruptive',
-          include: ['{packages,services}/**/*.disruptive.test.ts'],
+          name: 'alone',
+          include: alone,
           exclude,
           fileParallelism: false,
           testTimeout: 120_000,

@@ -121,4 +121,14 @@ export const benchmarks: Benchmark[] = [
       'latencies (STT final 150 ms after the end of speech, LLM first token 350 ms, TTS first byte 150 ms; VAD double ends speech after 100 ms of quiet). ' +
       'End of the caller\'s utterance -> first audio the caller hears, and the pipeline\'s share = that - 650 ms - endpointing wait.',
   ),
+  benchmark(
+    'caller-asterisk',
+    'end to end: a phone on a real Asterisk 23 and the real pipeline',
+    'bench/pipeline/caller-first-audio.ts',
+    [['4', '10'], ['2', '5']],
+    'The same calls, doubles and measure as `caller`, on a real Asterisk 23.4.1 (scripts/asterisk/build.sh): the phone is a Local channel into the ' +
+      'inbound context whose other half is bridged with an RTP leg to the benchmark process, where the same scripted caller speaks and listens; ' +
+      'its audio crosses Asterisk twice (the phone\'s leg and the platform\'s), as a real phone\'s crosses a SIP leg and the platform\'s.',
+    { env: { BENCH_TELEPHONY: 'asterisk' }, quickEnv: { BENCH_TELEPHONY: 'asterisk' } },
+  ),
 ];

@@ -81,6 +81,20 @@ function reportMarkdown(
     ['Caller: end of utterance -> first audio heard, p50 (650 ms of provider doubles included)', fmt(required.caller_first_audio_p50_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
     ['Caller: end of utterance -> first audio heard, p95', fmt(derived.caller_first_audio_p95_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
     ["Caller: the pipeline's share, p50 / p95 (latency - 650 ms - endpointing wait)", `${fmt(derived.caller_pipeline_share_p50_ms, 1)} / ${fmt(derived.caller_pipeline_share_p95_ms, 1, 'ms')}`, '-', '-', sourceNote('caller')],
+    [
+      'Caller on a real Asterisk 23: end of utterance -> first audio heard, p50 / p95',
+      `${fmt(derived.caller_asterisk_first_audio_p50_ms, 1)} / ${fmt(derived.caller_asterisk_first_audio_p95_ms, 1, 'ms')}`,
+      '-',
+      '-',
+      sourceNote('caller-asterisk'),
+    ],
+    [
+      "Caller on a real Asterisk 23: the pipeline's share, p50 / p95",
+      `${fmt(derived.caller_asterisk_pipeline_share_p50_ms, 1)} / ${fmt(derived.caller_asterisk_pipeline_share_p95_ms, 1, 'ms')}`,
+      '-',
+      '-',
+      sourceNote('caller-asterisk'),
+    ],
   ];
 
   const lines: string[] = [];

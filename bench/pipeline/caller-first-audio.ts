@@ -1,6 +1,7 @@
 /**
  * The caller's end-to-end view: end of the caller's utterance -> first audio the caller hears,
- * through the Asterisk simulator and the real pipeline (flow-manager answers the call and runs
+ * through an Asterisk (the simulator, or with BENCH_TELEPHONY=asterisk a real Asterisk 23 built
+ * by scripts/asterisk/build.sh, the caller being a phone on it driven over ARI) and the real pipeline (flow-manager answers the call and runs
  * `ai_talk`; pipeline-manager takes the call's audio over RTP external media, as in
  * packages/e2e/src/voice-session.int.test.ts), with provider doubles set to typical latencies:
  *
@@ -26,13 +27,16 @@
  * measures the simulator's own share of a round trip.
  *
  *   pnpm tsx bench/pipeline/caller-first-audio.ts [calls=4] [turnsPerCall=10] [vadStopMs=100]
+ *   BENCH_TELEPHONY=asterisk pnpm tsx bench/pipeline/caller-first-audio.ts ...
  *
  * `calls` callers run at the same time (each its own pipeline). With BENCH_JSON=<file>, also
- * writes the figures as JSON (caller_first_audio_p50_ms, caller_pipeline_share_p50_ms, ...).
+ * writes the figures as JSON (caller_first_audio_p50_ms, caller_pipeline_share_p50_ms, ...; on
+ * the real Asterisk the keys start with caller_asterisk_). On the real Asterisk the pipeline's
+ * share also holds the second RTP hop of the phone's own leg (phone -> Local channel -> bridge).
  */
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { startAsteriskSimulator } from '../../packages/asterisk-simulator/src/index.ts';
+import { startTestTelephony, type TelephonyKind } from '../../packages/asterisk-testing/src/index.ts';
 import {
   appError,
   createDatabase,
@@ -54,6 +58,8 @@ import { writeBenchJson } from '../lib/bench-json.ts';
 const calls = Number(process.argv[2] ?? 4);
 const turnsPerCall = Number(process.argv[3] ?? 10);
 const vadStopMs = Number(process.argv[4] ?? 100);
+const telephonyKind: TelephonyKind = process.env.BENCH_TELEPHONY === 'asterisk' ? 'asterisk' : 'simulator';
+const keyPrefix = telephonyKind === 'asterisk' ? 'caller_asterisk_' : 'caller_';
 
 const STT_FINAL_MS = 150;
 const LLM_FIRST_TOKEN_MS = 350;
@@ -115,7 +121,7 @@ function typicalLlm(turns: number): FakeLlm {
 const tone = (seconds: number): Int16Array =>
   Int16Array.from({ length: Math.round(16_000 * seconds) }, (_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 300 * i) / 16_000)));
 
-// ---- the platform: simulator, flow-manager, pipeline-manager, and ai-manager's part as a stub ----
+// ---- the platform: the telephony, flow-manager, pipeline-manager, and ai-manager's part as a stub ----
 
 const customerId = randomUUID();
 const key = `key-${randomUUID()}`;
@@ -123,7 +129,7 @@ const appName = `bench-${randomUUID().slice(0, 8)}`;
 const testDatabase = await createTestPgliteDatabase();
 const database = await createDatabase(testDatabase.options);
 const bus = createInProcessBus();
-const simulator = await startAsteriskSimulator({ ariUser: 'asterisk', ariPassword: 'secret' });
+const telephony = await startTestTelephony(telephonyKind, { ariApp: appName, ariUser: 'asterisk', ariPassword: 'secret' });
 const context = (name: string) => ({ database, bus, logger: silentLogger(), metrics: createMetricsRegistry(), instanceId: `${name}-1` });
 /** AIcall of each activeflow (the stub starts the sessions). */
 const aicallOfActiveflow = new Map<string, string>();
@@ -174,7 +180,7 @@ await bus.subscribe(
 );
 const port = await freePort();
 const flowManager = await createFlowManager(context('flow-manager'), {
-  ari: { connection: { url: simulator.url, user: 'asterisk', password: 'secret', app: appName }, mediaBaseUrl: `http://127.0.0.1:${port}` },
+  ari: { connection: { url: telephony.url, user: 'asterisk', password: 'secret', app: appName }, mediaBaseUrl: `http://127.0.0.1:${port}` },
 });
 const pipelineManager = await createPipelineManager(context('pipeline-manager'), {
   createVad: async () => loudnessVad({ startFrames: 3, stopMs: vadStopMs, threshold: LOUD }),
@@ -189,7 +195,7 @@ await flowManager.registerRoutes(app);
 await app.listen({ port, host: '127.0.0.1' });
 await flowManager.start();
 await pipelineManager.start();
-await simulator.waitForApp(appName);
+await telephony.waitForApp();
 
 async function api(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Record<string, unknown>> {
   const response = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body ? { payload: body as object } : {}) });
@@ -218,7 +224,7 @@ async function runCall(index: number): Promise<TurnResult[]> {
   });
   const number = `+1555${String(index).padStart(3, '0')}${Math.floor(Math.random() * 1e4)}`;
   await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
-  const caller = simulator.placeCall({ app: appName, extension: number, callerNumber: '+15550000000' });
+  const caller = telephony.placeCall({ extension: number, callerNumber: '+15550000000' });
   await caller.waitForAnswer(10_000);
   await caller.waitForAudio(20_000); // The greeting: the media path works both ways.
   await caller.waitForSilence(20_000);
@@ -261,7 +267,7 @@ async function runCall(index: number): Promise<TurnResult[]> {
 }
 
 console.log(
-  `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load average ${loadavg()[0]!.toFixed(2)}; node ${process.version}; ` +
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load average ${loadavg()[0]!.toFixed(2)}; node ${process.version}; ${telephonyKind === 'asterisk' ? 'real Asterisk 23' : 'Asterisk simulator'}; ` +
     `${calls} concurrent call(s) x ${turnsPerCall} turns; doubles: STT final ${STT_FINAL_MS} ms, LLM first token ${LLM_FIRST_TOKEN_MS} ms, TTS first byte ${TTS_FIRST_BYTE_MS} ms, VAD stop ${vadStopMs} ms`,
 );
 let results: TurnResult[];
@@ -274,7 +280,7 @@ try {
   await pipelineManager.stop();
   await flowManager.stop();
   await app.close();
-  await simulator.close();
+  await telephony.close();
   await bus.close();
   await database.close();
   await testDatabase.drop();
@@ -304,22 +310,22 @@ console.log(
 console.log('breakdown per turn (from the pipeline_turn_latency event, same clock), p50 / p95 ms:');
 for (const [name, value] of Object.entries(parts)) console.log(`  ${name.padEnd(48)} ${format(value.p50).padStart(7)} / ${format(value.p95).padStart(7)}`);
 writeBenchJson({
-  caller_calls: calls,
-  caller_turns: callerMs.length,
-  caller_fake_latency_ms: FAKE_LATENCY_MS,
-  caller_vad_stop_ms: vadStopMs,
-  caller_first_audio_p50_ms: callerMs.length > 0 ? percentile(callerMs, 50) : null,
-  caller_first_audio_p95_ms: callerMs.length > 0 ? percentile(callerMs, 95) : null,
-  caller_first_audio_max_ms: callerMs.length > 0 ? Math.max(...callerMs) : null,
-  caller_pipeline_share_p50_ms: share.length > 0 ? percentile(share, 50) : null,
-  caller_pipeline_share_p95_ms: share.length > 0 ? percentile(share, 95) : null,
-  caller_endpoint_wait_p50_ms: parts['  of which endpointing wait for the VAD'].p50,
-  caller_uplink_stt_p50_ms: parts['uplink + STT final (150 ms double)'].p50,
-  caller_turn_start_p50_ms: parts['STT final -> LLM request (turn start)'].p50,
-  caller_llm_first_token_p50_ms: parts['LLM request -> first token (350 ms double)'].p50,
-  caller_tts_first_byte_p50_ms: parts['first token -> TTS first byte (150 ms double)'].p50,
-  caller_framing_p50_ms: parts['TTS first byte -> first frame queued'].p50,
-  caller_downlink_p50_ms: parts['first frame queued -> heard by the caller'].p50,
+  [`${keyPrefix}calls`]: calls,
+  [`${keyPrefix}turns`]: callerMs.length,
+  [`${keyPrefix}fake_latency_ms`]: FAKE_LATENCY_MS,
+  [`${keyPrefix}vad_stop_ms`]: vadStopMs,
+  [`${keyPrefix}first_audio_p50_ms`]: callerMs.length > 0 ? percentile(callerMs, 50) : null,
+  [`${keyPrefix}first_audio_p95_ms`]: callerMs.length > 0 ? percentile(callerMs, 95) : null,
+  [`${keyPrefix}first_audio_max_ms`]: callerMs.length > 0 ? Math.max(...callerMs) : null,
+  [`${keyPrefix}pipeline_share_p50_ms`]: share.length > 0 ? percentile(share, 50) : null,
+  [`${keyPrefix}pipeline_share_p95_ms`]: share.length > 0 ? percentile(share, 95) : null,
+  [`${keyPrefix}endpoint_wait_p50_ms`]: parts['  of which endpointing wait for the VAD'].p50,
+  [`${keyPrefix}uplink_stt_p50_ms`]: parts['uplink + STT final (150 ms double)'].p50,
+  [`${keyPrefix}turn_start_p50_ms`]: parts['STT final -> LLM request (turn start)'].p50,
+  [`${keyPrefix}llm_first_token_p50_ms`]: parts['LLM request -> first token (350 ms double)'].p50,
+  [`${keyPrefix}tts_first_byte_p50_ms`]: parts['first token -> TTS first byte (150 ms double)'].p50,
+  [`${keyPrefix}framing_p50_ms`]: parts['TTS first byte -> first frame queued'].p50,
+  [`${keyPrefix}downlink_p50_ms`]: parts['first frame queued -> heard by the caller'].p50,
 });
 if (failure) {
   console.error(`a call failed: ${failure instanceof Error ? failure.message : String(failure)}`);

@@ -23,7 +23,7 @@ const dialogue = (messages: ChatMessage[]) => messages.filter((message) => messa
  * barge-in cuts the answer where the caller stopped hearing it, the context holds over five
  * turns, and DTMF reaches the LLM as a user event.
  */
-/** The suite against one telephony (each has a test file of its own, so they run in parallel). */
+/** The suite against one telephony (its test file picks it: see acceptanceTelephony). */
 export function callControlSuite(telephony: TelephonyKind): void {
   describeOn(telephony, 'acceptance: hang-ups, barge-in, context and DTMF (three processes, PostgreSQL + RabbitMQ)', () => {
   const clusterOf = useCluster('call-control', { telephony });

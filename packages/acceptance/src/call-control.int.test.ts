@@ -1,3 +1,4 @@
 import { callControlSuite } from './call-control-suite.ts';
+import { acceptanceTelephony } from './suite.ts';
 
-callControlSuite('simulator');
+callControlSuite(acceptanceTelephony());

@@ -14,7 +14,7 @@ const names = ['alice', 'bob', 'carol', 'david', 'edward', 'frank', 'grace', 'he
  * crossing calls would be heard outside the caller's window, and a transcript or answer
  * crossing calls would break the stored messages.
  */
-/** The suite against one telephony (each has a test file of its own, so they run in parallel). */
+/** The suite against one telephony (its test file picks it: see acceptanceTelephony). */
 export function concurrentCallsSuite(telephony: TelephonyKind): void {
   describeOn(telephony, 'acceptance: 20 concurrent calls through one pipeline-manager (three processes, PostgreSQL + RabbitMQ)', () => {
   const clusterOf = useCluster('concurrency', { telephony });

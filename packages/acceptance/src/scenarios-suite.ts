@@ -15,7 +15,7 @@ import { describeOn, useCluster } from './suite.ts';
  * the real `openai` SDK in pipeline-manager talking to a fake chat-completions server whose
  * answers (text and tool calls) are chosen from the conversation it is sent.
  */
-/** The suite against one telephony (each has a test file of its own, so they run in parallel). */
+/** The suite against one telephony (its test file picks it: see acceptanceTelephony). */
 export function scenariosSuite(telephony: TelephonyKind): void {
   describeOn(telephony, 'acceptance: common scenarios and HTTP errors (three processes, PostgreSQL + RabbitMQ)', () => {
   const clusterOf = useCluster('scenarios', { telephony });

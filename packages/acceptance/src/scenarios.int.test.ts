@@ -1,3 +1,4 @@
 import { scenariosSuite } from './scenarios-suite.ts';
+import { acceptanceTelephony } from './suite.ts';
 
-scenariosSuite('simulator');
+scenariosSuite(acceptanceTelephony());

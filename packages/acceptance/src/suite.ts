@@ -1,7 +1,21 @@
-import { realAsteriskSkipReason, type TelephonyKind } from '@avp/asterisk-testing';
+import { findAsterisk, realAsteriskSkipReason, type TelephonyKind } from '@avp/asterisk-testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'vitest';
 import { hangUpLeftovers } from './calls.ts';
 import { startCluster, type Cluster, type ServiceName } from './cluster.ts';
+
+/**
+ * The telephony the acceptance suite runs on: a real Asterisk 23 when one is built here (always
+ * in CI, where a missing build fails the run), else the simulator, with a note saying so.
+ * `ACCEPTANCE_TELEPHONY=simulator|asterisk` chooses explicitly.
+ */
+export function acceptanceTelephony(): TelephonyKind {
+  const chosen = process.env.ACCEPTANCE_TELEPHONY;
+  if (chosen === 'simulator' || chosen === 'asterisk') return chosen;
+  const found = findAsterisk();
+  if (found.available) return 'asterisk';
+  console.warn(`acceptance: running on the Asterisk simulator: ${found.reason}`);
+  return 'simulator';
+}
 
 /**
  * A describe for a suite on one telephony: titled with it, and skipped with the reason when a

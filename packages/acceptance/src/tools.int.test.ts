@@ -1,3 +1,4 @@
 import { toolsSuite } from './tools-suite.ts';
+import { acceptanceTelephony } from './suite.ts';
 
-toolsSuite('simulator');
+toolsSuite(acceptanceTelephony());

@@ -46,6 +46,8 @@ interface PhoneLeg {
   remote: { address: string; port: number } | undefined;
   held: Int16Array[];
   rtp: { sequence: number; timestamp: number; ssrc: number; marker: boolean };
+  /** Settles once the phone's channel exists in Asterisk (a placed call's originate answered). */
+  created: Promise<void>;
   /** 16 kHz (the Caller) to the line's 8 kHz and back. */
   down: RateConverter;
   up: RateConverter;
@@ -68,10 +70,23 @@ export class AsteriskPhones {
   private closed = false;
 
   private constructor(
-    readonly client: AriTestClient,
+    public client: AriTestClient,
     private readonly options: { autoAnswerCallees: boolean },
   ) {
     client.on('event', (event) => void this.onEvent(event).catch(() => undefined));
+  }
+
+  /**
+   * After Asterisk restarted: every phone's call is gone (each Caller hangs up), and the phones'
+   * app connects again for new calls.
+   */
+  async reconnect(): Promise<void> {
+    for (const leg of [...this.legs.values()]) await this.end(leg);
+    await this.client.close();
+    const client = new AriTestClient(this.client.url, this.client.user, this.client.password, this.client.app);
+    await client.connect();
+    client.on('event', (event) => void this.onEvent(event).catch(() => undefined));
+    this.client = client;
   }
 
   /** Connects the phones' Stasis app (`app`) to Asterisk. */
@@ -91,8 +106,7 @@ export class AsteriskPhones {
     const platformId = randomUUID();
     const leg = this.newLeg(ownId, platformId, options.callerOptions);
     const callerId = options.callerName ? `"${options.callerName}" <${options.callerNumber ?? ''}>` : options.callerNumber;
-    void (async () => {
-      await this.client.request('POST', `/applications/${encodeURIComponent(this.app)}/subscription`, { eventSource: `channel:${ownId}` }).catch(() => undefined);
+    leg.created = (async () => {
       await this.client.request('POST', '/channels', {
         endpoint: `Local/${options.extension}@${options.context ?? 'avp-inbound'}/n`,
         app: this.app,
@@ -104,7 +118,10 @@ export class AsteriskPhones {
         callerId,
         timeout: 120,
       });
-    })().catch(() => this.end(leg));
+      // Until answered the phone's half is not in the app: its hang-up reaches us only this way.
+      await this.client.request('POST', `/applications/${encodeURIComponent(this.app)}/subscription`, { eventSource: `channel:${ownId}` }).catch(() => undefined);
+    })();
+    leg.created.catch(() => this.end(leg));
     return leg.caller;
   }
 
@@ -145,6 +162,7 @@ export class AsteriskPhones {
       socket: undefined,
       remote: undefined,
       held: [],
+      created: Promise.resolve(),
       rtp: { sequence: Math.floor(Math.random() * 65_536), timestamp: Math.floor(Math.random() * 2 ** 31), ssrc: Math.floor(Math.random() * 2 ** 32), marker: true },
       down: new RateConverter(16_000, 8000),
       up: new RateConverter(8000, 16_000),
@@ -156,7 +174,10 @@ export class AsteriskPhones {
           void this.client.request('POST', `/channels/${encodeURIComponent(ariChannelId)}/dtmf`, { dtmf: digit, duration: durationMs }).catch(() => undefined);
         },
         hangup: (cause) => {
-          void this.client.request('DELETE', `/channels/${encodeURIComponent(ariChannelId)}`, { reason_code: cause }).catch(() => undefined);
+          // A caller may hang up before its originate was even answered: the channel must exist first.
+          void leg.created
+            .then(() => this.client.request('DELETE', `/channels/${encodeURIComponent(ariChannelId)}`, { reason_code: cause }))
+            .catch(() => undefined);
         },
         answer: () => {
           void this.answerCallee(leg).catch(() => this.end(leg));

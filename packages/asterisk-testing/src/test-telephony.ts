@@ -40,6 +40,11 @@ export interface TestTelephony {
   /** What exists in Asterisk now (the phones' own channels and bridges excluded). */
   channels(): Promise<{ id: string; name: string; state: string }[]>;
   bridges(): Promise<{ id: string; channels: string[] }[]>;
+  /**
+   * Asterisk dies (kill -9) and starts again on the same ports: every call is gone without a
+   * hang-up event. The simulator is closed and started again on its port.
+   */
+  restart(): Promise<void>;
   readonly simulator?: AsteriskSimulator;
   readonly asterisk?: RealAsterisk;
   close(): Promise<void>;
@@ -60,7 +65,8 @@ async function startSimulatorTelephony(options: { ariApp: string; ariUser?: stri
   const ariPassword = options.ariPassword ?? 'asterisk';
   // The cache directory of a test Asterisk (`/tmp/avp-asterisk-XXXXXX/cache`): the simulator
   // emulates Asterisk's URI-length limit on `sound:http://` playback with the same length.
-  const simulator = await startAsteriskSimulator({ ariUser, ariPassword, mediaCacheDirectoryLength: 30 });
+  const start = (ariPort = 0) => startAsteriskSimulator({ ariUser, ariPassword, ariPort, mediaCacheDirectoryLength: 30 });
+  let simulator = await start();
   return {
     kind: 'simulator',
     url: simulator.url,
@@ -74,7 +80,14 @@ async function startSimulatorTelephony(options: { ariApp: string; ariUser?: stri
     waitForApp: (timeoutMs) => simulator.waitForApp(options.ariApp, timeoutMs),
     channels: async () => simulator.channels().map((channel) => ({ id: channel.id, name: channel.name, state: channel.state })),
     bridges: async () => [...simulator.asterisk.bridges.values()].map((bridge) => ({ id: bridge.id, channels: bridge.toJson().channels })),
-    simulator,
+    async restart() {
+      const port = simulator.port;
+      await simulator.close();
+      simulator = await start(port);
+    },
+    get simulator() {
+      return simulator;
+    },
     close: () => simulator.close(),
   };
 }
@@ -134,6 +147,10 @@ async function startAsteriskTelephony(options: { ariApp: string; ariUser?: strin
     async bridges() {
       const bridges = await ari.request<{ id: string; channels: string[] }[]>('GET', '/bridges');
       return bridges.filter((bridge) => !bridge.id.startsWith('phone-')).map(({ id, channels }) => ({ id, channels }));
+    },
+    async restart() {
+      await asterisk.restart({ hard: true });
+      await phones.reconnect();
     },
     asterisk,
     async close() {

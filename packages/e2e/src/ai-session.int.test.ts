@@ -29,6 +29,8 @@ await describeModes('an AI session from ai_talk to hang-up, across the three ser
     const list = (await api('GET', '/v1.0/aicalls')) as { result: { id: string; status: string; reference_id: string; activeflow_id: string }[] };
     const aicall = list.result[0]!;
     expect(aicall.status).toBe('progressing');
+    // The greeting can reach the caller before flow-manager has stored the block ai_talk answered with.
+    await eventually(async () => (await api('GET', `/v1.0/activeflows/${aicall.activeflow_id}`)).status === 'waiting', 'the flow to wait for the AI', 10_000);
     const activeflow = await api('GET', `/v1.0/activeflows/${aicall.activeflow_id}`);
     expect(activeflow).toMatchObject({
       status: 'waiting',
@@ -51,7 +53,8 @@ await describeModes('an AI session from ai_talk to hang-up, across the three ser
     expect(stored[1]!.content).toContain('"script"');
     expect(stored[3]!.content).toBe('Ada');
     expect((await api('GET', `/v1.0/aicalls/${aicall.id}`)).tm_end).not.toBeNull();
-    expect((await api('GET', `/v1.0/activeflows/${aicall.activeflow_id}`)).status).toBe('ended');
+    // The hang-up reaches the AIcall and the activeflow independently (both from flow-manager's event).
+    await eventually(async () => (await api('GET', `/v1.0/activeflows/${aicall.activeflow_id}`)).status === 'ended', 'the activeflow to end', 20_000);
   }, 120_000);
 
   it('runs tools: set_variables, then stop_service hands the call back to the flow', async () => {

@@ -8,7 +8,7 @@ import type { Bus } from './bus.ts';
 import { eventually } from '../testing/wait.ts';
 import { createRabbitMqBus } from './rabbitmq-bus.ts';
 
-// Restarts the machine's RabbitMQ, so this runs in the `disruptive` project, alone.
+// Restarts the machine's RabbitMQ, so this runs in the `alone` project, by itself.
 const infrastructure = await findInfrastructure('rabbitmq');
 const canRestart = infrastructure.available && hasRabbitmqctl();
 

@@ -182,6 +182,33 @@ export function describeTelephony(name: string, open: () => Promise<TelephonySta
       expect(activeflow).toMatchObject({ status: 'ended', variables: expect.objectContaining({ 'voipbin.call.digits': '5' }) });
     }, 60_000);
 
+    it('ends a call whose channel vanished while Asterisk restarted, and takes calls again', async (context) => {
+      if (!stack) return context.skip();
+      const number = await numberWithFlow([
+        { type: 'answer' },
+        { type: 'digits_receive', option: { length: 1, duration: 30_000 } },
+        { type: 'talk', option: { text: 'Welcome back.' } },
+        { type: 'hangup' },
+      ]);
+      const caller = telephony.placeCall({ extension: number, callerNumber: '+15551230009' });
+      await caller.waitForAnswer(10_000);
+      const call = await callOf(caller.id);
+
+      // kill -9 and a new start: the call is gone from Asterisk without any hang-up event.
+      await telephony.restart();
+      await caller.waitForHangup(10_000);
+      await eventually(() => flowManager.telephony!.isConnected(), 'ARI to come back', 20_000);
+      await eventually(async () => (await callOf(caller.id)).status === 'hangup', 'the vanished call to be ended', 20_000);
+      await eventually(async () => (await api('GET', `/v1.0/activeflows/${String(call.activeflow_id)}`)).status === 'ended', 'its activeflow to end', 20_000);
+
+      await telephony.waitForApp(20_000);
+      const next = telephony.placeCall({ extension: number, callerNumber: '+15551230010' });
+      await next.waitForAnswer(10_000);
+      await next.sendDtmf('1');
+      await next.waitForAudio(15_000);
+      await next.waitForHangup(20_000);
+    }, 90_000);
+
     it('connects a call to an external RTP media leg and back, then removes it', async (context) => {
       if (!stack) return context.skip();
       const number = await numberWithFlow([{ type: 'answer' }, { type: 'block' }]);

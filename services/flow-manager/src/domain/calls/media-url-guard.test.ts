@@ -15,7 +15,7 @@ describe('MediaUrlGuard (play, when it runs)', () => {
   it('refuses internal http(s) media before Asterisk is asked to fetch anything', async () => {
     const control = new FakeCallControl();
     const guard = new MediaUrlGuard(control, new OutboundPolicy(undefined, publicDns));
-    for (const url of ['http://169.254.169.254/a.wav', 'https://inside.example.com/a.wav', 'HTTP://[::1]/a.wav', 'http://0x7f000001/a.wav']) {
+    for (const url of ['http://169.254.169.254/a.wav', 'https://inside.example.com/a.wav', 'HTTP://[::1]/a.wav', 'http://0x7f000001/a.wav', 'sound:http://10.0.0.1/a.wav', 'SOUND:https://inside.example.com/a.wav']) {
       const error = await guard.play(call, ['sound:hello', url], signal).catch((caught: unknown) => caught);
       expect([url, isAppError(error) && error.reason]).toEqual([url, 'VALIDATION_FAILED']);
       expect((error as Error).message).toMatch(/^stream_urls\[1\]: must not point at an internal address/);

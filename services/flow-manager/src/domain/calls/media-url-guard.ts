@@ -2,13 +2,15 @@ import { appError, HostUnresolvedError, OutboundRefusedError, type Action, type 
 import type { CallControl, CallHandle, ConnectOption, DigitsOption, ExternalMedia, ExternalMediaRequest, TalkOption } from './call-control.ts';
 
 /**
- * `play` hands its URLs to Asterisk, which fetches `http(s)://` media itself: from inside
- * the platform's network, so a customer's URL there is an outbound request like a webhook
- * and follows the same rule. Other media URIs (`sound:`, `tone:`, `digits:` ...) name
- * Asterisk's own media and are not fetched.
+ * `play` hands its URLs to Asterisk, which fetches `http(s)://` media itself (also when given
+ * as `sound:http(s)://...`, the form Asterisk plays): from inside the platform's network, so a
+ * customer's URL there is an outbound request like a webhook and follows the same rule. Other
+ * media URIs (`sound:<name>`, `tone:`, `digits:` ...) name Asterisk's own media and are not
+ * fetched. Answers the URL Asterisk would fetch, or undefined.
  */
-function isFetched(url: string): boolean {
-  return /^https?:/i.test(url.trim());
+function fetchedUrl(url: string): string | undefined {
+  const trimmed = url.trim().replace(/^sound:/i, '');
+  return /^https?:/i.test(trimmed) ? trimmed : undefined;
 }
 
 /**
@@ -22,8 +24,9 @@ export async function checkPlayActions(policy: OutboundPolicy, actions: readonly
     if (action.type !== 'play') continue;
     const urls = (action.option as { stream_urls: string[] }).stream_urls;
     for (const [position, url] of urls.entries()) {
-      if (!isFetched(url) || url.includes('${')) continue;
-      const refusal = await refusalOf(policy, url);
+      const fetched = fetchedUrl(url);
+      if (!fetched || url.includes('${')) continue;
+      const refusal = await refusalOf(policy, fetched);
       if (refusal) problems.push(`actions[${index}] (play): option.stream_urls[${position}]: ${refusal}`);
     }
   }
@@ -54,8 +57,9 @@ export class MediaUrlGuard implements CallControl {
 
   async play(call: CallHandle, urls: string[], signal: AbortSignal): Promise<void> {
     for (const [position, url] of urls.entries()) {
-      if (!isFetched(url)) continue;
-      const refusal = await refusalOf(this.policy, url);
+      const fetched = fetchedUrl(url);
+      if (!fetched) continue;
+      const refusal = await refusalOf(this.policy, fetched);
       if (refusal) throw appError('VALIDATION_FAILED', `stream_urls[${position}]: ${refusal}`);
     }
     await this.control.play(call, urls, signal);

@@ -1,3 +1,0 @@
-import { callControlSuite } from './call-control-suite.ts';
-
-callControlSuite('asterisk');

@@ -1,3 +1,0 @@
-import { callStartsSuite } from './call-starts-suite.ts';
-
-callStartsSuite('asterisk');

@@ -1,3 +1,0 @@
-import { concurrentCallsSuite } from './concurrent-calls-suite.ts';
-
-concurrentCallsSuite('asterisk');

@@ -1,3 +1,0 @@
-import { scenariosSuite } from './scenarios-suite.ts';
-
-scenariosSuite('asterisk');

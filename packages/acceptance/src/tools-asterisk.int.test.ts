@@ -1,3 +1,0 @@
-import { toolsSuite } from './tools-suite.ts';
-
-toolsSuite('asterisk');

@@ -24,9 +24,9 @@ const dialogue = (messages: ChatMessage[]) => messages.filter((message) => messa
  * turns, and DTMF reaches the LLM as a user event.
  */
 /** The suite against one telephony (its test file picks it: see acceptanceTelephony). */
-export function callControlSuite(telephony: TelephonyKind): void {
-  describeOn(telephony, 'acceptance: hang-ups, barge-in, context and DTMF (three processes, PostgreSQL + RabbitMQ)', () => {
-  const clusterOf = useCluster('call-control', { telephony });
+export function callControlSuite(telephony: TelephonyKind, mediaTransport: 'rtp' | 'websocket' = 'rtp'): void {
+  describeOn(telephony, `acceptance: hang-ups, barge-in, context and DTMF over ${mediaTransport} media (three processes, PostgreSQL + RabbitMQ)`, () => {
+  const clusterOf = useCluster(`call-control-${mediaTransport}`, { telephony, extraEnvironment: { 'pipeline-manager': { MEDIA_TRANSPORT: mediaTransport } } });
   let cluster: Cluster;
   beforeEach(() => {
     cluster = clusterOf();

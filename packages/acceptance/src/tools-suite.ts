@@ -1,10 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TelephonyKind } from '@avp/asterisk-testing';
 import { rpcCall } from '@avp/shared';
 import { eventually } from '@avp/shared/testing';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { startFakeSmsApi, startFakeSmtp, type FakeSmsApi, type FakeSmtp } from '@avp/ai-manager/testing/messaging-fakes';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { placeCall, setUpAi } from './calls.ts';
 import type { Cluster } from './cluster.ts';
@@ -18,47 +15,23 @@ import { describeOn, useCluster } from './suite.ts';
  */
 export function toolsSuite(telephony: TelephonyKind): void {
   describeOn(telephony, 'acceptance: the other six tools in one call (three processes, PostgreSQL + RabbitMQ)', () => {
-    let smtp: SMTPServer;
-    let sms: Server;
-    const mails: { mail: ParsedMail; rcptTo: string[] }[] = [];
-    const texts: Record<string, string>[] = [];
+    let smtp: FakeSmtp;
+    let sms: FakeSmsApi;
     beforeAll(async () => {
-      smtp = new SMTPServer({
-        disabledCommands: ['STARTTLS', 'AUTH'],
-        logger: false,
-        onData(stream, session, callback) {
-          simpleParser(stream).then(
-            (mail) => {
-              mails.push({ mail, rcptTo: session.envelope.rcptTo.map((entry) => entry.address) });
-              callback();
-            },
-            (error: Error) => callback(error),
-          );
-        },
-      });
-      await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-      sms = createServer((request, response) => {
-        let body = '';
-        request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        request.on('end', () => {
-          texts.push(Object.fromEntries(new URLSearchParams(body)));
-          response.writeHead(201, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ sid: 'SM00000000000000000000000000000acc', status: 'queued' }));
-        });
-      });
-      await new Promise<void>((resolve) => sms.listen(0, '127.0.0.1', resolve));
+      smtp = await startFakeSmtp();
+      sms = await startFakeSmsApi('SM00000000000000000000000000000acc');
     });
     afterAll(async () => {
-      await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
-      await new Promise<void>((resolve) => (sms ? sms.close(() => resolve()) : resolve()));
+      await smtp?.close();
+      await sms?.close();
     });
     const clusterOf = useCluster('tools', {
       telephony,
       extraEnvironment: () => ({
         'ai-manager': {
-          SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+          SMTP_URL: smtp.url,
           SMTP_FROM: 'Acme Assistant <ai@acme.example>',
-          SMS_API_URL: `http://127.0.0.1:${(sms.address() as AddressInfo).port}`,
+          SMS_API_URL: sms.url,
           SMS_ACCOUNT_SID: 'ACacceptance',
           SMS_AUTH_TOKEN: 'acceptance-token',
           SMS_FROM: '+15550001111',
@@ -132,10 +105,10 @@ export function toolsSuite(telephony: TelephonyKind): void {
 
       expect(results.get_aicall_messages).toMatchObject({ result: 'success' });
       expect(JSON.stringify(results.get_aicall_messages)).toContain(`Hello. I can use ${tools.length} tools.`);
-      await eventually(() => mails.length === 1, 'the e-mail');
-      expect(mails[0]).toMatchObject({ rcptTo: ['caller@customer.example'] });
-      expect(mails[0]!.mail.subject).toBe('Your visit');
-      expect(texts).toEqual([{ To: '+15557770000', From: '+15550001111', Body: 'See you soon.' }]);
+      await eventually(() => smtp.mails.length === 1, 'the e-mail');
+      expect(smtp.mails[0]).toMatchObject({ rcptTo: ['caller@customer.example'] });
+      expect(smtp.mails[0]!.mail.subject).toBe('Your visit');
+      expect(sms.requests.map((request) => request.form)).toEqual([{ To: '+15557770000', From: '+15550001111', Body: 'See you soon.' }]);
       expect(results.send_email).toMatchObject({ result: 'success', resource_type: 'email' });
       expect(results.send_message).toMatchObject({ result: 'success', resource_type: 'message' });
       expect(JSON.stringify(results.search_knowledge)).toContain('opens at nine in the morning');

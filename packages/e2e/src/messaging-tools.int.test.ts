@@ -1,9 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { registryProviders } from '@avp/pipeline-manager';
 import { eventually } from '@avp/shared/testing';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { startFakeSmsApi, startFakeSmtp, type FakeSmsApi, type FakeSmtp } from '@avp/ai-manager/testing/messaging-fakes';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { aiTalkActions, describeModes, scriptedAi, useStack, type Api } from './testing/stack.ts';
 import { loudnessVad, scriptedStt } from './voice-doubles.ts';
@@ -14,49 +11,23 @@ import { loudnessVad, scriptedStt } from './voice-doubles.ts';
  * and the text message request at a loopback Twilio-shaped fake, both started here.
  */
 await describeModes('messaging tools from a voice AI session', (mode) => {
-  let smtp: SMTPServer;
-  let sms: Server;
-  const mails: { mail: ParsedMail; rcptTo: string[] }[] = [];
-  const texts: { path: string; authorization: string; form: Record<string, string> }[] = [];
-
+  let smtp: FakeSmtp;
+  let sms: FakeSmsApi;
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        simpleParser(stream).then(
-          (mail) => {
-            mails.push({ mail, rcptTo: session.envelope.rcptTo.map((entry) => entry.address) });
-            callback();
-          },
-          (error: Error) => callback(error),
-        );
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    sms = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        texts.push({ path: request.url ?? '', authorization: request.headers.authorization ?? '', form: Object.fromEntries(new URLSearchParams(body)) });
-        response.writeHead(201, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ sid: 'SM0000000000000000000000000000e2e1', status: 'queued' }));
-      });
-    });
-    await new Promise<void>((resolve) => sms.listen(0, '127.0.0.1', resolve));
+    smtp = await startFakeSmtp();
+    sms = await startFakeSmsApi('SM0000000000000000000000000000e2e1');
   });
-
   afterAll(async () => {
-    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (sms ? sms.close(() => resolve()) : resolve()));
+    await smtp?.close();
+    await sms?.close();
   });
 
   const stack = useStack(() => ({
     mode,
     name: 'messaging',
     aiManager: {
-      email: { url: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, from: 'Acme Assistant <ai@acme.example>' },
-      sms: { apiUrl: `http://127.0.0.1:${(sms.address() as AddressInfo).port}`, accountSid: 'ACe2e', authToken: 'e2e-token', from: '+15550001111' },
+      email: { url: smtp.url, from: 'Acme Assistant <ai@acme.example>' },
+      sms: { apiUrl: sms.url, accountSid: 'ACe2e', authToken: 'e2e-token', from: '+15550001111' },
     },
     pipelineManager: { createVad: async () => loudnessVad(), providers: { ...registryProviders, stt: () => scriptedStt([]) } },
   }));
@@ -86,14 +57,14 @@ await describeModes('messaging tools from a voice AI session', (mode) => {
     await caller.waitForAudio(20_000);
     await caller.waitForHangup(60_000); // stop_service hands back to the flow, whose hangup ends the call
 
-    await eventually(() => mails.length === 1, 'the e-mail to arrive');
-    const { mail, rcptTo } = mails[0]!;
+    await eventually(() => smtp.mails.length === 1, 'the e-mail to arrive');
+    const { mail, rcptTo } = smtp.mails[0]!;
     expect(rcptTo).toEqual(['caller@customer.example']);
     expect(mail.from?.value[0]).toMatchObject({ name: 'Acme Assistant', address: 'ai@acme.example' });
     expect(mail.subject).toBe('Your booking');
     expect(mail.text?.trim()).toBe('Your table for two is booked for Friday at 8 pm.');
 
-    expect(texts).toEqual([
+    expect(sms.requests).toEqual([
       {
         path: '/2010-04-01/Accounts/ACe2e/Messages.json',
         authorization: `Basic ${Buffer.from('ACe2e:e2e-token').toString('base64')}`,

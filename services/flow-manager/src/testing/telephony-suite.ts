@@ -4,7 +4,9 @@ import { buildRtpPacket, encodeSamples, parseRtpPacket } from '@avp/asterisk-sim
 import { startTestTelephony, type TelephonyKind, type TestTelephony } from '@avp/asterisk-testing';
 import {
   appError,
+  createDatabase,
   createHttpServer,
+  createInProcessBus,
   rpcCall,
   createMetricsRegistry,
   createRpcRouter,
@@ -12,10 +14,26 @@ import {
   type Bus,
   type Database,
 } from '@avp/shared';
-import { eventually, freePort } from '@avp/shared/testing';
+import { createTestPgliteDatabase, eventually, freePort } from '@avp/shared/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlowManager, type FlowManager } from '../app.ts';
+
+/** The embedded stack: PGlite and the in-process bus. */
+export async function embeddedTelephonyStack(): Promise<TelephonyStack> {
+  const test = await createTestPgliteDatabase();
+  const database = await createDatabase(test.options);
+  const bus = createInProcessBus();
+  return {
+    database,
+    bus,
+    cleanup: async () => {
+      await bus.close();
+      await database.close();
+      await test.drop();
+    },
+  };
+}
 
 /** The database and bus a suite run uses, and how to dispose of them. */
 export interface TelephonyStack {

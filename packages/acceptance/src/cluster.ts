@@ -1,18 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { startTestTelephony, type TelephonyKind, type TestTelephony } from '@avp/asterisk-testing';
 import { createRabbitMqBus, rpcCall, silentLogger, type Bus } from '@avp/shared';
 import { createTestPostgresDatabase, eventually, findInfrastructure, freePort, type Infrastructure, type TestPostgresDatabase } from '@avp/shared/testing';
 import { startFakeLlm, type FakeLlm } from './fake-llm.ts';
+import { startPrivatePostgres, startPrivateRabbitMq, type PrivateServer } from './private-servers.ts';
+import { logFileOf, ServiceProcess, type RunningService, type ServiceName } from './service-processes.ts';
 
-const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
-export type ServiceName = 'ai-manager' | 'flow-manager' | 'pipeline-manager';
+export type { RunningService, ServiceName } from './service-processes.ts';
 
 /** Paths served by flow-manager's public API; everything else under /v1.0 is ai-manager's. */
 const flowManagerPaths = /^\/v1\.0\/(flows|numbers|activeflows|calls|conversation_messages)(\/|\?|$)/;
@@ -32,16 +30,6 @@ export interface Client {
   api<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T>;
 }
 
-export interface RunningService {
-  name: ServiceName;
-  port: number;
-  url: string;
-  instanceId: string;
-  child: ChildProcess;
-  logFile: string;
-  exited: Promise<void>;
-}
-
 export interface Cluster {
   namespace: string;
   /** The Asterisk the calls go through: the simulator or a real Asterisk 23. */
@@ -51,6 +39,12 @@ export interface Cluster {
   bus: Bus;
   ariApp: string;
   services: Record<ServiceName, RunningService>;
+  /** Every service process (a second pipeline-manager is `pipeline-manager-2`), to crash, stall or restart. */
+  processes: Record<string, ServiceProcess>;
+  /** The cluster's own PostgreSQL and RabbitMQ when started with `servers: 'private'`. */
+  servers: { postgres: PrivateServer; rabbitmq: PrivateServer } | undefined;
+  /** Waits until every running service process answers /readyz again. */
+  waitUntilReady(timeoutMs?: number): Promise<void>;
   adminToken: string;
   /** The admin API of ai-manager. */
   admin<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<ApiResponse<T>>;
@@ -79,9 +73,23 @@ export async function startCluster(options: {
   extraEnvironment?: Partial<Record<ServiceName, Record<string, string>>>;
   /** The simulator (default) or a real Asterisk. */
   telephony?: TelephonyKind;
+  /** The machine's PostgreSQL and RabbitMQ (default), or a private server of each (fault tests stop and restart them). */
+  servers?: 'shared' | 'private';
+  /** pipeline-manager processes (default 1). */
+  pipelineManagers?: number;
 }): Promise<ClusterOrSkip> {
-  const postgres: Infrastructure = await findInfrastructure('postgres');
-  const rabbitmq: Infrastructure = await findInfrastructure('rabbitmq');
+  let privateServers: { postgres: PrivateServer; rabbitmq: PrivateServer } | undefined;
+  if (options.servers === 'private') {
+    const postgresServer = await startPrivatePostgres();
+    const rabbitmqServer = await startPrivateRabbitMq().catch(async (error: unknown) => {
+      await postgresServer.destroy();
+      throw error;
+    });
+    privateServers = { postgres: postgresServer, rabbitmq: rabbitmqServer };
+  }
+  const privateInfrastructure = (server: PrivateServer): Infrastructure => ({ available: true, url: server.url, stop: () => server.destroy() });
+  const postgres: Infrastructure = privateServers ? privateInfrastructure(privateServers.postgres) : await findInfrastructure('postgres');
+  const rabbitmq: Infrastructure = privateServers ? privateInfrastructure(privateServers.rabbitmq) : await findInfrastructure('rabbitmq');
   if (!postgres.available || !rabbitmq.available) {
     await postgres.stop();
     await rabbitmq.stop();
@@ -145,57 +153,37 @@ export async function startCluster(options: {
         ...options.extraEnvironment?.['pipeline-manager'],
       },
     };
-    const services = {} as Record<ServiceName, RunningService>;
-    const streams: WriteStream[] = [];
+    const processes: Record<string, ServiceProcess> = {};
+    const names: [string, ServiceName][] = [
+      ['ai-manager', 'ai-manager'],
+      ['flow-manager', 'flow-manager'],
+      ...Array.from({ length: options.pipelineManagers ?? 1 }, (_, index): [string, ServiceName] => [index === 0 ? 'pipeline-manager' : `pipeline-manager-${index + 1}`, 'pipeline-manager']),
+    ];
     // The processes stop together (SIGTERM, SIGKILL after 8 s), before Asterisk and the database go.
-    const processStops: (() => Promise<void>)[] = [];
-    cleanups.push(() => Promise.all(processStops.map((stop) => stop())));
-    for (const name of ['ai-manager', 'flow-manager', 'pipeline-manager'] as const) {
-      const instanceId = `${name}-${namespace}`;
-      const logFile = path.join(logDirectory, `${name}.log`);
-      const log = createWriteStream(logFile);
-      streams.push(log);
-      const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
-        cwd: repositoryRoot,
-        env: { ...withoutProviderKeys(process.env), ...common, INSTANCE_ID: instanceId, PORT: String(ports[name]), ...environments[name] },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout?.pipe(log, { end: false });
-      child.stderr?.pipe(log, { end: false });
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      services[name] = { name, port: ports[name], url: `http://127.0.0.1:${ports[name]}`, instanceId, child, logFile, exited };
-      processStops.push(async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        const stopped = await Promise.race([exited.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 8000))]);
-        if (!stopped) {
-          child.kill('SIGKILL');
-          await exited;
-        }
-        await new Promise<void>((resolve) => log.end(resolve));
-      });
+    cleanups.push(() => Promise.all(Object.values(processes).map((entry) => entry.close())));
+    for (const [key, name] of names) {
+      const port = key === name ? ports[name] : await freePort();
+      const environment = { ...withoutProviderKeys(process.env), ...common, ...environments[name] };
+      processes[key] = new ServiceProcess(name, environment, port, `${key}-${namespace}`, logFileOf(logDirectory, key));
     }
-    const readLog = (name: ServiceName) => {
-      try {
-        return readFileSync(services[name].logFile, 'utf8');
-      } catch {
-        return '';
-      }
+    const services = {
+      'ai-manager': processes['ai-manager']!.service,
+      'flow-manager': processes['flow-manager']!.service,
+      'pipeline-manager': processes['pipeline-manager']!.service,
     };
     const logTail = (lines = 40) =>
-      (['ai-manager', 'flow-manager', 'pipeline-manager'] as const)
-        .map((name) => `--- ${name} (${services[name].logFile}) ---\n${readLog(name).split('\n').slice(-lines).join('\n')}`)
+      Object.entries(processes)
+        .map(([key, entry]) => `--- ${key} (${entry.service.logFile}) ---\n${entry.logText().split('\n').slice(-lines).join('\n')}`)
         .join('\n');
-
-    // Ready: started (logged after the services began consuming), /readyz, ARI and the bus.
-    try {
-      await eventually(
+    const waitUntilReady = async (timeoutMs = 90_000) =>
+      eventually(
         async () => {
-          for (const service of Object.values(services)) {
-            if (service.child.exitCode !== null || service.child.signalCode !== null) throw new Error(`${service.name} exited at start`);
+          for (const entry of Object.values(processes)) {
+            if (!entry.running) throw new Error(`${entry.service.name} (${entry.service.instanceId}) is not running`);
           }
-          for (const service of Object.values(services)) {
-            if (!readLog(service.name).includes('"msg":"platform started"')) return false;
-            const ready = await fetch(`${service.url}/readyz`).then(
+          for (const entry of Object.values(processes)) {
+            if (!entry.startedSince()) return false;
+            const ready = await fetch(`${entry.service.url}/readyz`).then(
               (response) => response.ok,
               () => false,
             );
@@ -203,10 +191,14 @@ export async function startCluster(options: {
           }
           return true;
         },
-        'the three service processes to be ready',
-        90_000,
+        'the service processes to be ready',
+        timeoutMs,
         200,
       );
+
+    // Ready: started (logged after the services began consuming), /readyz, ARI and the bus.
+    try {
+      await waitUntilReady();
       await telephony.waitForApp(20_000);
       await rpcCall(bus, 'pipeline-manager', 'GET', '/v1/ping', undefined, { instanceId: services['pipeline-manager'].instanceId, timeoutMs: 5000 });
     } catch (error) {
@@ -221,6 +213,9 @@ export async function startCluster(options: {
       bus,
       ariApp,
       services,
+      processes,
+      servers: privateServers,
+      waitUntilReady,
       adminToken,
       admin,
       async newCustomer(name, customerOptions = {}) {

@@ -37,6 +37,8 @@ export function useCluster(
   label: string,
   options: {
     telephony?: TelephonyKind;
+    /** The machine's servers (default) or a private PostgreSQL and RabbitMQ of the file's own. */
+    servers?: 'shared' | 'private';
     /** More environment per service; a function is called when the cluster starts (after earlier hooks). */
     extraEnvironment?: Partial<Record<ServiceName, Record<string, string>>> | (() => Partial<Record<ServiceName, Record<string, string>>>);
   } = {},
@@ -47,7 +49,7 @@ export function useCluster(
 
   beforeAll(async () => {
     const extraEnvironment = typeof options.extraEnvironment === 'function' ? options.extraEnvironment() : options.extraEnvironment;
-    const started = await startCluster({ label, extraEnvironment, telephony: options.telephony });
+    const started = await startCluster({ label, extraEnvironment, telephony: options.telephony, servers: options.servers });
     if (started.skipReason !== undefined) skipReason = started.skipReason;
     else cluster = started.cluster;
   }, 120_000);

@@ -11,12 +11,13 @@ import { SecretBox } from './domain/secrets/secret-box.ts';
 import { createAiManagerMetrics } from './events/ai-manager-metrics.ts';
 import { EventPublisher } from './events/event-publisher.ts';
 import { EventRelay, type EventRelayOptions } from './events/event-relay.ts';
+import { outboxReplay } from './events/event-replay.ts';
 import { Revocations } from './events/revocations.ts';
 import { WebsocketHub, type WebsocketHubOptions } from './events/websocket-hub.ts';
 import { registerPublicApi } from './routes/public-api.ts';
 import { createAiManagerRpcRouter } from './rpc/rpc-routes.ts';
 import { PipelineWatchdog, type PipelineWatchdogOptions } from './sessions/pipeline-watchdog.ts';
-import { SessionService, type OfferedTool } from './sessions/session-service.ts';
+import { SessionService, type OfferedTool, type SessionServiceOptions } from './sessions/session-service.ts';
 import { toolDefinitions } from './tools/tool-catalog.ts';
 import { ToolExecutor, type ToolExecutorOptions } from './tools/tool-executor.ts';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/webhook-dispatcher.ts';
@@ -40,6 +41,11 @@ export interface AiManagerOptions {
   webhooks?: Partial<WebhookDispatcherOptions>;
   websocket?: Partial<WebsocketHubOptions>;
   eventRelay?: Partial<EventRelayOptions>;
+  /**
+   * WebSocket resume: how long published events are kept for replay (default 5 minutes) and
+   * the most one replay carries (default 10,000).
+   */
+  eventReplay?: { windowMs?: number; maxEvents?: number };
   /** How long an access-key lookup is cached (default 5000 ms). */
   keyCacheTtlMs?: number;
   /**
@@ -51,10 +57,12 @@ export interface AiManagerOptions {
   tools?: (toolNames: string[]) => OfferedTool[];
   /** Billing: starting balance, minimum to start, cutoff, rates (micro-units; see config.ts for the variables). */
   billing?: Partial<BillingSettings>;
-  /** How the liveness of voice pipelines is checked (default: every 2 s; `intervalMs: 0` = off). */
-  pipelineWatchdog?: Pick<PipelineWatchdogOptions, 'intervalMs' | 'probeTimeoutMs' | 'maxTimeouts' | 'maxMisses'>;
+  /** How the liveness of voice pipelines is checked (default: every 2 s, lost after 10 s of failed checks; `intervalMs: 0` = off). */
+  pipelineWatchdog?: Pick<PipelineWatchdogOptions, 'intervalMs' | 'probeTimeoutMs' | 'lostAfterMs' | 'minFailedChecks' | 'stopTimeoutMs'>;
   /** Shortest time between a change of a live voice session and a message sent into it (default 3000 ms). */
   sendCooldownMs?: number;
+  /** Retries of the hand-back to the flow when a session ends (default: for 10 minutes, backoff 0.5 s to 15 s). */
+  giveBack?: SessionServiceOptions['giveBack'];
   /** SMTP for send_email; without it the tool is not offered. */
   email?: ToolExecutorOptions['email'];
   /** The SMS provider for send_message; without it the tool is not offered. */
@@ -98,6 +106,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     keyCheckMs: 5000,
     liveKeyIds: (keyIds) => findLiveKeyIds(db, keyIds),
     onClientCount: (count) => metrics.websocketClients.set(count),
+    readEventsSince: outboxReplay(db, serviceName, options.eventReplay?.maxEvents ?? 10_000),
     ...options.websocket,
   });
   const revocations = new Revocations(context.bus, serviceName, authenticator, hub, logger);
@@ -106,6 +115,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     intervalMs: 1000,
     staleAfterMs: 10_000,
     batchSize: 100,
+    replayWindowMs: options.eventReplay?.windowMs ?? 300_000,
     onRepublished: (count) => metrics.eventsRepublished.inc(count),
     ...options.eventRelay,
   });
@@ -123,6 +133,8 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     tools: options.tools ?? ((toolNames) => toolDefinitions(toolNames).filter((tool) => tools.isAvailable(tool.name))),
     pendingEnds: tools.pendingEnds,
     ...(options.sendCooldownMs !== undefined ? { sendCooldownMs: options.sendCooldownMs } : {}),
+    metrics: context.metrics,
+    giveBack: options.giveBack,
   });
   const watchdog = new PipelineWatchdog({
     domain,
@@ -130,6 +142,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     logger,
     serviceName,
     pendingEnds: tools.pendingEnds,
+    giveBacks: sessions.giveBacks,
     ...options.pipelineWatchdog,
   });
   const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools);

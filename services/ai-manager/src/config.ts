@@ -64,6 +64,10 @@ export const aiManagerSettingsSchema = z.object({
   WEBSOCKET_HEARTBEAT_MS: z.coerce.number().int().positive().default(30_000),
   /** How often open WebSocket connections' keys are checked again (the backstop of revocation; 0 = off). */
   WEBSOCKET_KEY_CHECK_MS: z.coerce.number().int().min(0).default(5000),
+  /** How long published events are kept for WebSocket clients that resume with `since` (0 = no replay). */
+  EVENT_REPLAY_WINDOW_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(300),
+  /** The most events one resume replays; a client further behind is told the window was exceeded. */
+  EVENT_REPLAY_MAX_EVENTS: z.coerce.number().int().positive().max(1_000_000).default(10_000),
   /** Billing (amounts in currency units, 1 unit = 1,000,000 micro-units): what a new account starts with. */
   BILLING_INITIAL_BALANCE: unitsSchema.default(10),
   /** The balance a session needs to start (below it: 402 INSUFFICIENT_BALANCE). */
@@ -89,6 +93,11 @@ export const aiManagerSettingsSchema = z.object({
   SMS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How often the pipeline watchdog checks that live sessions' pipeline-manager processes still run them (0 = off). */
   PIPELINE_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(2000),
+  /**
+   * How long a pipeline must keep failing the watchdog's checks before its session is ended as
+   * lost: longer than a RabbitMQ restart takes to bring the instance queues back.
+   */
+  PIPELINE_LOST_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
   /** Shortest time between a change of a live voice session and a message sent into it (POST /v1.0/aimessages). */
   AICALL_SEND_COOLDOWN_SECONDS: z.coerce.number().min(0).default(3),
 });
@@ -124,6 +133,7 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
     },
     outbound: new OutboundPolicy(settings.OUTBOUND_ALLOWED_HOSTS),
     websocket: { heartbeatMs: settings.WEBSOCKET_HEARTBEAT_MS, keyCheckMs: settings.WEBSOCKET_KEY_CHECK_MS },
+    eventReplay: { windowMs: settings.EVENT_REPLAY_WINDOW_SECONDS * 1000, maxEvents: settings.EVENT_REPLAY_MAX_EVENTS },
     billing: {
       initialBalance: toMicroUnits(settings.BILLING_INITIAL_BALANCE),
       minimumBalance: toMicroUnits(settings.BILLING_MINIMUM_BALANCE),
@@ -132,7 +142,7 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
       currency: settings.BILLING_CURRENCY,
       ...(settings.BILLING_GOODBYE_TEXT ? { goodbyeText: settings.BILLING_GOODBYE_TEXT } : {}),
     },
-    pipelineWatchdog: { intervalMs: settings.PIPELINE_CHECK_INTERVAL_MS },
+    pipelineWatchdog: { intervalMs: settings.PIPELINE_CHECK_INTERVAL_MS, lostAfterMs: settings.PIPELINE_LOST_AFTER_MS },
     sendCooldownMs: settings.AICALL_SEND_COOLDOWN_SECONDS * 1000,
   };
 }

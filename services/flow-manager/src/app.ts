@@ -16,13 +16,13 @@ import {
 import type { AriConnection } from './ari/ari-client.ts';
 import { AriTelephony } from './ari/ari-telephony.ts';
 import { EspeakSpeechRenderer, MediaStore } from './ari/speech-media.ts';
-import { listLiveCalls } from './domain/calls/call-store.ts';
 import { migrations } from './db/migrations.ts';
 import type { FlowManagerTables } from './db/tables.ts';
 import { ActiveflowRunner, type ServiceStarter } from './domain/activeflows/activeflow-runner.ts';
 import type { CallControl } from './domain/calls/call-control.ts';
 import { CallEvents } from './domain/calls/call-events.ts';
 import { MediaUrlGuard } from './domain/calls/media-url-guard.ts';
+import { databaseTelephonyRecords } from './domain/calls/telephony-records.ts';
 import { UnavailableCallControl } from './domain/calls/unavailable-call-control.ts';
 import { createDomainContext } from './domain/context.ts';
 import { RpcKeyVerifier, type KeyVerifier } from './http/key-verifier.ts';
@@ -95,6 +95,8 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
   const logger = context.logger.child({ component: serviceName });
   await migrateToLatest(context.database, { schema: databaseSchema, migrations, logger });
   const db = context.database.forSchema<FlowManagerTables>(databaseSchema);
+  const outbound = options.outbound ?? new OutboundPolicy();
+  const domain = createDomainContext(db, context.bus, logger, outbound);
   const media = options.ari ? new MediaStore(options.ari.mediaBaseUrl) : undefined;
   const telephony =
     options.ari && !options.callControl
@@ -103,12 +105,10 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
           logger,
           speech: new EspeakSpeechRenderer(media!),
           telDialTemplate: options.ari.telDialTemplate,
-          liveChannels: async () => (await listLiveCalls(db)).map((call) => call.channel_id),
+          records: databaseTelephonyRecords(domain),
         })
       : undefined;
-  const outbound = options.outbound ?? new OutboundPolicy();
   const callControl = new MediaUrlGuard(options.callControl ?? telephony ?? new UnavailableCallControl(), outbound);
-  const domain = createDomainContext(db, context.bus, logger, outbound);
   const runner = new ActiveflowRunner(domain, callControl, options.serviceStarter ?? rpcServiceStarter(context));
   const callEvents = new CallEvents(domain, runner, callControl);
   const router = createFlowManagerRpcRouter(domain, runner, callEvents, { serviceName, instanceId: context.instanceId });

@@ -3,7 +3,9 @@ import { migrations } from './db/migrations.ts';
 import { registerMediaMetrics } from './media/media-metrics.ts';
 import type { VadEngine } from './media/vad/speech-probability.ts';
 import { createLlmProvider, createSttProvider, createTtsProvider } from './providers/registry.ts';
+import { PipelineLiveness, type PipelineLivenessOptions } from './sessions/pipeline-liveness.ts';
 import { PipelineSessions, type PipelineSessionsOptions, type ProviderSource } from './sessions/pipeline-sessions.ts';
+import { ReportOutbox, type ReportOutboxSettings } from './sessions/report-outbox.ts';
 import { createPipelineRpcRouter } from './sessions/rpc-routes.ts';
 
 /** The service's name: its bus queues are `pipeline-manager.request` and `pipeline-manager.event`. */
@@ -22,6 +24,10 @@ export interface PipelineManagerOptions {
   vadEngine?: VadEngine;
   /** A VAD per session (tests). */
   createVad?: PipelineSessionsOptions['createVad'];
+  /** How pipelines check that their AIcall and call still exist (LIVENESS_CHECK_INTERVAL_MS, MEDIA_TIMEOUT_MS). */
+  liveness?: Pick<PipelineLivenessOptions, 'intervalMs' | 'mediaTimeoutMs' | 'requestTimeoutMs'>;
+  /** The buffer and retries of reports to ai-manager (REPORT_BUFFER_SIZE, REPORT_RETRY_FOR_MS). */
+  reports?: Partial<ReportOutboxSettings>;
 }
 
 /**
@@ -46,6 +52,7 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
   const logger = context.logger.child({ component: serviceName });
   await migrateToLatest(context.database, { schema: databaseSchema, migrations, logger });
   registerMediaMetrics(context.metrics);
+  const reports = new ReportOutbox({ logger, metrics: context.metrics, settings: options.reports });
   const sessions = new PipelineSessions({
     bus: context.bus,
     logger,
@@ -56,8 +63,10 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
     vadEngine: options.vadEngine,
     createVad: options.createVad,
     serviceName,
+    reports,
   });
   const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId });
+  const liveness = new PipelineLiveness({ bus: context.bus, logger, serviceName, pipelines: () => sessions.livenessTargets(), ...options.liveness });
 
   let server: Subscription | undefined;
   return {
@@ -68,8 +77,10 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
     async start() {
       server = await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId });
       logger.info({ instanceId: context.instanceId }, 'serving requests');
+      liveness.start();
     },
     async stop() {
+      await liveness.stop();
       await server?.close();
       server = undefined;
       await sessions.stopAll('pipeline-manager is shutting down');

@@ -14,6 +14,14 @@ export const pipelineManagerSettingsSchema = z.object({
   MEDIA_TRANSPORT: z.enum(['rtp', 'websocket']).default('rtp'),
   /** Voice activity detection: silero (default), webrtc or energy. */
   VAD_ENGINE: z.enum(['silero', 'webrtc', 'energy']).default('silero'),
+  /** Reports to ai-manager this process holds at once while ai-manager or the broker is away. */
+  REPORT_BUFFER_SIZE: z.coerce.number().int().positive().default(10_000),
+  /** How long a report that fails transiently (timeout, no broker, ai-manager's 5xx) is retried. */
+  REPORT_RETRY_FOR_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How often each pipeline checks with ai-manager that its AIcall is still live (0 = never). */
+  LIVENESS_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
+  /** No audio from a call for this long makes its pipeline ask flow-manager whether the call is up, and end if not (0 = never). */
+  MEDIA_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 /** pipeline-manager's settings when it runs as its own process. */
@@ -26,5 +34,11 @@ export type PipelineManagerEnvironment = z.infer<typeof pipelineManagerEnvironme
 
 /** The service's options from its settings. */
 export function pipelineManagerOptionsFromSettings(settings: z.infer<typeof pipelineManagerSettingsSchema>): PipelineManagerOptions {
-  return { mediaHost: settings.RTP_ADDRESS, mediaTransport: settings.MEDIA_TRANSPORT, vadEngine: settings.VAD_ENGINE };
+  return {
+    mediaHost: settings.RTP_ADDRESS,
+    mediaTransport: settings.MEDIA_TRANSPORT,
+    vadEngine: settings.VAD_ENGINE,
+    reports: { capacity: settings.REPORT_BUFFER_SIZE, retryForMs: settings.REPORT_RETRY_FOR_MS },
+    liveness: { intervalMs: settings.LIVENESS_CHECK_INTERVAL_MS, mediaTimeoutMs: settings.MEDIA_TIMEOUT_MS },
+  };
 }

@@ -31,6 +31,9 @@ export const serviceRoutes: Record<InternalService, string[]> = {
     // Creates a progressing summary record for the named customer; the ids it stores are read
     // (when summaries are generated) through flow-manager with that customer's id, checked there.
     'POST /v1/summaries',
+    // Statuses of many AIcalls at once (pipeline-manager's liveness check): each is matched on
+    // id and the customer named with it, and another customer's answers null like a missing one.
+    'POST /v1/aicalls/states',
   ],
   'flow-manager': ['GET /v1/ping', 'POST /v1/bridges'],
   'pipeline-manager': ['GET /v1/ping', 'GET /v1/pipelines'],

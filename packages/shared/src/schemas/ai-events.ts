@@ -3,7 +3,7 @@ import { aicallStatuses } from './aicall.ts';
 
 /**
  * Events ai-manager publishes on `ai-manager.event` (data = the public resource) and
- * delivers to WebSocket subscribers and webhooks as `{type, data}`.
+ * delivers to WebSocket subscribers and webhooks as `{id, seq, type, data}`.
  */
 export const aiManagerEventTypes = [
   'ai_created',
@@ -37,12 +37,21 @@ export const websocketTopicSchema = z
  * clients such as browsers that cannot see protocol-level pings.
  */
 export const websocketClientMessageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('subscribe'), topics: z.array(websocketTopicSchema).min(1).max(100) }),
+  z.strictObject({
+    type: z.literal('subscribe'),
+    topics: z.array(websocketTopicSchema).min(1).max(100),
+    /** Resume: first replay the kept events of these topics whose `seq` is greater than this. */
+    since: z.number().int().min(0).optional(),
+  }),
   z.strictObject({ type: z.literal('unsubscribe'), topics: z.array(websocketTopicSchema).min(1).max(100) }),
   z.strictObject({ type: z.literal('ping') }),
 ]);
 export type WebsocketClientMessage = z.infer<typeof websocketClientMessageSchema>;
 
-/** The body of a webhook delivery and of a WebSocket push. */
-export const eventMessageSchema = z.object({ type: z.string(), data: z.unknown() });
+/**
+ * The body of a webhook delivery and of a WebSocket push: the event's stable `id` (the same on
+ * every retry and replay: drop duplicates by it), the customer's sequence number `seq`
+ * (increasing in commit order; absent on streamed text, which is never stored), `type`, `data`.
+ */
+export const eventMessageSchema = z.object({ id: z.string().optional(), seq: z.number().int().positive().optional(), type: z.string(), data: z.unknown() });
 export type EventMessage = z.infer<typeof eventMessageSchema>;

@@ -32,5 +32,12 @@ export const eventEnvelopeSchema = z.object({
   /** The service that published it. */
   publisher: z.string().min(1),
   data: z.unknown(),
+  /**
+   * A stable unique id of the event (ai-manager's events: the same on every copy, also a
+   * republished one and every webhook attempt), so consumers can drop duplicates.
+   */
+  id: z.string().optional(),
+  /** ai-manager's events: the customer's sequence number, increasing in commit order. */
+  seq: z.number().int().positive().optional(),
 });
 export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;

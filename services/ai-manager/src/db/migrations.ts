@@ -1,5 +1,6 @@
 import { addTimestampColumns, createListIndex, type Migrations } from '@avp/shared';
 import { sql } from 'kysely';
+import { eventSequenceMigration } from './migration-0012-event-sequence.ts';
 
 /**
  * ai-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
@@ -324,4 +325,25 @@ export const migrations: Migrations = {
       await db.schema.alterTable('ais').dropColumn('media_transport').execute();
     },
   },
+  '0011_report_idempotency': {
+    // The idempotency key of a message the pipeline reported: a report retried after a lost
+    // reply (or a broker or database outage) is stored once. Unique per AIcall; null for
+    // messages from the API.
+    async up(db) {
+      await db.schema.alterTable('aimessages').addColumn('report_id', 'uuid').execute();
+      await db.schema
+        .createIndex('aimessages_report_key')
+        .on('aimessages')
+        .columns(['aicall_id', 'report_id'])
+        .unique()
+        .where(sql.ref('report_id'), 'is not', null)
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropIndex('aimessages_report_key').execute();
+      await db.schema.alterTable('aimessages').dropColumn('report_id').execute();
+    },
+  },
+  // Per-customer event numbers, replayable outbox rows, per-resource webhook order.
+  '0012_event_sequence_and_webhook_order': eventSequenceMigration,
 };

@@ -79,6 +79,8 @@ export interface AimessagesTable extends TimestampColumns {
   tool_calls: JsonbColumn<ToolCall[]>;
   tool_call_id: string;
   latency: ColumnType<AimessageLatency | null, RawBuilder<AimessageLatency | null> | undefined, RawBuilder<AimessageLatency | null>>;
+  /** The pipeline's idempotency key of the report that stored it (null for messages from the API). */
+  report_id: string | null;
 }
 
 /** `aisummaries`. */
@@ -110,18 +112,36 @@ export interface WebhookDeliveriesTable extends TimestampColumns {
   attempts: number;
   next_attempt_at: string;
   last_error: string;
+  /** The event it delivers (`x-avp-event-id`; null only for rows from before 0012). */
+  event_id: ColumnType<string | null, string | undefined, never>;
+  /** The event's sequence number for its customer: the order of deliveries of one key. */
+  event_seq: ColumnType<number, number | undefined, never>;
+  /** The resource whose webhooks go out one at a time in order ('' = none). */
+  ordering_key: ColumnType<string, string | undefined, never>;
 }
 
 /**
- * `event_outbox`: bus events written with the change they report and deleted once
- * published; rows left by a process that died before publishing are published by the relay.
+ * `event_outbox`: bus events written with the change they report, marked `published_at` once
+ * published and kept for the WebSocket replay window; rows left by a process that died before
+ * publishing are published by the relay.
  */
 export interface EventOutboxTable {
+  /** The event's id (stable: every copy and webhook of the event carries it). */
   id: string;
   event_type: string;
   /** The event's data as JSON text. */
   data: string;
   tm_create: ColumnType<string, string | undefined, never>;
+  /** The customer and its sequence number (null only for rows from before 0012). */
+  customer_id: ColumnType<string | null, string | undefined, never>;
+  seq: ColumnType<number | null, number | undefined, never>;
+  published_at: ColumnType<string | null, never, string>;
+}
+
+/** `event_sequences`: each customer's last event sequence number. */
+export interface EventSequencesTable {
+  customer_id: string;
+  last_seq: number;
 }
 
 /** `billing_accounts`: one per customer; `balance` in micro-units (1 unit = 1,000,000). */
@@ -201,6 +221,7 @@ export interface AiManagerTables {
   aisummaries: AisummariesTable;
   webhook_deliveries: WebhookDeliveriesTable;
   event_outbox: EventOutboxTable;
+  event_sequences: EventSequencesTable;
   knowledgebases: KnowledgebasesTable;
   knowledgebase_documents: KnowledgebaseDocumentsTable;
   knowledgebase_passages: KnowledgebasePassagesTable;

@@ -136,4 +136,39 @@ describe('WebsocketHub', () => {
     expect(socket.closed).toBe(revokedCloseCode);
     hub.stop();
   });
+  it('replays the events after `since`, holds live ones meanwhile, and pushes none twice at the seam', async () => {
+    const aiEvent = (seq: number) => ({ type: 'ai_updated', publisher: 'ai-manager', id: `event-${seq}`, seq, data: { id: keyId, customer_id: customer, name: `v${seq}` } });
+    let finishRead: (events: ReturnType<typeof aiEvent>[]) => void = () => undefined;
+    const hub = new WebsocketHub(silentLogger(), {
+      heartbeatMs: 1000,
+      maxBufferedBytes: 1000,
+      readEventsSince: (_customerId, since) =>
+        new Promise((resolve) => {
+          expect(since).toBe(1);
+          finishRead = (events) => resolve({ kind: 'events', events, latestSeq: 3 });
+        }),
+    });
+    const socket = connect(hub);
+    socket.receive({ type: 'subscribe', topics: [`customer_id:${customer}:ai`], since: 1 });
+    // Live events while the replay reads: one the replay also carries, one after it.
+    hub.deliver(aiEvent(3));
+    hub.deliver(aiEvent(4));
+    expect(socket.sent).toEqual([]);
+    finishRead([aiEvent(2), aiEvent(3)]);
+    await vi.waitFor(() => expect(socket.sent.length).toBeGreaterThanOrEqual(4));
+    // A late live copy of a replayed event (another process's publish) is dropped too.
+    hub.deliver(aiEvent(2));
+    hub.deliver(aiEvent(5));
+    const messages = socket.sent.map((text) => JSON.parse(text) as { type: string; id?: string; seq?: number; replayed?: number });
+    expect(messages.map((message) => message.seq ?? message.type)).toEqual([2, 3, 'subscribed', 4, 5]);
+    expect(messages[0]).toEqual({ id: 'event-2', seq: 2, type: 'ai_updated', data: aiEvent(2).data });
+    expect(messages[2]).toMatchObject({ type: 'subscribed', replayed: 2 });
+  });
+
+  it('refuses `since` where no replay is available', () => {
+    const hub = new WebsocketHub(silentLogger(), { heartbeatMs: 1000, maxBufferedBytes: 1000 });
+    const socket = connect(hub);
+    socket.receive({ type: 'subscribe', topics: [`customer_id:${customer}`], since: 3 });
+    expect(JSON.parse(socket.sent[0]!)).toEqual({ type: 'error', message: 'resuming with since is not available here' });
+  });
 });

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { getAi } from '../domain/ais/ai-service.ts';
 import { changeAicallStatus, getAicall } from '../domain/aicalls/aicall-service.ts';
 import { aicallOwnedBy } from '../domain/aicalls/aicall-repository.ts';
+import { addAicallStatesRoute } from './aicall-states-route.ts';
 import { publishIntermediate, recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { createAisummary } from '../domain/aisummaries/aisummary-service.ts';
 import type { DomainContext } from '../domain/context.ts';
@@ -44,7 +45,12 @@ const messageSchema = z.strictObject({
   tool_calls: z.array(toolCallSchema).optional(),
   tool_call_id: z.string().optional(),
   latency: aimessageLatencySchema.optional(),
+  /** The pipeline's idempotency key: a repeated report stores nothing new (recordAimessage). */
+  report_id: z.uuid().optional(),
 });
+
+/** How many keys of streamed pieces this process remembers (about a minute of 150 live calls). */
+const recentPieceKeys = 10_000;
 
 const summarySchema = z.strictObject({
   customer_id: z.uuid(),
@@ -92,20 +98,33 @@ export function createAiManagerRpcRouter(
     return getAi(domain, customerId, parseId(params.id!));
   });
   router.add('GET', '/v1/aicalls/:id', async (request) => getAicall(domain, rpcCustomer(request).customerId, parseId(request.params.id!)));
+  // pipeline-manager's liveness check: the status of all its pipelines' AIcalls at once.
+  addAicallStatesRoute(router, domain.db);
+  // With a report_id (the pipeline's), a status the AIcall already has is a repeat of that
+  // report: answered with the AIcall as it is, no second event.
   router.add('POST', '/v1/aicalls/:id/status', async (request) => {
     const { customerId, data } = rpcCustomer(request);
-    const { status } = parse(z.object({ status: z.enum(aicallStatuses) }), data);
-    return changeAicallStatus(domain, parseId(request.params.id!), status, customerId);
+    const { status, report_id } = parse(z.object({ status: z.enum(aicallStatuses), report_id: z.uuid().optional() }), data);
+    return changeAicallStatus(domain, parseId(request.params.id!), status, customerId, { repeatable: report_id !== undefined });
   });
   router.add('POST', '/v1/aimessages', async ({ data }) => {
     const { aicall_id, customer_id, ...message } = parse(messageSchema, data);
     return recordAimessage(domain, aicall_id.toLowerCase(), message, customer_id.toLowerCase());
   });
+  // Streamed pieces are published, never stored: a repeated report_id is published once by
+  // this process (a repeat reaching another instance is recognisable by the piece's id and sequence).
+  const publishedPieces = new Set<string>();
   router.add('POST', '/v1/aimessages/intermediate', async ({ data }) => {
     const piece = parse(aimessageIntermediateSchema, data);
+    const { report_id: reportId } = parse(z.object({ report_id: z.uuid().optional() }), data);
     // Published on the named customer's topics: the AIcall must be theirs.
     if (!(await aicallOwnedBy(domain.db, piece.aicall_id.toLowerCase(), piece.customer_id.toLowerCase()))) throw notFound('AIcall');
+    if (reportId && publishedPieces.has(reportId)) return rpcReply(202, {});
     await publishIntermediate(domain, piece);
+    if (reportId) {
+      publishedPieces.add(reportId);
+      if (publishedPieces.size > recentPieceKeys) publishedPieces.delete(publishedPieces.values().next().value!);
+    }
     return rpcReply(202, {});
   });
   // The pipeline's usage events: one ledger entry per usage id (201 first time, 200 with the

@@ -26,10 +26,13 @@ import { PipelineWatchdog } from './pipeline-watchdog.ts';
 /** A pipeline-manager process as the bus sees it: its own queue, its pipelines, what it was asked. */
 interface FakePipelineManager {
   instanceId: string;
+  bus: Bus;
   pipelines: Map<string, string>;
   requests: RpcRequest[];
   /** Stops serving, as a killed process does (RabbitMQ deletes its auto-delete queue). */
   kill(): Promise<void>;
+  /** Loses its queue and declares it again `afterMs` later with its pipelines still running, as across a broker restart. */
+  reconnect(afterMs: number): Promise<void>;
   /** Takes requests but answers none until released (a hung process). */
   hang(): void;
   release(): void;
@@ -62,23 +65,31 @@ async function startFakePipelineManager(bus: Bus, instanceId: string): Promise<F
       if (!pipelines.has(params.id!)) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${params.id} runs here.`);
       return rpcReply(202, {});
     });
-  let server: Subscription | undefined = await bus.serve(
-    'pipeline-manager',
-    async (request) => {
-      requests.push(request);
-      await hung;
-      return router.handle(request);
-    },
-    { instanceId },
-  );
+  const serve = () =>
+    bus.serve(
+      'pipeline-manager',
+      async (request) => {
+        requests.push(request);
+        await hung;
+        return router.handle(request);
+      },
+      { instanceId },
+    );
+  let server: Subscription | undefined = await serve();
   return {
     instanceId,
+    bus,
     pipelines,
     requests,
     async kill() {
       release();
       await server?.close();
       server = undefined;
+    },
+    async reconnect(afterMs) {
+      await server?.close();
+      await new Promise((resolve) => setTimeout(resolve, afterMs));
+      server = await serve();
     },
     hang() {
       hung = new Promise<void>((resolve) => {
@@ -144,7 +155,8 @@ describe('pipeline watchdog', () => {
   let customer: { id: string; key: string };
   let aiId: string;
 
-  const watchdog = { intervalMs: 50, probeTimeoutMs: 100 };
+  // A check every 50 ms; lost after 400 ms of failed checks (10 s in production).
+  const watchdog = { intervalMs: 50, probeTimeoutMs: 100, lostAfterMs: 400, stopTimeoutMs: 200 };
   const newBus = () => createInProcessBus({ broker });
 
   beforeAll(async () => {
@@ -226,15 +238,49 @@ describe('pipeline watchdog', () => {
     harnesses.splice(harnesses.indexOf(second), 1);
   });
 
-  it('ends the session when the instance leaves two checks in a row unanswered', async () => {
+  it('leaves a session alone when its instance\'s queue is gone for less than the grace period, as across a broker restart', async () => {
     const pm = await pipelineManager();
     const session = await startSession(harnesses[0]!);
+    // The queue is missing for several checks: each of them is answered "no route".
+    await pm.reconnect(250);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect((await aicall(harnesses[0]!, session.aicallId)).status).toBe('initiating');
+    expect(await messages(harnesses[0]!, session.aicallId)).not.toContainEqual(expect.objectContaining({ role: 'notification' }));
+    expect(pm.requests.some((request) => request.uri.endsWith('/stop'))).toBe(false);
+    expect(requestsTo(`/v1/activeflows/${session.activeflowId}/service_stop`)).toHaveLength(0);
+  });
+
+  it('ends the session of an instance that stops answering only after the grace period, and tells the pipeline to stop', async () => {
+    const pm = await pipelineManager();
+    const session = await startSession(harnesses[0]!);
+    const hungAt = Date.now();
     pm.hang();
     await eventually(async () => (await aicall(harnesses[0]!, session.aicallId)).status === 'terminated', 5000);
+    expect(Date.now() - hungAt).toBeGreaterThanOrEqual(400);
     expect(pm.requests.filter((request) => request.uri === '/v1/pipelines').length).toBeGreaterThanOrEqual(2);
+    // The process may still run the pipeline: it is told to stop, for the session's customer.
+    expect(pm.requests.filter((request) => request.uri === `/v1/pipelines/${session.aicallId}/stop`).map((request) => request.data)).toEqual([
+      { reason: expect.stringContaining('the session ended'), customer_id: customer.id },
+    ]);
     await eventually(() => requestsTo(`/v1/activeflows/${session.activeflowId}/service_stop`).length === 1);
     const notifications = (await messages(harnesses[0]!, session.aicallId)).filter((message) => message.role === 'notification');
     expect(notifications[0]!.content).toContain('did not answer');
+  });
+
+  it('ends a pipeline that ended normally without a false notification when its pipeline_terminated comes late', async () => {
+    const pm = await pipelineManager();
+    const session = await startSession(harnesses[0]!);
+    // The pipeline is gone from the list while its end is still on its way (flow-manager slow to remove the media leg, say).
+    pm.pipelines.delete(session.aicallId);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await pm.bus.publish('pipeline-manager', {
+      type: 'pipeline_terminated',
+      data: { aicall_id: session.aicallId, call_id: session.callId, reason: 'stop_service', error: null },
+    });
+    await eventually(async () => (await aicall(harnesses[0]!, session.aicallId)).status === 'terminated', 5000);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // Past the grace period.
+    expect(await messages(harnesses[0]!, session.aicallId)).not.toContainEqual(expect.objectContaining({ role: 'notification' }));
+    expect(requestsTo(`/v1/activeflows/${session.activeflowId}/service_stop`)).toHaveLength(1);
   });
 
   it('ends the session when its live instance no longer knows the pipeline', async () => {
@@ -292,12 +338,15 @@ describe('pipeline watchdogs of two ai-manager instances checking at the same mo
           logger: silentLogger(),
           outbound: new OutboundPolicy(),
         };
-        return new PipelineWatchdog({ domain, bus, logger: silentLogger(), serviceName: 'ai-manager', probeTimeoutMs: 200 });
+        return new PipelineWatchdog({ domain, bus, logger: silentLogger(), serviceName: 'ai-manager', probeTimeoutMs: 200, lostAfterMs: 0 });
       });
       await Promise.all(watchdogs.map((watchdog) => watchdog.check()));
       expect((await call(harness, 'GET', `/v1.0/aicalls/${session.aicallId}`, { key: customer.key })).body.status).toBe('initiating');
 
       await pm.kill();
+      // One failed check is no evidence; the second in a row is (no grace period here).
+      await Promise.all(watchdogs.map((watchdog) => watchdog.check()));
+      expect((await call(harness, 'GET', `/v1.0/aicalls/${session.aicallId}`, { key: customer.key })).body.status).toBe('initiating');
       await Promise.all(watchdogs.map((watchdog) => watchdog.check()));
       const aicall = (await call(harness, 'GET', `/v1.0/aicalls/${session.aicallId}`, { key: customer.key })).body;
       expect(aicall).toMatchObject({ status: 'terminated', tm_end: expect.any(String) });

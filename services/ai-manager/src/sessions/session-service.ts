@@ -1,11 +1,13 @@
 import { appError, isAppError, type AicallCreate, type AicallStatus, type Aimessage, type AimessageCreate, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { findAicall, touchAicall } from '../domain/aicalls/aicall-repository.ts';
 import { isLive } from '../domain/aicalls/aicall-status.ts';
 import { terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { notFound } from '../domain/not-found.ts';
-import { callFlowManager, callPipeline } from './flow-manager-rpc.ts';
+import { FlowGiveBacks, type FlowGiveBackSettings } from './flow-give-back.ts';
+import { callPipeline } from './flow-manager-rpc.ts';
 import { SessionStarter, type ServiceStart, type SessionStartOptions } from './session-start.ts';
 
 export { defaultPlatformPrompt, serviceStartSchema, type OfferedTool, type ServiceStart } from './session-start.ts';
@@ -15,6 +17,10 @@ export interface SessionServiceOptions extends SessionStartOptions {
   pendingEnds?: Map<string, { actions?: unknown[] }>;
   /** Shortest time between a change of a voice session and a message sent into it (default 3000 ms). */
   sendCooldownMs?: number;
+  /** Retries of the hand-back to the flow when a session ends (flow-give-back.ts). */
+  giveBack?: Partial<FlowGiveBackSettings>;
+  /** The service's Prometheus registry, for the hand-back metrics. */
+  metrics?: Registry;
 }
 
 /**
@@ -28,10 +34,13 @@ export class SessionService {
   private readonly logger: Logger;
   private readonly subscriptions: Subscription[] = [];
   private readonly starter: SessionStarter;
+  /** Flows given back when sessions end, retried until flow-manager takes them. */
+  readonly giveBacks: FlowGiveBacks;
 
   constructor(private readonly options: SessionServiceOptions) {
     this.logger = options.logger.child({ component: 'sessions' });
     this.starter = new SessionStarter({ ...options, logger: this.logger });
+    this.giveBacks = new FlowGiveBacks({ bus: options.bus, serviceName: options.serviceName, logger: this.logger, metrics: options.metrics, settings: options.giveBack });
   }
 
   /** Listens for pipelines ending and calls hanging up. */
@@ -48,6 +57,7 @@ export class SessionService {
 
   async stop(): Promise<void> {
     await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.close()));
+    this.giveBacks.stop();
   }
 
   /** `ai_talk`: creates and starts the session; answers the actions flow-manager pushes. */
@@ -153,9 +163,13 @@ export class SessionService {
     this.options.pendingEnds?.delete(row.id);
     if (data.reason === 'stop_flow') {
       // Hard stop: the flow ends and the call is hung up.
-      await callFlowManager(this.options, row.customer_id, 'POST', `/v1/activeflows/${row.activeflow_id}/stop`, { reason: 'the AI ended the call (stop_flow)' }).catch((error: unknown) =>
-        this.logger.warn({ err: error, aicallId: row.id }, 'could not stop the flow'),
-      );
+      await this.giveBacks.handBack({
+        customerId: row.customer_id,
+        activeflowId: row.activeflow_id,
+        aicallId: row.id,
+        action: 'stop',
+        body: { reason: 'the AI ended the call (stop_flow)' },
+      });
       return;
     }
     // stop_service, connect_call (with its connect action first), and every other end: the
@@ -205,12 +219,8 @@ export class SessionService {
     });
   }
 
+  /** The flow goes on after ai_talk; retried in the background while flow-manager cannot be reached. */
   private async giveFlowBack(customerId: string, activeflowId: string, aicallId: string, actions: unknown[] = []): Promise<void> {
-    await callFlowManager(this.options, customerId, 'POST', `/v1/activeflows/${activeflowId}/service_stop`, { service_id: aicallId, actions }).catch((error: unknown) => {
-      // The flow may have ended already (the call hung up) or moved on.
-      if (!(isAppError(error) && (error.httpStatus === 409 || error.httpStatus === 404))) {
-        this.logger.warn({ err: error, aicallId, activeflowId }, 'could not give the flow back');
-      }
-    });
+    await this.giveBacks.handBack({ customerId, activeflowId, aicallId, action: 'service_stop', body: { service_id: aicallId, actions } });
   }
 }

@@ -11,11 +11,14 @@ import { knowledgebaseSearchSuite } from './suite/knowledgebase-search-suite.ts'
 import { knowledgebasesSuite } from './suite/knowledgebases-suite.ts';
 import { messagesSuite } from './suite/messages-suite.ts';
 import { realtimeSuite } from './suite/realtime-suite.ts';
+import { reportIdempotencySuite } from './suite/report-idempotency-suite.ts';
 import { customersSuite } from './suite/customers-suite.ts';
 import { paginationSuite } from './suite/pagination-suite.ts';
 import { platformSuite } from './suite/platform-suite.ts';
 import { validationSuite } from './suite/validation-suite.ts';
+import { webhookOrderSuite } from './suite/webhook-order-suite.ts';
 import { webhooksSuite } from './suite/webhooks-suite.ts';
+import { websocketResumeSuite } from './suite/websocket-resume-suite.ts';
 
 /**
  * The ai-manager API suite, run once per database engine. `open` gives a fresh database
@@ -54,9 +57,12 @@ export function describeAiManagerApi(
     paginationSuite(get);
     aicallsSuite(get);
     messagesSuite(get);
+    reportIdempotencySuite(get);
     isolationSuite(get);
     realtimeSuite(get);
     webhooksSuite(get);
+    webhookOrderSuite(get);
+    websocketResumeSuite(get);
     platformSuite(get);
     internalSuite(get);
     billingSuite(get);

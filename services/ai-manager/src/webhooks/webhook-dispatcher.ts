@@ -14,7 +14,7 @@ export interface WebhookDispatcherOptions {
   retryMaxMs: number;
   /** How often due deliveries are looked for when nothing wakes the dispatcher. */
   pollIntervalMs: number;
-  /** Deliveries sent at once. */
+  /** Deliveries in flight at once (per process). */
   batchSize: number;
   /** Called once per attempt with its outcome. */
   onAttempt?: (outcome: 'delivered' | 'retry' | 'failed') => void;
@@ -23,18 +23,27 @@ export interface WebhookDispatcherOptions {
 type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 
 /**
- * Sends the webhook outbox. A due row is claimed by moving its `next_attempt_at` past the
- * request timeout (a lease, taken with SKIP LOCKED so instances never send the same row at
- * once); success marks it delivered, failure schedules the next attempt with backoff. A
- * process that dies mid-delivery leaves the row to be picked up again when the lease ends,
- * so deliveries are at least once: receivers should deduplicate by `x-avp-delivery`.
- * Every attempt goes through the outbound policy (the URI was checked when it was saved,
- * but its host may resolve elsewhere now); a refused URI fails the delivery at once, since
- * retrying cannot make it acceptable.
+ * Sends the webhook outbox. Deliveries of one resource (`ordering_key`: an AIcall with its
+ * messages, or another resource) go out one at a time in event order: a delivery is due only
+ * when no earlier delivery of its key is still pending, whether in flight or waiting for a
+ * retry, so a later event waits until the earlier one is delivered or given up. The order is
+ * kept in the database, so it holds across ai-manager processes. Different keys go in
+ * parallel: up to `batchSize` deliveries are in flight per process, and a slow or failing
+ * receiver holds back only the later deliveries of its own resource.
+ *
+ * A due row is claimed by moving its `next_attempt_at` past the request timeout (a lease,
+ * taken with SKIP LOCKED so instances never send the same row at once); success marks it
+ * delivered, failure schedules the next attempt with backoff. A process that dies mid-delivery
+ * leaves the row to be picked up again when the lease ends, so deliveries are at least once:
+ * every attempt carries the event's id (`x-avp-event-id` and the body's `id`), by which
+ * receivers drop duplicates. Every attempt goes through the outbound policy (the URI was
+ * checked when it was saved, but its host may resolve elsewhere now); a refused URI fails the
+ * delivery at once, since retrying cannot make it acceptable.
  */
 export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private filling: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
   private again = false;
   private stopped = true;
 
@@ -54,21 +63,22 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    await this.filling;
+    await Promise.all([...this.inFlight]);
   }
 
-  /** Looks for due deliveries now (called after a commit that queued some). */
+  /** Looks for due deliveries now (after a commit that queued some, or a delivery that ended). */
   wake(): void {
     if (this.stopped) return;
-    if (this.running) {
+    if (this.filling) {
       this.again = true;
       return;
     }
     clearTimeout(this.timer);
-    this.running = this.drain()
+    this.filling = this.fill()
       .catch((error: unknown) => this.logger.error({ err: error }, 'webhook dispatch failed'))
       .finally(() => {
-        this.running = undefined;
+        this.filling = undefined;
         if (this.stopped) return;
         if (this.again) {
           this.again = false;
@@ -80,28 +90,56 @@ export class WebhookDispatcher {
       });
   }
 
-  private async drain(): Promise<void> {
-    for (;;) {
-      const claimed = await this.claim();
-      if (claimed.length === 0) return;
-      await Promise.all(claimed.map((row) => this.deliver(row.delivery, row.secret)));
-      if (this.stopped) return;
+  /** Claims due deliveries while there is room, and starts each without waiting for the others. */
+  private async fill(): Promise<void> {
+    while (!this.stopped) {
+      const room = this.options.batchSize - this.inFlight.size;
+      if (room <= 0) return;
+      const claimed = await this.claim(room);
+      for (const row of claimed) {
+        const delivery: Promise<void> = this.deliver(row.delivery, row.secret)
+          .catch((error: unknown) => this.logger.error({ err: error, deliveryId: row.delivery.id }, 'webhook delivery failed'))
+          .finally(() => {
+            this.inFlight.delete(delivery);
+            // Its resource's next delivery may be due now.
+            this.wake();
+          });
+        this.inFlight.add(delivery);
+      }
+      if (claimed.length < room) return;
     }
   }
 
-  private async claim(): Promise<{ delivery: DeliveryRow; secret: string | undefined }[]> {
+  private async claim(limit: number): Promise<{ delivery: DeliveryRow; secret: string | undefined }[]> {
     const leaseMs = this.options.timeoutMs + 5000;
     const rows = await this.db
       .updateTable('webhook_deliveries')
       .set({ next_attempt_at: sql<string>`clock_timestamp() + make_interval(secs => ${leaseMs / 1000})`, ...updateTimestamps() })
       .where('id', 'in', (eb) =>
         eb
-          .selectFrom('webhook_deliveries')
-          .select('id')
-          .where('status', '=', 'pending')
-          .where('next_attempt_at', '<=', sql<string>`clock_timestamp()`)
-          .orderBy('next_attempt_at')
-          .limit(this.options.batchSize)
+          .selectFrom('webhook_deliveries as due')
+          .select('due.id')
+          .where('due.status', '=', 'pending')
+          .where('due.next_attempt_at', '<=', sql<string>`clock_timestamp()`)
+          // Only the head of its resource: no earlier delivery of the key is still pending.
+          .where((head) =>
+            head.or([
+              head('due.ordering_key', '=', ''),
+              head.not(
+                head.exists(
+                  head
+                    .selectFrom('webhook_deliveries as earlier')
+                    .select('earlier.id')
+                    .whereRef('earlier.customer_id', '=', 'due.customer_id')
+                    .whereRef('earlier.ordering_key', '=', 'due.ordering_key')
+                    .where('earlier.status', '=', 'pending')
+                    .whereRef('earlier.event_seq', '<', 'due.event_seq'),
+                ),
+              ),
+            ]),
+          )
+          .orderBy('due.next_attempt_at')
+          .limit(limit)
           .forUpdate()
           .skipLocked(),
       )
@@ -137,6 +175,8 @@ export class WebhookDispatcher {
           [webhookHeaders.timestamp]: String(timestamp),
           [webhookHeaders.event]: delivery.event_type,
           [webhookHeaders.delivery]: delivery.id,
+          // Rows from before event ids existed fall back to their delivery id.
+          [webhookHeaders.eventId]: delivery.event_id ?? delivery.id,
         },
       });
       if (response.status >= 200 && response.status < 300) {

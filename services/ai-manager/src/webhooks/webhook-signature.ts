@@ -6,6 +6,8 @@ export const webhookHeaders = {
   timestamp: 'x-avp-timestamp',
   event: 'x-avp-event',
   delivery: 'x-avp-delivery',
+  /** The event's stable id: the same on every attempt and in the body's `id` (drop duplicates by it). */
+  eventId: 'x-avp-event-id',
 } as const;
 
 /**

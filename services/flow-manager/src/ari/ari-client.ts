@@ -107,6 +107,10 @@ export class AriClient {
     return this.request('POST', `/channels/${encodeURIComponent(channelId)}/variable`, { variable, value });
   }
 
+  listBridges(): Promise<AriBridge[]> {
+    return this.request('GET', '/bridges');
+  }
+
   createBridge(bridgeId: string, name = ''): Promise<AriBridge> {
     return this.request('POST', '/bridges', { type: 'mixing', bridgeId, name });
   }

@@ -3,6 +3,7 @@ import type { Logger } from '@avp/shared';
 import type { CallHandle, ExternalMedia, ExternalMediaRequest } from '../domain/calls/call-control.ts';
 import type { AriChannels } from './ari-channels.ts';
 import type { AriClient, AriConnection } from './ari-client.ts';
+import type { StoredMediaLeg, TelephonyRecords } from './ari-records.ts';
 
 /** Waits on Asterisk when connecting external media. */
 export interface ExternalMediaTimeouts {
@@ -14,7 +15,9 @@ export interface ExternalMediaTimeouts {
 
 /** One leg: the caller's media bridge and the external media channel in it. */
 interface Leg extends ExternalMedia {
+  callId: string;
   callerChannelId: string;
+  transport: 'rtp' | 'websocket';
 }
 
 /**
@@ -27,10 +30,14 @@ interface Leg extends ExternalMedia {
  *   client connects, so `attach` (called once the client is connected) waits for its StasisStart
  *   and bridges it then.
  *
- * Every wait has a deadline; a leg that cannot be bridged is hung up with its bridge.
+ * Every wait has a deadline; a leg that cannot be bridged is hung up with its bridge. Each leg is
+ * recorded before Asterisk has it and forgotten after it is gone, so a later process can
+ * re-adopt it (`adopt`) or remove it (`discard`): none outlives its call unnoticed.
  */
 export class AriExternalMedia {
   private readonly legs = new Map<string, Leg>();
+  /** Calls whose leg is being created: recorded already, not in `legs` yet. */
+  private readonly starting = new Set<string>();
   /** Call id of the leg attached to a caller's channel. */
   private readonly callOfCallerChannel = new Map<string, string>();
 
@@ -39,8 +46,23 @@ export class AriExternalMedia {
     private readonly channels: AriChannels,
     private readonly connection: AriConnection,
     private readonly timeouts: ExternalMediaTimeouts,
+    private readonly records: TelephonyRecords,
     private readonly logger: Logger,
   ) {}
+
+  /** The legs this process runs, by call id. */
+  callIds(): string[] {
+    return [...this.legs.keys()];
+  }
+
+  isStarting(callId: string): boolean {
+    return this.starting.has(callId);
+  }
+
+  /** The leg channel of the call's leg, if this process runs one. */
+  channelOf(callId: string): string | undefined {
+    return this.legs.get(callId)?.channelId;
+  }
 
   /** The call whose leg runs on this caller channel, if any. */
   callOf(callerChannelId: string): string | undefined {
@@ -49,13 +71,23 @@ export class AriExternalMedia {
 
   async start(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia> {
     await this.stop(call.id);
+    this.starting.add(call.id);
+    try {
+      return await this.create(call, request);
+    } finally {
+      this.starting.delete(call.id);
+    }
+  }
+
+  private async create(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia> {
     const bridgeId = `media-${call.id}`;
     const channelId = `media-${call.id}-${randomUUID().slice(0, 8)}`;
     // Known before Asterisk reports it, so its StasisStart is never taken for an inbound call.
     this.channels.state(channelId).outbound = true;
-    const leg: Leg = { channelId, bridgeId, callerChannelId: call.channelId, pending: request.transport === 'websocket' };
-    await this.client.createBridge(bridgeId, `media ${call.id}`);
+    const leg: Leg = { callId: call.id, channelId, bridgeId, callerChannelId: call.channelId, transport: request.transport, pending: request.transport === 'websocket' };
+    await this.records.saveMediaLeg(stored(leg));
     try {
+      await this.client.createBridge(bridgeId, `media ${call.id}`);
       await this.client.addChannel(bridgeId, [call.channelId]);
       const channel = await this.client.externalMedia({
         channelId,
@@ -76,10 +108,12 @@ export class AriExternalMedia {
       }
       this.legs.set(call.id, leg);
       this.callOfCallerChannel.set(call.channelId, call.id);
+      await this.records.saveMediaLeg(stored(leg));
       return publicView(leg);
     } catch (error) {
       await this.client.hangup(channelId).catch(() => undefined);
       await this.client.destroyBridge(bridgeId).catch(() => undefined);
+      await this.records.removeMediaLeg(call.id, channelId);
       throw error;
     }
   }
@@ -100,6 +134,7 @@ export class AriExternalMedia {
       throw error;
     }
     leg.pending = false;
+    await this.records.saveMediaLeg(stored(leg));
     return publicView(leg);
   }
 
@@ -111,10 +146,33 @@ export class AriExternalMedia {
     this.callOfCallerChannel.delete(leg.callerChannelId);
     await this.client.hangup(leg.channelId).catch((error: unknown) => this.logger.debug({ err: error, callId }, 'external media leg already gone'));
     await this.client.destroyBridge(leg.bridgeId).catch(() => undefined);
+    await this.records.removeMediaLeg(callId, leg.channelId);
+  }
+
+  /**
+   * Takes over a leg a previous process created and Asterisk still has: stop, attach and the
+   * caller's hang-up work on it as on one created here. `inStasis`: whether Asterisk has the leg
+   * channel in the app (a bridged leg is; a WebSocket leg is once its client connected).
+   */
+  adopt(leg: StoredMediaLeg, inStasis: boolean): void {
+    this.channels.state(leg.channelId).outbound = true;
+    if (inStasis) this.channels.enteredStasis(leg.channelId);
+    this.legs.set(leg.callId, { ...leg });
+    this.callOfCallerChannel.set(leg.callerChannelId, leg.callId);
+  }
+
+  /** Removes a leg a previous process created: hangs it up, destroys its bridge, forgets it. */
+  async discard(leg: StoredMediaLeg): Promise<void> {
+    this.adopt(leg, false);
+    await this.stop(leg.callId);
   }
 }
 
+function stored(leg: Leg): StoredMediaLeg {
+  return { ...leg };
+}
+
 function publicView(leg: Leg): ExternalMedia {
-  const { callerChannelId: _, ...media } = leg;
+  const { callerChannelId: _, callId: _callId, transport: _transport, ...media } = leg;
   return { ...media };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appError } from '@avp/shared';
 import type { AriClient } from './ari-client.ts';
 import type { AriChannels } from './ari-channels.ts';
+import type { StoredObject, TelephonyRecords } from './ari-records.ts';
 import type { AriPlayback } from './ari-types.ts';
 import { asteriskMediaUri } from './media-uri.ts';
 
@@ -24,7 +25,8 @@ export interface PlayOptions {
 
 /**
  * Playbacks on channels: each `play` waits for its PlaybackFinished, and ends early when its
- * signal aborts, the channel hangs up, the media is stopped or its deadline passes.
+ * signal aborts, the channel hangs up, the media is stopped or its deadline passes. Each is
+ * recorded while it runs: one whose waiter died with its process is stopped by the next one.
  */
 export class AriPlaybacks {
   private readonly playbacks = new Map<string, Waiter>();
@@ -34,7 +36,19 @@ export class AriPlaybacks {
   constructor(
     private readonly client: AriClient,
     private readonly channels: AriChannels,
+    private readonly records: TelephonyRecords,
   ) {}
+
+  /** Whether this process waits for the playback. */
+  isKnown(playbackId: string): boolean {
+    return this.playbacks.has(playbackId);
+  }
+
+  /** Stops a playback a previous process started (nobody waits for it any more) and forgets it. */
+  async discard(playback: StoredObject): Promise<void> {
+    await this.client.stopPlayback(playback.id).catch(() => undefined);
+    await this.records.removeObject(playback.id);
+  }
 
   async play(channelId: string, media: string, signal: AbortSignal, options: PlayOptions): Promise<void> {
     if (signal.aborted) throw new Error('aborted');
@@ -67,11 +81,18 @@ export class AriPlaybacks {
     });
     finished.catch(() => undefined);
     try {
+      await this.records.saveObject({ id: playbackId, kind: 'playback', callId: undefined, callerChannelId: channelId, channelIds: [], bridgeId: undefined });
       await this.client.play(channelId, uri, playbackId, options.language);
     } catch (error) {
       this.playbacks.get(playbackId)?.reject(error as Error);
     }
-    await finished;
+    try {
+      await finished;
+    } finally {
+      // A record that cannot be removed now is removed by the next reconcile (stopping a
+      // finished playback is a harmless 404); the call must not fail for it.
+      await this.records.removeObject(playbackId).catch(() => undefined);
+    }
   }
 
   /** Stops every playback running on the channel. */

@@ -12,9 +12,12 @@ import type {
 import type { CallEvents } from '../domain/calls/call-events.ts';
 import { AriChannels } from './ari-channels.ts';
 import { AriClient, AriError, type AriConnection } from './ari-client.ts';
+import { AriConnects } from './ari-connect.ts';
 import { AriEventStream } from './ari-event-stream.ts';
 import { AriExternalMedia } from './ari-external-media.ts';
 import { AriPlaybacks } from './ari-playbacks.ts';
+import { AriReconciler } from './ari-reconciler.ts';
+import type { TelephonyRecords } from './ari-records.ts';
 import type { AriChannel, AriEvent } from './ari-types.ts';
 import { hangupReason } from './hangup-causes.ts';
 
@@ -49,9 +52,12 @@ export interface AriTelephonyOptions {
   /** Longest pause between reconnects of the events socket (default 5 s). */
   maxReconnectDelayMs?: number;
   timeouts?: Partial<AriTimeouts>;
-  /** Live calls to check after a reconnect: channel ids flow-manager believes are up. */
-  liveChannels(): Promise<string[]>;
+  /** Where what is created in Asterisk is recorded, and the calls and sessions it belongs to. */
+  records: TelephonyRecords;
 }
+
+/** How long a bridge made over RPC may exist before its owner is recorded (the reconcile spares it). */
+const recentBridgeMs = 60_000;
 
 /**
  * Call control over Asterisk's ARI, and the Stasis app that feeds flow-manager: inbound
@@ -65,6 +71,10 @@ export class AriTelephony implements CallControl {
   private readonly channels = new AriChannels();
   private readonly playbacks: AriPlaybacks;
   private readonly externalMedia: AriExternalMedia;
+  private readonly connects: AriConnects;
+  private readonly reconciler: AriReconciler;
+  /** Bridges made over RPC in the last minute: their owner is recorded right after they exist. */
+  private readonly recentBridges = new Set<string>();
   private readonly timeouts: AriTimeouts;
   private callEvents: CallEvents | undefined;
   private readonly logger: Logger;
@@ -72,21 +82,33 @@ export class AriTelephony implements CallControl {
   constructor(private readonly options: AriTelephonyOptions) {
     this.logger = options.logger.child({ component: 'ari' });
     this.client = new AriClient(options.connection);
-    this.playbacks = new AriPlaybacks(this.client, this.channels);
+    this.playbacks = new AriPlaybacks(this.client, this.channels, options.records);
     this.timeouts = { ...defaultAriTimeouts, ...options.timeouts };
     this.externalMedia = new AriExternalMedia(
       this.client,
       this.channels,
       options.connection,
       { stasisMs: this.timeouts.stasisMs, connectMs: this.timeouts.mediaConnectMs },
+      options.records,
       this.logger,
     );
+    this.connects = new AriConnects(this.client, this.channels, options.records, this.logger, options.telDialTemplate);
+    this.reconciler = new AriReconciler({
+      client: this.client,
+      records: options.records,
+      externalMedia: this.externalMedia,
+      connects: this.connects,
+      playbacks: this.playbacks,
+      logger: this.logger,
+      channelGone: (channelId, reason) => this.channelGone(channelId, reason),
+      isRecentBridge: (bridgeId) => this.recentBridges.has(bridgeId),
+    });
     this.events = new AriEventStream({
       connection: options.connection,
       logger: this.logger,
       maxDelayMs: options.maxReconnectDelayMs,
       onEvent: (event) => this.onEvent(event),
-      onConnected: (reconnect) => (reconnect ? this.reconcile() : Promise.resolve()),
+      onConnected: (reconnect) => (reconnect ? this.reconciler.reconcile() : Promise.resolve()),
     });
   }
 
@@ -94,7 +116,7 @@ export class AriTelephony implements CallControl {
   async start(callEvents: CallEvents): Promise<void> {
     this.callEvents = callEvents;
     await this.events.start();
-    await this.reconcile();
+    await this.reconciler.reconcile();
   }
 
   async stop(): Promise<void> {
@@ -139,40 +161,8 @@ export class AriTelephony implements CallControl {
     }
   }
 
-  async connect(call: CallHandle, option: ConnectOption, signal: AbortSignal): Promise<{ answered: boolean }> {
-    const legs = option.destinations.map((destination) => ({
-      channelId: `connect-${randomUUID()}`,
-      endpoint: destination.type === 'tel' ? (this.options.telDialTemplate ?? 'PJSIP/{target}').replace('{target}', destination.target) : destination.target,
-    }));
-    for (const leg of legs) this.channels.state(leg.channelId).outbound = true;
-    const callerId = option.source ?? call.source;
-    await Promise.all(
-      legs.map((leg) =>
-        this.client
-          // The caller's channel as originator: the callee leg gets its formats (a Local channel
-          // with none would take the widest, slin192) and its linkedid.
-          .originate({ endpoint: leg.endpoint, channelId: leg.channelId, appArgs: `connect,${call.id}`, callerId, timeout: option.timeout, originator: call.channelId })
-          .catch((error: unknown) => this.logger.warn({ err: error, endpoint: leg.endpoint }, 'originate failed')),
-      ),
-    );
-    const winner = await this.channels.firstAnswered(legs.map((leg) => leg.channelId), call.channelId, option.timeout * 1000, signal);
-    // Every other leg is hung up: only one callee talks to the caller.
-    for (const leg of legs) if (leg.channelId !== winner) await this.client.hangup(leg.channelId).catch(() => undefined);
-    if (!winner) return { answered: false };
-
-    const bridgeId = `connect-${randomUUID()}`;
-    await this.client.createBridge(bridgeId, `connect ${call.id}`);
-    try {
-      await this.client.addChannel(bridgeId, [call.channelId, winner]);
-      // The connection lasts until the callee hangs up (the caller hanging up ends the flow).
-      await this.channels.untilHangup(winner, signal).catch((error: unknown) => {
-        if (signal.aborted) throw error;
-      });
-    } finally {
-      await this.client.hangup(winner).catch(() => undefined);
-      await this.client.destroyBridge(bridgeId).catch(() => undefined);
-    }
-    return { answered: true };
+  connect(call: CallHandle, option: ConnectOption, signal: AbortSignal): Promise<{ answered: boolean }> {
+    return this.connects.connect(call, option, signal);
   }
 
   async collectDigits(call: CallHandle, option: DigitsOption, signal: AbortSignal): Promise<string> {
@@ -197,6 +187,8 @@ export class AriTelephony implements CallControl {
 
   async createBridge(name: string): Promise<string> {
     const bridgeId = `bridge-${randomUUID()}`;
+    this.recentBridges.add(bridgeId);
+    setTimeout(() => this.recentBridges.delete(bridgeId), recentBridgeMs).unref();
     await this.client.createBridge(bridgeId, name);
     return bridgeId;
   }
@@ -274,24 +266,10 @@ export class AriTelephony implements CallControl {
     // A caller gone takes its external media leg and bridge with it.
     const mediaCallId = this.externalMedia.callOf(channelId);
     if (mediaCallId) await this.externalMedia.stop(mediaCallId);
+    await this.connects.channelGone(channelId);
     // The flow hears of it first (a hard stop aborts what it waits for); waiters after.
     if (!state?.outbound && !helper) await this.callEvents?.hungUp(channelId, reason, state?.hungUpLocally ? 'local' : 'remote');
     if (state) for (const listener of [...state.hangupListeners]) listener(appError('INVALID_STATE', `The call hung up (${reason}).`));
-  }
-
-  /** After a reconnect: calls whose channel vanished meanwhile are ended. */
-  private async reconcile(): Promise<void> {
-    let present: Set<string>;
-    try {
-      present = new Set((await this.client.listChannels()).map((channel) => channel.id));
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not list channels to reconcile calls');
-      return;
-    }
-    const live = await this.options.liveChannels();
-    const vanished = live.filter((channelId) => !present.has(channelId));
-    if (vanished.length > 0) this.logger.warn({ vanished: vanished.length }, 'ending calls whose channels vanished while disconnected');
-    for (const channelId of vanished) await this.channelGone(channelId, 'the channel vanished while ARI was disconnected');
   }
 }
 

@@ -112,4 +112,41 @@ export const migrations: Migrations = {
       await db.schema.dropTable('bridges').execute();
     },
   },
+  // What flow-manager creates in Asterisk for a call outlives the process that created it:
+  // each is recorded before it is created and removed once it is gone, so a flow-manager that
+  // starts (or reconnects) can re-adopt or remove what a previous process left in Asterisk.
+  '0003_create_telephony_records': {
+    async up(db) {
+      // One external media leg per call: the leg channel and the bridge it shares with the caller.
+      await db.schema
+        .createTable('external_media_legs')
+        .addColumn('call_id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('caller_channel_id', 'text', (column) => column.notNull())
+        .addColumn('channel_id', 'text', (column) => column.notNull())
+        .addColumn('bridge_id', 'text', (column) => column.notNull())
+        .addColumn('transport', 'text', (column) => column.notNull())
+        .addColumn('pending', 'boolean', (column) => column.notNull())
+        .addColumn('local_address', 'text')
+        .addColumn('local_port', 'integer')
+        .addColumn('websocket_url', 'text')
+        .addColumn('tm_create', 'timestamptz', (column) => column.notNull())
+        .addColumn('tm_update', 'timestamptz', (column) => column.notNull())
+        .execute();
+      // Channels and bridges of a `connect`, and playbacks: removed by whoever finds them orphaned.
+      await db.schema
+        .createTable('telephony_objects')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('kind', 'text', (column) => column.notNull())
+        .addColumn('call_id', 'uuid')
+        .addColumn('caller_channel_id', 'text', (column) => column.notNull())
+        .addColumn('channel_ids', 'jsonb', (column) => column.notNull())
+        .addColumn('bridge_id', 'text')
+        .addColumn('tm_create', 'timestamptz', (column) => column.notNull())
+        .execute();
+    },
+    async down(db) {
+      for (const table of ['telephony_objects', 'external_media_legs']) await db.schema.dropTable(table).execute();
+    },
+  },
 };

@@ -75,6 +75,38 @@ export interface BridgesTable extends TimestampColumns {
   name: string;
 }
 
+/** `external_media_legs`: the external media leg of a call, recorded before it is created in Asterisk. */
+export interface ExternalMediaLegsTable {
+  call_id: string;
+  customer_id: string;
+  /** The caller's channel, bridged with the leg. */
+  caller_channel_id: string;
+  /** The leg's own channel (UnicastRTP or WebSocket) and the bridge both are in. */
+  channel_id: string;
+  bridge_id: string;
+  transport: string;
+  /** A WebSocket leg not bridged yet (its client has not connected). */
+  pending: boolean;
+  local_address: string | null;
+  local_port: number | null;
+  websocket_url: string | null;
+  tm_create: string;
+  tm_update: string;
+}
+
+/** `telephony_objects`: a `connect`'s callee channels and bridge, or a playback, while they exist. */
+export interface TelephonyObjectsTable {
+  /** The connect's id (`connect-...`) or the playback's id. */
+  id: string;
+  kind: 'connect' | 'playback';
+  call_id: string | null;
+  caller_channel_id: string;
+  /** A connect's callee channels (empty for a playback). */
+  channel_ids: JsonbColumn<string[]>;
+  bridge_id: string | null;
+  tm_create: string;
+}
+
 export interface FlowManagerTables {
   flows: FlowsTable;
   activeflows: ActiveflowsTable;
@@ -82,6 +114,8 @@ export interface FlowManagerTables {
   numbers: NumbersTable;
   inbound_messages: InboundMessagesTable;
   bridges: BridgesTable;
+  external_media_legs: ExternalMediaLegsTable;
+  telephony_objects: TelephonyObjectsTable;
 }
 
 export type FlowManagerDb = Kysely<FlowManagerTables> | Transaction<FlowManagerTables>;

@@ -6,9 +6,11 @@ import { createVoiceActivityDetector } from '../media/vad/voice-activity-detecto
 import type { LlmMessage, LlmToolCall } from '../providers/types.ts';
 import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution, type TurnLatency } from '../pipeline/conversation.ts';
 import { connectCallMedia, type MediaTransportKind } from './media-connection.ts';
+import { realInboundFrames, type LivenessTarget } from './pipeline-liveness.ts';
 import { checkMediaChoice, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 import { confirmFirstOutput, providerFailure, watchFirstOutput } from './provider-start.ts';
-import { latencyOf, usageFields, withRetries } from './session-reports.ts';
+import { ReportOutbox, type ReportOptions, type ReportSend } from './report-outbox.ts';
+import { latencyOf, usageFields } from './session-reports.ts';
 
 export { pipelineStartSchema, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 
@@ -27,6 +29,8 @@ export interface PipelineSessionsOptions {
   createVad?: (config: PipelineStart['ai']['vad_config']) => Promise<ConversationVad>;
   /** Publisher name for events (default pipeline-manager). */
   serviceName?: string;
+  /** Where reports to ai-manager wait until delivered (default: one of its own, without metrics). */
+  reports?: ReportOutbox;
 }
 
 /** What `GET /v1/pipelines[/:id]` tells about a running pipeline. */
@@ -43,8 +47,6 @@ interface Session {
   request: PipelineStart;
   transport: MediaTransport;
   conversation: Conversation;
-  /** Calls to ai-manager in the order the conversation produced them. */
-  outbox: Promise<void>;
   intermediateId: string;
   intermediateSequence: number;
   startedAt: number;
@@ -60,12 +62,19 @@ interface Session {
  */
 export class PipelineSessions {
   private readonly sessions = new Map<string, Session>();
+  /**
+   * Ended pipelines whose pipeline_terminated is not out yet: still listed, so ai-manager's
+   * watchdog does not take a normal end (slowed by an unreachable flow-manager) for a lost one.
+   */
+  private readonly finishing = new Map<string, Session>();
   private readonly logger: Logger;
   private readonly serviceName: string;
+  private readonly reports: ReportOutbox;
 
   constructor(private readonly options: PipelineSessionsOptions) {
     this.logger = options.logger.child({ component: 'pipelines' });
     this.serviceName = options.serviceName ?? 'pipeline-manager';
+    this.reports = options.reports ?? new ReportOutbox({ logger: this.logger });
   }
 
   get size(): number {
@@ -78,7 +87,18 @@ export class PipelineSessions {
 
   /** The pipelines this process runs (ai-manager's watchdog asks for them to notice lost ones). */
   list(): PipelineInfo[] {
-    return [...this.sessions.values()].map((session) => this.info(session));
+    return [...this.sessions.values(), ...this.finishing.values()].map((session) => this.info(session));
+  }
+
+  /** The running pipelines as the liveness check sees them (pipeline-liveness.ts). */
+  livenessTargets(): LivenessTarget[] {
+    return [...this.sessions.values()].map((session) => ({
+      id: session.id,
+      customerId: session.request.customer_id,
+      callId: session.request.call_id,
+      mediaFrames: () => realInboundFrames(session.transport.stats()),
+      stop: (reason, error) => session.conversation.stop(reason, error),
+    }));
   }
 
   /** One pipeline of this process (404 when it does not run here). */
@@ -135,7 +155,6 @@ export class PipelineSessions {
         request,
         transport,
         conversation: undefined as unknown as Conversation,
-        outbox: Promise.resolve(),
         intermediateId: randomUUID(),
         intermediateSequence: 0,
         startedAt: Date.now(),
@@ -160,7 +179,9 @@ export class PipelineSessions {
       this.logger.info({ aicallId: id, callId: request.call_id, media: kind, codec: transport.codec }, 'pipeline started');
       await session.conversation.start();
       if (request.confirm_llm_ms > 0 && request.greeting) await confirmFirstOutput(watched.first, request.confirm_llm_ms);
-      this.report(session, () => this.aiManager('POST', `/v1/aicalls/${id}/status`, { customer_id: request.customer_id, status: 'progressing' }));
+      this.report(session, 'status', (reportId) =>
+        this.aiManager('POST', `/v1/aicalls/${id}/status`, { customer_id: request.customer_id, status: 'progressing', report_id: reportId }),
+      );
       return { pipeline_id: id, instance_id: this.options.instanceId };
     } catch (error) {
       this.sessions.delete(id);
@@ -174,7 +195,7 @@ export class PipelineSessions {
   async stop(id: string, reason: string): Promise<void> {
     const session = this.running(id);
     await session.conversation.stop(reason);
-    await session.outbox;
+    await this.reports.drained(id);
   }
 
   /**
@@ -204,7 +225,7 @@ export class PipelineSessions {
   }
 
   private async executeTool(session: Session, call: LlmToolCall): Promise<ToolExecution> {
-    await session.outbox; // The tool call message is stored before the tool runs.
+    await this.reports.drained(session.id); // The tool call message is stored (or given up) before the tool runs.
     const reply = await rpcCall<{ result?: string; message?: string; run_llm?: boolean; end_session?: string }>(
       this.options.bus,
       'ai-manager',
@@ -224,27 +245,28 @@ export class PipelineSessions {
     const { aicall_id: aicallId, customer_id: customerId, activeflow_id: activeflowId } = session.request;
     switch (event.type) {
       case 'user_transcript':
-        this.report(session, () =>
-          this.aiManager('POST', '/v1/aimessages', { customer_id: customerId, aicall_id: aicallId, role: 'user', direction: 'outgoing', content: event.text }),
+        this.report(session, 'message', (reportId) =>
+          this.aiManager('POST', '/v1/aimessages', { customer_id: customerId, aicall_id: aicallId, report_id: reportId, role: 'user', direction: 'outgoing', content: event.text }),
         );
         break;
-      case 'assistant_text':
+      case 'assistant_text': {
         if (event.final) break;
         session.intermediateSequence++;
-        this.report(session, () =>
-          this.aiManager('POST', '/v1/aimessages/intermediate', {
-            id: session.intermediateId,
-            customer_id: customerId,
-            aicall_id: aicallId,
-            activeflow_id: activeflowId,
-            active_ai_id: null,
-            role: 'assistant',
-            content: event.text,
-            direction: 'incoming',
-            sequence: session.intermediateSequence,
-          }),
-        );
+        // Taken now: the piece is sent later, when the answer may have moved on.
+        const piece = {
+          id: session.intermediateId,
+          customer_id: customerId,
+          aicall_id: aicallId,
+          activeflow_id: activeflowId,
+          active_ai_id: null,
+          role: 'assistant',
+          content: event.text,
+          direction: 'incoming',
+          sequence: session.intermediateSequence,
+        };
+        this.report(session, 'intermediate', (reportId) => this.aiManager('POST', '/v1/aimessages/intermediate', { ...piece, report_id: reportId }));
         break;
+      }
       case 'assistant_message': {
         session.intermediateId = randomUUID();
         session.intermediateSequence = 0;
@@ -252,10 +274,11 @@ export class PipelineSessions {
         // The turn's latencies go with its first stored answer.
         const latency = latencyOf(session.latencies.get(event.turn));
         session.latencies.delete(event.turn);
-        this.report(session, () =>
+        this.report(session, 'message', (reportId) =>
           this.aiManager('POST', '/v1/aimessages', {
             customer_id: customerId,
             aicall_id: aicallId,
+            report_id: reportId,
             role: 'assistant',
             direction: 'incoming',
             content: event.text,
@@ -266,10 +289,11 @@ export class PipelineSessions {
         break;
       }
       case 'tool_result':
-        this.report(session, () =>
+        this.report(session, 'message', (reportId) =>
           this.aiManager('POST', '/v1/aimessages', {
             customer_id: customerId,
             aicall_id: aicallId,
+            report_id: reportId,
             role: 'tool',
             direction: 'outgoing',
             content: event.result,
@@ -278,18 +302,18 @@ export class PipelineSessions {
         );
         break;
       case 'usage': {
-        // The id is made once per usage event, outside the retried send: ai-manager charges a
-        // usage id once, so a retry after a lost answer does not charge twice.
+        // The usage id is the report's idempotency key: ai-manager charges a usage id once, so
+        // a retry after a lost answer does not charge twice.
         const usage = { id: randomUUID(), customer_id: customerId, aicall_id: aicallId, ...usageFields(event) };
-        this.report(session, () => withRetries(() => this.aiManager('POST', '/v1/usages', usage)));
+        this.report(session, 'usage', () => this.aiManager('POST', '/v1/usages', usage), { id: usage.id });
         break;
       }
       case 'turn_latency':
         session.latencies.set(event.turn, event);
-        this.report(session, () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
+        this.report(session, 'event', () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
         break;
       case 'barge_in':
-        this.report(session, () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
+        this.report(session, 'event', () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
         break;
       case 'ended':
         void this.finish(session, event.reason, event.error);
@@ -302,11 +326,24 @@ export class PipelineSessions {
   private async finish(session: Session, reason: string, error?: { category: string; message: string }): Promise<void> {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
+    this.finishing.set(session.id, session);
+    try {
+      await this.wrapUp(session, reason, error);
+    } finally {
+      this.finishing.delete(session.id);
+    }
+  }
+
+  /** Closes the media, removes the leg, then publishes pipeline_terminated; resolves once that is out (or given up). */
+  private async wrapUp(session: Session, reason: string, error?: { category: string; message: string }): Promise<void> {
     await session.transport.close().catch(() => undefined);
     await this.stopMedia(session.request);
-    await session.outbox;
     this.logger.info({ aicallId: session.id, reason, durationMs: Date.now() - session.startedAt }, 'pipeline ended');
-    await this.publish('pipeline_terminated', { aicall_id: session.id, call_id: session.request.call_id, reason, error: error ?? null });
+    // Last on the AIcall's report stream (after everything it said was stored or given up), and
+    // retried like a report: ai-manager ends the session and gives the flow back on it.
+    const terminated = { aicall_id: session.id, call_id: session.request.call_id, reason, error: error ?? null };
+    this.report(session, 'event', () => this.options.bus.publish(this.serviceName, { type: 'pipeline_terminated', data: terminated }), { essential: true });
+    await this.reports.drained(session.id);
   }
 
   /** Removes the call's external media leg (flow-manager checks the call is the customer's). */
@@ -317,12 +354,9 @@ export class PipelineSessions {
     );
   }
 
-  /** Queues a report so ai-manager sees the conversation in order; failures are logged. */
-  private report(session: Session, send: () => Promise<unknown>): void {
-    session.outbox = session.outbox.then(send).then(
-      () => undefined,
-      (error: unknown) => this.logger.warn({ err: error, aicallId: session.id }, 'could not report to ai-manager'),
-    );
+  /** Queues a report on the AIcall's ordered stream (report-outbox.ts): retried, never awaited here. */
+  private report(session: Session, kind: string, send: ReportSend, options?: ReportOptions): void {
+    this.reports.add(session.id, kind, send, options);
   }
 
   private aiManager(method: 'POST', uri: string, data: unknown): Promise<unknown> {

@@ -1,18 +1,4 @@
-import { isAppError } from '@avp/shared';
 import type { ConversationEvent, TurnLatency } from '../pipeline/conversation.ts';
-
-/** Retries a report that failed in transport (timeout, no service) a few times; other errors are final. */
-export async function withRetries<T>(send: () => Promise<T>, attempts = 3, delayMs = 500): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (error) {
-      const transient = isAppError(error) && (error.reason === 'RPC_TIMEOUT' || error.reason === 'SERVICE_UNAVAILABLE' || error.httpStatus >= 500);
-      if (!transient || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
-    }
-  }
-}
 
 export function usageFields(event: Extract<ConversationEvent, { type: 'usage' }>): Record<string, unknown> {
   return {

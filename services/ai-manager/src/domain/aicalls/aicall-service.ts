@@ -117,16 +117,20 @@ async function moveStatus(trx: AiManagerDb, emit: EmitEvent, current: AicallRow,
 /**
  * Moves an AIcall to a new status (the pipeline and flow-manager drive this over the bus)
  * and publishes `aicall_status_<status>`. A customer id restricts it to that customer's.
+ * `repeatable`: a move to the status the AIcall already has is a retried report, answered
+ * with the AIcall unchanged (otherwise it is a 409 like any forbidden move).
  */
 export async function changeAicallStatus(
   context: DomainContext,
   id: string,
   to: AicallStatus,
   customerId?: string,
+  options: { repeatable?: boolean } = {},
 ): Promise<Aicall> {
   return withEvents(context.db, context.events, async (trx, emit) => {
     const current = await findAicall(trx, id, customerId);
     if (!current) throw notFound('AIcall');
+    if (options.repeatable && current.status === to) return toAicall(current);
     return toAicall(await moveStatus(trx, emit, current, to));
   });
 }

@@ -16,6 +16,7 @@ export interface NewAimessage {
   tool_calls: ToolCall[];
   tool_call_id: string;
   latency?: AimessageLatency | null;
+  report_id?: string | null;
 }
 
 export async function insertAimessage(db: AiManagerDb, fields: NewAimessage): Promise<AimessageRow> {
@@ -24,6 +25,11 @@ export async function insertAimessage(db: AiManagerDb, fields: NewAimessage): Pr
     .values({ ...fields, tool_calls: jsonb(fields.tool_calls), latency: jsonb(fields.latency ?? null), ...creationTimestamps() })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/** The message a pipeline report stored on an AIcall, by the report's idempotency key. */
+export async function findReportedAimessage(db: AiManagerDb, aicallId: string, reportId: string): Promise<AimessageRow | undefined> {
+  return db.selectFrom('aimessages').selectAll().where('aicall_id', '=', aicallId).where('report_id', '=', reportId).executeTakeFirst();
 }
 
 export async function findAimessage(db: AiManagerDb, customerId: string, id: string): Promise<AimessageRow | undefined> {

@@ -1,5 +1,6 @@
 import {
   appError,
+  isUniqueViolation,
   newId,
   type AicallStatus,
   type Aimessage,
@@ -15,7 +16,7 @@ import { findAicall } from '../aicalls/aicall-repository.ts';
 import { isLive } from '../aicalls/aicall-status.ts';
 import type { DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
-import { findAimessage, insertAimessage, listAimessages, type AimessageRow } from './aimessage-repository.ts';
+import { findAimessage, findReportedAimessage, insertAimessage, listAimessages, type AimessageRow } from './aimessage-repository.ts';
 
 /** The public form of a message. */
 export function toAimessage(row: AimessageRow): Aimessage {
@@ -45,12 +46,18 @@ export interface RecordedMessage {
   tool_calls?: ToolCall[];
   tool_call_id?: string;
   latency?: AimessageLatency;
+  /**
+   * The pipeline's idempotency key of this report: a message with a key already stored on the
+   * AIcall is not stored again, and the answer is the message stored the first time.
+   */
+  report_id?: string;
 }
 
 /**
  * Stores a message of a live AIcall and publishes `aimessage_created`. With a customer id
  * the AIcall must be that customer's (404 otherwise); a session that has ended takes no
- * more messages (409 INVALID_STATE).
+ * more messages (409 INVALID_STATE), except a pipeline's report (`report_id`): it was made
+ * while the session was live and may arrive late, after an outage the pipeline rode out.
  */
 export async function recordAimessage(
   context: DomainContext,
@@ -58,10 +65,27 @@ export async function recordAimessage(
   message: RecordedMessage,
   customerId?: string,
 ): Promise<Aimessage> {
+  try {
+    return await storeAimessage(context, aicallId, message, customerId);
+  } catch (error) {
+    // The same report arrived twice at once (a retry while the first attempt was still being
+    // stored): the first one's transaction won; answer with what it stored.
+    if (message.report_id && isUniqueViolation(error, 'aimessages_report_key')) {
+      const stored = await findReportedAimessage(context.db, aicallId, message.report_id);
+      if (stored) return toAimessage(stored);
+    }
+    throw error;
+  }
+}
+
+async function storeAimessage(context: DomainContext, aicallId: string, message: RecordedMessage, customerId?: string): Promise<Aimessage> {
   return withEvents(context.db, context.events, async (trx, emit) => {
     const aicall = await findAicall(trx, aicallId, customerId);
     if (!aicall) throw notFound('AIcall');
-    if (!isLive(aicall.status as AicallStatus)) {
+    if (message.report_id) {
+      const stored = await findReportedAimessage(trx, aicall.id, message.report_id);
+      if (stored) return toAimessage(stored);
+    } else if (!isLive(aicall.status as AicallStatus)) {
       throw appError('INVALID_STATE', `The AIcall is ${aicall.status} and takes no more messages.`);
     }
     const row = await insertAimessage(trx, {
@@ -76,6 +100,7 @@ export async function recordAimessage(
       tool_calls: message.tool_calls ?? [],
       tool_call_id: message.tool_call_id ?? '',
       latency: message.latency ?? null,
+      report_id: message.report_id ?? null,
     });
     const aimessage = toAimessage(row);
     await emit('aimessage_created', aicall.customer_id, aimessage);

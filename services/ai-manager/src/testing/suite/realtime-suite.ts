@@ -41,27 +41,31 @@ export function realtimeSuite(get: GetContext): void {
       expect(everything).toContain('"engine_key_set":true');
     });
 
-    it('empties the event outbox once events are published, and publishes rows a dead process left', async () => {
+    it('marks outbox rows published and keeps them for replay, and publishes rows a dead process left', async () => {
       const { harness, database } = get();
       const db = database.forSchema(databaseSchema);
       const outbox = sql.id(databaseSchema, 'event_outbox');
-      const { key } = await createTestCustomer(harness);
+      const { key, id: customerId } = await createTestCustomer(harness);
       const ai = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody() });
-      await eventually(async () => {
-        const left = await sql<{ id: string }>`select id from ${outbox} where data like ${`%${ai.body.id}%`}`.execute(db);
-        return left.rows.length === 0 || undefined;
+      const kept = await eventually(async () => {
+        const rows = await sql<{ id: string; seq: number; customer_id: string }>`
+          select id, seq, customer_id from ${outbox} where data like ${`%${ai.body.id}%`} and published_at is not null`.execute(db);
+        return rows.rows[0];
       });
-      // A row written by a process that died before publishing it.
-      const orphan = { id: randomUUID(), customer_id: randomUUID(), name: 'left behind' };
-      await sql`insert into ${outbox} (id, event_type, data, tm_create)
-        values (${randomUUID()}, 'ai_updated', ${JSON.stringify(orphan)}, clock_timestamp() - interval '1 minute')`.execute(db);
+      expect(kept).toEqual({ id: expect.any(String), seq: 1, customer_id: customerId });
+      expect(harness.events.find((event) => (event.data as { id?: string }).id === ai.body.id)).toMatchObject({ id: kept.id, seq: 1 });
+      // A row written by a process that died before publishing it: published with its own id and number.
+      const orphan = { id: randomUUID(), customer_id: customerId, name: 'left behind' };
+      const orphanId = randomUUID();
+      await sql`insert into ${outbox} (id, event_type, data, tm_create, customer_id, seq)
+        values (${orphanId}, 'ai_updated', ${JSON.stringify(orphan)}, clock_timestamp() - interval '1 minute', ${customerId}, 2)`.execute(db);
       const republished = await eventually(() =>
         harness.events.find((event) => (event.data as { id?: string }).id === orphan.id),
       );
-      expect(republished).toMatchObject({ type: 'ai_updated', publisher: 'ai-manager', data: orphan });
+      expect(republished).toMatchObject({ type: 'ai_updated', publisher: 'ai-manager', data: orphan, id: orphanId, seq: 2 });
       await eventually(async () => {
-        const left = await sql<{ id: string }>`select id from ${outbox} where data like ${`%${orphan.id}%`}`.execute(db);
-        return left.rows.length === 0 || undefined;
+        const left = await sql<{ id: string }>`select id from ${outbox} where id = ${orphanId} and published_at is not null`.execute(db);
+        return left.rows.length === 1 || undefined;
       });
     });
 

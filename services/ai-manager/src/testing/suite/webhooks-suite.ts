@@ -56,7 +56,9 @@ export function webhooksSuite(get: GetContext): void {
       const signature = String(delivered!.headers[webhookHeaders.signature]);
       expect(verifyWebhook(customer.body.webhook_secret, timestamp, delivered!.body, signature)).toBe(true);
       expect(verifyWebhook('whsec_wrong', timestamp, delivered!.body, signature)).toBe(false);
-      expect(JSON.parse(delivered!.body)).toEqual({ type: 'ai_created', data: ai.body });
+      const eventId = String(delivered!.headers[webhookHeaders.eventId]);
+      expect(failed!.headers[webhookHeaders.eventId]).toBe(eventId);
+      expect(JSON.parse(delivered!.body)).toEqual({ id: eventId, seq: 1, type: 'ai_created', data: ai.body });
       expect(delivered!.body).not.toContain(secretEngineKey);
       expect(delivered!.body).not.toContain('"engine_key"');
 

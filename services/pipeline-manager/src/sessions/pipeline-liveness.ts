@@ -1,0 +1,199 @@
+import { isAppError, rpcCall, type Bus, type Logger } from '@avp/shared';
+import type { MediaTransportStats } from '../media/media-transport.ts';
+
+/** What the liveness check needs of one running pipeline. */
+export interface LivenessTarget {
+  id: string;
+  customerId: string;
+  callId: string;
+  /** Inbound frames that carried audio Asterisk sent (see realInboundFrames). */
+  mediaFrames(): number;
+  /** Ends the pipeline with a reason; with an error, ai-manager tells the customer why. */
+  stop(reason: string, error?: { category: string; message: string }): Promise<void>;
+}
+
+export interface PipelineLivenessOptions {
+  bus: Bus;
+  logger: Logger;
+  serviceName: string;
+  /** The running pipelines, asked at every check. */
+  pipelines: () => LivenessTarget[];
+  /** Time between checks (default 5000 ms); 0 turns the checks off. */
+  intervalMs?: number;
+  /** No audio from the call for this long makes the pipeline ask whether the call is still up (default 60 000 ms; 0 = never). */
+  mediaTimeoutMs?: number;
+  /** Longest wait for ai-manager's or flow-manager's answer (default 3000 ms). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Frames of audio that really arrived. The transports fill a silent caller's gaps with
+ * silence (a real Asterisk sends nothing at all then) and conceal lost packets, so frames
+ * keep flowing to the conversation either way; only what is left after both is evidence
+ * that the leg still carries the call.
+ */
+export function realInboundFrames(stats: MediaTransportStats & { silenceFilledFrames?: number }): number {
+  return stats.framesReceived - (stats.silenceFilledFrames ?? 0) - stats.concealedFrames;
+}
+
+type AicallStatus = 'initiating' | 'progressing' | 'terminating' | 'terminated' | null;
+
+/**
+ * Keeps a pipeline from outliving its session. ai-manager may end a session without reaching
+ * the pipeline (it declared the pipeline lost while the broker was restarting, or its stop
+ * request found no queue), and nothing else would ever stop it: it would go on talking to
+ * the caller and billing. So every few seconds each process asks ai-manager, in one request,
+ * for the status of all its pipelines' AIcalls (`POST /v1/aicalls/states`) and stops a
+ * pipeline whose AIcall is terminated, does not exist, or stays `terminating` two checks in a
+ * row (an ai-manager that died halfway through ending it). No answer is no evidence: a
+ * timeout, an unreachable bus or an older ai-manager leave every pipeline running.
+ *
+ * A call whose leg went quiet is the other way to outlive a session (the hang-up event lost,
+ * the leg left behind). Silence alone proves nothing, since a silent caller makes Asterisk
+ * send nothing at all, so after `mediaTimeoutMs` without real audio the pipeline asks
+ * flow-manager about its call: it ends itself (with the reason, which ai-manager records)
+ * only when flow-manager says the call has hung up or does not exist; a call that is up
+ * earns another full period, and no answer leaves it running.
+ */
+export class PipelineLiveness {
+  private readonly logger: Logger;
+  private readonly intervalMs: number;
+  private readonly mediaTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  /** Checks in a row that found the AIcall terminating, by pipeline. */
+  private readonly terminating = new Map<string, number>();
+  /** Real inbound frames at the last change, and when that was (or when the call was last confirmed up). */
+  private readonly media = new Map<string, { frames: number; since: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(private readonly options: PipelineLivenessOptions) {
+    this.logger = options.logger.child({ component: 'pipeline-liveness' });
+    this.intervalMs = options.intervalMs ?? 5000;
+    this.mediaTimeoutMs = options.mediaTimeoutMs ?? 60_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
+  }
+
+  start(): void {
+    if (this.intervalMs <= 0 || !this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.check().finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One round over every running pipeline. Never throws. */
+  async check(): Promise<void> {
+    try {
+      const targets = this.options.pipelines();
+      const ids = new Set(targets.map((target) => target.id));
+      for (const id of this.terminating.keys()) if (!ids.has(id)) this.terminating.delete(id);
+      for (const id of this.media.keys()) if (!ids.has(id)) this.media.delete(id);
+      if (targets.length === 0) return;
+      const ended = await this.checkAicalls(targets);
+      const rest = targets.filter((target) => !ended.has(target.id));
+      if (this.mediaTimeoutMs > 0) await Promise.all(rest.map((target) => this.checkMedia(target)));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'pipeline liveness check failed; trying again at the next one');
+    }
+  }
+
+  /** Stops the pipelines whose AIcall has ended; answers their ids. */
+  private async checkAicalls(targets: LivenessTarget[]): Promise<Set<string>> {
+    const ended = new Set<string>();
+    let states: { id: string; status: AicallStatus }[];
+    try {
+      const reply = await rpcCall<{ result: { id: string; status: AicallStatus }[] }>(
+        this.options.bus,
+        'ai-manager',
+        'POST',
+        '/v1/aicalls/states',
+        { aicalls: targets.map((target) => ({ id: target.id, customer_id: target.customerId })) },
+        { publisher: this.options.serviceName, timeoutMs: this.requestTimeoutMs },
+      );
+      states = reply.result;
+    } catch (error) {
+      this.logger.info({ reason: isAppError(error) ? error.reason : String(error) }, 'could not ask ai-manager about the AIcalls; every pipeline keeps running');
+      return ended;
+    }
+    const byId = new Map(states.map((state) => [state.id.toLowerCase(), state.status]));
+    for (const target of targets) {
+      const id = target.id.toLowerCase();
+      if (!byId.has(id)) continue; // Not answered about: no evidence.
+      const status = byId.get(id) ?? null;
+      let why: string | undefined;
+      if (status === null) why = 'the AIcall does not exist';
+      else if (status === 'terminated') why = 'the AIcall has ended';
+      else if (status === 'terminating') {
+        const count = (this.terminating.get(target.id) ?? 0) + 1;
+        this.terminating.set(target.id, count);
+        if (count >= 2) why = 'the AIcall has been ending for two checks';
+      } else this.terminating.delete(target.id);
+      if (!why) continue;
+      ended.add(target.id);
+      this.logger.warn({ aicallId: target.id, status }, `stopping an orphaned pipeline: ${why}`);
+      await target.stop(why).catch((error: unknown) => this.logger.warn({ err: error, aicallId: target.id }, 'could not stop the pipeline'));
+    }
+    return ended;
+  }
+
+  private async checkMedia(target: LivenessTarget): Promise<void> {
+    const now = Date.now();
+    const frames = target.mediaFrames();
+    const last = this.media.get(target.id);
+    if (!last || last.frames !== frames) {
+      this.media.set(target.id, { frames, since: now });
+      return;
+    }
+    if (now - last.since < this.mediaTimeoutMs) return;
+    const up = await this.callIsUp(target);
+    if (up === undefined) return; // No answer: ask again at the next check.
+    if (up) {
+      // A silent caller on a live call: wait another full period before asking again.
+      last.since = now;
+      return;
+    }
+    const seconds = Math.round((now - last.since) / 1000);
+    const message = `no audio from the call for ${seconds} s and the call has ended`;
+    this.logger.warn({ aicallId: target.id, callId: target.callId }, `ending a pipeline: ${message}`);
+    this.media.delete(target.id);
+    await target
+      .stop(message, { category: 'media', message })
+      .catch((error: unknown) => this.logger.warn({ err: error, aicallId: target.id }, 'could not stop the pipeline'));
+  }
+
+  /** Whether flow-manager says the call is up; undefined when it did not answer. */
+  private async callIsUp(target: LivenessTarget): Promise<boolean | undefined> {
+    try {
+      const call = await rpcCall<{ status?: string }>(
+        this.options.bus,
+        'flow-manager',
+        'GET',
+        `/v1/calls/${target.callId}?customer_id=${encodeURIComponent(target.customerId)}`,
+        undefined,
+        { publisher: this.options.serviceName, timeoutMs: this.requestTimeoutMs },
+      );
+      return call.status !== 'hangup';
+    } catch (error) {
+      if (isAppError(error) && error.reason === 'RESOURCE_NOT_FOUND') return false;
+      this.logger.info({ aicallId: target.id, reason: isAppError(error) ? error.reason : String(error) }, 'could not ask flow-manager about the call');
+      return undefined;
+    }
+  }
+}

@@ -88,9 +88,21 @@ function createPostgresDatabase(url: string, options: CreateDatabaseOptions): Da
   pool.on('error', (error) => {
     options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed');
   });
+  // A connection that fails while it is checked out (between the queries of a transaction, say)
+  // emits 'error' on its client, where the pool's handler does not listen; unheard, that error
+  // ends the process. The query in flight fails on its own and the pool discards the client.
+  const watched = new WeakSet<pg.PoolClient>();
+  const connect = async () => {
+    const client = await pool.connect();
+    if (!watched.has(client)) {
+      watched.add(client);
+      client.on('error', (error) => options.logger?.warn({ err: error }, 'a PostgreSQL connection in use failed'));
+    }
+    return client;
+  };
   // Each schema's Kysely borrows the pool; only this handle may end it.
   const borrowedPool = {
-    connect: () => pool.connect(),
+    connect,
     end: async () => {},
     options: pool.options,
     Client: pg.Client,

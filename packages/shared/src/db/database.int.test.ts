@@ -72,6 +72,33 @@ describe.skipIf(!postgres.available)('PostgreSQL handles', () => {
     await expect(sql`select 1`.execute(db)).rejects.toThrow();
   });
 
+  it('survives a connection that dies while a transaction holds it, and serves again', async () => {
+    const database = await open({ poolSize: 2, applicationName: 'dies-in-transaction' });
+    const db = database.forSchema<Record<string, never>>('public');
+    const admin = new pg.Client({ connectionString: testDatabase.url });
+    await admin.connect();
+    try {
+      const failed = await db
+        .transaction()
+        .execute(async (trx) => {
+          await sql`select 1`.execute(trx);
+          // The server ends this connection while the transaction holds it between two queries.
+          await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'dies-in-transaction' and pid <> pg_backend_pid()");
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await sql`select 2`.execute(trx);
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(failed).toBeInstanceOf(Error);
+      const again = await sql<{ one: number }>`select 1 as one`.execute(db);
+      expect(again.rows).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('rejects schema names that would need quoting', async () => {
     const database = await open();
     expect(() => database.forSchema('Robert"; drop')).toThrow(/Invalid schema name/);

@@ -106,6 +106,25 @@ export const vadConfigSchema = z.strictObject({
 });
 export type VadConfig = z.infer<typeof vadConfigSchema>;
 
+/**
+ * How the AI takes turns (per AI; omitted fields take the pipeline's defaults, documented in
+ * the pipeline-manager README). Three parts, each owned by one stage of a turn:
+ * - `end_of_turn`: when the caller's turn is over (what was said, not only silence) and when
+ *   the answer is prepared ahead of that decision (preemptive generation);
+ * - `interruption`: what of the caller's sound over the bot stops it (backchannels do not);
+ * - `stall`: how long a provider may stay silent before the caller hears a filler, the
+ *   provider is retried and, last, the session ends with an apology.
+ */
+export const endOfTurnConfigSchema = z.strictObject({});
+export const interruptionConfigSchema = z.strictObject({});
+export const stallConfigSchema = z.strictObject({});
+export const turnConfigSchema = z.strictObject({
+  end_of_turn: endOfTurnConfigSchema.optional(),
+  interruption: interruptionConfigSchema.optional(),
+  stall: stallConfigSchema.optional(),
+});
+export type TurnConfig = z.infer<typeof turnConfigSchema>;
+
 /** The pipeline's VAD defaults (see issue 5: measured later). */
 export const defaultVadConfig: Required<VadConfig> = { confidence: 0.7, start_secs: 0.2, stop_secs: 0.8, min_volume: 0.6 };
 

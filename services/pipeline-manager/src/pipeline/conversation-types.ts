@@ -1,3 +1,4 @@
+import type { TurnConfig } from '@avp/shared';
 import type { AudioFrame } from '../media/audio-format.ts';
 import type { MediaTransport } from '../media/media-transport.ts';
 import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
@@ -39,6 +40,16 @@ export type ConversationEvent =
   | { type: 'usage'; kind: 'llm' | 'stt' | 'tts'; provider: string; inputTokens?: number; outputTokens?: number; characters?: number; audioSeconds?: number }
   | ({ type: 'turn_latency' } & TurnLatency)
   | { type: 'barge_in'; turn: number; heardText: string; decidedAt: number; stoppedAt: number }
+  /**
+   * Caller sound over the bot, classified: `real` stopped the bot, `backchannel` ("mhm",
+   * a short noise, the bot's own echo) did not, `false` stopped it but was no speech after all
+   * (the bot went on with its answer).
+   */
+  | { type: 'interruption'; turn: number; kind: 'real' | 'backchannel' | 'false' }
+  /** A provider gave nothing in time: what was done about it (for metrics and the log). */
+  | { type: 'stall'; turn: number; stage: 'llm' | 'tts'; action: 'filler' | 'retry' | 'fallback' | 'gave_up'; provider: string }
+  /** An answer prepared ahead of the end of turn, thrown away because the caller went on. */
+  | { type: 'preemptive_discarded'; turn: number }
   | { type: 'ended'; reason: string; error?: { category: string; message: string; provider?: string } };
 
 export interface ConversationOptions {
@@ -67,5 +78,7 @@ export interface ConversationOptions {
   transcriptWaitMs?: number;
   /** Tool rounds in one turn before the turn is cut short (default 5). */
   maxToolRounds?: number;
+  /** The AI's `turn_config` (end of turn, interruptions, stalls); missing parts take the defaults. */
+  turnConfig?: TurnConfig;
   now?: () => number;
 }

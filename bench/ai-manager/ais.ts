@@ -1,6 +1,13 @@
 /**
  * Benchmark of GET /v1.0/ais/{id} and POST /v1.0/ais on PostgreSQL.
  *
+ * GET is measured with autocannon next to its ceiling in the same run: a bare Fastify route
+ * doing one PostgreSQL lookup of the same row in the same database (fastify-pg-server.ts, its
+ * own process), the two alternating in two rounds each so that the machine's other load falls
+ * on both alike. `rest_get_ai_ratio_to_fastify_pg` = ai-manager's requests/s / the bare
+ * route's: what authentication, tenancy, validation, serialisation and the platform's hooks
+ * cost (the absolute requests/s depend on the machine; the ratio much less).
+ *
  *   pnpm tsx bench/ai-manager/ais.ts            # 10 s per endpoint, 16 connections
  *   BENCH_SECONDS=5 BENCH_CONNECTIONS=32 pnpm tsx bench/ai-manager/ais.ts
  *
@@ -15,7 +22,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writeBenchJson } from '../lib/bench-json.ts';
-import { runLoad, type LoadResult } from './load.ts';
+import { runAutocannon, runLoad, type LoadResult } from './load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -29,7 +36,24 @@ const firstLine = await new Promise<string>((resolve, reject) => {
   lines.once('line', resolve);
   server.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
 });
-const { url, key, aiId } = JSON.parse(firstLine) as { url: string; key: string; aiId: string };
+const { url, key, aiId, databaseUrl } = JSON.parse(firstLine) as { url: string; key: string; aiId: string; databaseUrl: string };
+const bare = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fastify-pg-server.ts', import.meta.url)), databaseUrl], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: process.env,
+});
+const bareLine = await new Promise<string>((resolve, reject) => {
+  const lines = createInterface({ input: bare.stdout! });
+  lines.once('line', resolve);
+  bare.once('exit', (code) => reject(new Error(`bare Fastify server exited with ${code}`)));
+});
+const bareUrl = (JSON.parse(bareLine) as { url: string }).url;
+
+/** Two runs merged: requests/s over both, the worse p50/p99 (their histograms are not kept). */
+function merge(first: LoadResult, second: LoadResult): LoadResult {
+  const requests = first.requests + second.requests;
+  const seconds = first.requests / first.requestsPerSecond + second.requests / second.requestsPerSecond;
+  return { requests, errors: first.errors + second.errors, requestsPerSecond: requests / seconds, p50Ms: Math.max(first.p50Ms, second.p50Ms), p99Ms: Math.max(first.p99Ms, second.p99Ms) };
+}
 
 function report(name: string, result: LoadResult, prefix: string): void {
   writeBenchJson({
@@ -48,9 +72,23 @@ try {
   console.log(`ai-manager on PostgreSQL, ${connections} connections, ${seconds} s per endpoint`);
   writeBenchJson({ rest_connections: connections, rest_seconds_per_endpoint: seconds });
   const headers = { authorization: `Bearer ${key}` };
+  const getAi = { url: `${url}/v1.0/ais/${aiId}`, method: 'GET' as const, headers, connections };
+  const getBare = { url: `${bareUrl}/ais/${aiId}`, method: 'GET' as const, headers: {}, connections };
   // A short warm-up so JIT and connection pools are settled before measuring.
-  await runLoad({ url: `${url}/v1.0/ais/${aiId}`, method: 'GET', headers, connections, durationMs: 2000 });
-  report('GET /v1.0/ais/{id}', await runLoad({ url: `${url}/v1.0/ais/${aiId}`, method: 'GET', headers, connections, durationMs: seconds * 1000 }), 'rest_get_ai');
+  await runAutocannon({ ...getAi, durationMs: 2000 });
+  await runAutocannon({ ...getBare, durationMs: 2000 });
+  const half = (seconds * 1000) / 2;
+  const aiFirst = await runAutocannon({ ...getAi, durationMs: half });
+  const bareFirst = await runAutocannon({ ...getBare, durationMs: half });
+  const aiSecond = await runAutocannon({ ...getAi, durationMs: half });
+  const bareSecond = await runAutocannon({ ...getBare, durationMs: half });
+  const aiResult = merge(aiFirst, aiSecond);
+  const bareResult = merge(bareFirst, bareSecond);
+  report('GET /v1.0/ais/{id}', aiResult, 'rest_get_ai');
+  report('bare Fastify + 1 PG lookup', bareResult, 'rest_fastify_pg');
+  const ratio = aiResult.requestsPerSecond / bareResult.requestsPerSecond;
+  writeBenchJson({ rest_get_ai_ratio_to_fastify_pg: ratio });
+  console.log(`GET /v1.0/ais/{id} reaches ${(ratio * 100).toFixed(0)} % of the bare route's requests/s (autocannon, ${connections} connections, 2 x ${half / 1000} s each, alternating)`);
   const body = JSON.stringify({
     name: 'bench',
     engine_model: 'openai.gpt-4o-mini',
@@ -75,6 +113,8 @@ try {
     'rest_post_ai',
   );
 } finally {
+  bare.kill('SIGTERM');
+  await once(bare, 'exit');
   server.kill('SIGTERM');
   await once(server, 'exit');
 }

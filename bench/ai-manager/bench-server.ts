@@ -2,7 +2,7 @@
  * The server side of the ai-manager benchmark, run as its own process by ais.ts so the load
  * generator does not share its event loop: ai-manager on a fresh PostgreSQL database (and
  * the in-process bus, or RabbitMQ when RABBITMQ_URL is set), a customer and one AI. Prints
- * one JSON line `{url, key, aiId}` when ready; drops the database on SIGTERM.
+ * one JSON line `{url, key, aiId, databaseUrl}` when ready; drops the database on SIGTERM.
  */
 import { commonEnvironmentSchema, createLogger, startPlatform } from '../../packages/shared/src/index.ts';
 import { createTestPostgresDatabase } from '../../packages/shared/src/testing/index.ts';
@@ -51,7 +51,7 @@ const ai = (await (
   })
 ).json()) as { id: string };
 
-process.stdout.write(`${JSON.stringify({ url: platform.url, key, aiId: ai.id })}\n`);
+process.stdout.write(`${JSON.stringify({ url: platform.url, key, aiId: ai.id, databaseUrl: database.url })}\n`);
 
 process.once('SIGTERM', () => {
   void (async () => {

@@ -62,7 +62,8 @@ export const benchmarks: Benchmark[] = [
     'bench/ai-manager/ais.ts',
     [[], []],
     'GET /v1.0/ais/{id} and POST /v1.0/ais against ai-manager on PostgreSQL (its own database, in-process bus, rate limit off), ' +
-      'closed loop with 16 keep-alive connections from a separate process. Needs the PostgreSQL of DATABASE_URL_ADMIN.',
+      'closed loop with 16 keep-alive connections from a separate process; GET with autocannon, alternating with a bare Fastify route doing one ' +
+      'PostgreSQL lookup of the same row (rest_get_ai_ratio_to_fastify_pg = ai-manager / bare). Needs the PostgreSQL of DATABASE_URL_ADMIN.',
     { env: { BENCH_SECONDS: '10', BENCH_CONNECTIONS: '16' }, quickEnv: { BENCH_SECONDS: '3', BENCH_CONNECTIONS: '16' } },
   ),
   benchmark(
@@ -71,7 +72,8 @@ export const benchmarks: Benchmark[] = [
     'bench/media/resampler-quality.ts',
     [[], []],
     '8 -> 16 -> 8 kHz round trip on the speech fixture (SNR at the best alignment), alias rejection of 16 -> 8 kHz on a 4.2-7.8 kHz sweep, ' +
-      'image rejection of 8 -> 16 kHz, passband level, per speex quality (the engine uses quality 6).',
+      'image rejection of 8 -> 16 kHz, passband level, per speex quality (the engine uses quality 6). The full-band SNR mostly counts the fixture\'s ' +
+      'energy above 3.76 kHz; in-band: the round trip\'s SNR in 0-3.4 kHz and the alias rejection of a 4.0-7.8 kHz sweep, beside sox `rate -v` in the same run.',
   ),
   benchmark(
     'frame-cost',
@@ -86,7 +88,8 @@ export const benchmarks: Benchmark[] = [
     ['silero', '100,200', '3'],
     'N real RTP transports in one process, each receiving 50 packets/s of u-law speech from a peer process, running the VAD and echoing every frame back ' +
       '(decode, resample, VAD, resample, encode, paced send). Send jitter = |interval between a call\'s consecutive packets - 20 ms|. ' +
-      'Silero runs batched in its worker thread, so "cpu %" counts both threads.',
+      'Silero runs batched in its worker thread, so "cpu %" counts both threads. "cpu us per call-frame" = CPU time per call per 20 ms frame of ' +
+      'this path, "calls/core (cpu)" = 20 000 us / that; "rx jitter p99" is measured at the peer, beside a bare 20 ms timer\'s p99 in the same step.',
   ),
   concurrentCalls('webrtc', 'WebRTC VAD', [], 'The same with the WebRTC VAD (libfvad, WASM, on the event loop).', true),
   benchmark(
@@ -103,6 +106,24 @@ export const benchmarks: Benchmark[] = [
     [['20', '100'], ['10', '100']],
     'The conversation engine alone with zero-latency provider fakes and an in-memory transport: STT final -> first audio frame handed to the transport, ' +
       'at 1 and at 100 concurrent calls; barge-in reaction = VAD decision -> output queue flushed.',
+  ),
+  benchmark(
+    'overhead-wire',
+    'pipeline: overhead to the wire at 100 calls carrying media',
+    'bench/pipeline/overhead-wire.ts',
+    [['10', '100'], ['4', '100']],
+    'The conversation engine with zero-latency provider fakes on real RTP transports, each fed 50 packets/s of speech by a peer process and sending ' +
+      'its continuous 50 packets/s stream: STT final -> first answer packet handed to the socket, with the first frame of a talkspurt sent at once ' +
+      '(the default) and, in a second round, waiting for the call\'s next 20 ms slot (the previous behaviour).',
+  ),
+  benchmark(
+    'bargein-heard',
+    'pipeline: barge-in as the caller hears it',
+    'bench/pipeline/bargein-heard.ts',
+    [['10'], ['4']],
+    'One call at a time on a real RTP transport with the default VAD (Silero, default vad_config) and the default turn_config; the caller, a UDP ' +
+      'socket sending 50 packets/s, starts speaking (the speech fixture) while the bot greets: from the first packet of its speech to the end of the ' +
+      'last bot packet it receives (arrival + 20 ms). STT double: an interim transcript 300 ms after the onset.',
   ),
   benchmark(
     'simulator',

@@ -42,6 +42,7 @@ export interface ReportFigures {
 export function reportFigures({ quick, totalSeconds, loadBefore, loadAfter, outcomes }: BenchRun): ReportFigures {
   const all: Figures = Object.assign({}, ...outcomes.map((outcome) => outcome.figures)) as Figures;
   const get = (key: string): number | null => (typeof all[key] === 'number' ? all[key] : null);
+  const ratio = (numerator: number | null, denominator: number | null): number | null => (numerator === null || denominator === null || denominator <= 0 ? null : numerator / denominator);
 
   /**
    * Calls per core: the largest tested call count N whose RTP send jitter p99 was below 2 ms (as
@@ -99,6 +100,11 @@ export function reportFigures({ quick, totalSeconds, loadBefore, loadAfter, outc
     calls_per_core_calls_tested: silero.calls,
     calls_per_core_cpu_pct: silero.cpuPct,
     calls_per_core_webrtc: webrtc.callsPerCore === null ? null : Math.floor(webrtc.callsPerCore),
+    // Issue 15: CPU time per call-frame of the full media path (Silero, 200 calls) and the calls one core's CPU carries at 100 %.
+    media_cpu_us_per_call_frame: get('media_silero_calls_200_cpu_us_per_call_frame'),
+    calls_per_core_cpu: get('media_silero_calls_200_calls_per_core_cpu'),
+    // Receiver-side jitter p99 at 200 calls over a bare 20 ms timer's p99 in the same step (1 = the machine's noise floor).
+    jitter_p99_ratio_to_timer_200_calls: ratio(get('media_silero_calls_200_rx_jitter_p99_ms'), get('media_silero_calls_200_bare_timer_p99_ms')),
     rtp_send_jitter_p99_ms_webrtc: webrtc.jitter,
     pipeline_overhead_1call_p50_ms: get('overhead_calls_1_p50_ms'),
     pipeline_overhead_1call_p95_ms: get('overhead_calls_1_p95_ms'),

@@ -21,7 +21,7 @@ export function writeReport(run: BenchRun, outDir: string): Figures {
 /** REPORT.md, line by line. */
 function reportMarkdown(
   { command, quick, startedAt, totalSeconds, loadBefore, loadAfter, outcomes }: BenchRun,
-  { required, derived, silero, webrtc, concurrent }: ReportFigures,
+  { required, derived, json, silero, webrtc, concurrent }: ReportFigures,
 ): string[] {
   const fmt = (value: number | null | undefined, digits = 1, unit = '') => (value === null || value === undefined ? 'n/a' : `${value.toFixed(digits)}${unit ? ` ${unit}` : ''}`);
   const verdict = (value: number | null | undefined, ok: (value: number) => boolean) => (value === null || value === undefined ? 'not measured' : ok(value) ? 'met' : 'NOT met');
@@ -78,6 +78,7 @@ function reportMarkdown(
     ['Resampler alias rejection, 16 -> 8 kHz, 4.2-7.8 kHz sweep (quality 6)', fmt(required.resampler_alias_rejection_db, 1, 'dB'), '-', '-', sourceNote('resampler')],
     ['REST GET /v1.0/ais/{id} throughput (16 connections)', fmt(required.rest_get_ai_rps, 0, 'req/s'), '-', '-', sourceNote('rest')],
     ['REST GET /v1.0/ais/{id} p99 latency', fmt(required.rest_get_ai_p99_ms, 2, 'ms'), '-', '-', sourceNote('rest')],
+    ...honestRows(json, fmt, verdict, sourceNote),
     ['Caller: end of utterance -> first audio heard, p50 (650 ms of provider doubles included)', fmt(required.caller_first_audio_p50_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
     ['Caller: end of utterance -> first audio heard, p95', fmt(derived.caller_first_audio_p95_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
     ["Caller: the pipeline's share, p50 / p95 (latency - 650 ms - endpointing wait)", `${fmt(derived.caller_pipeline_share_p50_ms, 1)} / ${fmt(derived.caller_pipeline_share_p95_ms, 1, 'ms')}`, '-', '-', sourceNote('caller')],
@@ -120,7 +121,15 @@ function reportMarkdown(
       'When no count met the jitter bound, the figure is null. `calls_per_core_webrtc` is the same with the WebRTC VAD (full run only).',
     '- **rtp_send_jitter_p99_ms**: the p99 of |interval between a call\'s consecutive RTP packets - 20 ms| over all calls, at that call count N.',
     '- **resampler_roundtrip_snr_db**, **resampler_alias_rejection_db**: at the engine\'s resampler quality (6); the other qualities are `resampler_q<N>_*`.',
-    '- **rest_get_ai_rps**, **rest_get_ai_p99_ms**: GET /v1.0/ais/{id}, 16 keep-alive connections in closed loop, ai-manager on PostgreSQL in its own process.',
+    '- **rest_get_ai_rps**, **rest_get_ai_p99_ms**: GET /v1.0/ais/{id}, 16 keep-alive connections in closed loop (autocannon), ai-manager on PostgreSQL in its own process. ' +
+      '**rest_get_ai_ratio_to_fastify_pg**: those requests/s over a bare Fastify route doing one PostgreSQL lookup of the same row (`rest_fastify_pg_rps`), measured alternately in the same run.',
+    '- **pipeline_overhead_wire_p50_ms / _p95_ms** (bench/pipeline/overhead-wire.ts): at 100 calls that each receive and send 50 RTP packets/s, from the STT final to the first answer packet handed to the socket; ' +
+      'the first frame of a talkspurt goes out at once. `pipeline_overhead_wire_next_slot_*` is the same waiting for the call\'s next 20 ms slot (the behaviour before issue 15), `pipeline_overhead_wire_queue_*` the in-memory figure of the same turns.',
+    '- **bargein_heard_p50_ms** (bench/pipeline/bargein-heard.ts): from the first packet of the caller\'s speech to the end of the last bot packet it receives, default VAD and turn_config (an interruption needs 0.5 s of speech); `bargein_decided_p50_ms` is the onset -> decision part.',
+    '- **media_cpu_us_per_call_frame**, **calls_per_core_cpu**: CPU time (both threads) per call per 20 ms frame of the full media path with Silero batched, at 200 calls, and 20 000 us / that. ' +
+      '**jitter_p99_ratio_to_timer_200_calls**: the p99 of |interval between a call\'s packets as they arrive at the peer - 20 ms| at 200 calls over a bare 20 ms timer\'s p99 in its own process during the same step (1 = no worse than the machine itself).',
+    '- **resampler_inband_snr_db**, **sox_inband_snr_db**: the 8 -> 16 -> 8 kHz round trip\'s SNR counted in 0-3.4 kHz only (speex at quality 6, and sox `rate -v` on the same signal); ' +
+      '**resampler_alias_rejection_transition_db**: rejection of a 4.0-7.8 kHz sweep going 16 -> 8 kHz. The full-band `resampler_roundtrip_snr_db` mostly measures the fixture\'s energy above 3.76 kHz.',
     '- **caller_first_audio_p50_ms**: the scripted caller of the Asterisk simulator, calling into flow-manager and the real pipeline-manager over RTP external media; from the last loud frame the caller sends to the first loud frame it hears. ' +
       'The provider doubles add 650 ms by construction (STT final 150 ms after the last speech frame reached it, LLM first token 350 ms, TTS first byte 150 ms). ' +
       '**caller_pipeline_share_*** = the caller\'s latency - 650 ms - the endpointing wait (how long the turn waited for the VAD\'s end of speech after the STT final; 0 here because the VAD double ends speech after 100 ms of quiet, before the STT final). ' +
@@ -154,4 +163,50 @@ function reportMarkdown(
     '',
   );
   return lines;
+}
+
+/**
+ * The summary rows of issue 15's honest benchmarks: overhead up to the wire, barge-in as the
+ * caller hears it, CPU per call-frame, jitter against the machine's own timer, REST against a
+ * bare Fastify route, the resampler in band beside sox.
+ */
+function honestRows(
+  json: Figures,
+  fmt: (value: number | null | undefined, digits?: number, unit?: string) => string,
+  verdict: (value: number | null | undefined, ok: (value: number) => boolean) => string,
+  sourceNote: (id: string) => string,
+): [string, string, string, string, string][] {
+  return [
+    [
+      'Pipeline overhead to the wire at 100 calls carrying media (STT final -> first answer packet sent), p50 / p95',
+      `${fmt(json.pipeline_overhead_wire_p50_ms, 2)} / ${fmt(json.pipeline_overhead_wire_p95_ms, 2, 'ms')}`,
+      '-',
+      '-',
+      sourceNote('overhead-wire'),
+    ],
+    ["Barge-in as heard: caller's speech onset -> end of the last bot audio it hears, p50 (default VAD and turn_config)", fmt(json.bargein_heard_p50_ms, 1, 'ms'), '-', '-', sourceNote('bargein-heard')],
+    [
+      'Media CPU per call-frame (Silero batched, 200 calls) and the calls one core carries by CPU time',
+      `${fmt(json.media_cpu_us_per_call_frame, 1, 'us')}, ${fmt(json.calls_per_core_cpu, 0)} calls`,
+      '-',
+      '-',
+      sourceNote('calls-silero'),
+    ],
+    ['Receiver-side jitter p99 / bare 20 ms timer p99, same step, 200 calls', fmt(json.jitter_p99_ratio_to_timer_200_calls, 2), '-', '-', sourceNote('calls-silero')],
+    [
+      'REST GET /v1.0/ais/{id} / bare Fastify route with one PostgreSQL lookup (autocannon, same run)',
+      fmt(json.rest_get_ai_ratio_to_fastify_pg, 2),
+      '>= 0.8',
+      verdict(json.rest_get_ai_ratio_to_fastify_pg, (value) => value >= 0.8),
+      sourceNote('rest'),
+    ],
+    ['Resampler 8 -> 16 -> 8 kHz SNR in 0-3.4 kHz: speex q6 / sox -v', `${fmt(json.resampler_inband_snr_db, 1)} / ${fmt(json.sox_inband_snr_db, 1, 'dB')}`, '-', '-', sourceNote('resampler')],
+    [
+      'Resampler alias rejection 16 -> 8 kHz from 4.0 kHz up: speex q6 / sox -v',
+      `${fmt(json.resampler_alias_rejection_transition_db, 1)} / ${fmt(json.sox_alias_rejection_transition_db, 1, 'dB')}`,
+      '-',
+      '-',
+      sourceNote('resampler'),
+    ],
+  ];
 }

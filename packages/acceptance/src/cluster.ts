@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { startTestTelephony, type TelephonyKind, type TestTelephony } from '@avp/asterisk-testing';
-import { createRabbitMqBus, rpcCall, silentLogger, type Bus } from '@avp/shared';
+import { createRabbitMqBus, isAppError, rpcCall, silentLogger, type Bus } from '@avp/shared';
 import { createTestPostgresDatabase, eventually, findInfrastructure, freePort, type Infrastructure, type TestPostgresDatabase } from '@avp/shared/testing';
 import { startFakeLlm, type FakeLlm } from './fake-llm.ts';
 import { startPrivatePostgres, startPrivateRabbitMq, type PrivateServer } from './private-servers.ts';
@@ -50,7 +50,7 @@ export interface Cluster {
   admin<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<ApiResponse<T>>;
   /** A new customer with `balance` units on its billing account (default 10). */
   newCustomer(name: string, options?: { balance?: number }): Promise<Client>;
-  /** The pipelines the pipeline-manager process runs (its `GET /v1/pipelines` over the bus). */
+  /** The pipelines the pipeline-manager processes run (their `GET /v1/pipelines` over the bus). */
   pipelines(): Promise<{ pipeline_id: string; aicall_id: string; call_id: string }[]>;
   /** The last `lines` lines of each service's log. */
   logTail(lines?: number): string;
@@ -242,11 +242,21 @@ export async function startCluster(options: {
         };
       },
       async pipelines() {
-        const listed = await rpcCall<{ result: { pipeline_id: string; aicall_id: string; call_id: string }[] }>(bus, 'pipeline-manager', 'GET', '/v1/pipelines', undefined, {
-          instanceId: services['pipeline-manager'].instanceId,
-          timeoutMs: 5000,
-        });
-        return listed.result;
+        // Every pipeline-manager process's pipelines (a session may have moved to the second one).
+        const instances = Object.values(processes).filter((entry) => entry.service.name === 'pipeline-manager' && entry.running);
+        const lists = await Promise.all(
+          instances.map((entry) =>
+            rpcCall<{ result: { pipeline_id: string; aicall_id: string; call_id: string }[] }>(bus, 'pipeline-manager', 'GET', '/v1/pipelines', undefined, {
+              instanceId: entry.service.instanceId,
+              timeoutMs: 5000,
+            }).catch((error: unknown) => {
+              // A process still starting (after a crash) serves no queue yet and runs no pipeline.
+              if (isAppError(error) && error.reason === 'ROUTE_NOT_FOUND') return { result: [] };
+              throw error;
+            }),
+          ),
+        );
+        return lists.flatMap((listed) => listed.result);
       },
       logTail,
       async stop(stopOptions = {}) {

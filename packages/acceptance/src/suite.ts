@@ -41,6 +41,8 @@ export function useCluster(
     servers?: 'shared' | 'private';
     /** More environment per service; a function is called when the cluster starts (after earlier hooks). */
     extraEnvironment?: Partial<Record<ServiceName, Record<string, string>>> | (() => Partial<Record<ServiceName, Record<string, string>>>);
+    /** pipeline-manager processes (default 1; a second is `pipeline-manager-2`). */
+    pipelineManagers?: number;
   } = {},
 ): () => Cluster {
   let cluster: Cluster | undefined;
@@ -49,7 +51,7 @@ export function useCluster(
 
   beforeAll(async () => {
     const extraEnvironment = typeof options.extraEnvironment === 'function' ? options.extraEnvironment() : options.extraEnvironment;
-    const started = await startCluster({ label, extraEnvironment, telephony: options.telephony, servers: options.servers });
+    const started = await startCluster({ label, extraEnvironment, telephony: options.telephony, servers: options.servers, pipelineManagers: options.pipelineManagers });
     if (started.skipReason !== undefined) skipReason = started.skipReason;
     else cluster = started.cluster;
   }, 120_000);

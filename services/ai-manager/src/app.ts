@@ -17,6 +17,9 @@ import { WebsocketHub, type WebsocketHubOptions } from './events/websocket-hub.t
 import { registerPublicApi } from './routes/public-api.ts';
 import { createAiManagerRpcRouter } from './rpc/rpc-routes.ts';
 import { PipelineWatchdog, type PipelineWatchdogOptions } from './sessions/pipeline-watchdog.ts';
+import { PipelineInstances } from './sessions/pipeline-instances.ts';
+import { PipelineTakeover } from './sessions/pipeline-takeover.ts';
+import { SessionResumer } from './sessions/session-resume.ts';
 import { SessionService, type OfferedTool, type SessionServiceOptions } from './sessions/session-service.ts';
 import { toolDefinitions } from './tools/tool-catalog.ts';
 import { ToolExecutor, type ToolExecutorOptions } from './tools/tool-executor.ts';
@@ -59,6 +62,20 @@ export interface AiManagerOptions {
   billing?: Partial<BillingSettings>;
   /** How the liveness of voice pipelines is checked (default: every 2 s, lost after 10 s of failed checks; `intervalMs: 0` = off). */
   pipelineWatchdog?: Pick<PipelineWatchdogOptions, 'intervalMs' | 'probeTimeoutMs' | 'lostAfterMs' | 'minFailedChecks' | 'stopTimeoutMs'>;
+  /**
+   * Crash resumption (PIPELINE_TAKEOVER_AFTER_MS, PIPELINE_RESUME_APOLOGY): heartbeats missing
+   * this long (default 1000 ms) with the instance's queue dead make another instance take its
+   * sessions over; `tickMs: 0` turns the fast path off (lost sessions are still offered to
+   * another instance by the watchdog before they end).
+   */
+  pipelineTakeover?: {
+    silentAfterMs?: number;
+    reconnectGraceMs?: number;
+    tickMs?: number;
+    probeTimeoutMs?: number;
+    apology?: string;
+    startTimeoutMs?: number;
+  };
   /** Shortest time between a change of a live voice session and a message sent into it (default 3000 ms). */
   sendCooldownMs?: number;
   /** Retries of the hand-back to the flow when a session ends (default: for 10 minutes, backoff 0.5 s to 15 s). */
@@ -136,6 +153,27 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     metrics: context.metrics,
     giveBack: options.giveBack,
   });
+  const takeoverSettings = options.pipelineTakeover ?? {};
+  const instances = new PipelineInstances({
+    bus: context.bus,
+    logger,
+    serviceName,
+    instanceId: context.instanceId,
+    settings: {
+      ...(takeoverSettings.silentAfterMs !== undefined ? { silentAfterMs: takeoverSettings.silentAfterMs } : {}),
+      ...(takeoverSettings.reconnectGraceMs !== undefined ? { reconnectGraceMs: takeoverSettings.reconnectGraceMs } : {}),
+    },
+  });
+  const resumer = new SessionResumer({
+    domain,
+    bus: context.bus,
+    logger,
+    serviceName,
+    instances,
+    tools: options.tools ?? ((toolNames) => toolDefinitions(toolNames).filter((tool) => tools.isAvailable(tool.name))),
+    apology: takeoverSettings.apology,
+    startTimeoutMs: takeoverSettings.startTimeoutMs,
+  });
   const watchdog = new PipelineWatchdog({
     domain,
     bus: context.bus,
@@ -143,7 +181,18 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     serviceName,
     pendingEnds: tools.pendingEnds,
     giveBacks: sessions.giveBacks,
+    resumer,
     ...options.pipelineWatchdog,
+  });
+  const takeover = new PipelineTakeover({
+    domain,
+    bus: context.bus,
+    logger,
+    serviceName,
+    instances,
+    handleLost: (aicall, instanceId, why) => watchdog.handleLost(aicall, instanceId, why),
+    tickMs: takeoverSettings.tickMs,
+    probeTimeoutMs: takeoverSettings.probeTimeoutMs,
   });
   const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools);
 
@@ -177,7 +226,9 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       );
       hub.start();
       await sessions.start();
+      await instances.start();
       watchdog.start();
+      takeover.start();
       stopWebhookWakeups = events.onWebhooksQueued(() => dispatcher.wake());
       dispatcher.start();
       relay.start();
@@ -186,7 +237,9 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     async stop() {
       for (const subscription of subscriptions) await subscription.close();
       subscriptions = [];
+      await takeover.stop();
       await watchdog.stop();
+      await instances.stop();
       await sessions.stop();
       stopWebhookWakeups?.();
       await dispatcher.stop();

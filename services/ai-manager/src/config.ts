@@ -98,6 +98,14 @@ export const aiManagerSettingsSchema = z.object({
    * lost: longer than a RabbitMQ restart takes to bring the instance queues back.
    */
   PIPELINE_LOST_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Crash resumption: how long a pipeline-manager's heartbeats must be missing (while other
+   * instances are heard, and it does not answer on its own queue) before another instance takes
+   * its sessions over (0 = off: only the watchdog above, which ends such sessions).
+   */
+  PIPELINE_TAKEOVER_AFTER_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** What a resumed session says first when the caller's last turn was lost. */
+  PIPELINE_RESUME_APOLOGY: z.string().trim().min(1).max(500).optional(),
   /** Shortest time between a change of a live voice session and a message sent into it (POST /v1.0/aimessages). */
   AICALL_SEND_COOLDOWN_SECONDS: z.coerce.number().min(0).default(3),
 });
@@ -143,6 +151,10 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
       ...(settings.BILLING_GOODBYE_TEXT ? { goodbyeText: settings.BILLING_GOODBYE_TEXT } : {}),
     },
     pipelineWatchdog: { intervalMs: settings.PIPELINE_CHECK_INTERVAL_MS, lostAfterMs: settings.PIPELINE_LOST_AFTER_MS },
+    pipelineTakeover: {
+      ...(settings.PIPELINE_TAKEOVER_AFTER_MS === 0 ? { tickMs: 0 } : { silentAfterMs: settings.PIPELINE_TAKEOVER_AFTER_MS }),
+      ...(settings.PIPELINE_RESUME_APOLOGY ? { apology: settings.PIPELINE_RESUME_APOLOGY } : {}),
+    },
     sendCooldownMs: settings.AICALL_SEND_COOLDOWN_SECONDS * 1000,
   };
 }

@@ -3,10 +3,12 @@ import { migrations } from './db/migrations.ts';
 import { registerMediaMetrics } from './media/media-metrics.ts';
 import type { VadEngine } from './media/vad/speech-probability.ts';
 import { createLlmProvider, createSttProvider, createTtsProvider } from './providers/registry.ts';
+import { InstanceHeartbeat } from './sessions/instance-heartbeat.ts';
 import { PipelineLiveness, type PipelineLivenessOptions } from './sessions/pipeline-liveness.ts';
 import { PipelineSessions, type PipelineSessionsOptions, type ProviderSource } from './sessions/pipeline-sessions.ts';
 import { ReportOutbox, type ReportOutboxSettings } from './sessions/report-outbox.ts';
 import { createPipelineRpcRouter } from './sessions/rpc-routes.ts';
+import { TurnMetrics } from './sessions/turn-metrics.ts';
 
 /** The service's name: its bus queues are `pipeline-manager.request` and `pipeline-manager.event`. */
 export const serviceName = 'pipeline-manager';
@@ -28,6 +30,8 @@ export interface PipelineManagerOptions {
   liveness?: Pick<PipelineLivenessOptions, 'intervalMs' | 'mediaTimeoutMs' | 'requestTimeoutMs'>;
   /** The buffer and retries of reports to ai-manager (REPORT_BUFFER_SIZE, REPORT_RETRY_FOR_MS). */
   reports?: Partial<ReportOutboxSettings>;
+  /** Time between this process's heartbeats, by which ai-manager notices it died (HEARTBEAT_INTERVAL_MS; default 250 ms, 0 = none). */
+  heartbeatIntervalMs?: number;
 }
 
 /**
@@ -52,6 +56,7 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
   const logger = context.logger.child({ component: serviceName });
   await migrateToLatest(context.database, { schema: databaseSchema, migrations, logger });
   registerMediaMetrics(context.metrics);
+  const turnMetrics = new TurnMetrics(context.metrics);
   const reports = new ReportOutbox({ logger, metrics: context.metrics, settings: options.reports });
   const sessions = new PipelineSessions({
     bus: context.bus,
@@ -64,9 +69,21 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
     createVad: options.createVad,
     serviceName,
     reports,
+    onConversationEvent: (event) => turnMetrics.observe(event),
   });
+  turnMetrics.countActiveSessions(() => sessions.size);
   const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId });
   const liveness = new PipelineLiveness({ bus: context.bus, logger, serviceName, pipelines: () => sessions.livenessTargets(), ...options.liveness });
+  const heartbeat = new InstanceHeartbeat({
+    bus: context.bus,
+    logger,
+    serviceName,
+    instanceId: context.instanceId,
+    pipelines: () => sessions.heartbeat(),
+    intervalMs: options.heartbeatIntervalMs,
+    // Woken from a stall: were our sessions taken over meanwhile? Ask now, not at the next check.
+    onStall: () => void liveness.check(),
+  });
 
   let server: Subscription | undefined;
   return {
@@ -78,8 +95,10 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
       server = await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId });
       logger.info({ instanceId: context.instanceId }, 'serving requests');
       liveness.start();
+      heartbeat.start();
     },
     async stop() {
+      heartbeat.stop();
       await liveness.stop();
       await server?.close();
       server = undefined;

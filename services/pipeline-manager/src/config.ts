@@ -22,6 +22,11 @@ export const pipelineManagerSettingsSchema = z.object({
   LIVENESS_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
   /** No audio from a call for this long makes its pipeline ask flow-manager whether the call is up, and end if not (0 = never). */
   MEDIA_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
+  /**
+   * How often this process publishes its heartbeat (its pipelines and their epochs), by which
+   * ai-manager notices within about a second that it died and has another take its sessions over (0 = none).
+   */
+  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(250),
 });
 
 /** pipeline-manager's settings when it runs as its own process. */
@@ -40,5 +45,6 @@ export function pipelineManagerOptionsFromSettings(settings: z.infer<typeof pipe
     vadEngine: settings.VAD_ENGINE,
     reports: { capacity: settings.REPORT_BUFFER_SIZE, retryForMs: settings.REPORT_RETRY_FOR_MS },
     liveness: { intervalMs: settings.LIVENESS_CHECK_INTERVAL_MS, mediaTimeoutMs: settings.MEDIA_TIMEOUT_MS },
+    heartbeatIntervalMs: settings.HEARTBEAT_INTERVAL_MS,
   };
 }

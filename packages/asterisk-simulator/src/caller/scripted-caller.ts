@@ -31,6 +31,12 @@ export interface CallerOptions {
    * the last frame of an utterance carries only its real samples (a short packet on RTP).
    */
   sendSilence?: boolean;
+  /**
+   * The line returns what the caller hears to the far side, as a phone's hybrid or speaker
+   * does: each heard frame is sent back `delayMs` later (default 150, rounded to 20 ms frames)
+   * at `gainDb` (default -20), mixed with whatever the caller says. Off when not given.
+   */
+  echo?: { delayMs?: number; gainDb?: number };
 }
 
 /** A stretch of audio the caller heard, in ms since the call started. */
@@ -83,6 +89,10 @@ export class Caller extends EventEmitter<{
   private readonly threshold: number;
   private readonly hangoverFrames: number;
   private readonly sendSilence: boolean;
+  /** Heard frames waiting to be echoed (null: nothing heard in that tick); undefined = no echo. */
+  private readonly echoLine: (Int16Array | null)[] | undefined;
+  private readonly echoDelayFrames: number;
+  private readonly echoGain: number;
 
   constructor(
     private readonly hooks: CallerHooks,
@@ -92,6 +102,9 @@ export class Caller extends EventEmitter<{
     this.threshold = options.speechThreshold ?? 300;
     this.hangoverFrames = options.hangoverFrames ?? 3;
     this.sendSilence = options.sendSilence ?? false;
+    this.echoLine = options.echo ? [] : undefined;
+    this.echoDelayFrames = Math.max(1, Math.round((options.echo?.delayMs ?? 150) / FRAME_MS));
+    this.echoGain = 10 ** ((options.echo?.gainDb ?? -20) / 20);
   }
 
   get id(): string {
@@ -212,6 +225,23 @@ export class Caller extends EventEmitter<{
 
   produce(): Int16Array | null {
     if (this.ended || this.channel.state !== 'Up') return null;
+    const own = this.produceSpeech();
+    // produce() runs before consume(): once the line holds `delay` frames, the oldest is due.
+    const echo = this.echoLine && this.echoLine.length >= this.echoDelayFrames ? this.echoLine.shift() : undefined;
+    return echo ? this.withEcho(own, echo) : own;
+  }
+
+  /** The caller's own speech plus the echo of what it heard, at the echo's gain. */
+  private withEcho(own: Int16Array | null, echo: Int16Array): Int16Array | null {
+    const frame = new Int16Array(Math.max(own?.length ?? 0, echo.length));
+    if (own) frame.set(own);
+    for (let index = 0; index < echo.length; index++) {
+      frame[index] = Math.max(-32768, Math.min(32767, (frame[index] as number) + Math.round((echo[index] as number) * this.echoGain)));
+    }
+    return frame;
+  }
+
+  private produceSpeech(): Int16Array | null {
     const utterance = this.utterances[0];
     if (!utterance) return this.sendSilence ? new Int16Array(ENGINE_FRAME_SAMPLES) : null;
     // A burst that ends mid-frame ends with a short frame, as Asterisk sends the end of a played
@@ -249,6 +279,10 @@ export class Caller extends EventEmitter<{
     this.tick += 1;
     if (this.ended) return;
     if (frame) this.recorded.push({ tick, frame });
+    if (this.echoLine) {
+      this.echoLine.push(frame ? frame.slice() : null);
+      if (this.echoLine.length > this.echoDelayFrames) this.echoLine.shift();
+    }
     const now = this.now();
     if (frame && rms(frame) > this.threshold) {
       this.quietFrames = 0;

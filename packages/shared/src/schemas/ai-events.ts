@@ -11,6 +11,8 @@ export const aiManagerEventTypes = [
   'ai_deleted',
   ...aicallStatuses.map((status) => `aicall_status_${status}` as const),
   'aicall_deleted',
+  /** A session's pipeline was lost and another pipeline-manager took it over (data: the AIcall and `reason`). */
+  'aicall_resumed',
   'aimessage_created',
   'aimessage_intermediate',
   'summary_created',

@@ -115,9 +115,76 @@ export type VadConfig = z.infer<typeof vadConfigSchema>;
  * - `stall`: how long a provider may stay silent before the caller hears a filler, the
  *   provider is retried and, last, the session ends with an apology.
  */
-export const endOfTurnConfigSchema = z.strictObject({});
-export const interruptionConfigSchema = z.strictObject({});
-export const stallConfigSchema = z.strictObject({});
+export const endOfTurnConfigSchema = z
+  .strictObject({
+    /**
+     * Seconds of silence after a final transcript before the answer is prepared ahead of the
+     * end-of-turn decision (0.05-5). Nothing of it is heard or kept unless the turn ends.
+     */
+    preemptive_pause_secs: z.number().min(0.05).max(5).optional(),
+    /** Whether the answer is prepared ahead of the end-of-turn decision (preemptive generation). */
+    preemptive_enabled: z.boolean().optional(),
+    /** Seconds of silence that end the turn when the transcript reads as a complete utterance (0.05-10). */
+    complete_stop_secs: z.number().min(0.05).max(10).optional(),
+    /** Seconds of silence that end the turn when the transcript is plainly unfinished (0.05-10). */
+    incomplete_stop_secs: z.number().min(0.05).max(10).optional(),
+  })
+  .refine(
+    (value) =>
+      value.complete_stop_secs === undefined ||
+      value.incomplete_stop_secs === undefined ||
+      value.complete_stop_secs <= value.incomplete_stop_secs,
+    { message: 'complete_stop_secs must not exceed incomplete_stop_secs', path: ['complete_stop_secs'] },
+  );
+export type EndOfTurnConfig = z.infer<typeof endOfTurnConfigSchema>;
+/**
+ * What of the caller's sound over the bot stops it. Speech becomes an interruption once it has
+ * lasted `min_secs` and its words (when the transcript has any yet) are not all backchannel
+ * words; a short sound or a backchannel ("mhm", "okay") leaves the bot talking and is not a
+ * turn of the caller. Stopped by sound that turns out to hold no words, the bot goes on.
+ */
+export const interruptionConfigSchema = z.strictObject({
+  /** Seconds the caller's speech over the bot must last before it stops the bot (0-5, default 0.5; VAD's start_secs counts in it). */
+  min_secs: z.number().min(0).max(5).optional(),
+  /** Words, other than backchannel words, the transcript must hold for an interruption (0-10, default 1; 0 = any word, a backchannel too). */
+  min_words: z.number().int().min(0).max(10).optional(),
+  /** Words and short phrases that only acknowledge ("mhm", "uh huh"); at most 100, each 1-40 characters (default: an English list). */
+  backchannel_words: z
+    .array(z.string().trim().min(1).max(40))
+    .max(100)
+    .optional(),
+  /** Caller sound quieter than the bot's own voice by more than this many dB is taken for its echo while the bot speaks (0-60, default 12; 0 = off). */
+  echo_margin_db: z.number().min(0).max(60).optional(),
+  /** Seconds to wait for words after sound stopped the bot, before it goes on with its answer (0.2-5, default 1). */
+  false_interruption_secs: z.number().min(0.2).max(5).optional(),
+});
+export type InterruptionConfig = z.infer<typeof interruptionConfigSchema>;
+/** The pipeline's interruption defaults. */
+export const defaultInterruptionConfig: Required<InterruptionConfig> = {
+  min_secs: 0.5,
+  min_words: 1,
+  backchannel_words: ['mhm', 'mm', 'mmm', 'hm', 'hmm', 'uh huh', 'uh-huh', 'okay', 'ok', 'yeah', 'yep', 'yup', 'right', 'sure', 'alright', 'all right', 'i see', 'got it', 'uh', 'um', 'ah', 'oh'],
+  echo_margin_db: 12,
+  false_interruption_secs: 1,
+};
+export const stallConfigSchema = z.strictObject({
+  /**
+   * Seconds a provider may take for its first output (LLM: first token; TTS: first audio)
+   * before it counts as stalled (0.5-30, default 2.5).
+   */
+  timeout_secs: z.number().min(0.5).max(30).optional(),
+  /** Said while a stalled provider is retried or replaced ('' = nothing; default "One moment, please."). */
+  filler_text: z.string().max(200).optional(),
+  /** Said before the session ends when every try stalled (default: an apology; '' = end without one). */
+  apology_text: z.string().max(500).optional(),
+});
+export type StallConfig = z.infer<typeof stallConfigSchema>;
+/** The pipeline's stall defaults. */
+export const defaultStallConfig: Required<StallConfig> = {
+  timeout_secs: 2.5,
+  filler_text: 'One moment, please.',
+  apology_text: 'I am sorry, I am having technical difficulties. Please call again later. Goodbye.',
+};
 export const turnConfigSchema = z.strictObject({
   end_of_turn: endOfTurnConfigSchema.optional(),
   interruption: interruptionConfigSchema.optional(),
@@ -125,8 +192,12 @@ export const turnConfigSchema = z.strictObject({
 });
 export type TurnConfig = z.infer<typeof turnConfigSchema>;
 
-/** The pipeline's VAD defaults (see issue 5: measured later). */
-export const defaultVadConfig: Required<VadConfig> = { confidence: 0.7, start_secs: 0.2, stop_secs: 0.8, min_volume: 0.6 };
+/**
+ * The pipeline's VAD defaults. `stop_secs` is short: the VAD only reports pauses; when a
+ * pause ends the caller's turn is decided by `turn_config.end_of_turn` (what was said, and
+ * longer silence), and the answer is prepared from the first pause on.
+ */
+export const defaultVadConfig: Required<VadConfig> = { confidence: 0.7, start_secs: 0.2, stop_secs: 0.2, min_volume: 0.6 };
 
 /** The tools an AI may be offered (issue 8 builds each one). */
 export const toolNames = [
@@ -193,11 +264,27 @@ export const aiFieldsSchema = z.strictObject({
   vad_config: vadConfigSchema.optional(),
   smart_turn_enabled: z.boolean().optional(),
   /**
+   * How the AI takes turns (end of turn, interruptions, stalls); `PUT` keeps the stored value
+   * when left out.
+   */
+  turn_config: turnConfigSchema.optional(),
+  /**
    * `rtp` or `websocket` media between Asterisk and the pipeline for this AI's calls; `''` uses
    * the deployment's MEDIA_TRANSPORT. `PUT` keeps the stored value when left out.
    */
   media_transport: z.enum(mediaTransports).optional(),
   /** The knowledge bases search_knowledge searches; `PUT` keeps the stored list when left out. */
   knowledgebase_ids: knowledgebaseIdsSchema.optional(),
+  /**
+   * The LLM tried when `engine_model` stalled twice (`turn_config.stall`); '' = none. `PUT`
+   * keeps the stored value when left out (the four fallback fields alike).
+   */
+  fallback_engine_model: z.union([z.literal(''), engineModelSchema]).optional(),
+  /** The fallback LLM's own key; write-only like `engine_key` (`""` removes it). */
+  fallback_engine_key: z.string().max(4096).optional(),
+  /** The TTS tried when `tts_type` stalled twice, and that says the filler meanwhile; '' = none. */
+  fallback_tts_type: z.union([z.literal(''), z.enum(ttsTypes)]).optional(),
+  /** The fallback TTS's voice ('' = its default for the language). */
+  fallback_tts_voice_id: z.string().max(255).optional(),
 });
 export type AiFields = z.infer<typeof aiFieldsSchema>;

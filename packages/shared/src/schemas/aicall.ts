@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { vadConfigSchema } from './ai.ts';
+import { turnConfigSchema, vadConfigSchema } from './ai.ts';
 
 const timestamp = z.string().meta({ description: 'UTC timestamp, 2026-01-02T03:04:05.123456Z' });
 
@@ -27,6 +27,12 @@ export const aicallSchema = z.object({
   ai_stt_type: z.string(),
   ai_vad_config: vadConfigSchema,
   ai_smart_turn_enabled: z.boolean(),
+  /** The AI's `turn_config` when the session started (`{}` for text sessions). */
+  ai_turn_config: turnConfigSchema,
+  /** The AI's fallback providers when the session started ('' = none; always '' for text sessions but the LLM). */
+  ai_fallback_engine_model: z.string(),
+  ai_fallback_tts_type: z.string(),
+  ai_fallback_tts_voice_id: z.string(),
   stt_language: z.string(),
   parameter: z.record(z.string(), z.unknown()),
   activeflow_id: z.uuid().nullable(),

@@ -1,5 +1,5 @@
 import type { JsonbColumn, TimestampColumns } from '@avp/shared';
-import type { AimessageLatency, ToolCall, VadConfig } from '@avp/shared';
+import type { AimessageLatency, ToolCall, TurnConfig, VadConfig } from '@avp/shared';
 import type { ColumnType, Generated, Kysely, RawBuilder, Transaction } from 'kysely';
 
 /** `customers`: one row per customer; `webhook_uri` empty = no webhooks. */
@@ -37,10 +37,17 @@ export interface AisTable extends TimestampColumns {
   tool_names: JsonbColumn<string[]>;
   vad_config: JsonbColumn<VadConfig>;
   smart_turn_enabled: boolean;
+  /** How the AI takes turns (`{}`: the pipeline's defaults). */
+  turn_config: ColumnType<TurnConfig, RawBuilder<TurnConfig> | undefined, RawBuilder<TurnConfig>>;
   /** '' (the deployment's default), 'rtp' or 'websocket'. */
   media_transport: Generated<string>;
   /** The knowledge bases search_knowledge searches (ids of live knowledge bases of the customer). */
   knowledgebase_ids: ColumnType<string[], RawBuilder<string[]> | undefined, RawBuilder<string[]>>;
+  /** The providers tried when the AI's own stall ('' = none); the key encrypted like engine_key. */
+  fallback_engine_model: Generated<string>;
+  fallback_engine_key_encrypted: ColumnType<string | null, string | null | undefined, string | null>;
+  fallback_tts_type: Generated<string>;
+  fallback_tts_voice_id: Generated<string>;
 }
 
 /** `aicalls`: one AI session and its state. */
@@ -55,6 +62,10 @@ export interface AicallsTable extends TimestampColumns {
   ai_stt_type: string;
   ai_vad_config: JsonbColumn<VadConfig>;
   ai_smart_turn_enabled: boolean;
+  ai_turn_config: ColumnType<TurnConfig, RawBuilder<TurnConfig> | undefined, RawBuilder<TurnConfig>>;
+  ai_fallback_engine_model: Generated<string>;
+  ai_fallback_tts_type: Generated<string>;
+  ai_fallback_tts_voice_id: Generated<string>;
   stt_language: string;
   parameter: JsonbColumn<Record<string, unknown>>;
   activeflow_id: string | null;
@@ -64,6 +75,8 @@ export interface AicallsTable extends TimestampColumns {
   tm_end: string | null;
   /** The pipeline-manager instance running the session's pipeline (null: none, or it was lost). */
   pipeline_instance_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Raised by every takeover of the pipeline (crash resumption); reports of an older epoch are refused. */
+  pipeline_epoch: ColumnType<number, number | undefined, number>;
 }
 
 /** `aimessages`: the messages of an AIcall. */

@@ -49,12 +49,12 @@ describe('AIcall states for pipeline-manager', () => {
       ],
     });
     expect(reply.result).toEqual([
-      { id: live, status: 'initiating' },
-      { id: ended, status: 'terminated' },
+      { id: live, status: 'initiating', pipeline_epoch: 0 },
+      { id: ended, status: 'terminated', pipeline_epoch: 0 },
       // Deleting the record does not end a session: its pipeline must not stop for it.
-      { id: deleted, status: 'initiating' },
-      { id: live, status: null },
-      { id: missing, status: null },
+      { id: deleted, status: 'initiating', pipeline_epoch: 0 },
+      { id: live, status: null, pipeline_epoch: null },
+      { id: missing, status: null, pipeline_epoch: null },
     ]);
     await expect(rpcCall(harness.bus, 'ai-manager', 'POST', '/v1/aicalls/states', { aicalls: [{ id: 'nope' }] })).rejects.toMatchObject({ httpStatus: 400 });
   });

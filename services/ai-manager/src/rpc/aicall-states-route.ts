@@ -7,8 +7,10 @@ const statesSchema = z.strictObject({
 });
 
 /**
- * `POST /v1/aicalls/states` `{aicalls: [{id, customer_id}]}` → `{result: [{id, status}]}`: the
- * status of each AIcall, `null` when the customer has no such AIcall. pipeline-manager asks it
+ * `POST /v1/aicalls/states` `{aicalls: [{id, customer_id}]}` → `{result: [{id, status,
+ * pipeline_epoch}]}`: the status of each AIcall, `null` when the customer has no such AIcall,
+ * and the epoch of its current pipeline (a pipeline of another epoch was replaced by crash
+ * resumption and stops itself without a word). pipeline-manager asks it
  * every few seconds for all its pipelines at once, in one request, and stops a pipeline whose
  * AIcall has ended or does not exist (an orphan ai-manager gave up on).
  *
@@ -25,7 +27,7 @@ export function addAicallStatesRoute(router: RpcRouter, db: AiManagerDb): void {
         ? []
         : await db
             .selectFrom('aicalls')
-            .select(['id', 'customer_id', 'status'])
+            .select(['id', 'customer_id', 'status', 'pipeline_epoch'])
             .where(
               'id',
               'in',
@@ -36,7 +38,8 @@ export function addAicallStatesRoute(router: RpcRouter, db: AiManagerDb): void {
     return {
       result: asked.map(({ id, customerId }) => {
         const row = found.get(id);
-        return { id, status: row && row.customer_id === customerId ? row.status : null };
+        const own = row && row.customer_id === customerId ? row : undefined;
+        return { id, status: own ? own.status : null, pipeline_epoch: own ? own.pipeline_epoch : null };
       }),
     };
   });

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { getAi } from '../domain/ais/ai-service.ts';
 import { changeAicallStatus, getAicall } from '../domain/aicalls/aicall-service.ts';
 import { aicallOwnedBy } from '../domain/aicalls/aicall-repository.ts';
+import { assertCurrentPipeline, pipelineEpochSchema } from '../domain/aicalls/pipeline-fence.ts';
 import { addAicallStatesRoute } from './aicall-states-route.ts';
 import { publishIntermediate, recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { createAisummary } from '../domain/aisummaries/aisummary-service.ts';
@@ -47,6 +48,8 @@ const messageSchema = z.strictObject({
   latency: aimessageLatencySchema.optional(),
   /** The pipeline's idempotency key: a repeated report stores nothing new (recordAimessage). */
   report_id: z.uuid().optional(),
+  /** The reporting pipeline's epoch: a replaced pipeline's report is refused (pipeline-fence.ts). */
+  pipeline_epoch: z.number().int().min(0).optional(),
 });
 
 /** How many keys of streamed pieces this process remembers (about a minute of 150 live calls). */
@@ -77,7 +80,12 @@ export function createAiManagerRpcRouter(
   const router = createRpcRouter();
   if (tools) {
     // The pipeline's tool calls: results (also failures) go back to the LLM.
-    router.add('POST', '/v1/aicalls/:id/tool_execute', async ({ params, data }) => tools.execute(parseId(params.id!), toolCallRequestSchema.parse(data)));
+    // A replaced pipeline (crash resumption) runs no tool: its epoch is refused first.
+    router.add('POST', '/v1/aicalls/:id/tool_execute', async ({ params, data }) => {
+      const aicallId = parseId(params.id!);
+      await assertCurrentPipeline(domain.db, aicallId, parse(pipelineEpochSchema, data).pipeline_epoch);
+      return tools.execute(aicallId, toolCallRequestSchema.parse(data));
+    });
   }
   if (sessions) {
     // flow-manager's ai_talk: start the session and answer the actions the flow waits in.
@@ -104,11 +112,13 @@ export function createAiManagerRpcRouter(
   // report: answered with the AIcall as it is, no second event.
   router.add('POST', '/v1/aicalls/:id/status', async (request) => {
     const { customerId, data } = rpcCustomer(request);
-    const { status, report_id } = parse(z.object({ status: z.enum(aicallStatuses), report_id: z.uuid().optional() }), data);
+    const { status, report_id, pipeline_epoch } = parse(z.object({ status: z.enum(aicallStatuses), report_id: z.uuid().optional(), ...pipelineEpochSchema.shape }), data);
+    await assertCurrentPipeline(domain.db, parseId(request.params.id!), pipeline_epoch);
     return changeAicallStatus(domain, parseId(request.params.id!), status, customerId, { repeatable: report_id !== undefined });
   });
   router.add('POST', '/v1/aimessages', async ({ data }) => {
-    const { aicall_id, customer_id, ...message } = parse(messageSchema, data);
+    const { aicall_id, customer_id, pipeline_epoch, ...message } = parse(messageSchema, data);
+    await assertCurrentPipeline(domain.db, aicall_id, pipeline_epoch);
     return recordAimessage(domain, aicall_id.toLowerCase(), message, customer_id.toLowerCase());
   });
   // Streamed pieces are published, never stored: a repeated report_id is published once by
@@ -116,9 +126,10 @@ export function createAiManagerRpcRouter(
   const publishedPieces = new Set<string>();
   router.add('POST', '/v1/aimessages/intermediate', async ({ data }) => {
     const piece = parse(aimessageIntermediateSchema, data);
-    const { report_id: reportId } = parse(z.object({ report_id: z.uuid().optional() }), data);
+    const { report_id: reportId, pipeline_epoch } = parse(z.object({ report_id: z.uuid().optional(), ...pipelineEpochSchema.shape }), data);
     // Published on the named customer's topics: the AIcall must be theirs.
     if (!(await aicallOwnedBy(domain.db, piece.aicall_id.toLowerCase(), piece.customer_id.toLowerCase()))) throw notFound('AIcall');
+    await assertCurrentPipeline(domain.db, piece.aicall_id, pipeline_epoch);
     if (reportId && publishedPieces.has(reportId)) return rpcReply(202, {});
     await publishIntermediate(domain, piece);
     if (reportId) {
@@ -138,6 +149,7 @@ export function createAiManagerRpcRouter(
     if (usage.aicall_id && !(await aicallOwnedBy(domain.db, usage.aicall_id.toLowerCase(), usage.customer_id.toLowerCase(), { deleted: true }))) {
       throw notFound('AIcall');
     }
+    if (usage.aicall_id) await assertCurrentPipeline(domain.db, usage.aicall_id, parse(pipelineEpochSchema, data).pipeline_epoch);
     const recorded = await billing.recordUsage(usage);
     const aicallId = recorded.entry.aicall_id;
     if (recorded.exhausted && aicallId && sessions) {

@@ -5,6 +5,7 @@ import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import type { FlowGiveBacks } from './flow-give-back.ts';
 import { callFlowManager, callPipeline } from './flow-manager-rpc.ts';
+import type { SessionResumer } from './session-resume.ts';
 
 export interface PipelineWatchdogOptions {
   domain: DomainContext;
@@ -29,6 +30,8 @@ export interface PipelineWatchdogOptions {
   pendingEnds?: Map<string, { actions?: unknown[] }>;
   /** Hands the flow back, retrying until flow-manager takes it (the sessions' own; default: one attempt). */
   giveBacks?: FlowGiveBacks;
+  /** Crash resumption: a lost session is first offered to another live pipeline-manager (none: it ends). */
+  resumer?: SessionResumer;
 }
 
 type LivePipeline = Awaited<ReturnType<typeof listLivePipelines>>[number];
@@ -174,7 +177,7 @@ export class PipelineWatchdog {
       for (const aicall of aicalls) this.misses.delete(aicall.id);
     }
     for (const aicall of lost) {
-      await this.endLostSession(aicall, instanceId, why).catch((error: unknown) =>
+      await this.handleLost(aicall, instanceId, why).catch((error: unknown) =>
         this.logger.error({ err: error, aicallId: aicall.id, instanceId }, 'could not end a session whose pipeline was lost'),
       );
     }
@@ -210,6 +213,22 @@ export class PipelineWatchdog {
       if (isAppError(error) && error.reason === 'RPC_TIMEOUT') return { kind: 'timeout' };
       return { kind: 'unknown' };
     }
+  }
+
+  /**
+   * A session whose pipeline was lost on `instanceId`: resumed on another live pipeline-manager
+   * when there is one (session-resume.ts), otherwise ended as before. Also the fast path's
+   * (pipeline-takeover.ts) way to act.
+   */
+  async handleLost(aicall: LivePipeline, instanceId: string, why: string): Promise<void> {
+    let lostOn = instanceId;
+    if (this.options.resumer) {
+      const resumed = await this.options.resumer.resume(aicall.id, instanceId, why);
+      this.misses.delete(aicall.id);
+      if (resumed.outcome !== 'failed') return;
+      lostOn = resumed.instanceId;
+    }
+    await this.endLostSession(aicall, lostOn, why);
   }
 
   private async endLostSession(aicall: LivePipeline, instanceId: string, why: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { findAicall, touchAicall } from '../domain/aicalls/aicall-repository.ts';
 import { isLive } from '../domain/aicalls/aicall-status.ts';
+import { isSupersededEpoch } from '../domain/aicalls/pipeline-fence.ts';
 import { terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { notFound } from '../domain/not-found.ts';
@@ -148,9 +149,17 @@ export class SessionService {
   }
 
   private async onPipelineTerminated(event: EventEnvelope): Promise<void> {
-    const data = z.object({ aicall_id: z.uuid(), reason: z.string(), error: z.unknown().optional() }).parse(event.data);
+    const data = z
+      .object({ aicall_id: z.uuid(), reason: z.string(), error: z.unknown().optional(), pipeline_epoch: z.number().int().min(0).optional() })
+      .parse(event.data);
     const row = await findAicall(this.options.domain.db, data.aicall_id);
     if (!row || row.status === 'terminated') return;
+    if (isSupersededEpoch(row.pipeline_epoch, data.pipeline_epoch)) {
+      // A pipeline replaced by crash resumption ending (told to stop, or woken from a stall):
+      // the session goes on with its successor.
+      this.logger.info({ aicallId: row.id, reason: data.reason, epoch: data.pipeline_epoch, current: row.pipeline_epoch }, 'a replaced pipeline ended; the session goes on');
+      return;
+    }
     this.logger.info({ aicallId: row.id, reason: data.reason }, 'pipeline ended; ending the session');
     if (data.error) {
       await recordAimessage(this.options.domain, row.id, { role: 'notification', direction: 'incoming', content: `The session ended: ${data.reason}` }).catch(

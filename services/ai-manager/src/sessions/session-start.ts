@@ -4,6 +4,7 @@ import { setPipelineInstance } from '../domain/aicalls/aicall-repository.ts';
 import { createAicall, terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { notFound } from '../domain/not-found.ts';
+import { pipelineFallbacks } from '../domain/ais/ai-fallback.ts';
 import { getAi, readEngineKey } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { callFlowManager } from './flow-manager-rpc.ts';
@@ -193,7 +194,9 @@ export class SessionStarter {
               stt_type: ai.stt_type,
               stt_language: ai.stt_language,
               vad_config: ai.vad_config,
+              turn_config: ai.turn_config,
               parameter: ai.parameter,
+              ...(await pipelineFallbacks(domain, input.customer_id, ai)),
             },
             media_transport: ai.media_transport === '' ? null : ai.media_transport,
             messages: prompts.map((content) => ({ role: 'system', content })),

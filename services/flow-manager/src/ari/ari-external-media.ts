@@ -138,10 +138,17 @@ export class AriExternalMedia {
     return publicView(leg);
   }
 
-  /** Hangs the leg up and destroys its bridge (idempotent). */
-  async stop(callId: string): Promise<void> {
+  /**
+   * Hangs the leg up and destroys its bridge (idempotent). With `channelId`, only if the call's
+   * leg is that channel: a newer leg (another pipeline took the call over) stays.
+   */
+  async stop(callId: string, channelId?: string): Promise<void> {
     const leg = this.legs.get(callId);
     if (!leg) return;
+    if (channelId !== undefined && leg.channelId !== channelId) {
+      this.logger.info({ callId, channelId, current: leg.channelId }, 'not removing the external media leg: the call has a newer one');
+      return;
+    }
     this.legs.delete(callId);
     this.callOfCallerChannel.delete(leg.callerChannelId);
     await this.client.hangup(leg.channelId).catch((error: unknown) => this.logger.debug({ err: error, callId }, 'external media leg already gone'));

@@ -177,8 +177,8 @@ export class AriTelephony implements CallControl {
     return this.externalMedia.attach(call.id);
   }
 
-  async stopExternalMedia(call: CallHandle): Promise<void> {
-    await this.externalMedia.stop(call.id);
+  async stopExternalMedia(call: CallHandle, channelId?: string): Promise<void> {
+    await this.externalMedia.stop(call.id, channelId);
   }
 
   async stopMedia(call: CallHandle): Promise<void> {

@@ -70,9 +70,11 @@ export function addCallRoutes(router: RpcRouter, context: DomainContext, callEve
     const { customerId } = rpcCustomer(request);
     return externalMediaReply(await callEvents.attachExternalMedia(customerId, id(request.params.id)));
   });
+  // With `channel_id`, only that leg: a replaced pipeline never removes its successor's.
   router.add('DELETE', '/v1/calls/:id/external_media', async (request) => {
-    const { customerId } = rpcCustomer(request);
-    await callEvents.stopExternalMedia(customerId, id(request.params.id));
+    const { customerId, data } = rpcCustomer(request);
+    const body = z.object({ channel_id: z.string().min(1).max(200).optional() }).parse(data ?? {});
+    await callEvents.stopExternalMedia(customerId, id(request.params.id), body.channel_id);
     return { stopped: true };
   });
   router.add('POST', '/v1/calls/:id/play', async (request) => {

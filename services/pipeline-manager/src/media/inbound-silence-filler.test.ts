@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InboundSilenceFiller } from './inbound-silence-filler.ts';
+import { DEFAULT_FILL_SILENCE_AFTER_MS, InboundSilenceFiller, MAX_LATE_FRAMES } from './inbound-silence-filler.ts';
 
 describe('InboundSilenceFiller', () => {
   it('asks for nothing before the first arrival or within the grace period', () => {
@@ -40,5 +40,47 @@ describe('InboundSilenceFiller', () => {
     filler.arrived(630);
     filler.begin(2000);
     expect(filler.due(650)).toBe(0);
+  });
+  it('starts filling three frame times after the last arrival by default', () => {
+    expect(DEFAULT_FILL_SILENCE_AFTER_MS).toBe(60);
+    const filler = new InboundSilenceFiller();
+    filler.arrived(0);
+    expect(filler.due(59)).toBe(0);
+    expect(filler.due(61)).toBe(60);
+    expect(filler.filledFrames).toBe(3);
+  });
+
+  it('tells late audio whose time was filled from a new talkspurt', () => {
+    const filler = new InboundSilenceFiller(60);
+    filler.arrived(0);
+    expect(filler.lateWithinFill(1, false)).toBe(false);
+    filler.due(65);
+    // The sender did not pause: the next three frames were stood in for, the fourth is new.
+    expect([1, 2, 3, 4].map((frames) => filler.lateWithinFill(frames, false))).toEqual([true, true, true, false]);
+    // The sender paused (timestamp jump or marker bit): a new talkspurt, never dropped.
+    expect(filler.lateWithinFill(1, true)).toBe(false);
+    filler.arrived(70);
+    expect(filler.lateWithinFill(1, false)).toBe(false);
+  });
+
+  it('takes audio after a long fill for a new talkspurt even when its timestamp says late', () => {
+    const filler = new InboundSilenceFiller(60);
+    filler.arrived(0);
+    filler.due((MAX_LATE_FRAMES + 1) * 20 + 5);
+    expect(filler.filledFrames).toBe(MAX_LATE_FRAMES + 1);
+    expect(filler.lateWithinFill(1, false)).toBe(false);
+  });
+  it('drops RTP packets that continue the stream into filled silence, not those after a sender pause or with the marker bit', () => {
+    const filler = new InboundSilenceFiller(60);
+    const packet = (sequenceNumber: number, timestamp: number, marker = false) => ({ sequenceNumber, timestamp, marker });
+    expect(filler.packetArrived(0, packet(65_535, 1600), 1, 160)).toBe('arrived');
+    filler.due(65);
+    // Across the sequence wrap: the next packet, timestamp one frame on, was stood in for.
+    expect(filler.packetArrived(66, packet(0, 1760), 1, 160)).toBe('late');
+    expect(filler.packetArrived(66, packet(1, 1920, true), 1, 160)).toBe('arrived');
+    filler.due(130);
+    // Timestamp moved further than the sequence number: the sender paused, a new talkspurt.
+    expect(filler.packetArrived(131, packet(2, 1920 + 160 * 4), 1, 160)).toBe('arrived');
+    expect(filler.due(150)).toBe(0);
   });
 });

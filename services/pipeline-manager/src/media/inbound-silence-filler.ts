@@ -1,7 +1,23 @@
 import { FRAME_MS } from './audio-format.ts';
+import { sequenceDistance } from './rtp-packet.ts';
 
-/** Default gap after which missing inbound audio is filled with silence. */
-export const DEFAULT_FILL_SILENCE_AFTER_MS = 100;
+/**
+ * Default gap after which missing inbound audio is filled with silence: three frame times.
+ * The RTP transport releases packets its reordering buffer holds once nothing has arrived for
+ * more than two frame times, so filling starts only after that (held audio is never overtaken
+ * by filled silence), and a packet late by less than that is never filled for at all. A packet
+ * later still is dropped when it arrives (`lateWithinFill`), so its time is not counted twice.
+ */
+export const DEFAULT_FILL_SILENCE_AFTER_MS = 60;
+
+/**
+ * Audio can be this many frames late and still be dropped for the silence filled in its place.
+ * Beyond it, arriving audio starts a new talkspurt whatever its timestamp says: a sender may
+ * resume after a short pause without moving its timestamp or setting the marker bit (Asterisk
+ * does so for gaps under 80 ms), and losing a talkspurt's first words is worse than 100 ms of
+ * media time counted twice.
+ */
+export const MAX_LATE_FRAMES = 5;
 
 /**
  * Keeps the inbound stream flowing in real time when Asterisk stops sending (silence
@@ -9,11 +25,15 @@ export const DEFAULT_FILL_SILENCE_AFTER_MS = 100;
  * from the first moment of the call when the caller is silent).
  * Once nothing has arrived for `afterMs`, `onTick` asks for the silence that the gap since the
  * last arrival accounts for, 20 ms per tick from then on, so STT endpointing and the VAD keep
- * seeing time pass and media time stays close to the call's clock.
+ * seeing time pass and media time stays close to the call's clock. When the caller stops
+ * talking on a real Asterisk, the VAD sees the silence only from `afterMs` after the last
+ * packet on, hence a short default.
  */
 export class InboundSilenceFiller {
   private lastArrivalMs = -1;
   private filledSinceArrival = 0;
+  /** Sequence number and timestamp of the RTP packet that last counted as an arrival. */
+  private reference: { sequenceNumber: number; timestamp: number } | undefined;
 
   constructor(private readonly afterMs: number = DEFAULT_FILL_SILENCE_AFTER_MS) {}
 
@@ -32,9 +52,56 @@ export class InboundSilenceFiller {
     this.filledSinceArrival = 0;
   }
 
+  /**
+   * Records an RTP packet: `late` when it continues the sender's stream without a pause
+   * (timestamp moved exactly as far as the sequence number, no marker bit) into silence
+   * already filled in for it (see {@link lateWithinFill}); its audio is to be dropped and it
+   * does not count as an arrival. Otherwise it is an arrival.
+   */
+  packetArrived(
+    nowMs: number,
+    packet: { sequenceNumber: number; timestamp: number; marker: boolean },
+    packetFrames: number,
+    samplesPerFrame: number,
+  ): 'late' | 'arrived' {
+    const reference = this.reference;
+    if (reference && this.filledSinceArrival > 0) {
+      const packets = sequenceDistance(reference.sequenceNumber, packet.sequenceNumber);
+      const samples = (packets * packetFrames * samplesPerFrame) >>> 0;
+      const senderPaused = packet.marker || ((packet.timestamp - reference.timestamp) >>> 0) !== samples;
+      if (packets > 0 && this.lateWithinFill(packets * packetFrames, senderPaused)) return 'late';
+    }
+    this.arrived(nowMs);
+    this.reference = { sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp };
+    return 'arrived';
+  }
+
+  /** A new RTP stream (SSRC change): its sequence numbers and timestamps start afresh. */
+  newStream(): void {
+    this.reference = undefined;
+  }
+
   /** Forgets the stream (nothing is filled until audio arrives again). */
   stop(): void {
     this.lastArrivalMs = -1;
+  }
+
+  /** Frames of silence filled since the last arrival. */
+  get filledFrames(): number {
+    return this.filledSinceArrival;
+  }
+
+  /**
+   * Whether audio arriving now already had its time filled with silence: the sender did not
+   * pause (its packets are `framesAfterLast` frames after the last one that arrived, by both
+   * sequence number and timestamp, and no marker bit: a late packet, not a new talkspurt) and
+   * those frames lie within the silence filled since, at most {@link MAX_LATE_FRAMES}. Such
+   * audio is dropped, as a jitter buffer drops a packet whose slot was concealed; the filler
+   * stays the clock until audio beyond it arrives.
+   */
+  lateWithinFill(framesAfterLast: number, senderPaused: boolean): boolean {
+    if (senderPaused || this.filledSinceArrival > MAX_LATE_FRAMES) return false;
+    return framesAfterLast > 0 && framesAfterLast <= this.filledSinceArrival;
   }
 
   /** Milliseconds of silence to insert now (a multiple of 20, at most one second at once). */

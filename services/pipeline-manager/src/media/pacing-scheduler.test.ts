@@ -34,6 +34,8 @@ describe('PacingScheduler', () => {
     time.advance(0);
     expect(ticks.slice(5).map((tick) => tick.slot)).toEqual([9]);
     expect(ticks[5]?.skippedSlots).toBe(3);
+    // Counted for the metrics: six wake-ups, one of them late past every threshold.
+    expect(scheduler.stats).toEqual({ wakeUps: 6, lateWakeUps: [1, 1, 1, 1], skippedSlots: 3 });
     time.advance(15);
     expect(ticks.slice(6).map((tick) => tick.slot)).toEqual([10]);
     scheduler.stop();
@@ -57,6 +59,35 @@ describe('PacingScheduler', () => {
     scheduler.add((tick) => fresh.push(tick));
     time.advance(40);
     expect((fresh[0]?.idealMs ?? -1) % 20).toBe(1);
+    scheduler.stop();
+  });
+  it('takes a task\'s next slot at once, keeps the slots after it a period apart, and realigns it when asked', () => {
+    const time = new SimulatedTime();
+    const scheduler = new PacingScheduler({ clock: time, timers: time });
+    const ticks: PacedTick[] = [];
+    const task = scheduler.add((tick) => ticks.push(tick));
+    time.advance(47);
+    expect(ticks.map((tick) => tick.idealMs)).toEqual([20, 40]);
+    // Slot 3 was due at 60: it is taken now, at 47, and slot 4 follows at 67, not 80.
+    const taken = task.takeNextSlotNow();
+    expect(taken).toEqual({ slot: 3, skippedSlots: 0, latenessMs: 0, idealMs: 47 });
+    time.advance(40);
+    expect(ticks.slice(2).map((tick) => [tick.slot, tick.idealMs])).toEqual([
+      [4, 67],
+      [5, 87],
+    ]);
+    // Back on its own phase: slot 6 at 120 (later, never skipped), then every 20 ms.
+    task.realign();
+    time.advance(60);
+    expect(ticks.slice(4).map((tick) => [tick.slot, tick.idealMs, tick.skippedSlots])).toEqual([
+      [6, 120, 0],
+      [7, 140, 0],
+    ]);
+    // A slot already due (the event loop was blocked past it) is left to the timer.
+    (time as unknown as { current: number }).current = 165;
+    expect(task.takeNextSlotNow()).toBeUndefined();
+    task.cancel();
+    expect(task.takeNextSlotNow()).toBeUndefined();
     scheduler.stop();
   });
 });

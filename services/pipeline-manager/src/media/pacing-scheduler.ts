@@ -38,14 +38,43 @@ export interface PacedTick {
 export interface PacedTask {
   /** Stops the task; safe to call twice. */
   cancel(): void;
+  /**
+   * Takes the task's next slot now instead of at its ideal time: returns that slot's tick
+   * (ideal time = now) and moves the following slots earlier by the same amount, so they stay
+   * one period after it. The caller does the slot's work itself. Returns undefined when the
+   * slot is due anyway (within the early tolerance) or the task was cancelled. Used to put the
+   * first packet of a talkspurt on the wire at once instead of waiting up to a period.
+   */
+  takeNextSlotNow(): PacedTick | undefined;
+  /**
+   * Moves the task back to its own phase after {@link takeNextSlotNow} pulled it earlier (the
+   * next slot comes later by what it was pulled, never skipped). Call it while idle, so the
+   * longer interval falls between packets of silence, not of speech.
+   */
+  realign(): void;
 }
 
 interface Entry {
+  /** The task's own anchor (its phase); `anchorMs` is earlier while pulled forward. */
+  homeAnchorMs: number;
   anchorMs: number;
   slot: number;
   deadlineMs: number;
   callback: (tick: PacedTick) => void;
   cancelled: boolean;
+}
+
+/** Lateness thresholds (ms) counted in {@link PacingSchedulerStats.lateWakeUps}. */
+export const WAKE_UP_LATENESS_THRESHOLDS_MS = [2, 5, 10, 20] as const;
+
+/** What a scheduler counts since it was created (read by the Prometheus metrics). */
+export interface PacingSchedulerStats {
+  /** Timer firings that found work due. */
+  wakeUps: number;
+  /** Wake-ups later than each of {@link WAKE_UP_LATENESS_THRESHOLDS_MS} (same order). */
+  lateWakeUps: number[];
+  /** Slots skipped, summed over tasks, because the process was late by more than a period. */
+  skippedSlots: number;
 }
 
 /** Options for {@link PacingScheduler}. */
@@ -66,6 +95,7 @@ export interface PacingSchedulerOptions {
  */
 export class PacingScheduler {
   readonly periodMs: number;
+  readonly stats: PacingSchedulerStats = { wakeUps: 0, lateWakeUps: WAKE_UP_LATENESS_THRESHOLDS_MS.map(() => 0), skippedSlots: 0 };
   private readonly clock: MonotonicClock;
   private readonly timers: SchedulerTimers;
   private readonly earlyToleranceMs: number;
@@ -101,7 +131,7 @@ export class PacingScheduler {
     // The latest time at or before now with that phase: the first tick comes within one period.
     const anchorMs = now - ((now - phase + this.phaseCount * 1000) % this.phaseCount);
     this.phaseLoad[phase] = (this.phaseLoad[phase] ?? 0) + 1;
-    const entry: Entry = { anchorMs, slot: 1, deadlineMs: anchorMs + this.periodMs, callback, cancelled: false };
+    const entry: Entry = { homeAnchorMs: anchorMs, anchorMs, slot: 1, deadlineMs: anchorMs + this.periodMs, callback, cancelled: false };
     this.push(entry);
     this.arm();
     return {
@@ -112,7 +142,38 @@ export class PacingScheduler {
         const index = this.heap.indexOf(entry);
         if (index >= 0) this.removeAt(index);
       },
+      takeNextSlotNow: () => this.takeNextSlotNow(entry),
+      realign: () => this.realign(entry),
     };
+  }
+
+  private takeNextSlotNow(entry: Entry): PacedTick | undefined {
+    if (entry.cancelled) return undefined;
+    const now = this.clock.now();
+    // Due now or overdue: the timer is about to run it (and counts any skipped slots).
+    if (entry.deadlineMs <= now + this.earlyToleranceMs) return undefined;
+    const slot = entry.slot;
+    entry.anchorMs = now - slot * this.periodMs;
+    entry.slot = slot + 1;
+    this.reschedule(entry);
+    return { slot, skippedSlots: 0, latenessMs: 0, idealMs: now };
+  }
+
+  private realign(entry: Entry): void {
+    if (entry.cancelled || entry.anchorMs === entry.homeAnchorMs) return;
+    entry.anchorMs = entry.homeAnchorMs;
+    // The anchor only ever moves earlier, so going home makes the next slot later, never missed.
+    this.reschedule(entry);
+  }
+
+  /** Puts an entry whose slot or anchor changed back in heap order and re-arms the timer. */
+  private reschedule(entry: Entry): void {
+    entry.deadlineMs = entry.anchorMs + entry.slot * this.periodMs;
+    const index = this.heap.indexOf(entry);
+    if (index < 0) return;
+    this.removeAt(index);
+    this.push(entry);
+    this.arm();
   }
 
   /** Cancels every task and the timer. */
@@ -137,11 +198,20 @@ export class PacingScheduler {
     this.timer = undefined;
     this.timerDeadline = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
+    const first = this.heap[0];
+    if (first && first.deadlineMs <= now + this.earlyToleranceMs) {
+      this.stats.wakeUps += 1;
+      const latenessMs = now - first.deadlineMs;
+      WAKE_UP_LATENESS_THRESHOLDS_MS.forEach((threshold, index) => {
+        if (latenessMs > threshold) this.stats.lateWakeUps[index] = (this.stats.lateWakeUps[index] as number) + 1;
+      });
+    }
     while (this.heap.length > 0) {
       const entry = this.heap[0] as Entry;
       if (entry.deadlineMs > now + this.earlyToleranceMs) break;
       const behind = Math.floor((now - entry.deadlineMs) / this.periodMs);
       const skippedSlots = behind > 0 ? behind : 0;
+      this.stats.skippedSlots += skippedSlots;
       entry.slot += skippedSlots;
       const idealMs = entry.anchorMs + entry.slot * this.periodMs;
       const tick: PacedTick = { slot: entry.slot, skippedSlots, latenessMs: now - idealMs, idealMs };

@@ -212,6 +212,62 @@ describe('RTP transport pacing on simulated time', () => {
     const steps = timestamps.slice(1).map((timestamp, index) => ((timestamp - (timestamps[index] as number)) >>> 0) / 160);
     expect(steps.filter((step) => step !== 1)).toEqual([10]);
   });
+  it('sends the first frame of a talkspurt at once with the marker bit, and the rest 20 ms after it with contiguous timestamps', async () => {
+    const time = new SimulatedTime();
+    const scheduler = new PacingScheduler({ clock: time, timers: time });
+    cleanups.push(() => scheduler.stop());
+    const receiver = await RtpPeer.create({ address: '127.0.0.1', port: 9 }, 0, 160);
+    cleanups.push(() => receiver.close());
+    const sent: Array<{ sentAtMs: number; silence: boolean }> = [];
+    const transport = await createRtpTransport({ codec: 'ulaw', scheduler, clock: time, remote: receiver.address(), fillSilenceAfterMs: 0, onPacketSent: (packet) => sent.push(packet) });
+    cleanups.push(() => transport.close());
+    const advance = async (ms: number): Promise<void> => {
+      for (let step = 0; step < ms; step += 1) {
+        time.advance(1);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await advance(107);
+    const silentBefore = sent.length;
+    const lastSilenceAt = (sent.at(-1) as { sentAtMs: number }).sentAtMs;
+    const tone = sineWave(800, 16_000, FRAME_SAMPLES * 3, 12_000);
+    for (let index = 0; index < 3; index += 1) transport.send(tone.subarray(index * FRAME_SAMPLES, (index + 1) * FRAME_SAMPLES), 'answer');
+    // On the wire before any timer ran, mid-slot.
+    expect(sent.length).toBe(silentBefore + 1);
+    expect(sent.at(-1)).toMatchObject({ sentAtMs: 107, silence: false });
+    expect(lastSilenceAt).toBeLessThan(107);
+    await advance(200);
+    const audio = sent.slice(silentBefore, silentBefore + 3);
+    expect(audio.map((packet) => [Math.ceil(packet.sentAtMs), packet.silence])).toEqual([
+      [107, false],
+      [127, false],
+      [147, false],
+    ]);
+    await waitFor(() => receiver.received.length === sent.length, 5000, 'all packets');
+    const packets = receiver.received;
+    expect(packets.map((packet) => packet.marker)).toEqual(packets.map((_, index) => index === silentBefore));
+    const steps = packets.slice(1).map((packet, index) => ((packet.timestamp - (packets[index] as { timestamp: number }).timestamp) >>> 0) / 160);
+    expect(steps.every((step) => step === 1)).toBe(true);
+    // Idle again, the call went back to its own phase: silence every 20 ms on the old grid.
+    const silenceAfter = sent.slice(silentBefore + 3).map((packet) => Math.ceil(packet.sentAtMs) % 20);
+    expect(new Set(silenceAfter.slice(1))).toEqual(new Set([Math.ceil(lastSilenceAt) % 20]));
+  });
+
+  it('waits for the next slot when told to (sendTalkspurtStartAtOnce: false)', async () => {
+    const time = new SimulatedTime();
+    const scheduler = new PacingScheduler({ clock: time, timers: time });
+    cleanups.push(() => scheduler.stop());
+    const receiver = await RtpPeer.create({ address: '127.0.0.1', port: 9 }, 0, 160);
+    cleanups.push(() => receiver.close());
+    const sent: Array<{ sentAtMs: number; silence: boolean }> = [];
+    const transport = await createRtpTransport({ codec: 'ulaw', scheduler, clock: time, remote: receiver.address(), fillSilenceAfterMs: 0, idle: 'nothing', sendTalkspurtStartAtOnce: false, onPacketSent: (packet) => sent.push(packet) });
+    cleanups.push(() => transport.close());
+    time.advance(107);
+    transport.send(new Int16Array(FRAME_SAMPLES).fill(1000), 'answer');
+    expect(sent).toEqual([]);
+    time.advance(20);
+    expect(sent.map((packet) => Math.ceil(packet.sentAtMs))).toEqual([120]);
+  });
 });
 
 describe('RTP transport inbound gaps', () => {
@@ -234,6 +290,39 @@ describe('RTP transport inbound gaps', () => {
     await waitFor(() => frames.some((frame, index) => index >= filled && frame[0] === 1000), 5000, 'audio after the gap');
     // Media time kept running through the gap.
     expect(times).toEqual(Array.from({ length: times.length }, (_, index) => index * 20));
+    expect(transport.stats().jitterBuffer.concealed).toBe(0);
+  });
+  it('drops audio that arrives after silence was filled in for it, and keeps a new talkspurt after a pause', async () => {
+    const time = new SimulatedTime();
+    const scheduler = new PacingScheduler({ clock: time, timers: time });
+    cleanups.push(() => scheduler.stop());
+    const transport = await createRtpTransport({ codec: 'slin16', scheduler, clock: time, idle: 'nothing' });
+    cleanups.push(() => transport.close());
+    const peer = await RtpPeer.create(transport.localAddress(), codecInfo.slin16.rtpPayloadType, 320);
+    cleanups.push(() => peer.close());
+    transport.setRemote(peer.address());
+    const frames: number[] = [];
+    transport.onAudio((frame) => frames.push(frame[0] as number));
+    const loud = (level: number): Uint8Array => encodeWire('slin16', new Int16Array(FRAME_SAMPLES).fill(level));
+    const arrive = async (packet: Uint8Array): Promise<void> => {
+      const before = transport.stats().packetsReceived;
+      await peer.sendRaw(packet);
+      await waitFor(() => transport.stats().packetsReceived === before + 1, 5000, 'the packet');
+    };
+    await arrive(peer.nextPacket(loud(1000)));
+    // Nothing for 80 ms: from 60 ms on (the default), three frames of silence were filled in.
+    time.advance(81);
+    expect(frames).toEqual([1000, 0, 0, 0]);
+    // The stream was only late: packets 2-4 fall in the filled time, the fifth is new.
+    for (const level of [2000, 3000, 4000, 5000]) await arrive(peer.nextPacket(loud(level)));
+    expect(frames).toEqual([1000, 0, 0, 0, 5000]);
+    expect(transport.stats().lateAfterFillFrames).toBe(3);
+    // A real pause at the sender (its timestamp jumps): silence filled, then every frame of the new talkspurt.
+    time.advance(100);
+    peer.pause(5);
+    for (const level of [6000, 7000]) await arrive(peer.nextPacket(loud(level)));
+    expect(frames.slice(5)).toEqual([0, 0, 0, 0, 6000, 7000]);
+    expect(transport.stats().lateAfterFillFrames).toBe(3);
     expect(transport.stats().jitterBuffer.concealed).toBe(0);
   });
 });

@@ -32,11 +32,18 @@ export interface RtpTransportOptions {
   jitterDepth?: number;
   /**
    * When no packet has arrived for this long, feed silence to the listeners in real time until
-   * packets come back (default 100 ms; 0 disables).
+   * packets come back (default 60 ms; 0 disables). Audio that arrives late, after its time was
+   * filled, is dropped (`lateAfterFillFrames`), so no time is counted twice.
    */
   fillSilenceAfterMs?: number;
   /** Default `silence`: a continuous 50 packets/s stream; `nothing` sends only queued audio. */
   idle?: RtpIdleMode;
+  /**
+   * Default true: the first frame of a talkspurt (audio after silence or nothing) is sent the
+   * moment it is queued, and the frames after it every 20 ms from then on; false waits for
+   * the next 20 ms slot of the call's fixed phase (up to 20 ms more on every bot turn).
+   */
+  sendTalkspurtStartAtOnce?: boolean;
   /** Bound of the output queue in ms (default 120 000). */
   maxQueuedMs?: number;
   /** Speex quality 0-10 for 8 kHz codecs (default 6). */
@@ -65,6 +72,8 @@ export interface RtpTransportStats extends MediaTransportStats {
   ignoredPayloadType: number;
   /** Inbound frames of silence inserted while Asterisk sent nothing (see `fillSilenceAfterMs`). */
   silenceFilledFrames: number;
+  /** Inbound frames dropped because they arrived after silence had been filled in for them. */
+  lateAfterFillFrames: number;
   jitterBuffer: JitterBufferStats;
 }
 
@@ -102,6 +111,12 @@ export class RtpTransport implements MediaTransport {
     skippedSlots: 0,
     ignoredPayloadType: 0,
     silenceFilledFrames: 0,
+    lateAfterFillFrames: 0,
+  };
+  /** Frames of arriving audio still to drop because filled silence stood in for them. */
+  private framesToDrop = 0;
+  private readonly dropFrame = (): void => {
+    this.counters.lateAfterFillFrames += 1;
   };
   private readonly filler: InboundSilenceFiller;
   private readonly malformed: Record<string, number> = {};
@@ -191,7 +206,14 @@ export class RtpTransport implements MediaTransport {
 
   send(frame: AudioFrame, segmentId: string = DEFAULT_SEGMENT_ID): boolean {
     if (this.closed) return false;
-    return this.queue.enqueue(frame, segmentId);
+    const accepted = this.queue.enqueue(frame, segmentId);
+    // A new talkspurt goes out now rather than at the call's next slot; the slots after it
+    // move with it, so its frames stay 20 ms apart (see PacedTask.takeNextSlotNow).
+    if (accepted && !this.talking && this.queue.length === 1 && this.remote && this.options.sendTalkspurtStartAtOnce !== false) {
+      const tick = this.pacedTask?.takeNextSlotNow();
+      if (tick) this.sendSlot(tick);
+    }
+    return accepted;
   }
 
   endSegment(segmentId: string): void {
@@ -281,16 +303,24 @@ export class RtpTransport implements MediaTransport {
         this.jitterBuffer.reset();
       }
       this.remoteSsrc = packet.ssrc;
+      this.filler.newStream();
     }
     this.remote ??= { address: remoteInfo.address, port: remoteInfo.port };
     this.lastArrivalMs = this.clock.now();
-    this.filler.arrived(this.lastArrivalMs);
+    const packetFrames = Math.max(1, Math.round(packet.payload.length / codecInfo[this.codec].bytesPerFrame));
+    // Late audio whose time was filled is still decoded (the resampler's state stays continuous), but not heard twice.
+    if (this.filler.packetArrived(this.lastArrivalMs, packet, packetFrames, this.samplesPerFrame) === 'late') this.framesToDrop += packetFrames;
     this.jitterBuffer.push(packet.sequenceNumber, packet.payload);
   }
 
   private deliver(payload: Uint8Array | undefined): void {
     if (payload) {
       this.lastPacketMs = (payload.length / codecInfo[this.codec].bytesPerFrame) * FRAME_MS;
+      if (this.framesToDrop > 0) {
+        this.framesToDrop = Math.max(0, this.framesToDrop - this.lastPacketMs / FRAME_MS);
+        this.wire.decoder.decode(payload, this.dropFrame);
+        return;
+      }
       this.wire.decoder.decode(payload, this.emitFrame);
       return;
     }
@@ -309,9 +339,16 @@ export class RtpTransport implements MediaTransport {
       this.counters.silenceFilledFrames += fillMs / FRAME_MS;
       this.wire.decoder.conceal(fillMs, this.emitFrame);
     }
+    this.sendSlot(tick);
+  }
+
+  /** Sends the slot's packet: the next queued frame, else silence (or nothing, per `idle`). */
+  private sendSlot(tick: PacedTick): void {
     const remote = this.remote;
     if (!remote) return;
     const next = this.queue.dequeue();
+    // Between talkspurts the call's slots go back to their own phase (spread over the period).
+    if (!next) this.pacedTask?.realign();
     if (!next && this.idle === 'nothing') {
       this.talking = false;
       return;

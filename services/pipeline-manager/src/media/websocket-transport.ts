@@ -22,7 +22,7 @@ export interface WebSocketMediaOptions {
   sendAheadMs?: number;
   maxQueuedMs?: number;
   resamplerQuality?: number;
-  /** When no audio has arrived for this long, feed silence in real time (default 100 ms; 0 disables). */
+  /** When no audio has arrived for this long, feed silence in real time (default 60 ms; 0 disables). */
   fillSilenceAfterMs?: number;
   headers?: Record<string, string>;
   scheduler?: PacingScheduler;

@@ -3,6 +3,8 @@ import type { LlmMessage, LlmToolCall, TtsEvent } from '../providers/types.ts';
 import type { BotTurn } from './bot-turn.ts';
 import type { ConversationOptions } from './conversation-types.ts';
 import { SentenceSplitter } from './sentence-splitter.ts';
+import { openWatchedTts, type WatchedTtsSession } from './stall-watched-tts.ts';
+import { stallAttempts, stallSettings, watchLlmStream, type StallAction, type StallSettings } from './stall-watchdog.ts';
 
 /**
  * The bot's voice: an LLM response spoken as it streams (sentences to TTS, TTS audio in
@@ -10,19 +12,24 @@ import { SentenceSplitter } from './sentence-splitter.ts';
  * and usage reported along the way.
  */
 export class BotSpeech {
+  /** The AI's stall settings (turn_config.stall with defaults). */
+  readonly stall: StallSettings;
+
   constructor(
     private readonly options: ConversationOptions,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.stall = stallSettings(options.turnConfig?.stall);
+  }
 
   /** One LLM response to `messages` spoken as it streams: sentences to TTS, audio to the caller. */
   async speakRound(turn: BotTurn, round: number, messages: readonly LlmMessage[]): Promise<{ text: string; toolCalls: LlmToolCall[] }> {
     const signal = turn.controller.signal;
-    const { llm, tts } = this.options;
+    const { llm } = this.options;
     turn.sentences = [];
     turn.reported = false;
-    const session = tts.open({ voiceId: this.options.voiceId, language: this.options.language, signal });
-    const pump = this.pumpAudio(turn, round, session.events);
+    const session = this.openTts(turn, this.stall.fillerText);
+    const pump = this.pumpAudio(turn, round, session);
     pump.catch(() => undefined);
 
     const splitter = new SentenceSplitter();
@@ -35,8 +42,16 @@ export class BotSpeech {
       turn.sentences[index] = { text: sentence, segmentId: `${turn.turn}:${round}:${index}` };
     };
     turn.latency.llmRequestAt ??= this.now();
+    let provider = llm.name;
+    const stream = watchLlmStream(stallAttempts(llm, this.options.fallbackLlm), { messages: [...messages], tools: this.options.tools, signal }, {
+      timeoutMs: this.stall.timeoutMs,
+      report: (action, stalled) => this.reportStall(turn, 'llm', action, stalled),
+      // Not an answer: out of the turn's sentences, so neither stored nor in the history.
+      filler: () => this.stall.fillerText !== '' && (session.push(this.stall.fillerText), true),
+      onProvider: (name) => (provider = name),
+    });
     try {
-      for await (const event of llm.stream({ messages: [...messages], tools: this.options.tools, signal })) {
+      for await (const event of stream) {
         if (signal.aborted) break;
         switch (event.type) {
           case 'text-delta':
@@ -54,7 +69,7 @@ export class BotSpeech {
             toolCalls.push({ id: event.id, name: event.name, arguments: event.arguments });
             break;
           case 'usage':
-            this.options.onEvent({ type: 'usage', kind: 'llm', provider: llm.name, inputTokens: event.inputTokens, outputTokens: event.outputTokens });
+            this.options.onEvent({ type: 'usage', kind: 'llm', provider, inputTokens: event.inputTokens, outputTokens: event.outputTokens });
             break;
           default:
             break;
@@ -72,8 +87,8 @@ export class BotSpeech {
 
   /** Speaks a given text (not the LLM's) as one segment; resolves once TTS delivered all of it. */
   async speakText(turn: BotTurn, text: string): Promise<void> {
-    const speech = this.options.tts.open({ voiceId: this.options.voiceId, language: this.options.language, signal: turn.controller.signal });
-    const pump = this.pumpAudio(turn, 0, speech.events);
+    const speech = this.openTts(turn, '');
+    const pump = this.pumpAudio(turn, 0, speech);
     const index = speech.push(text);
     turn.sentences[index] = { text, segmentId: `${turn.turn}:0:${index}` };
     speech.end();
@@ -94,8 +109,24 @@ export class BotSpeech {
     }
   }
 
+  /** The turn's TTS session under the stall watchdog (`fillerText` '' = no filler from the fallback engine). */
+  private openTts(turn: BotTurn, fillerText: string): WatchedTtsSession {
+    const options = { voiceId: this.options.voiceId, language: this.options.language, signal: turn.controller.signal };
+    return openWatchedTts(this.options.tts, this.options.fallbackTts, options, {
+      timeoutMs: this.stall.timeoutMs,
+      fillerText,
+      report: (action, stalled) => this.reportStall(turn, 'tts', action, stalled),
+    });
+  }
+
+  private reportStall(turn: BotTurn, stage: 'llm' | 'tts', action: StallAction, provider: string): void {
+    if (turn.controller.signal.aborted) return;
+    this.options.onEvent({ type: 'stall', turn: turn.turn, stage, action, provider });
+  }
+
   /** TTS audio to 20 ms frames on the transport, one output segment per sentence. */
-  private async pumpAudio(turn: BotTurn, round: number, events: AsyncIterable<TtsEvent>): Promise<void> {
+  private async pumpAudio(turn: BotTurn, round: number, session: WatchedTtsSession): Promise<void> {
+    const events: AsyncIterable<TtsEvent> = session.events;
     const { transport } = this.options;
     const signal = turn.controller.signal;
     const partial = new Int16Array(FRAME_SAMPLES);
@@ -110,7 +141,7 @@ export class BotSpeech {
     for await (const event of events) {
       if (signal.aborted) return;
       if (event.type === 'usage') {
-        this.options.onEvent({ type: 'usage', kind: 'tts', provider: this.options.tts.name, characters: event.characters });
+        this.options.onEvent({ type: 'usage', kind: 'tts', provider: session.provider, characters: event.characters });
         continue;
       }
       const segmentId = `${turn.turn}:${round}:${event.textIndex}`;

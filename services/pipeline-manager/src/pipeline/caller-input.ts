@@ -2,6 +2,8 @@ import type { AudioFrame } from '../media/audio-format.ts';
 import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
 import type { SttSession } from '../providers/types.ts';
 import type { ConversationOptions, TurnLatency } from './conversation-types.ts';
+import { endOfTurnSettings } from './end-of-turn.ts';
+import { TurnEndDetector } from './turn-end-detector.ts';
 
 /** What the caller's side needs of the conversation it feeds. */
 export interface CallerInputHooks {
@@ -10,36 +12,48 @@ export interface CallerInputHooks {
   botIsActive(): boolean;
   /** A last text is being said (sayAndStop): caller speech does not cut it off. */
   isClosing(): boolean;
-  /** Caller speech over the bot: stop the bot, keep what was heard. */
-  bargeIn(): void;
+  /** VAD heard the caller start: over the bot, the interruption policy (interruption.ts) decides what it is. */
+  speechStarted(event: VadEvent): void;
+  speechStopped(): void;
+  /** Every STT result, interim or final (the policy judges words over the bot). */
+  transcript(text: string, final: boolean): void;
   /** The caller's turn is over: `text` is what they said. */
   userTurn(text: string, latency: Partial<TurnLatency>): void;
+  /** The caller paused after `text`: prepare the answer, unheard, in case the turn is over. */
+  preemptTurn(text: string, latency: Partial<TurnLatency>): void;
+  /** The answer prepared ahead no longer fits: drop it silently. */
+  discardPreempted(): void;
   fail(error: unknown, stage: 'stt' | 'vad'): void;
 }
 
 /**
  * The caller's side of a conversation: audio to VAD and STT, barge-in decisions on VAD
- * speech starts, and the endpointing policy that decides when the caller's turn is over.
+ * speech starts, and the endpointing policy that decides when the caller's turn is over
+ * (turn-end-detector.ts).
  */
 export class CallerInput {
-  private userFinals: string[] = [];
   private userSpeaking = false;
-  private userStoppedAt: number | undefined;
-  private sttFinalAt: number | undefined;
-  private waitingForTranscript: NodeJS.Timeout | undefined;
-  private interruptionTimer: NodeJS.Timeout | undefined;
+  private readonly turnEnd: TurnEndDetector;
 
   constructor(
     private readonly options: ConversationOptions,
     private readonly stt: SttSession,
     private readonly now: () => number,
     private readonly hooks: CallerInputHooks,
-  ) {}
+  ) {
+    const settings = endOfTurnSettings(options.turnConfig?.end_of_turn);
+    // With the STT-only policy the provider alone ends the turn: nothing is prepared ahead.
+    if (options.turnEnd === 'stt') settings.preemptiveEnabled = false;
+    this.turnEnd = new TurnEndDetector(settings, now, {
+      preempt: (text, latency) => hooks.preemptTurn(text, latency),
+      discardPreempted: () => hooks.discardPreempted(),
+      endTurn: (text, latency) => hooks.userTurn(text, latency),
+    });
+  }
 
   /** Stops the pending timers (the conversation ended). */
   cancelTimers(): void {
-    clearTimeout(this.waitingForTranscript);
-    clearTimeout(this.interruptionTimer);
+    this.turnEnd.cancel();
   }
 
   onAudio(frame: AudioFrame): void {
@@ -58,20 +72,14 @@ export class CallerInput {
     try {
       for await (const event of this.stt.events) {
         if (this.hooks.isEnded()) return;
+        if (event.type === 'interim' || event.type === 'final') this.hooks.transcript(event.text, event.type === 'final');
         switch (event.type) {
           case 'final':
-            if (event.text.trim() !== '') {
-              this.userFinals.push(event.text.trim());
-              this.sttFinalAt = this.now();
-              if (this.waitingForTranscript) {
-                clearTimeout(this.waitingForTranscript);
-                this.waitingForTranscript = undefined;
-                this.endUserTurn('vad');
-              }
-            }
+            if (event.text.trim() !== '') this.turnEnd.final(event.text.trim());
             break;
           case 'endpoint':
-            this.endUserTurn('stt');
+            if (this.options.turnEnd === 'stt') this.turnEnd.endNow();
+            else if (this.options.turnEnd !== 'vad') this.turnEnd.providerEndOfUtterance();
             break;
           case 'usage':
             this.options.onEvent({ type: 'usage', kind: 'stt', provider: this.options.stt.name, audioSeconds: event.audioSeconds });
@@ -92,45 +100,12 @@ export class CallerInput {
     if (this.hooks.isEnded()) return;
     if (event.type === 'user-started-speaking') {
       this.userSpeaking = true;
-      // A last text (sayAndStop) is not cut off: the caller hears why the call ends.
-      if (!this.hooks.botIsActive() || this.hooks.isClosing()) return;
-      const minimum = this.options.interruptionMinMs ?? 0;
-      if (minimum <= 0) {
-        this.hooks.bargeIn();
-        return;
-      }
-      clearTimeout(this.interruptionTimer);
-      this.interruptionTimer = setTimeout(() => {
-        if (this.userSpeaking && this.hooks.botIsActive()) this.hooks.bargeIn();
-      }, minimum);
+      if (this.options.turnEnd !== 'stt') this.turnEnd.speechStarted();
+      this.hooks.speechStarted(event);
       return;
     }
     this.userSpeaking = false;
-    clearTimeout(this.interruptionTimer);
-    this.userStoppedAt = this.now();
-    this.endUserTurn('vad');
-  }
-
-  /** The caller's turn is over when the configured signal says so and there is text. */
-  private endUserTurn(source: 'stt' | 'vad'): void {
-    const policy = this.options.turnEnd ?? 'either';
-    if (policy !== 'either' && policy !== source) return;
-    if (this.userSpeaking && source === 'stt' && policy === 'either') {
-      // STT heard an end while VAD still hears speech: let VAD decide.
-      return;
-    }
-    const text = this.userFinals.join(' ').trim();
-    if (text === '') {
-      if (source === 'vad' && !this.waitingForTranscript) {
-        this.waitingForTranscript = setTimeout(() => {
-          this.waitingForTranscript = undefined;
-        }, this.options.transcriptWaitMs ?? 1500);
-      }
-      return;
-    }
-    clearTimeout(this.waitingForTranscript);
-    this.waitingForTranscript = undefined;
-    this.userFinals = [];
-    this.hooks.userTurn(text, { userStoppedAt: this.userStoppedAt, sttFinalAt: this.sttFinalAt });
+    this.hooks.speechStopped();
+    if (this.options.turnEnd !== 'stt') this.turnEnd.speechStopped(event.detectedAtMs - event.mediaTimeMs);
   }
 }

@@ -23,7 +23,13 @@ export interface ToolExecution {
 export interface TurnLatency {
   turn: number;
   userStoppedAt?: number;
+  /** Where the VAD says the caller's speech ended (before its stop wait). */
+  speechEndedAt?: number;
   sttFinalAt?: number;
+  /** When the end of the caller's turn was decided (see end-of-turn.ts). */
+  turnEndAt?: number;
+  /** The answer was prepared before the end of turn and played when it was confirmed. */
+  preemptive?: boolean;
   llmRequestAt?: number;
   llmFirstTokenAt?: number;
   ttsFirstByteAt?: number;
@@ -37,7 +43,8 @@ export type ConversationEvent =
   | { type: 'assistant_message'; turn: number; text: string; interrupted: boolean; toolCalls: LlmToolCall[] }
   | { type: 'tool_call'; turn: number; call: LlmToolCall }
   | { type: 'tool_result'; turn: number; call: LlmToolCall; result: string }
-  | { type: 'usage'; kind: 'llm' | 'stt' | 'tts'; provider: string; inputTokens?: number; outputTokens?: number; characters?: number; audioSeconds?: number }
+  /** Provider use, metered once; `discarded`: spent on an answer prepared ahead and thrown away. */
+  | { type: 'usage'; kind: 'llm' | 'stt' | 'tts'; provider: string; inputTokens?: number; outputTokens?: number; characters?: number; audioSeconds?: number; discarded?: boolean }
   | ({ type: 'turn_latency' } & TurnLatency)
   | { type: 'barge_in'; turn: number; heardText: string; decidedAt: number; stoppedAt: number }
   /**
@@ -49,7 +56,7 @@ export type ConversationEvent =
   /** A provider gave nothing in time: what was done about it (for metrics and the log). */
   | { type: 'stall'; turn: number; stage: 'llm' | 'tts'; action: 'filler' | 'retry' | 'fallback' | 'gave_up'; provider: string }
   /** An answer prepared ahead of the end of turn, thrown away because the caller went on. */
-  | { type: 'preemptive_discarded'; turn: number }
+  | { type: 'preemptive_discarded'; turn: number; usage?: { inputTokens: number; outputTokens: number; characters: number } }
   | { type: 'ended'; reason: string; error?: { category: string; message: string; provider?: string } };
 
 export interface ConversationOptions {
@@ -58,6 +65,10 @@ export interface ConversationOptions {
   stt: SttProvider;
   llm: LlmProvider;
   tts: TtsProvider;
+  /** Tried when `llm` stalled twice (the AI's fallback_engine_model); see stall-watchdog.ts. */
+  fallbackLlm?: LlmProvider;
+  /** Tried when `tts` stalled twice, and says the filler while `tts` is retried (the AI's fallback_tts_type). */
+  fallbackTts?: TtsProvider;
   /** BCP-47 tag or '' (auto). */
   language: string;
   voiceId: string;
@@ -74,8 +85,6 @@ export interface ConversationOptions {
   greeting?: boolean;
   /** How often streamed assistant text is reported (default 200 ms). */
   intermediateIntervalMs?: number;
-  /** After VAD silence without a final transcript, how long to wait for one (default 1500 ms). */
-  transcriptWaitMs?: number;
   /** Tool rounds in one turn before the turn is cut short (default 5). */
   maxToolRounds?: number;
   /** The AI's `turn_config` (end of turn, interruptions, stalls); missing parts take the defaults. */

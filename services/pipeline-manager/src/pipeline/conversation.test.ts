@@ -101,7 +101,8 @@ describe('Conversation', () => {
   it('stops at once on barge-in and keeps only the words the caller heard', async () => {
     const long =
       'Our clinic offers general medicine, dentistry and physiotherapy. We are open every weekday from nine to six. On Saturdays we open from ten to two. Parking is free for all patients.';
-    const { conversation, transport, llm, of, say } = setup([words(long, 2), words('Sure, go ahead.')]);
+    // Any sound at all interrupts (no minimum duration, words not awaited): the barge-in path alone.
+    const { conversation, transport, llm, of, say } = setup([words(long, 2), words('Sure, go ahead.')], { turnConfig: { interruption: { min_secs: 0, min_words: 0 } } });
     await conversation.start();
     await until(() => transport.played.length > 40, 'some of the answer to be heard');
     transport.hear(3, 5000); // The caller starts talking over the bot.

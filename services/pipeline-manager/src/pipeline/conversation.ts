@@ -4,7 +4,12 @@ import type { LlmMessage, LlmToolCall, SttSession } from '../providers/types.ts'
 import { BotSpeech } from './bot-speech.ts';
 import { createBotTurn, heardText, type BotTurn } from './bot-turn.ts';
 import { CallerInput } from './caller-input.ts';
+import { createInterruptionPolicy, type InterruptionPolicy } from './interruption.ts';
+import { ResumableOutput } from './resumable-output.ts';
+import { notRunResult, placeToolResult } from './tool-history.ts';
 import type { ConversationOptions, ToolExecution, TurnLatency } from './conversation-types.ts';
+import { PreemptiveAnswer } from './preemptive-answer.ts';
+import { isStallError, type StallError } from './stall-watchdog.ts';
 
 export type { ConversationEvent, ConversationOptions, ConversationVad, ToolExecution, TurnLatency } from './conversation-types.ts';
 
@@ -29,11 +34,28 @@ export class Conversation {
   private closing = false;
   private readonly playedSegments = new Set<string>();
   private readonly turns = new Set<Promise<void>>();
+  /** An answer being prepared before the end of the caller's turn is decided (not yet heard). */
+  private preempted: { answer: PreemptiveAnswer; turn: BotTurn } | undefined;
 
-  constructor(private readonly options: ConversationOptions) {
+  private readonly options: ConversationOptions;
+  /** The transport as every part of the conversation uses it: an interruption can pause it. */
+  private readonly output: ResumableOutput;
+  private readonly interruption: InterruptionPolicy;
+  /** The tool calls of the last round, until their results are in the history. */
+  private toolsInFlight: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ConversationOptions) {
+    this.output = new ResumableOutput(options.transport);
+    this.options = { ...options, transport: this.output };
     this.messages = [...options.messages];
     this.now = options.now ?? (() => performance.now());
-    this.speech = new BotSpeech(options, this.now);
+    this.speech = new BotSpeech(this.options, this.now);
+    this.interruption = createInterruptionPolicy(this.options, this.output, {
+      botIsActive: () => this.botIsActive(),
+      isClosing: () => this.closing,
+      bargeIn: () => this.bargeIn(),
+      turn: () => this.current?.turn ?? this.turnCounter,
+    });
   }
 
   /** The history so far (what the LLM sees next). */
@@ -43,6 +65,11 @@ export class Conversation {
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /** Whether the bot is taking its turn (writing or speaking): dying now would lose that answer. */
+  get speaking(): boolean {
+    return !this.ended && this.botIsActive();
   }
 
   /** Opens STT, starts listening and, unless disabled, lets the bot greet. */
@@ -58,16 +85,52 @@ export class Conversation {
       isEnded: () => this.ended,
       botIsActive: () => this.botIsActive(),
       isClosing: () => this.closing,
-      bargeIn: () => this.bargeIn(),
-      userTurn: (text, latency) => this.userSaid(text, latency),
+      speechStarted: (event) => this.interruption.speechStarted(event),
+      speechStopped: () => this.interruption.speechStopped(),
+      transcript: (text, final) => this.interruption.transcript(text, final),
+      userTurn: (text, latency) => {
+        if (this.interruption.admitTurn(text)) this.userSaid(text, latency);
+        else this.discardPreempted(); // A backchannel or echo over the bot: not a turn.
+      },
+      preemptTurn: (text, latency) => this.preemptTurn(text, latency),
+      discardPreempted: () => this.discardPreempted(),
       fail: (error, stage) => this.fail(error, stage),
     });
     this.input = input;
     void input.consumeStt();
     this.unsubscribe.push(transport.onAudio((frame) => input.onAudio(frame)));
+    this.unsubscribe.push(transport.onAudio((frame, mediaTimeMs) => this.interruption.callerFrame(frame, mediaTimeMs)));
     this.unsubscribe.push(transport.onSegmentPlayed((playout) => this.onSegmentPlayed(playout)));
     this.unsubscribe.push(transport.onClose((reason) => void this.stop(`media closed: ${reason}`)));
     if (this.options.greeting ?? true) this.startTurn();
+  }
+
+  /**
+   * Says `text` as a bot turn of its own, not the LLM's words (a resumed session's apology): in
+   * the history and reported like an answer once played; the caller may talk over it as over
+   * any answer. A TTS failure leaves the conversation listening.
+   */
+  say(text: string): void {
+    if (this.ended || this.closing) return;
+    this.interruptForNewInput();
+    const turn = createBotTurn(++this.turnCounter, {}, true);
+    this.current = turn;
+    const running = (async () => {
+      try {
+        await this.speech.speakText(turn, text);
+        if (turn.controller.signal.aborted) return;
+        this.messages.push({ role: 'assistant', content: text });
+        turn.pendingMessage = text;
+        turn.done = true;
+        await this.reportWhenPlayed(turn);
+      } catch {
+        // Nothing was said; the caller is listened to all the same.
+      } finally {
+        turn.done = true;
+      }
+    })();
+    this.turns.add(running);
+    void running.finally(() => this.turns.delete(running));
   }
 
   /** Text from outside (an injected message): a user message, answered like speech. */
@@ -91,7 +154,7 @@ export class Conversation {
    * speech neither interrupts it nor gets an answer. Best effort: a TTS failure still ends
    * the conversation.
    */
-  async sayAndStop(text: string, reason: string): Promise<void> {
+  async sayAndStop(text: string, reason: string, error?: { category: string; message: string; provider?: string }): Promise<void> {
     if (this.ended || this.closing) return;
     this.closing = true;
     if (this.botIsActive()) this.bargeIn(false);
@@ -112,7 +175,7 @@ export class Conversation {
     } finally {
       turn.done = true;
     }
-    await this.stop(reason);
+    await this.stop(reason, error);
   }
 
   /** Ends the conversation: aborts what runs, closes STT, reports `ended` once. */
@@ -122,6 +185,8 @@ export class Conversation {
     if (this.current && !this.current.reported) this.bargeIn(false);
     this.ended = true;
     this.input?.cancelTimers();
+    this.interruption.cancel();
+    this.discardPreempted();
     this.current?.controller.abort(new Error(reason));
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     this.stt?.close();
@@ -131,10 +196,44 @@ export class Conversation {
 
   /** The caller said `text` (a finished turn or a key press): stop the bot and answer. */
   private userSaid(text: string, latency: Partial<TurnLatency> = {}): void {
+    const preempted = this.preempted?.answer.text === text ? this.preempted : undefined;
+    if (preempted) this.preempted = undefined;
+    else this.discardPreempted();
     this.interruptForNewInput();
     this.options.onEvent({ type: 'user_transcript', turn: this.turnCounter + 1, text });
     this.messages.push({ role: 'user', content: text });
-    this.startTurn(latency);
+    if (!preempted || this.ended || this.closing) {
+      if (preempted) this.discardPreemptedTurn(preempted);
+      this.startTurn(latency);
+      return;
+    }
+    // The answer prepared ahead is this turn's: it is heard from now on.
+    this.turnCounter++;
+    this.current = preempted.turn;
+    Object.assign(preempted.turn.latency, latency, { preemptive: true });
+    preempted.answer.adopt(latency);
+  }
+
+  /** The caller paused after `text`: prepare the answer ahead, unheard, until the turn is over. */
+  private preemptTurn(text: string, latency: Partial<TurnLatency>): void {
+    this.discardPreempted();
+    if (this.ended || this.closing || this.botIsActive()) return;
+    const answer = new PreemptiveAnswer(text, this.options, this.now);
+    const turn = createBotTurn(this.turnCounter + 1, latency);
+    this.preempted = { answer, turn };
+    this.track(this.runTurn(turn, answer));
+  }
+
+  /** The caller went on (or something else came first): the prepared answer goes, unheard. */
+  private discardPreempted(): void {
+    const preempted = this.preempted;
+    this.preempted = undefined;
+    if (preempted) this.discardPreemptedTurn(preempted);
+  }
+
+  private discardPreemptedTurn({ answer, turn }: { answer: PreemptiveAnswer; turn: BotTurn }): void {
+    turn.controller.abort(new Error('preemptive answer discarded'));
+    answer.discard(turn.turn);
   }
 
   // ---- the bot's turn --------------------------------------------------------------------
@@ -145,18 +244,29 @@ export class Conversation {
 
   private startTurn(latency: Partial<TurnLatency> = {}): void {
     if (this.ended || this.closing) return;
+    this.discardPreempted();
     const turn = createBotTurn(++this.turnCounter, latency);
     this.current = turn;
-    const running = this.runTurn(turn);
+    this.track(this.runTurn(turn));
+  }
+
+  private track(running: Promise<void>): void {
     this.turns.add(running);
     void running.finally(() => this.turns.delete(running));
   }
 
-  private async runTurn(turn: BotTurn): Promise<void> {
+  /** A bot turn; `preemptive`: prepared ahead, its first round waits to be adopted before it counts. */
+  private async runTurn(turn: BotTurn, preemptive?: PreemptiveAnswer): Promise<void> {
     const signal = turn.controller.signal;
+    const speech = preemptive?.speech ?? this.speech;
     try {
+      // A tool call an interruption left running finishes first: its result is in the history.
+      await this.toolsInFlight;
       for (let round = 0; round < (this.options.maxToolRounds ?? 5); round++) {
-        const spoken = await this.speech.speakRound(turn, round, this.messages);
+        // Ahead of the turn's end the caller's words are not in the history yet.
+        const messages: readonly LlmMessage[] = preemptive?.isHeld ? [...this.messages, { role: 'user', content: preemptive.text }] : this.messages;
+        const spoken = await speech.speakRound(turn, round, messages);
+        if (preemptive && !(await preemptive.decided)) return;
         const text = spoken.text.trim();
         const { toolCalls } = spoken;
         if (signal.aborted) return;
@@ -171,9 +281,11 @@ export class Conversation {
         turn.reported = true;
         this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text, interrupted: false, toolCalls });
 
-        const { runAgain, endSession } = await this.runTools(turn, toolCalls);
+        const tools = this.runTools(turn, toolCalls);
+        this.toolsInFlight = tools;
+        const { runAgain, endSession } = await tools;
         if (endSession) {
-          await this.speech.drained(signal);
+          await speech.drained(signal);
           await this.stop(endSession);
           return;
         }
@@ -181,10 +293,11 @@ export class Conversation {
       }
     } catch (error) {
       if (signal.aborted) return;
+      if (preemptive && !(await preemptive.decided)) return;
       this.fail(error, 'llm');
     } finally {
       turn.done = true;
-      this.speech.reportLatency(turn);
+      speech.reportLatency(turn);
     }
   }
 
@@ -193,14 +306,20 @@ export class Conversation {
     let runAgain = false;
     let endSession: string | undefined;
     for (const call of toolCalls) {
-      this.options.onEvent({ type: 'tool_call', turn: turn.turn, call });
       let execution: ToolExecution;
-      try {
-        execution = await this.options.executeTool(call);
-      } catch (error) {
-        execution = { result: JSON.stringify({ result: 'failed', message: error instanceof Error ? error.message : String(error) }), runLlm: true };
+      if (turn.controller.signal.aborted) {
+        // Interrupted before it ran: not run now, but answered, so the history stays whole.
+        execution = { result: notRunResult(), runLlm: false };
+      } else {
+        this.options.onEvent({ type: 'tool_call', turn: turn.turn, call });
+        try {
+          // Not abortable: a call under way (a booking, an SMS) completes once, interrupted or not.
+          execution = await this.options.executeTool(call);
+        } catch (error) {
+          execution = { result: JSON.stringify({ result: 'failed', message: error instanceof Error ? error.message : String(error) }), runLlm: true };
+        }
       }
-      this.messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: execution.result });
+      placeToolResult(this.messages, { role: 'tool', toolCallId: call.id, name: call.name, content: execution.result });
       this.options.onEvent({ type: 'tool_result', turn: turn.turn, call, result: execution.result });
       runAgain ||= execution.runLlm;
       endSession ??= execution.endSession;
@@ -262,9 +381,23 @@ export class Conversation {
 
   private fail(error: unknown, stage: 'stt' | 'llm' | 'vad'): void {
     if (this.ended) return;
+    if (isStallError(error)) return this.gaveUpAfterStall(error);
     const details = isProviderError(error)
       ? { category: error.category, message: error.message, provider: (error as { provider?: string }).provider }
       : { category: stage === 'vad' ? 'internal' : 'unknown', message: error instanceof Error ? error.message : String(error) };
     void this.stop(`${stage} failed: ${details.message}`, details);
+  }
+
+  /**
+   * Every try of the LLM or TTS stalled: the caller hears the apology (not when TTS is what
+   * stalled: nothing could say it) and the session ends with the reason.
+   */
+  private gaveUpAfterStall(error: StallError): void {
+    // A stall comes before any of the answer was heard: there is nothing of it to record.
+    if (this.current) this.current.reported = true;
+    const details = { category: 'timeout', message: `${error.stage} stalled: ${error.message}`, provider: error.provider };
+    const apology = this.speech.stall.apologyText;
+    if (error.stage === 'llm' && apology !== '') void this.sayAndStop(apology, details.message, details);
+    else void this.stop(details.message, details);
   }
 }

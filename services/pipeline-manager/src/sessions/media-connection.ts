@@ -24,9 +24,12 @@ export interface MediaConnectionOptions {
 export interface MediaConnection {
   transport: MediaTransport;
   kind: MediaTransportKind;
+  /** The leg's channel: removing the media names it, so a replaced pipeline never removes its successor's leg. */
+  channelId: string | undefined;
 }
 
 interface ExternalMediaReply {
+  channel_id?: string;
   local_address: string | null;
   local_port: number | null;
   websocket_url: string | null;
@@ -56,7 +59,7 @@ export async function connectCallMedia(request: PipelineStart, kind: MediaTransp
       requested = true;
       const media = await call<ExternalMediaReply>('POST', path, { transport: 'rtp', external_host: `${local.address}:${local.port}`, format });
       transport.setRemote({ address: media.local_address ?? '127.0.0.1', port: Number(media.local_port) });
-      return { transport, kind };
+      return { transport, kind, channelId: media.channel_id };
     } catch (error) {
       await transport.close().catch(() => undefined);
       if (requested) await remove();
@@ -70,7 +73,7 @@ export async function connectCallMedia(request: PipelineStart, kind: MediaTransp
     if (!media.websocket_url) throw new Error('flow-manager gave no WebSocket URL for the media leg');
     transport = await connectWebSocketMedia({ url: media.websocket_url });
     await call('POST', `${path}/attach`, {});
-    return { transport, kind };
+    return { transport, kind, channelId: media.channel_id };
   } catch (error) {
     await transport?.close().catch(() => undefined);
     await remove();

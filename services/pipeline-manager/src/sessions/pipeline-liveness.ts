@@ -6,6 +6,8 @@ export interface LivenessTarget {
   id: string;
   customerId: string;
   callId: string;
+  /** The AIcall's pipeline epoch the pipeline runs under; another in ai-manager's answer means it was replaced. */
+  epoch: number;
   /** Inbound frames that carried audio Asterisk sent (see realInboundFrames). */
   mediaFrames(): number;
   /** Ends the pipeline with a reason; with an error, ai-manager tells the customer why. */
@@ -37,6 +39,29 @@ export function realInboundFrames(stats: MediaTransportStats & { silenceFilledFr
 }
 
 type AicallStatus = 'initiating' | 'progressing' | 'terminating' | 'terminated' | null;
+
+/** ai-manager's answer about one AIcall (`pipeline_epoch` is absent from an older ai-manager). */
+interface AicallState {
+  id: string;
+  status: AicallStatus;
+  pipeline_epoch?: number | null;
+}
+
+/**
+ * Why a pipeline must stop given ai-manager's answer about its AIcall, or undefined. `terminating`
+ * counts the checks in a row that found it so (an ai-manager that died halfway through ending it
+ * gets one more check).
+ */
+export function orphanReason(state: AicallState, epoch: number, terminatingChecks: number): string | undefined {
+  if (state.status === null) return 'the AIcall does not exist';
+  if (state.status === 'terminated') return 'the AIcall has ended';
+  // Crash resumption took the AIcall over while this pipeline was stalled: it stops without a word.
+  if (typeof state.pipeline_epoch === 'number' && state.pipeline_epoch !== epoch) {
+    return `superseded: another pipeline took the AIcall over (epoch ${state.pipeline_epoch}, this one ${epoch})`;
+  }
+  if (state.status === 'terminating' && terminatingChecks >= 2) return 'the AIcall has been ending for two checks';
+  return undefined;
+}
 
 /**
  * Keeps a pipeline from outliving its session. ai-manager may end a session without reaching
@@ -117,9 +142,9 @@ export class PipelineLiveness {
   /** Stops the pipelines whose AIcall has ended; answers their ids. */
   private async checkAicalls(targets: LivenessTarget[]): Promise<Set<string>> {
     const ended = new Set<string>();
-    let states: { id: string; status: AicallStatus }[];
+    let states: AicallState[];
     try {
-      const reply = await rpcCall<{ result: { id: string; status: AicallStatus }[] }>(
+      const reply = await rpcCall<{ result: AicallState[] }>(
         this.options.bus,
         'ai-manager',
         'POST',
@@ -132,19 +157,14 @@ export class PipelineLiveness {
       this.logger.info({ reason: isAppError(error) ? error.reason : String(error) }, 'could not ask ai-manager about the AIcalls; every pipeline keeps running');
       return ended;
     }
-    const byId = new Map(states.map((state) => [state.id.toLowerCase(), state.status]));
+    const byId = new Map(states.map((state) => [state.id.toLowerCase(), state]));
     for (const target of targets) {
-      const id = target.id.toLowerCase();
-      if (!byId.has(id)) continue; // Not answered about: no evidence.
-      const status = byId.get(id) ?? null;
-      let why: string | undefined;
-      if (status === null) why = 'the AIcall does not exist';
-      else if (status === 'terminated') why = 'the AIcall has ended';
-      else if (status === 'terminating') {
-        const count = (this.terminating.get(target.id) ?? 0) + 1;
-        this.terminating.set(target.id, count);
-        if (count >= 2) why = 'the AIcall has been ending for two checks';
-      } else this.terminating.delete(target.id);
+      const state = byId.get(target.id.toLowerCase());
+      if (!state) continue; // Not answered about: no evidence.
+      const status = state.status ?? null;
+      if (status === 'terminating') this.terminating.set(target.id, (this.terminating.get(target.id) ?? 0) + 1);
+      else this.terminating.delete(target.id);
+      const why = orphanReason({ ...state, status }, target.epoch, this.terminating.get(target.id) ?? 0);
       if (!why) continue;
       ended.add(target.id);
       this.logger.warn({ aicallId: target.id, status }, `stopping an orphaned pipeline: ${why}`);

@@ -8,7 +8,7 @@ import { Conversation, type ConversationEvent, type ConversationVad, type ToolEx
 import { connectCallMedia, type MediaTransportKind } from './media-connection.ts';
 import { realInboundFrames, type LivenessTarget } from './pipeline-liveness.ts';
 import { checkMediaChoice, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
-import { confirmFirstOutput, providerFailure, watchFirstOutput } from './provider-start.ts';
+import { confirmFirstOutput, fallbackProviders, providerFailure, watchFirstOutput } from './provider-start.ts';
 import { ReportOutbox, type ReportOptions, type ReportSend } from './report-outbox.ts';
 import { latencyOf, usageFields } from './session-reports.ts';
 
@@ -31,6 +31,8 @@ export interface PipelineSessionsOptions {
   serviceName?: string;
   /** Where reports to ai-manager wait until delivered (default: one of its own, without metrics). */
   reports?: ReportOutbox;
+  /** Sees every conversation event of every session (turn metrics, see turn-metrics.ts). */
+  onConversationEvent?: (event: ConversationEvent) => void;
 }
 
 /** What `GET /v1/pipelines[/:id]` tells about a running pipeline. */
@@ -40,12 +42,16 @@ export interface PipelineInfo {
   call_id: string;
   instance_id: string;
   started_at: string;
+  /** The AIcall's pipeline epoch this pipeline runs under (crash resumption's fencing). */
+  pipeline_epoch: number;
 }
 
 interface Session {
   id: string;
   request: PipelineStart;
   transport: MediaTransport;
+  /** The external media leg's channel (removing the media names it). */
+  mediaChannelId: string | undefined;
   conversation: Conversation;
   intermediateId: string;
   intermediateSequence: number;
@@ -90,12 +96,22 @@ export class PipelineSessions {
     return [...this.sessions.values(), ...this.finishing.values()].map((session) => this.info(session));
   }
 
+  /** What this process's heartbeat says about its pipelines (instance-heartbeat.ts). */
+  heartbeat(): { aicall_id: string; pipeline_epoch: number; speaking: boolean }[] {
+    return [...this.sessions.values()].map((session) => ({
+      aicall_id: session.id,
+      pipeline_epoch: session.request.pipeline_epoch,
+      speaking: session.conversation.speaking,
+    }));
+  }
+
   /** The running pipelines as the liveness check sees them (pipeline-liveness.ts). */
   livenessTargets(): LivenessTarget[] {
     return [...this.sessions.values()].map((session) => ({
       id: session.id,
       customerId: session.request.customer_id,
       callId: session.request.call_id,
+      epoch: session.request.pipeline_epoch,
       mediaFrames: () => realInboundFrames(session.transport.stats()),
       stop: (reason, error) => session.conversation.stop(reason, error),
     }));
@@ -129,6 +145,7 @@ export class PipelineSessions {
       call_id: session.request.call_id,
       instance_id: this.options.instanceId,
       started_at: new Date(session.startedAt).toISOString(),
+      pipeline_epoch: session.request.pipeline_epoch,
     };
   }
 
@@ -139,7 +156,7 @@ export class PipelineSessions {
     const kind = request.media_transport ?? this.options.mediaTransport ?? 'rtp';
     const refusal = checkMediaChoice(kind, request.format);
     if (refusal) throw appError('VALIDATION_FAILED', refusal);
-    const { transport } = await connectCallMedia(request, kind, {
+    const { transport, channelId } = await connectCallMedia(request, kind, {
       bus: this.options.bus,
       logger: this.logger,
       serviceName: this.serviceName,
@@ -154,6 +171,7 @@ export class PipelineSessions {
         id,
         request,
         transport,
+        mediaChannelId: channelId,
         conversation: undefined as unknown as Conversation,
         intermediateId: randomUUID(),
         intermediateSequence: 0,
@@ -167,33 +185,41 @@ export class PipelineSessions {
         stt: providerFailure(() => providers.stt(request.ai)),
         llm: watched.llm,
         tts: providers.tts(request.ai),
+        ...fallbackProviders(providers, request.ai, messages, (message, error) => this.logger.warn({ aicallId: id, err: error }, message)),
         language: request.ai.stt_language,
         voiceId: request.ai.tts_voice_id,
         messages,
         tools: request.tools,
         greeting: request.greeting,
+        ...(request.ai.turn_config ? { turnConfig: request.ai.turn_config } : {}),
         executeTool: (call) => this.executeTool(session, call),
         onEvent: (event) => this.onEvent(session, event),
       });
       this.sessions.set(id, session);
-      this.logger.info({ aicallId: id, callId: request.call_id, media: kind, codec: transport.codec }, 'pipeline started');
+      this.logger.info({ aicallId: id, callId: request.call_id, media: kind, codec: transport.codec, epoch: request.pipeline_epoch, resumed: request.resume !== undefined }, 'pipeline started');
       await session.conversation.start();
+      // A resumed session (crash resumption) greets no one: it apologises for a lost turn, or listens.
+      if (request.resume?.say) session.conversation.say(request.resume.say);
       if (request.confirm_llm_ms > 0 && request.greeting) await confirmFirstOutput(watched.first, request.confirm_llm_ms);
       this.report(session, 'status', (reportId) =>
-        this.aiManager('POST', `/v1/aicalls/${id}/status`, { customer_id: request.customer_id, status: 'progressing', report_id: reportId }),
+        this.aiManager('POST', `/v1/aicalls/${id}/status`, { customer_id: request.customer_id, status: 'progressing', report_id: reportId, pipeline_epoch: request.pipeline_epoch }),
       );
       return { pipeline_id: id, instance_id: this.options.instanceId };
     } catch (error) {
       this.sessions.delete(id);
       await transport.close().catch(() => undefined);
-      await this.stopMedia(request);
+      await this.stopMedia(request, channelId);
       throw error;
     }
   }
 
-  /** Ends a pipeline (idempotent: an unknown id is a 404). */
-  async stop(id: string, reason: string): Promise<void> {
+  /**
+   * Ends a pipeline (idempotent: an unknown id is a 404). With `epoch`, only the pipeline of that
+   * epoch (a stop meant for a replaced pipeline never ends its successor): another is a 404.
+   */
+  async stop(id: string, reason: string, epoch?: number): Promise<void> {
     const session = this.running(id);
+    if (epoch !== undefined && session.request.pipeline_epoch !== epoch) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${id} of epoch ${epoch} runs here.`);
     await session.conversation.stop(reason);
     await this.reports.drained(id);
   }
@@ -231,7 +257,7 @@ export class PipelineSessions {
       'ai-manager',
       'POST',
       `/v1/aicalls/${session.id}/tool_execute`,
-      { customer_id: session.request.customer_id, id: call.id, name: call.name, arguments: call.arguments },
+      { customer_id: session.request.customer_id, id: call.id, name: call.name, arguments: call.arguments, pipeline_epoch: session.request.pipeline_epoch },
       { publisher: this.serviceName, timeoutMs: 30_000 },
     );
     return {
@@ -242,11 +268,20 @@ export class PipelineSessions {
   }
 
   private onEvent(session: Session, event: ConversationEvent): void {
-    const { aicall_id: aicallId, customer_id: customerId, activeflow_id: activeflowId } = session.request;
+    this.options.onConversationEvent?.(event);
+    const { aicall_id: aicallId, customer_id: customerId, activeflow_id: activeflowId, pipeline_epoch: epoch } = session.request;
     switch (event.type) {
       case 'user_transcript':
         this.report(session, 'message', (reportId) =>
-          this.aiManager('POST', '/v1/aimessages', { customer_id: customerId, aicall_id: aicallId, report_id: reportId, role: 'user', direction: 'outgoing', content: event.text }),
+          this.aiManager('POST', '/v1/aimessages', {
+            customer_id: customerId,
+            aicall_id: aicallId,
+            report_id: reportId,
+            pipeline_epoch: epoch,
+            role: 'user',
+            direction: 'outgoing',
+            content: event.text,
+          }),
         );
         break;
       case 'assistant_text': {
@@ -264,7 +299,7 @@ export class PipelineSessions {
           direction: 'incoming',
           sequence: session.intermediateSequence,
         };
-        this.report(session, 'intermediate', (reportId) => this.aiManager('POST', '/v1/aimessages/intermediate', { ...piece, report_id: reportId }));
+        this.report(session, 'intermediate', (reportId) => this.aiManager('POST', '/v1/aimessages/intermediate', { ...piece, report_id: reportId, pipeline_epoch: epoch }));
         break;
       }
       case 'assistant_message': {
@@ -279,6 +314,7 @@ export class PipelineSessions {
             customer_id: customerId,
             aicall_id: aicallId,
             report_id: reportId,
+            pipeline_epoch: epoch,
             role: 'assistant',
             direction: 'incoming',
             content: event.text,
@@ -294,6 +330,7 @@ export class PipelineSessions {
             customer_id: customerId,
             aicall_id: aicallId,
             report_id: reportId,
+            pipeline_epoch: epoch,
             role: 'tool',
             direction: 'outgoing',
             content: event.result,
@@ -304,7 +341,7 @@ export class PipelineSessions {
       case 'usage': {
         // The usage id is the report's idempotency key: ai-manager charges a usage id once, so
         // a retry after a lost answer does not charge twice.
-        const usage = { id: randomUUID(), customer_id: customerId, aicall_id: aicallId, ...usageFields(event) };
+        const usage = { id: randomUUID(), customer_id: customerId, aicall_id: aicallId, pipeline_epoch: epoch, ...usageFields(event) };
         this.report(session, 'usage', () => this.aiManager('POST', '/v1/usages', usage), { id: usage.id });
         break;
       }
@@ -313,6 +350,11 @@ export class PipelineSessions {
         this.report(session, 'event', () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
         break;
       case 'barge_in':
+        this.report(session, 'event', () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
+        break;
+      case 'stall':
+        // A provider gave nothing in time (stall-watchdog.ts): the operator sees what was done.
+        this.logger.warn({ aicallId, turn: event.turn, stage: event.stage, action: event.action, provider: event.provider }, 'provider stalled');
         this.report(session, 'event', () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
         break;
       case 'ended':
@@ -337,19 +379,24 @@ export class PipelineSessions {
   /** Closes the media, removes the leg, then publishes pipeline_terminated; resolves once that is out (or given up). */
   private async wrapUp(session: Session, reason: string, error?: { category: string; message: string }): Promise<void> {
     await session.transport.close().catch(() => undefined);
-    await this.stopMedia(session.request);
+    await this.stopMedia(session.request, session.mediaChannelId);
     this.logger.info({ aicallId: session.id, reason, durationMs: Date.now() - session.startedAt }, 'pipeline ended');
     // Last on the AIcall's report stream (after everything it said was stored or given up), and
     // retried like a report: ai-manager ends the session and gives the flow back on it.
-    const terminated = { aicall_id: session.id, call_id: session.request.call_id, reason, error: error ?? null };
+    const terminated = { aicall_id: session.id, call_id: session.request.call_id, reason, error: error ?? null, pipeline_epoch: session.request.pipeline_epoch };
     this.report(session, 'event', () => this.options.bus.publish(this.serviceName, { type: 'pipeline_terminated', data: terminated }), { essential: true });
     await this.reports.drained(session.id);
   }
 
-  /** Removes the call's external media leg (flow-manager checks the call is the customer's). */
-  private async stopMedia(request: PipelineStart): Promise<void> {
+  /**
+   * Removes the call's external media leg (flow-manager checks the call is the customer's). Naming
+   * the leg's channel removes only this pipeline's own leg: after a takeover the call's leg is
+   * the successor's, which a replaced pipeline must leave alone.
+   */
+  private async stopMedia(request: PipelineStart, channelId: string | undefined): Promise<void> {
     const callId = request.call_id;
-    await rpcCall(this.options.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, { customer_id: request.customer_id }, { publisher: this.serviceName }).catch(
+    const body = { customer_id: request.customer_id, ...(channelId ? { channel_id: channelId } : {}) };
+    await rpcCall(this.options.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, body, { publisher: this.serviceName }).catch(
       (error: unknown) => this.logger.warn({ err: error, callId }, 'could not remove the external media leg'),
     );
   }

@@ -1,4 +1,4 @@
-import { vadConfigSchema } from '@avp/shared';
+import { turnConfigSchema, vadConfigSchema } from '@avp/shared';
 import { z } from 'zod';
 import type { LlmMessage, LlmProvider, SttProvider, TtsProvider } from '../providers/types.ts';
 
@@ -17,8 +17,16 @@ export const pipelineStartSchema = z.object({
     stt_type: z.string().default(''),
     stt_language: z.string().default(''),
     vad_config: vadConfigSchema.optional(),
+    /** How the AI takes turns (end of turn, interruptions, stalls); omitted parts take the defaults. */
+    turn_config: turnConfigSchema.optional(),
     /** The AI's free parameters; `stt_phrases` is what the offline `local` STT listens for. */
     parameter: z.record(z.string(), z.unknown()).default({}),
+    /** Tried when the LLM stalls (turn_config.stall), with its own key. */
+    fallback_engine_model: z.string().optional(),
+    fallback_engine_key: z.string().optional(),
+    /** Tried when the TTS stalls, and says the filler meanwhile; with its own voice. */
+    fallback_tts_type: z.string().optional(),
+    fallback_tts_voice_id: z.string().optional(),
   }),
   /** System prompts and earlier messages, oldest first. */
   messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).default([]),
@@ -31,6 +39,16 @@ export const pipelineStartSchema = z.object({
   /** Codec between Asterisk and the pipeline; default ulaw over RTP, slin16 over WebSocket (slin16 works over WebSocket only). */
   format: z.enum(['ulaw', 'alaw', 'slin16']).optional(),
   greeting: z.boolean().default(true),
+  /**
+   * The AIcall's pipeline epoch (ai-manager raises it at every takeover): carried by every report,
+   * tool call and the end, so ai-manager refuses them once another pipeline took the AIcall over.
+   */
+  pipeline_epoch: z.number().int().min(0).default(0),
+  /**
+   * Crash resumption: this pipeline takes over a session whose pipeline-manager died (history in
+   * `messages`, `greeting: false`). `say`: spoken first (the apology for a lost turn), or nothing.
+   */
+  resume: z.object({ say: z.string().trim().min(1).max(500).nullable().default(null) }).optional(),
   /**
    * When > 0, the start waits (at most this long) for the greeting's first LLM output, and a
    * provider failure before it is a 500 PROVIDER_ERROR answer instead of a session that ends

@@ -1,6 +1,8 @@
 import { appError } from '@avp/shared';
 import { ProviderError } from '../providers/provider-error.ts';
-import type { LlmProvider } from '../providers/types.ts';
+import { fallbackLlmAi, fallbackTtsAi, withVoice } from '../providers/fallback.ts';
+import type { LlmMessage, LlmProvider, TtsProvider } from '../providers/types.ts';
+import type { PipelineStart, ProviderSource } from './pipeline-start.ts';
 
 /** A provider that cannot even be built (no key, unknown model) is the catalog's PROVIDER_ERROR. */
 export function providerFailure<T>(build: () => T): T {
@@ -38,7 +40,8 @@ export function watchFirstOutput(llm: LlmProvider): { llm: LlmProvider; first: P
           }
           resolve();
         } catch (error) {
-          reject(error);
+          // An aborted request (a barge-in, the stall watchdog's next try) is no provider failure.
+          if (!request.signal?.aborted) reject(error);
           throw error;
         }
       },
@@ -56,4 +59,31 @@ export async function confirmFirstOutput(first: Promise<void>, timeoutMs: number
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The AI's fallback providers for the stall watchdog. A fallback that cannot be built (no key
+ * for its vendor in this deployment) is left out with a warning: the session runs on its own
+ * providers, which is all it had before fallbacks existed.
+ */
+export function fallbackProviders(
+  source: ProviderSource,
+  ai: PipelineStart['ai'],
+  messages: LlmMessage[],
+  warn: (message: string, error: unknown) => void,
+): { fallbackLlm?: LlmProvider; fallbackTts?: TtsProvider } {
+  const built: { fallbackLlm?: LlmProvider; fallbackTts?: TtsProvider } = {};
+  const llmAi = fallbackLlmAi(ai);
+  const ttsAi = fallbackTtsAi(ai);
+  try {
+    if (llmAi) built.fallbackLlm = source.llm(llmAi, messages);
+  } catch (error) {
+    warn(`the fallback LLM ${llmAi?.engine_model} is not available`, error);
+  }
+  try {
+    if (ttsAi) built.fallbackTts = withVoice(source.tts(ttsAi), ttsAi.tts_voice_id);
+  } catch (error) {
+    warn(`the fallback TTS ${ttsAi?.tts_type} is not available`, error);
+  }
+  return built;
 }

@@ -30,8 +30,8 @@ export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { 
     .add('GET', '/v1/pipelines/:id', async (request) => sessions.describe(owned(request).id))
     .add('POST', '/v1/pipelines/:id/stop', async (request) => {
       const { id, data } = owned(request);
-      const body = z.object({ reason: z.string().max(500).default('stopped') }).parse(data);
-      await sessions.stop(id, body.reason);
+      const body = z.object({ reason: z.string().max(500).default('stopped'), pipeline_epoch: z.number().int().min(0).optional() }).parse(data);
+      await sessions.stop(id, body.reason, body.pipeline_epoch);
       return { stopped: true };
     })
     // Ends a pipeline, first saying `say` (e.g. billing's goodbye); answers before it has ended.

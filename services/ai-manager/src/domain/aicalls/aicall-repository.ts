@@ -7,6 +7,7 @@ import {
   updateTimestamps,
   type AicallStatus,
   type ListQuery,
+  type TurnConfig,
   type VadConfig,
 } from '@avp/shared';
 import type { Selectable } from 'kysely';
@@ -25,6 +26,10 @@ export interface NewAicall {
   ai_stt_type: string;
   ai_vad_config: VadConfig;
   ai_smart_turn_enabled: boolean;
+  ai_turn_config: TurnConfig;
+  ai_fallback_engine_model: string;
+  ai_fallback_tts_type: string;
+  ai_fallback_tts_voice_id: string;
   stt_language: string;
   parameter: Record<string, unknown>;
   activeflow_id: string | null;
@@ -38,6 +43,7 @@ export async function insertAicall(db: AiManagerDb, fields: NewAicall): Promise<
     .values({
       ...fields,
       ai_vad_config: jsonb(fields.ai_vad_config),
+      ai_turn_config: jsonb(fields.ai_turn_config),
       parameter: jsonb(fields.parameter),
       status: 'initiating',
       ...creationTimestamps(),
@@ -124,7 +130,7 @@ export async function setPipelineInstance(db: AiManagerDb, id: string, instanceI
 export async function listLivePipelines(db: AiManagerDb) {
   return db
     .selectFrom('aicalls')
-    .select(['id', 'customer_id', 'pipeline_instance_id', 'activeflow_id', 'reference_type', 'reference_id'])
+    .select(['id', 'customer_id', 'pipeline_instance_id', 'pipeline_epoch', 'activeflow_id', 'reference_type', 'reference_id'])
     .where('pipeline_instance_id', 'is not', null)
     .where('status', 'in', ['initiating', 'progressing'])
     .where('tm_delete', 'is', null)
@@ -145,4 +151,33 @@ export async function releaseLostPipeline(db: AiManagerDb, id: string, instanceI
     .where('tm_delete', 'is', null)
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * Crash resumption's compare-and-set: moves a live AIcall's pipeline from `from` (instance and
+ * epoch, as last read) to `toInstanceId` with the next epoch. Only one caller wins (ai-manager
+ * instances racing, or the session ending meanwhile); the others get undefined.
+ */
+export async function claimPipeline(
+  db: AiManagerDb,
+  id: string,
+  from: { instanceId: string; epoch: number },
+  toInstanceId: string,
+): Promise<AicallRow | undefined> {
+  return db
+    .updateTable('aicalls')
+    .set({ pipeline_instance_id: toInstanceId, pipeline_epoch: from.epoch + 1 })
+    .where('id', '=', id)
+    .where('pipeline_instance_id', '=', from.instanceId)
+    .where('pipeline_epoch', '=', from.epoch)
+    .where('status', 'in', ['initiating', 'progressing'])
+    .where('tm_delete', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** The epoch of the AIcall's current pipeline (undefined: no such AIcall). */
+export async function pipelineEpochOf(db: AiManagerDb, id: string): Promise<number | undefined> {
+  const row = await db.selectFrom('aicalls').select('pipeline_epoch').where('id', '=', id).executeTakeFirst();
+  return row?.pipeline_epoch;
 }

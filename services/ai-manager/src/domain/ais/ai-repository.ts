@@ -1,4 +1,4 @@
-import { creationTimestamps, deletionTimestamps, jsonb, listPage, updateTimestamps, type ListQuery, type VadConfig } from '@avp/shared';
+import { creationTimestamps, deletionTimestamps, jsonb, listPage, updateTimestamps, type ListQuery, type TurnConfig, type VadConfig } from '@avp/shared';
 import type { Selectable } from 'kysely';
 import type { AiManagerDb, AisTable } from '../../db/tables.ts';
 
@@ -19,8 +19,13 @@ export interface AiRowFields {
   tool_names: string[];
   vad_config: VadConfig;
   smart_turn_enabled: boolean;
+  turn_config: TurnConfig;
   media_transport: string;
   knowledgebase_ids: string[];
+  fallback_engine_model: string;
+  fallback_engine_key_encrypted: string | null;
+  fallback_tts_type: string;
+  fallback_tts_voice_id: string;
 }
 
 function toColumns(fields: AiRowFields) {
@@ -29,6 +34,7 @@ function toColumns(fields: AiRowFields) {
     parameter: jsonb(fields.parameter),
     tool_names: jsonb(fields.tool_names),
     vad_config: jsonb(fields.vad_config),
+    turn_config: jsonb(fields.turn_config),
     knowledgebase_ids: jsonb(fields.knowledgebase_ids),
   };
 }

@@ -4,6 +4,7 @@ import { withEvents } from '../../events/event-publisher.ts';
 import { findKnowledgebasesForShare } from '../knowledgebases/knowledgebase-repository.ts';
 import type { DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
+import { fallbackColumns, fallbackView } from './ai-fallback.ts';
 import { deleteAi, findAi, findAiForUpdate, insertAi, listAis, replaceAi, type AiRow, type AiRowFields } from './ai-repository.ts';
 
 /** The public form of an AI: every field but the engine key, which only shows as `engine_key_set`. */
@@ -24,15 +25,20 @@ export function toAi(row: AiRow): Ai {
     tool_names: row.tool_names as Ai['tool_names'],
     vad_config: row.vad_config,
     smart_turn_enabled: row.smart_turn_enabled,
+    turn_config: row.turn_config,
     media_transport: row.media_transport as Ai['media_transport'],
     knowledgebase_ids: row.knowledgebase_ids,
+    ...fallbackView(row),
     tm_create: row.tm_create,
     tm_update: row.tm_update,
     tm_delete: row.tm_delete,
   };
 }
 
-function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled' | 'media_transport' | 'knowledgebase_ids'> {
+/** Set by fallbackColumns (PUT keeps them when left out). */
+type FallbackFields = 'fallback_engine_model' | 'fallback_engine_key_encrypted' | 'fallback_tts_type' | 'fallback_tts_voice_id';
+
+function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled' | 'turn_config' | 'media_transport' | 'knowledgebase_ids' | FallbackFields> {
   return {
     name: fields.name,
     detail: fields.detail,
@@ -73,8 +79,10 @@ export async function createAi(context: DomainContext, customerId: string, field
       engine_key_encrypted: sealEngineKey(context, id, fields.engine_key ?? ''),
       vad_config: fields.vad_config ?? {},
       smart_turn_enabled: fields.smart_turn_enabled ?? false,
+      turn_config: fields.turn_config ?? {},
       media_transport: fields.media_transport ?? '',
       knowledgebase_ids: await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids ?? []),
+      ...fallbackColumns(context, id, fields),
     });
     const ai = toAi(row);
     await emit('ai_created', customerId, ai);
@@ -94,10 +102,11 @@ export async function listAiPage(context: DomainContext, customerId: string, pag
 }
 
 /**
- * Replaces every mutable field. Five fields keep their stored value when the body leaves
+ * Replaces every mutable field. Six fields keep their stored value when the body leaves
  * them out, so a client that does not know them cannot wipe them: `engine_key` (write-only,
  * a client cannot send back what it never sees; `""` removes it), `vad_config`,
- * `smart_turn_enabled`, `media_transport` and `knowledgebase_ids` (`[]` removes every link).
+ * `smart_turn_enabled`, `turn_config`, `media_transport` and `knowledgebase_ids` (`[]`
+ * removes every link).
  */
 export async function updateAi(context: DomainContext, customerId: string, id: string, fields: AiFields): Promise<Ai> {
   return withEvents(context.db, context.events, async (trx, emit) => {
@@ -109,9 +118,11 @@ export async function updateAi(context: DomainContext, customerId: string, id: s
         fields.engine_key === undefined ? current.engine_key_encrypted : sealEngineKey(context, id, fields.engine_key),
       vad_config: fields.vad_config ?? current.vad_config,
       smart_turn_enabled: fields.smart_turn_enabled ?? current.smart_turn_enabled,
+      turn_config: fields.turn_config ?? current.turn_config,
       media_transport: fields.media_transport ?? current.media_transport,
       knowledgebase_ids:
         fields.knowledgebase_ids === undefined ? current.knowledgebase_ids : await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids),
+      ...fallbackColumns(context, id, fields, current),
     });
     if (!row) throw notFound('AI');
     const ai = toAi(row);

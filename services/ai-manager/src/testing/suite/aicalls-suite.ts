@@ -48,7 +48,7 @@ export function aicallsSuite(get: GetContext): void {
       const { harness } = get();
       const { key, aiId } = await customerWithAi(harness);
       const created = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: aiId } });
-      expect(created.body).toMatchObject({ reference_type: '', reference_id: null, ai_tts_type: '', ai_vad_config: {} });
+      expect(created.body).toMatchObject({ reference_type: '', reference_id: null, ai_tts_type: '', ai_vad_config: {}, ai_turn_config: {} });
     });
 
     it('rejects a bad start: unknown AI, missing reference id, bad enum, bad uuid', async () => {

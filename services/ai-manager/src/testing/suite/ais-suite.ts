@@ -77,6 +77,20 @@ export function aisSuite(get: GetContext): void {
       expect(changed.body).toMatchObject({ vad_config: { stop_secs: 1 }, smart_turn_enabled: false, engine_key_set: false });
     });
 
+    it('stores turn_config, and PUT keeps it when left out', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const turnConfig = { end_of_turn: { complete_stop_secs: 0.3, incomplete_stop_secs: 1.5, preemptive_enabled: false } };
+      const created = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody({ turn_config: turnConfig }) });
+      expect(created.body.turn_config).toEqual(turnConfig);
+      expect((await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody() })).body.turn_config).toEqual({});
+      const id = created.body.id as string;
+      const kept = await call(harness, 'PUT', `/v1.0/ais/${id}`, { key, body: { engine_model: 'openai.gpt-4o' } });
+      expect(kept.body.turn_config).toEqual(turnConfig);
+      const changed = await call(harness, 'PUT', `/v1.0/ais/${id}`, { key, body: { engine_model: 'openai.gpt-4o', turn_config: {} } });
+      expect(changed.body.turn_config).toEqual({});
+    });
+
     it('stores the engine key encrypted and never returns it', async () => {
       const { harness, database } = get();
       const { key } = await createTestCustomer(harness);

@@ -62,8 +62,12 @@ export interface CallControl {
   startExternalMedia(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia>;
   /** Bridges a pending (WebSocket) leg once its client has connected; waits for Asterisk within a deadline. */
   attachExternalMedia(call: CallHandle): Promise<ExternalMedia>;
-  /** Removes the external media leg and its bridge (idempotent). */
-  stopExternalMedia(call: CallHandle): Promise<void>;
+  /**
+   * Removes the external media leg and its bridge (idempotent). With `channelId`, only when the
+   * call's leg is still that channel: a pipeline replaced by another (crash resumption) cannot
+   * remove its successor's leg.
+   */
+  stopExternalMedia(call: CallHandle, channelId?: string): Promise<void>;
   /** Stops whatever is playing on the call. */
   stopMedia(call: CallHandle): Promise<void>;
   /** Creates a mixing bridge; returns its id. */

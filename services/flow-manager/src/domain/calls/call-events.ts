@@ -120,8 +120,8 @@ export class CallEvents {
     return this.control.attachExternalMedia(await this.liveCall(customerId, callId));
   }
 
-  async stopExternalMedia(customerId: string, callId: string): Promise<void> {
-    await this.control.stopExternalMedia(callHandle(await this.customerCall(customerId, callId)));
+  async stopExternalMedia(customerId: string, callId: string, channelId?: string): Promise<void> {
+    await this.control.stopExternalMedia(callHandle(await this.customerCall(customerId, callId)), channelId);
   }
 
   async stopMedia(customerId: string, callId: string): Promise<void> {

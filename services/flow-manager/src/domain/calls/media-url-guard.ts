@@ -93,8 +93,8 @@ export class MediaUrlGuard implements CallControl {
     return this.control.attachExternalMedia(call);
   }
 
-  stopExternalMedia(call: CallHandle): Promise<void> {
-    return this.control.stopExternalMedia(call);
+  stopExternalMedia(call: CallHandle, channelId?: string): Promise<void> {
+    return this.control.stopExternalMedia(call, channelId);
   }
 
   stopMedia(call: CallHandle): Promise<void> {

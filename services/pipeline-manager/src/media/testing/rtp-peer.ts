@@ -39,6 +39,11 @@ export class RtpPeer {
     return packet;
   }
 
+  /** Lets `packets` packets' time pass unsent, as a sender that suppresses silence does. */
+  pause(packets: number): void {
+    this.timestamp = (this.timestamp + packets * this.samplesPerPacket) >>> 0;
+  }
+
   /** Starts a new stream (as after a re-INVITE): new SSRC and sequence base. */
   restart(ssrc: number, sequenceNumber: number): void {
     this.ssrc = ssrc;

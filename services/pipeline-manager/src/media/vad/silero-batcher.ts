@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { countSkippedVadWindow, type VadSkipReason } from './skipped-windows.ts';
 import { sileroModelPath } from './silero-model.ts';
 import type { SpeechProbabilityModel } from './speech-probability.ts';
 
@@ -8,7 +9,10 @@ interface Pending {
   id: number;
   samples: Float32Array;
   reset: boolean;
-  resolve: (probability: number) => void;
+  /** When it was queued (performance.now()). */
+  queuedAt: number;
+  /** `null`: skipped, never analysed. */
+  resolve: (probability: number | null) => void;
   reject: (error: Error) => void;
 }
 
@@ -20,6 +24,20 @@ export interface SileroBatcherOptions {
   gatherMs?: number;
   /** onnxruntime intra-op threads in the worker (default 1). */
   intraOpThreads?: number;
+  /**
+   * Most windows waiting for a batch (default 1024); beyond it the oldest is skipped. Bounds
+   * memory and the work of the batch that follows an overload.
+   */
+  maxQueued?: number;
+  /**
+   * A window that waited longer than this for its batch is skipped (default 500 ms): its
+   * answer would come too late to stop the bot or end a turn, and running it would only
+   * delay the fresh windows behind it.
+   */
+  maxWaitMs?: number;
+  /** The worker script (tests: a model double that speaks the same messages) and extra data for it. */
+  workerUrl?: URL;
+  workerData?: Record<string, unknown>;
 }
 
 /**
@@ -43,15 +61,22 @@ export class SileroBatcher {
   private closing: Error | undefined;
   private readonly maxBatch: number;
   private readonly gatherMs: number;
+  private readonly maxQueued: number;
+  private readonly maxWaitMs: number;
+  private staleTimer: NodeJS.Timeout | undefined;
   /** Batches run and windows analysed (for benchmarks). */
   batches = 0;
   windows = 0;
+  /** Windows skipped because they waited too long or the queue was full (also counted process-wide). */
+  skipped = 0;
 
   constructor(options: SileroBatcherOptions = {}) {
     this.maxBatch = options.maxBatch ?? 64;
     this.gatherMs = options.gatherMs ?? 2;
-    this.worker = new Worker(new URL('./silero-worker.mjs', import.meta.url), {
-      workerData: { modelPath: sileroModelPath(), intraOpThreads: options.intraOpThreads ?? 1 },
+    this.maxQueued = options.maxQueued ?? 1024;
+    this.maxWaitMs = options.maxWaitMs ?? 500;
+    this.worker = new Worker(options.workerUrl ?? new URL('./silero-worker.mjs', import.meta.url), {
+      workerData: { modelPath: sileroModelPath(), intraOpThreads: options.intraOpThreads ?? 1, ...options.workerData },
     });
     this.worker.unref();
     this.ready = new Promise<void>((resolve, reject) => {
@@ -80,15 +105,25 @@ export class SileroBatcher {
     return id;
   }
 
-  /** Queues one 512-sample window of a call; resolves with its speech probability. */
-  submit(id: number, window: Int16Array): Promise<number> {
+  /** Windows waiting for a batch now. */
+  get queued(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Queues one 512-sample window of a call; resolves with its speech probability, or `null`
+   * when it was skipped (it waited more than `maxWaitMs`, or the queue was full).
+   */
+  submit(id: number, window: Int16Array): Promise<number | null> {
     if (this.failure ?? this.closing) return Promise.reject(this.failure ?? this.closing);
     const samples = new Float32Array(WINDOW);
     for (let index = 0; index < WINDOW; index += 1) samples[index] = (window[index] as number) / 32_768;
     const reset = this.resetIds.delete(id);
-    return new Promise<number>((resolve, reject) => {
-      this.pending.push({ id, samples, reset, resolve, reject });
+    if (this.pending.length >= this.maxQueued) this.skip(this.pending.splice(0, this.pending.length - this.maxQueued + 1), 'queue_full');
+    return new Promise<number | null>((resolve, reject) => {
+      this.pending.push({ id, samples, reset, queuedAt: performance.now(), resolve, reject });
       this.schedule();
+      this.staleTimer ??= setTimeout(() => this.dropStale(), this.maxWaitMs + 1).unref();
     });
   }
 
@@ -110,6 +145,8 @@ export class SileroBatcher {
   async close(): Promise<void> {
     if (this.gatherTimer) clearTimeout(this.gatherTimer);
     this.gatherTimer = undefined;
+    clearTimeout(this.staleTimer);
+    this.staleTimer = undefined;
     const closed = new Error('Silero batcher closed');
     this.closing = closed;
     for (const item of this.pending.splice(0)) item.reject(closed);
@@ -117,6 +154,30 @@ export class SileroBatcher {
     while (this.inFlight.size > 0 && !this.failure && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     this.fail(closed);
     await this.worker.terminate();
+  }
+
+  /**
+   * Skips the windows that waited too long, also while a batch runs (a slow model must not
+   * hold every call's VAD behind it), and looks again when the next one would be stale.
+   */
+  private dropStale(): void {
+    this.staleTimer = undefined;
+    const now = performance.now();
+    const stale = this.pending.filter((item) => now - item.queuedAt > this.maxWaitMs);
+    if (stale.length > 0) {
+      const kept = this.pending.filter((item) => now - item.queuedAt <= this.maxWaitMs);
+      this.pending.splice(0, this.pending.length, ...kept);
+      this.skip(stale, 'stale');
+    }
+    const oldest = this.pending[0];
+    if (oldest) this.staleTimer = setTimeout(() => this.dropStale(), Math.max(1, oldest.queuedAt + this.maxWaitMs - now + 1)).unref();
+  }
+
+  private skip(items: Pending[], reason: VadSkipReason): void {
+    if (items.length === 0) return;
+    this.skipped += items.length;
+    countSkippedVadWindow(reason, items.length);
+    for (const item of items) item.resolve(null);
   }
 
   private schedule(): void {
@@ -137,6 +198,13 @@ export class SileroBatcher {
       this.gatherTimer = undefined;
     }
     if (this.pending.length === 0 || this.failure) return;
+    // After an overload the queue's head may be stale: fresh windows go first.
+    const head = this.pending[0];
+    if (head && performance.now() - head.queuedAt > this.maxWaitMs) {
+      clearTimeout(this.staleTimer);
+      this.dropStale();
+      if (this.pending.length === 0) return;
+    }
     const batch: Pending[] = [];
     const seen = new Set<number>();
     const rest: Pending[] = [];
@@ -213,7 +281,7 @@ export class BatchedSileroSpeechModel implements SpeechProbabilityModel {
     return new BatchedSileroSpeechModel(batcher);
   }
 
-  probability(window: Int16Array): Promise<number> {
+  probability(window: Int16Array): Promise<number | null> {
     return this.batcher.submit(this.id, window);
   }
 

@@ -9,8 +9,11 @@ export interface SpeechProbabilityModel {
   readonly synchronous: boolean;
   /** Samples per analysis window at 16 kHz. */
   readonly windowSamples: number;
-  /** Speech probability (0-1) of one window of exactly `windowSamples` samples. */
-  probability(window: Int16Array): number | Promise<number>;
+  /**
+   * Speech probability (0-1) of one window of exactly `windowSamples` samples; `null` when an
+   * overloaded model could not analyse it in time and skipped it (see SileroBatcher).
+   */
+  probability(window: Int16Array): number | Promise<number | null>;
   /** Clears the recurrent state (new utterance or stream). */
   reset(): void;
   /** Frees native or WASM memory. */

@@ -25,6 +25,9 @@ async function run(detector: VoiceActivityDetector, samples: Int16Array): Promis
   return events;
 }
 
+/** A stop long enough that the pauses inside the fixture's sentences do not end them. */
+const sentenceStop = { stop_secs: 0.8 };
+
 function expectSentences(events: VadEvent[], stopSecs: number): void {
   expect(events.map((event) => event.type)).toEqual(['user-started-speaking', 'user-stopped-speaking', 'user-started-speaking', 'user-stopped-speaking']);
   sentences.forEach((sentence, index) => {
@@ -40,14 +43,14 @@ function expectSentences(events: VadEvent[], stopSecs: number): void {
 
 describe('Silero VAD', () => {
   it('finds the start and end of each sentence in recorded speech', async () => {
-    const detector = await createVoiceActivityDetector({ engine: 'silero' });
+    const detector = await createVoiceActivityDetector({ engine: 'silero', config: sentenceStop });
     expectSentences(await run(detector, speech.samples), 0.8);
   });
 
   it('still finds them in speech with background noise', async () => {
     const noise = whiteNoise(speech.samples.length, 300);
     const noisy = speech.samples.map((sample, index) => sample + (noise[index] as number));
-    const detector = await createVoiceActivityDetector({ engine: 'silero' });
+    const detector = await createVoiceActivityDetector({ engine: 'silero', config: sentenceStop });
     expectSentences(await run(detector, noisy), 0.8);
   });
 
@@ -56,7 +59,7 @@ describe('Silero VAD', () => {
     const pair = await createWireCodecPair('ulaw', 'big');
     const narrow = new Int16Array(160);
     const wire = new Uint8Array(160);
-    const detector = await createVoiceActivityDetector({ engine: 'silero' });
+    const detector = await createVoiceActivityDetector({ engine: 'silero', config: sentenceStop });
     const pending: Array<Promise<VadEvent[]>> = [];
     for (let offset = 0; offset + FRAME_SAMPLES <= speech.samples.length; offset += FRAME_SAMPLES) {
       down.process(speech.samples.subarray(offset, offset + FRAME_SAMPLES), narrow);
@@ -115,7 +118,7 @@ describe('Silero runtimes', () => {
 
 describe('fallback VAD engines', () => {
   it.each(['webrtc', 'energy'] as const)('%s finds the sentences and stays quiet on silence and low noise', async (engine) => {
-    const detector = await createVoiceActivityDetector({ engine });
+    const detector = await createVoiceActivityDetector({ engine, config: sentenceStop });
     expectSentences(await run(detector, speech.samples), 0.8);
     for (const samples of [new Int16Array(16_000 * 2), whiteNoise(16_000 * 3, 300)]) {
       const quiet = await createVoiceActivityDetector({ engine });

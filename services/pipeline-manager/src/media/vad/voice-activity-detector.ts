@@ -2,6 +2,7 @@ import { defaultVadConfig, type VadConfig } from '@avp/shared';
 import { FRAME_SAMPLES, INTERNAL_SAMPLE_RATE, type AudioFrame } from '../audio-format.ts';
 import { BatchedSileroSpeechModel, type SileroBatcher } from './silero-batcher.ts';
 import { SileroSpeechModel } from './silero-model.ts';
+import { countSkippedVadWindow } from './skipped-windows.ts';
 import type { SpeechProbabilityModel, VadEngine } from './speech-probability.ts';
 import { EnergySpeechModel, WebRtcSpeechModel } from './webrtc-model.ts';
 
@@ -29,6 +30,30 @@ export interface VoiceActivityDetectorOptions {
   sileroRuntime?: 'worker' | 'inline';
   /** A specific batcher for `worker` (default: the process-wide one). */
   sileroBatcher?: SileroBatcher;
+  /** What an asynchronous model that cannot keep up may hold back (defaults below). */
+  overload?: VadOverloadOptions;
+}
+
+/**
+ * Bounds on the windows an asynchronous model (Silero) owes a call. Under CPU overload the
+ * model falls behind the call's audio; windows it can no longer serve in time are skipped
+ * (counted, no decision taken on them) instead of piling up, and decisions resume with the
+ * first window it analyses again. The audio itself never waits for the VAD.
+ */
+export interface VadOverloadOptions {
+  /**
+   * A window whose analysis would come later than this after it was due is skipped (default
+   * 500 ms). Due = when it arrived, or, for audio fed faster than real time, when it would have
+   * arrived in real time after the window before it: offline analysis is never late.
+   */
+  maxWaitMs?: number;
+  /**
+   * Most windows of the call waiting to be analysed while the model is stuck on one older than
+   * `maxWaitMs`; more are skipped at once (default 32, ~1 s of audio). Audio fed faster than
+   * real time to a model that keeps up (offline analysis) is never skipped.
+   */
+  maxWaitingWindows?: number;
+  now?: () => number;
 }
 
 type State = 'quiet' | 'starting' | 'speaking' | 'stopping';
@@ -73,11 +98,26 @@ export class VoiceActivityDetector {
   lastProbability = 0;
   lastVolume = 0;
   windowsAnalysed = 0;
+  /** Windows not analysed because the model could not keep up (also counted process-wide). */
+  windowsSkipped = 0;
+  /** Windows waiting to be analysed now. */
+  windowsWaiting = 0;
+  /** When the window the model is analysing now was due (undefined: none). */
+  private analysingSince: number | undefined;
+  /** When the last window taken was due (see VadOverloadOptions.maxWaitMs). */
+  private lastDueAt = Number.NEGATIVE_INFINITY;
+  private readonly maxWaitMs: number;
+  private readonly maxWaitingWindows: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly model: SpeechProbabilityModel,
     config: VadConfig = {},
+    overload: VadOverloadOptions = {},
   ) {
+    this.maxWaitMs = overload.maxWaitMs ?? 500;
+    this.maxWaitingWindows = overload.maxWaitingWindows ?? 32;
+    this.now = overload.now ?? (() => performance.now());
     this.config = { ...defaultVadConfig, ...stripUndefined(config) };
     this.window = new Int16Array(model.windowSamples);
     this.buffer = new Int16Array(model.windowSamples + FRAME_SAMPLES);
@@ -106,14 +146,41 @@ export class VoiceActivityDetector {
    */
   process(frame: AudioFrame): Promise<VadEvent[]> {
     if (this.model.synchronous) return Promise.resolve([...this.processSync(frame)]);
-    const windows: Array<{ samples: Int16Array; startMs: number }> = [];
+    const windows: Array<{ samples: Int16Array; startMs: number; dueAt: number }> = [];
     // Silero runs asynchronously, so each window gets its own copy.
-    this.takeWindows(frame, (window, startMs) => windows.push({ samples: window.slice(), startMs }));
-    if (windows.length === 0) return this.chain.then(() => []);
+    this.takeWindows(frame, (window, startMs) => {
+      const dueAt = Math.max(this.now(), this.lastDueAt + this.windowMs);
+      this.lastDueAt = dueAt;
+      if (this.windowsWaiting >= this.maxWaitingWindows && this.modelIsStuck()) return this.skip('queue_full');
+      this.windowsWaiting += 1;
+      windows.push({ samples: window.slice(), startMs, dueAt });
+    });
+    // Nothing to wait for behind a backlog: a frame with no window of its own causes no event.
+    if (windows.length === 0) return this.windowsWaiting > 0 ? Promise.resolve([]) : this.chain.then(() => []);
     const run = this.chain.then(async () => {
       const events: VadEvent[] = [];
-      for (const window of windows) {
-        const probability = await this.model.probability(window.samples);
+      for (const [index, window] of windows.entries()) {
+        if (this.now() - window.dueAt > this.maxWaitMs) {
+          this.windowsWaiting -= 1;
+          this.skip('stale');
+          continue;
+        }
+        let probability: number | null;
+        this.analysingSince = window.dueAt;
+        try {
+          probability = await this.model.probability(window.samples);
+        } catch (error) {
+          this.windowsWaiting -= windows.length - index;
+          throw error;
+        } finally {
+          this.analysingSince = undefined;
+        }
+        this.windowsWaiting -= 1;
+        // Skipped by the model itself (its own queue was too long): counted there.
+        if (probability === null) {
+          this.windowsSkipped += 1;
+          continue;
+        }
         const event = this.decide(probability, windowVolume(window.samples), window.startMs);
         if (event) events.push(event);
       }
@@ -145,6 +212,15 @@ export class VoiceActivityDetector {
 
   dispose(): void {
     this.model.dispose();
+  }
+
+  private modelIsStuck(): boolean {
+    return this.analysingSince !== undefined && this.now() - this.analysingSince > this.maxWaitMs;
+  }
+
+  private skip(reason: 'stale' | 'queue_full'): void {
+    this.windowsSkipped += 1;
+    countSkippedVadWindow(reason);
   }
 
   private takeWindows(frame: AudioFrame, onWindow: (window: Int16Array, startMs: number) => void): void {
@@ -227,5 +303,5 @@ export async function createVoiceActivityDetector(options: VoiceActivityDetector
   }
   else if (engine === 'webrtc') model = await WebRtcSpeechModel.create(options.webrtcMode ?? 3);
   else model = new EnergySpeechModel();
-  return new VoiceActivityDetector(model, options.config);
+  return new VoiceActivityDetector(model, options.config, options.overload);
 }

@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import {
+  appError,
+  createDatabase,
+  createInProcessBus,
+  createRpcRouter,
+  InProcessBroker,
+  rpcCall,
+  rpcReply,
+  type Bus,
+  type Database,
+  type RpcRequest,
+  type Subscription,
+} from '@avp/shared';
+import { createTestPgliteDatabase, type TestPgliteDatabase } from '@avp/shared/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AiManagerTables } from '../db/tables.ts';
+import { aiBody, call, createTestCustomer, eventually, startHarness, type Harness } from '../testing/harness.ts';
+import { defaultResumeApology } from './session-resume.ts';
+
+/** A pipeline-manager process as ai-manager sees it: heartbeats, its own queue, what it was asked. */
+interface FakeInstance {
+  instanceId: string;
+  bus: Bus;
+  requests: RpcRequest[];
+  /** Pipelines it runs, with their epoch and whether the bot speaks. */
+  pipelines: Map<string, { epoch: number; speaking: boolean }>;
+  /** Heartbeats stop (the queue stays). */
+  silence(): void;
+  /** Heartbeats stop and the queue goes (kill -9). */
+  kill(): Promise<void>;
+  /** Takes requests but answers none (SIGSTOP), and sends no heartbeat. */
+  hang(): void;
+  release(): void;
+  /** Answers a pipeline start with this error. */
+  refuseStarts: boolean;
+}
+
+async function startFakeInstance(bus: Bus, instanceId: string, options: { shared: boolean }): Promise<FakeInstance> {
+  const requests: RpcRequest[] = [];
+  const pipelines = new Map<string, { epoch: number; speaking: boolean }>();
+  let hung: Promise<void> | undefined;
+  let release = () => undefined as void;
+  let beating = true;
+  const instance: FakeInstance = {
+    instanceId,
+    bus,
+    requests,
+    pipelines,
+    refuseStarts: false,
+    silence: () => void (beating = false),
+    async kill() {
+      beating = false;
+      release();
+      await server?.close();
+      server = undefined;
+    },
+    hang() {
+      beating = false;
+      hung = new Promise<void>((resolve) => (release = resolve));
+    },
+    release: () => release(),
+  };
+  const router = createRpcRouter()
+    .add('GET', '/v1/ping', async () => ({ service: 'pipeline-manager', instance_id: instanceId }))
+    .add('POST', '/v1/pipelines', async ({ data }) => {
+      if (instance.refuseStarts) throw appError('INTERNAL', 'no room');
+      const body = data as { aicall_id: string; pipeline_epoch?: number };
+      pipelines.set(body.aicall_id, { epoch: body.pipeline_epoch ?? 0, speaking: false });
+      return rpcReply(201, { pipeline_id: body.aicall_id, instance_id: instanceId });
+    })
+    .add('GET', '/v1/pipelines', async () => ({ instance_id: instanceId, result: [...pipelines.keys()].map((id) => ({ pipeline_id: id, aicall_id: id })) }))
+    .add('POST', '/v1/pipelines/:id/stop', async ({ params }) => {
+      if (!pipelines.delete(params.id!)) throw appError('RESOURCE_NOT_FOUND', `No pipeline ${params.id} runs here.`);
+      return { stopped: true };
+    });
+  let server: Subscription | undefined = await bus.serve(
+    'pipeline-manager',
+    async (request) => {
+      requests.push(request);
+      await hung;
+      return router.handle(request);
+    },
+    { instanceId, shared: options.shared },
+  );
+  const timer = setInterval(() => {
+    if (!beating) return;
+    const heartbeat = { instance_id: instanceId, pipelines: [...pipelines].map(([id, state]) => ({ aicall_id: id, pipeline_epoch: state.epoch, speaking: state.speaking })) };
+    void bus.publish('pipeline-manager', { type: 'pipeline_manager_heartbeat', data: heartbeat }).catch(() => undefined);
+  }, 50);
+  const kill = instance.kill;
+  instance.kill = async () => {
+    clearInterval(timer);
+    await kill();
+  };
+  return instance;
+}
+
+/** flow-manager's side of a session: its routes, recorded. */
+async function startFakeFlowManager(bus: Bus) {
+  const requests: RpcRequest[] = [];
+  const activeflows = new Map<string, string>();
+  const router = createRpcRouter()
+    .add('GET', '/v1/activeflows/:id', async ({ params }) => ({ id: params.id, reference_type: 'call', reference_id: activeflows.get(params.id!) ?? null }))
+    .add('GET', '/v1/variables/:id', async () => ({ variables: {} }))
+    .add('POST', '/v1/variables/:id/variables', async ({ data }) => data)
+    .add('DELETE', '/v1/calls/:id/external_media', async () => ({ stopped: true }))
+    .add('POST', '/v1/activeflows/:id/service_stop', async () => ({ ok: true }));
+  const server = await bus.serve('flow-manager', async (request) => {
+    requests.push(request);
+    return router.handle(request);
+  });
+  return { requests, activeflows, close: () => server.close() };
+}
+
+/**
+ * Crash resumption's detection and fencing, with in-process buses on one broker and PGlite: the
+ * pipeline-manager processes are fakes that publish heartbeats and serve their own queues. A
+ * dead instance's session moves to a live one (same AIcall, next epoch, stored history, no
+ * greeting, the apology); a broker-like silence of everyone, or an instance that still answers,
+ * moves nothing; the replaced pipeline's reports, tool calls and end are refused.
+ */
+describe('crash resumption: a session moves to another pipeline-manager', () => {
+  let testDatabase: TestPgliteDatabase;
+  let database: Database;
+  let broker: InProcessBroker;
+  let harness: Harness;
+  let flowManager: Awaited<ReturnType<typeof startFakeFlowManager>>;
+  let customer: { id: string; key: string };
+  let aiId: string;
+  const instances: FakeInstance[] = [];
+  const sessions: string[] = [];
+  const newBus = () => createInProcessBus({ broker });
+
+  beforeAll(async () => {
+    testDatabase = await createTestPgliteDatabase();
+    database = await createDatabase(testDatabase.options);
+    broker = new InProcessBroker();
+    flowManager = await startFakeFlowManager(newBus());
+    harness = await startHarness(
+      database,
+      {
+        // The slow watchdog is off: only the fast path acts here (silent 300 ms instead of 1 s, no reconnect grace).
+        pipelineWatchdog: { intervalMs: 0 },
+        pipelineTakeover: { silentAfterMs: 300, reconnectGraceMs: 0, tickMs: 50, probeTimeoutMs: 100, startTimeoutMs: 1000 },
+      },
+      newBus(),
+    );
+    customer = await createTestCustomer(harness);
+    const ai = await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody({ tts_type: 'local', tts_voice_id: '', tool_names: [] }) });
+    expect(ai.status, JSON.stringify(ai.body)).toBe(200);
+    aiId = ai.body.id;
+  });
+
+  afterEach(async () => {
+    // Sessions end before their instances go, so no later test takes them over.
+    for (const id of sessions.splice(0)) await call(harness, 'POST', `/v1.0/aicalls/${id}/terminate`, { key: customer.key });
+    for (const instance of instances.splice(0)) await instance.kill();
+  });
+
+  afterAll(async () => {
+    await harness?.stop();
+    await flowManager?.close();
+    await database?.close();
+    await testDatabase?.drop();
+  });
+
+  async function instance(options: { shared: boolean }): Promise<FakeInstance> {
+    const started = await startFakeInstance(newBus(), `pm-${randomUUID().slice(0, 8)}`, options);
+    instances.push(started);
+    return started;
+  }
+
+  /** A session started on `serving` (the only one on the shared queue), `caller` its last stored words. */
+  async function sessionOn(serving: FakeInstance, caller?: string): Promise<{ aicallId: string; activeflowId: string }> {
+    const activeflowId = randomUUID();
+    flowManager.activeflows.set(activeflowId, randomUUID());
+    const started = await rpcCall<{ id: string }>(harness.bus, 'ai-manager', 'POST', '/v1/services/type/aicall', {
+      customer_id: customer.id,
+      activeflow_id: activeflowId,
+      assistance_id: aiId,
+      reference_type: 'call',
+      reference_id: flowManager.activeflows.get(activeflowId),
+    });
+    expect(serving.pipelines.has(started.id)).toBe(true);
+    sessions.push(started.id);
+    if (caller) await report(started.id, 0, caller);
+    return { aicallId: started.id, activeflowId };
+  }
+
+  const report = (aicallId: string, epoch: number, content: string) =>
+    rpcCall(harness.bus, 'ai-manager', 'POST', '/v1/aimessages', {
+      customer_id: customer.id,
+      aicall_id: aicallId,
+      report_id: randomUUID(),
+      pipeline_epoch: epoch,
+      role: 'user',
+      direction: 'outgoing',
+      content,
+    });
+  const row = (aicallId: string) =>
+    database
+      .forSchema<AiManagerTables>('ai_manager')
+      .selectFrom('aicalls')
+      .select(['status', 'pipeline_instance_id', 'pipeline_epoch'])
+      .where('id', '=', aicallId)
+      .executeTakeFirstOrThrow();
+  const startsOn = (target: FakeInstance) => target.requests.filter((request) => request.method === 'POST' && request.uri === '/v1/pipelines');
+  const messages = (aicallId: string) =>
+    call(harness, 'GET', `/v1.0/aimessages?aicall_id=${aicallId}`, { key: customer.key }).then((response) => response.body.result as { role: string; content: string }[]);
+
+  it('moves the session of a killed instance to a live one with its history and the apology, and fences the old pipeline', async () => {
+    const serving = await instance({ shared: true });
+    const session = await sessionOn(serving, 'i want to book a table');
+    const spare = await instance({ shared: false });
+    serving.pipelines.get(session.aicallId)!.speaking = true;
+    await new Promise((resolve) => setTimeout(resolve, 200)); // Both heard.
+
+    const killedAt = Date.now();
+    await serving.kill();
+    await eventually(() => spare.pipelines.get(session.aicallId), 3000);
+    const movedAfterMs = Date.now() - killedAt;
+    expect(movedAfterMs).toBeGreaterThanOrEqual(300);
+
+    const start = startsOn(spare)[0]!.data as Record<string, unknown>;
+    expect(start).toMatchObject({ aicall_id: session.aicallId, customer_id: customer.id, greeting: false, pipeline_epoch: 1, resume: { say: defaultResumeApology } });
+    const history = start.messages as { role: string; content: string }[];
+    expect(history.at(-1)).toEqual({ role: 'user', content: 'i want to book a table' });
+    expect(history[0]!.role).toBe('system');
+    expect(await row(session.aicallId)).toEqual({ status: 'initiating', pipeline_instance_id: spare.instanceId, pipeline_epoch: 1 });
+    await eventually(() => harness.events.find((event) => event.type === 'aicall_resumed' && (event.data as { id: string }).id === session.aicallId));
+    expect((await messages(session.aicallId)).filter((message) => message.role === 'notification').map((message) => message.content)).toEqual([
+      expect.stringContaining('The session resumed'),
+    ]);
+
+    // Fencing: the replaced pipeline (epoch 0) is refused, the new one (epoch 1) stored.
+    await expect(report(session.aicallId, 0, 'stale words')).rejects.toMatchObject({ httpStatus: 409 });
+    await report(session.aicallId, 1, 'for two people');
+    await expect(
+      rpcCall(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${session.aicallId}/tool_execute`, {
+        customer_id: customer.id,
+        id: 'call-1',
+        name: 'stop_service',
+        arguments: '{}',
+        pipeline_epoch: 0,
+      }),
+    ).rejects.toMatchObject({ httpStatus: 409 });
+    const states = await rpcCall<{ result: unknown[] }>(harness.bus, 'ai-manager', 'POST', '/v1/aicalls/states', { aicalls: [{ id: session.aicallId, customer_id: customer.id }] });
+    expect(states.result).toEqual([{ id: session.aicallId, status: 'initiating', pipeline_epoch: 1 }]);
+    // The replaced pipeline's end does not end the session.
+    await harness.bus.publish('pipeline-manager', {
+      type: 'pipeline_terminated',
+      data: { aicall_id: session.aicallId, call_id: randomUUID(), reason: 'superseded', error: null, pipeline_epoch: 0 },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await row(session.aicallId)).status).toBe('initiating');
+    const users = (await messages(session.aicallId))
+      .filter((message) => message.role === 'user')
+      .map((message) => message.content)
+      .reverse(); // Listed newest first.
+    expect(users).toEqual(['i want to book a table', 'for two people']);
+    expect(flowManager.requests.filter((request) => request.uri.endsWith('/service_stop'))).toHaveLength(0);
+  });
+
+  it('moves the session of a stalled instance (no heartbeat, no answer) without an apology when no turn was lost, and tells it to stop', async () => {
+    const serving = await instance({ shared: true });
+    const session = await sessionOn(serving);
+    const spare = await instance({ shared: false });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    serving.hang();
+    await eventually(() => spare.pipelines.get(session.aicallId), 3000);
+    expect(startsOn(spare)[0]!.data).toMatchObject({ pipeline_epoch: 1, greeting: false, resume: { say: null } });
+    // When it wakes up, the stop meant for it (its epoch) is waiting.
+    serving.release();
+    await eventually(() => serving.requests.find((request) => request.uri === `/v1/pipelines/${session.aicallId}/stop`));
+    expect(serving.requests.find((request) => request.uri === `/v1/pipelines/${session.aicallId}/stop`)!.data).toMatchObject({ pipeline_epoch: 0 });
+  });
+
+  it('moves nothing when every instance falls silent at once, as while the broker restarts', async () => {
+    const serving = await instance({ shared: true });
+    const session = await sessionOn(serving);
+    const spare = await instance({ shared: false });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    serving.silence();
+    spare.silence();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(startsOn(spare)).toHaveLength(0);
+    expect(await row(session.aicallId)).toMatchObject({ pipeline_instance_id: serving.instanceId, pipeline_epoch: 0 });
+  });
+
+  it('moves nothing from an instance whose heartbeats stop while its queue still answers', async () => {
+    const serving = await instance({ shared: true });
+    const session = await sessionOn(serving);
+    const spare = await instance({ shared: false });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    serving.silence();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(startsOn(spare)).toHaveLength(0);
+    expect(await row(session.aicallId)).toMatchObject({ pipeline_instance_id: serving.instanceId, pipeline_epoch: 0 });
+  });
+
+  it('ends the session as before when the only other instance does not take it', async () => {
+    const serving = await instance({ shared: true });
+    const session = await sessionOn(serving);
+    const spare = await instance({ shared: false });
+    spare.refuseStarts = true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await serving.kill();
+    await eventually(async () => ((await row(session.aicallId)).status === 'terminated' ? true : undefined), 3000);
+    expect(startsOn(spare)).toHaveLength(1);
+    expect(flowManager.requests.filter((request) => request.uri === `/v1/activeflows/${session.activeflowId}/service_stop`)).toHaveLength(1);
+    const notifications = (await messages(session.aicallId)).filter((message) => message.role === 'notification');
+    expect(notifications.map((message) => message.content)).toEqual([expect.stringContaining('the voice pipeline stopped unexpectedly')]);
+  });
+});

@@ -1,0 +1,176 @@
+import { isAppError, rpcCall, type Bus, type Logger } from '@avp/shared';
+import { withEvents } from '../events/event-publisher.ts';
+import { claimPipeline, findAicall, type AicallRow } from '../domain/aicalls/aicall-repository.ts';
+import { toAicall } from '../domain/aicalls/aicall-service.ts';
+import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
+import { getAi, readEngineKey } from '../domain/ais/ai-service.ts';
+import type { DomainContext } from '../domain/context.ts';
+import { callFlowManager, callPipeline } from './flow-manager-rpc.ts';
+import type { PipelineInstances } from './pipeline-instances.ts';
+import type { OfferedTool } from './session-start.ts';
+import { chooseTtsVoice } from './voices.ts';
+
+/** What a resumed session says first when a turn was lost (`PIPELINE_RESUME_APOLOGY`). */
+export const defaultResumeApology = 'Sorry, I missed that. Could you say it again?';
+
+export interface SessionResumeOptions {
+  domain: DomainContext;
+  bus: Bus;
+  logger: Logger;
+  serviceName: string;
+  instances: PipelineInstances;
+  /** The tools offered for an AI's `tool_names` (as when the session started). */
+  tools?: (toolNames: string[]) => OfferedTool[];
+  /** Said first when the caller's last turn got no answer or the old pipeline died mid-answer. */
+  apology?: string;
+  /** Longest wait for one pipeline-manager instance to take the session (default 5000 ms). */
+  startTimeoutMs?: number;
+}
+
+/** How a resumption went: `resumed` on `instanceId`; `taken` (someone else changed the AIcall first); `failed` (it still names `instanceId`). */
+export type ResumeOutcome = { outcome: 'resumed'; instanceId: string } | { outcome: 'taken' } | { outcome: 'failed'; instanceId: string; epoch: number };
+
+/** A stored message as the resumed pipeline's history gets it. */
+interface HistoryMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * Whether the resumed session must apologise first: the caller's last words got no stored
+ * answer (the turn was lost), or the old pipeline was speaking when it died (the answer was cut
+ * and, reported only once played, is not stored).
+ */
+export function needsApology(history: readonly { role: string }[], wasSpeaking: boolean): boolean {
+  if (wasSpeaking) return true;
+  const last = history.filter((message) => message.role === 'user' || message.role === 'assistant').at(-1);
+  return last?.role === 'user';
+}
+
+/**
+ * Crash resumption: a live session whose pipeline-manager died is taken over by another live
+ * instance. The AIcall stays the same (same id, billing, flow); its pipeline moves by a
+ * compare-and-set on (instance, epoch) to the next epoch and a chosen instance, which starts a
+ * pipeline with the stored conversation as history, no greeting, and, when a turn was lost,
+ * the apology. Its media leg replaces the old one in the call's bridge (flow-manager), so the
+ * call itself is never hung up. An instance that does not take it within `startTimeoutMs` is
+ * passed over for the next (each attempt has its own epoch, so a late start is fenced).
+ */
+export class SessionResumer {
+  private readonly logger: Logger;
+
+  constructor(private readonly options: SessionResumeOptions) {
+    this.logger = options.logger.child({ component: 'session-resume' });
+  }
+
+  /** Tries every live instance but `lostInstanceId`; never throws. */
+  async resume(aicallId: string, lostInstanceId: string, why: string): Promise<ResumeOutcome> {
+    const { domain } = this.options;
+    const row = await findAicall(domain.db, aicallId).catch(() => undefined);
+    if (!row || row.pipeline_instance_id !== lostInstanceId || (row.status !== 'initiating' && row.status !== 'progressing')) return { outcome: 'taken' };
+    if (row.reference_type !== 'call' || !row.reference_id) return { outcome: 'failed', instanceId: lostInstanceId, epoch: row.pipeline_epoch };
+    const wasSpeaking = this.options.instances.lastKnown(lostInstanceId, row.id)?.speaking ?? false;
+    let current = { instanceId: lostInstanceId, epoch: row.pipeline_epoch };
+    for (const target of this.options.instances.alive(lostInstanceId)) {
+      const claimed = await claimPipeline(domain.db, row.id, current, target).catch((error: unknown) => {
+        this.logger.warn({ err: error, aicallId: row.id }, 'could not claim the session for another pipeline');
+        return null;
+      });
+      if (claimed === null) return { outcome: 'failed', ...current };
+      if (!claimed) return { outcome: 'taken' };
+      current = { instanceId: target, epoch: claimed.pipeline_epoch };
+      const startedAt = Date.now();
+      try {
+        const apologised = await this.startOn(claimed, target, wasSpeaking);
+        this.logger.warn(
+          { aicallId: row.id, from: lostInstanceId, to: target, epoch: claimed.pipeline_epoch, startMs: Date.now() - startedAt, apologised, reason: why },
+          'voice pipeline lost; the session resumed on another pipeline-manager',
+        );
+        await this.recordResumed(claimed, lostInstanceId, target, why).catch((error: unknown) =>
+          this.logger.warn({ err: error, aicallId: row.id }, 'could not record the resumption'),
+        );
+        // Evidence is not certainty: should the old pipeline still run somewhere (a stall), it
+        // must stop. Its epoch is refused already; this is the quicker way. Not awaited.
+        void callPipeline(this.options, row, lostInstanceId, 'stop', { reason: 'another pipeline took the session over', pipeline_epoch: row.pipeline_epoch }, 1000).catch(
+          () => undefined,
+        );
+        return { outcome: 'resumed', instanceId: target };
+      } catch (error) {
+        this.logger.warn({ aicallId: row.id, target, reason: isAppError(error) ? error.reason : String(error) }, 'a pipeline-manager did not take the session over; trying the next');
+      }
+    }
+    return { outcome: 'failed', ...current };
+  }
+
+  /** Starts the session's pipeline on `instanceId`; answers whether it apologises first. */
+  private async startOn(row: AicallRow, instanceId: string, wasSpeaking: boolean): Promise<boolean> {
+    const { domain } = this.options;
+    const ai = await getAi(domain, row.customer_id, row.assistance_id);
+    const engineKey = await readEngineKey(domain, row.customer_id, ai.id);
+    const history = await this.history(row.id);
+    const apologise = needsApology(history, wasSpeaking);
+    const variables = () =>
+      row.activeflow_id
+        ? callFlowManager<{ variables: Record<string, string> }>(this.options, row.customer_id, 'GET', `/v1/variables/${row.activeflow_id}`).then((reply) => reply.variables)
+        : Promise.resolve({});
+    await rpcCall(
+      this.options.bus,
+      'pipeline-manager',
+      'POST',
+      '/v1/pipelines',
+      {
+        aicall_id: row.id,
+        customer_id: row.customer_id,
+        activeflow_id: row.activeflow_id,
+        call_id: row.reference_id,
+        ai: {
+          engine_model: ai.engine_model,
+          ...(engineKey ? { engine_key: engineKey } : {}),
+          tts_type: ai.tts_type,
+          tts_voice_id: (await chooseTtsVoice(ai, variables)).voiceId,
+          stt_type: ai.stt_type,
+          stt_language: ai.stt_language,
+          vad_config: ai.vad_config,
+          parameter: ai.parameter,
+        },
+        media_transport: ai.media_transport === '' ? null : ai.media_transport,
+        messages: history,
+        tools: (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
+        greeting: false,
+        pipeline_epoch: row.pipeline_epoch,
+        resume: { say: apologise ? (this.options.apology ?? defaultResumeApology) : null },
+      },
+      { instanceId, publisher: this.options.serviceName, timeoutMs: this.options.startTimeoutMs ?? 5000 },
+    );
+    return apologise;
+  }
+
+  /**
+   * The stored conversation, oldest first, as the new pipeline's LLM history: system prompts,
+   * what the caller said and what the AI said. Tool calls and results are not carried over
+   * (their outcome is in the answers that followed).
+   */
+  private async history(aicallId: string): Promise<HistoryMessage[]> {
+    const rows = await this.options.domain.db
+      .selectFrom('aimessages')
+      .select(['role', 'content'])
+      .where('aicall_id', '=', aicallId)
+      .where('role', 'in', ['system', 'user', 'assistant'])
+      .orderBy('tm_create', 'asc')
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.filter((message) => message.content.trim() !== '').map((message) => ({ role: message.role as HistoryMessage['role'], content: message.content }));
+  }
+
+  /** A notification on the AIcall and the `aicall_resumed` event (webhooks, WebSocket). */
+  private async recordResumed(row: AicallRow, from: string, to: string, why: string): Promise<void> {
+    const { domain } = this.options;
+    const reason = `the voice pipeline stopped unexpectedly (${why}); another pipeline-manager took the session over`;
+    await withEvents(domain.db, domain.events, async (trx, emit) => {
+      const current = await findAicall(trx, row.id);
+      if (current) await emit('aicall_resumed', current.customer_id, { ...toAicall(current), reason });
+    });
+    await recordAimessage(domain, row.id, { role: 'notification', direction: 'incoming', content: `The session resumed: ${reason}.` });
+    this.logger.debug({ aicallId: row.id, from, to }, 'resumption recorded');
+  }
+}

@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Conversation, type ConversationEvent } from './conversation.ts';
+import { FakeLlm, FakeStt, FakeTransport, FakeTts, FakeVad, words } from './testing/fakes.ts';
+
+const running: { conversation: Conversation; transport: FakeTransport }[] = [];
+
+afterEach(async () => {
+  for (const { conversation, transport } of running.splice(0)) {
+    await conversation.stop('test over');
+    await transport.close();
+  }
+});
+
+async function until(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A conversation resumed by crash resumption: the stored history, no greeting. */
+function resumed() {
+  const transport = new FakeTransport();
+  const stt = new FakeStt();
+  const llm = new FakeLlm([words('You said a table for two. Anything else?')]);
+  const tts = new FakeTts();
+  const events: ConversationEvent[] = [];
+  const conversation = new Conversation({
+    transport,
+    vad: new FakeVad(),
+    stt,
+    llm,
+    tts,
+    language: 'en-US',
+    voiceId: 'v1',
+    messages: [
+      { role: 'system', content: 'You take table bookings.' },
+      { role: 'assistant', content: 'Hello, how can I help?' },
+      { role: 'user', content: 'i want to book a table' },
+    ],
+    tools: [],
+    greeting: false,
+    executeTool: async () => ({ result: '{}', runLlm: false }),
+    onEvent: (event) => events.push(event),
+  });
+  running.push({ conversation, transport });
+  const answers = () => events.filter((event): event is Extract<ConversationEvent, { type: 'assistant_message' }> => event.type === 'assistant_message');
+  return { conversation, transport, stt, llm, tts, answers };
+}
+
+describe('Conversation resumed after a crash', () => {
+  it('says the apology as a turn of its own, stores it once played, and answers the caller from the carried history', async () => {
+    const { conversation, transport, stt, llm, tts, answers } = resumed();
+    await conversation.start();
+    expect(conversation.speaking).toBe(false);
+    conversation.say('Sorry, I missed that. Could you say it again?');
+    expect(conversation.speaking).toBe(true);
+    await until(() => answers().length === 1, 'the apology to be reported');
+    expect(answers()[0]).toMatchObject({ text: 'Sorry, I missed that. Could you say it again?', interrupted: false, toolCalls: [] });
+    expect(tts.texts).toEqual(['Sorry, I missed that. Could you say it again?']);
+    expect(llm.requests).toHaveLength(0); // Not the LLM's words, and no greeting.
+    await until(() => !conversation.speaking, 'the apology to have played');
+
+    transport.hear(10, 5000);
+    stt.session!.emit({ type: 'final', text: 'a table for two' });
+    transport.hear(6, 0);
+    await until(() => answers().length === 2, 'the answer');
+    expect(llm.requests[0]!.map((message) => message.content)).toEqual([
+      'You take table bookings.',
+      'Hello, how can I help?',
+      'i want to book a table',
+      'Sorry, I missed that. Could you say it again?',
+      'a table for two',
+    ]);
+  });
+
+});

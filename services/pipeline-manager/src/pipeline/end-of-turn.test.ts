@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { TurnLatency } from './conversation-types.ts';
+import { endOfTurnSettings, endOfTurnWaitMs, looksComplete } from './end-of-turn.ts';
+import { TurnEndDetector } from './turn-end-detector.ts';
+
+describe('looksComplete', () => {
+  it.each([
+    'When do you open?',
+    'I would like to book an appointment',
+    'Alice',
+    'tuesday morning',
+    'My number is four one five five five five one two three four.',
+    'yes please',
+    'that is all, thank you',
+  ])('reads %j as finished', (text) => {
+    expect(looksComplete(text)).toBe(true);
+  });
+
+  it.each([
+    'my number is four one five',
+    'I want to, um',
+    'I want to',
+    'I would like to book a table for',
+    'my zip code is nine four one',
+    'so the problem is',
+    'well,',
+    'I was thinking...',
+    'can you check my',
+    '',
+  ])('reads %j as unfinished', (text) => {
+    expect(looksComplete(text)).toBe(false);
+  });
+});
+
+describe('endOfTurnSettings', () => {
+  it('takes the defaults and never lets the unfinished wait be shorter than the finished one', () => {
+    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600 });
+    expect(endOfTurnSettings({ complete_stop_secs: 2 }).incompleteStopMs).toBe(2000);
+    expect(endOfTurnSettings({ preemptive_enabled: false, preemptive_pause_secs: 0.3 })).toMatchObject({ preemptiveEnabled: false, preemptivePauseMs: 300 });
+  });
+
+  it('waits longer for an unfinished utterance unless the provider says it ended', () => {
+    const settings = endOfTurnSettings();
+    expect(endOfTurnWaitMs(settings, 'I want to', false)).toBe(1600);
+    expect(endOfTurnWaitMs(settings, 'I want to', true)).toBe(750);
+    expect(endOfTurnWaitMs(settings, 'Thanks.', false)).toBe(750);
+  });
+});
+
+describe('TurnEndDetector', () => {
+  let clock = 0;
+  let calls: string[];
+  let latencies: Partial<TurnLatency>[];
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    clock = 0;
+    calls = [];
+    latencies = [];
+  });
+  afterEach(() => vi.useRealTimers());
+
+  function detector(config = {}) {
+    return new TurnEndDetector(endOfTurnSettings(config), () => clock, {
+      preempt: (text) => calls.push(`preempt ${text}`),
+      discardPreempted: () => calls.push('discard'),
+      endTurn: (text, latency) => {
+        calls.push(`end ${text}`);
+        latencies.push(latency);
+      },
+    });
+  }
+  const advance = (ms: number) => {
+    clock += ms;
+    vi.advanceTimersByTime(ms);
+  };
+
+  it('prepares the answer after a short pause and ends a finished utterance after complete_stop_secs of silence', () => {
+    const turns = detector();
+    turns.speechStarted();
+    advance(1000);
+    turns.speechStopped(100); // The VAD heard 100 ms of silence.
+    turns.final('When do you open?');
+    advance(99);
+    expect(calls).toEqual([]);
+    advance(1);
+    expect(calls).toEqual(['preempt When do you open?']);
+    advance(549);
+    expect(calls).toHaveLength(1);
+    advance(1);
+    expect(calls).toEqual(['preempt When do you open?', 'end When do you open?']);
+    expect(latencies[0]).toMatchObject({ userStoppedAt: 1000, speechEndedAt: 900, sttFinalAt: 1000, turnEndAt: 1650 });
+  });
+
+  it('waits incomplete_stop_secs for an unfinished utterance, and drops the prepared answer when the caller goes on', () => {
+    const turns = detector();
+    turns.speechStarted();
+    turns.final('my number is four one five');
+    advance(500);
+    turns.speechStopped(200);
+    expect(calls).toEqual(['preempt my number is four one five']);
+    advance(1000); // 1.2 s of silence: not yet.
+    expect(calls).toHaveLength(1);
+    turns.speechStarted();
+    expect(calls).toEqual(['preempt my number is four one five', 'discard']);
+    turns.final('five five five one two three four.');
+    advance(300);
+    turns.speechStopped(200);
+    expect(calls.at(-1)).toBe('preempt my number is four one five five five five one two three four.');
+    advance(550);
+    expect(calls.at(-1)).toBe('end my number is four one five five five five one two three four.');
+  });
+
+  it('ends an unfinished utterance sooner on the provider\'s end-of-utterance signal', () => {
+    const turns = detector({ preemptive_enabled: false });
+    turns.speechStarted();
+    turns.final('I want to, um');
+    turns.speechStopped(200);
+    advance(400);
+    expect(calls).toEqual([]);
+    turns.providerEndOfUtterance(); // 600 ms of silence: the provider's signal counts as a finished utterance.
+    expect(calls).toEqual([]);
+    advance(150);
+    expect(calls).toEqual(['end I want to, um']);
+    expect(latencies[0]?.turnEndAt).toBe(550);
+  });
+
+  it('discards the prepared answer when more text comes, and ends nothing without text', () => {
+    const turns = detector();
+    turns.speechStarted();
+    turns.speechStopped(300);
+    advance(5000);
+    expect(calls).toEqual([]);
+    turns.speechStarted();
+    turns.final('Hello');
+    turns.speechStopped(300);
+    expect(calls).toEqual(['preempt Hello']);
+    turns.final('there.');
+    expect(calls).toEqual(['preempt Hello', 'discard', 'preempt Hello there.']);
+    advance(500);
+    expect(calls.at(-1)).toBe('end Hello there.');
+  });
+});

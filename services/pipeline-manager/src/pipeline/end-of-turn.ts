@@ -1,0 +1,77 @@
+import type { EndOfTurnConfig } from '@avp/shared';
+
+/** The end-of-turn settings in milliseconds, defaults filled in. */
+export interface EndOfTurnSettings {
+  preemptiveEnabled: boolean;
+  preemptivePauseMs: number;
+  completeStopMs: number;
+  incompleteStopMs: number;
+}
+
+/**
+ * The defaults of `turn_config.end_of_turn` (documented in the README). The complete-utterance
+ * wait is long enough to ride over a mid-sentence pause of up to about 0.7 s; the answer is
+ * prepared from 0.2 s of silence on, so the caller does not wait for that decision.
+ */
+export const defaultEndOfTurnConfig: Required<EndOfTurnConfig> = {
+  preemptive_enabled: true,
+  preemptive_pause_secs: 0.2,
+  complete_stop_secs: 0.75,
+  incomplete_stop_secs: 1.6,
+};
+
+export function endOfTurnSettings(config: EndOfTurnConfig = {}): EndOfTurnSettings {
+  const merged = { ...defaultEndOfTurnConfig, ...config };
+  const completeStopMs = merged.complete_stop_secs * 1000;
+  return {
+    preemptiveEnabled: merged.preemptive_enabled,
+    preemptivePauseMs: merged.preemptive_pause_secs * 1000,
+    completeStopMs,
+    // A customer who only shortens or lengthens one wait never gets an unfinished utterance
+    // ended sooner than a finished one.
+    incompleteStopMs: Math.max(completeStopMs, merged.incomplete_stop_secs * 1000),
+  };
+}
+
+/** Words after which an English sentence cannot end. */
+const danglingWords = new Set([
+  'a', 'an', 'the', 'and', 'or', 'but', 'so', 'because', 'if', 'than', 'to', 'of', 'for', 'with', 'in',
+  'at', 'from', 'by', 'into', 'as', 'my', 'your', 'our', 'their', 'his', 'its', 'is', 'are', 'was', 'were',
+  'be', 'i', "i'm", 'we', 'want', 'would', 'could', 'should', 'some', 'any', "let's", 'about', 'basically',
+  'actually',
+]);
+
+/** Hesitations: the caller is still thinking. */
+const fillers = new Set(['um', 'uh', 'er', 'erm', 'hmm', 'uhm', 'umm', 'ah', 'eh', 'mm']);
+
+const digitWords = new Set(['zero', 'oh', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine']);
+
+/** Things callers dictate digit by digit, in pieces, with pauses between the pieces. */
+const dictated = /\b(number|phone|zip|postcode|post code|code|account|card|pin|digits?|extension|reference)\b/;
+
+/**
+ * Whether a transcript reads as a finished utterance. Unfinished: it ends on a hesitation
+ * ("I want to, um"), on a word no sentence ends with (an article, a preposition, a conjunction,
+ * "my", "is", ...), on a comma or an ellipsis, or it is a number being dictated ("my number is
+ * four one five"). Anything else counts as finished; final punctuation from the provider
+ * (".", "?", "!") settles it.
+ */
+export function looksComplete(transcript: string): boolean {
+  const text = transcript.trim().toLowerCase();
+  if (text === '') return false;
+  if (/(\.\.\.|…|,|;|:|-)$/.test(text)) return false;
+  const words = text.replace(/[^\p{L}\p{N}' ]+/gu, ' ').split(/\s+/).filter((word) => word !== '');
+  const last = words.at(-1);
+  if (last === undefined) return false;
+  if (fillers.has(last)) return false;
+  if (/[.?!]$/.test(text)) return true;
+  if (danglingWords.has(last)) return false;
+  const dictating = digitWords.has(last) || /^\d+$/.test(last);
+  if (dictating && dictated.test(text)) return false;
+  return true;
+}
+
+/** How long silence must last before this transcript ends the caller's turn. */
+export function endOfTurnWaitMs(settings: EndOfTurnSettings, transcript: string, providerEnded: boolean): number {
+  return providerEnded || looksComplete(transcript) ? settings.completeStopMs : settings.incompleteStopMs;
+}

@@ -1,0 +1,279 @@
+import { defaultInterruptionConfig, type InterruptionConfig } from '@avp/shared';
+import { rootMeanSquare, type AudioFrame } from '../media/audio-format.ts';
+import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
+import type { ConversationOptions } from './conversation-types.ts';
+import { judgeWords, type WordsVerdict } from './interruption-words.ts';
+import type { ResumableOutput } from './resumable-output.ts';
+
+/** The interruption settings in force (the AI's `turn_config.interruption` over the defaults). */
+export interface InterruptionSettings {
+  minMs: number;
+  minWords: number;
+  backchannelWords: readonly string[];
+  /** Caller sound more than this much quieter than the bot (as a factor of its RMS) is its echo; 0 = off. */
+  echoFactor: number;
+  falseInterruptionMs: number;
+}
+
+export function interruptionSettings(config: InterruptionConfig | undefined, legacyMinMs?: number): InterruptionSettings {
+  const merged = { ...defaultInterruptionConfig, ...config };
+  return {
+    minMs: config?.min_secs !== undefined ? config.min_secs * 1000 : (legacyMinMs ?? merged.min_secs * 1000),
+    minWords: merged.min_words,
+    backchannelWords: merged.backchannel_words,
+    echoFactor: merged.echo_margin_db > 0 ? 10 ** (-merged.echo_margin_db / 20) : 0,
+    falseInterruptionMs: merged.false_interruption_secs * 1000,
+  };
+}
+
+/** What the policy needs of the conversation. */
+export interface InterruptionHooks {
+  botIsActive(): boolean;
+  /** A last text is being said (sayAndStop): nothing interrupts it. */
+  isClosing(): boolean;
+  /** Stops what the caller hears, keeping the rest of the answer to go on with. */
+  pause(): void;
+  /** Still paused (nothing else, a key press say, stopped the bot meanwhile). */
+  isPaused(): boolean;
+  /** Goes on with the answer from the sentence that was cut. */
+  resume(): void;
+  /** A real interruption: the bot stops for good, the history keeps what was heard. */
+  bargeIn(): void;
+  /** RMS of the bot's voice (0 before it spoke). */
+  botLevel(): number;
+  report(kind: 'real' | 'backchannel' | 'false'): void;
+}
+
+/** Caller speech that began while the bot was speaking, until it is judged. */
+interface Candidate {
+  /** Media time (the transport's) the speech began. */
+  startMs: number;
+  /** Loudest caller frame of it (RMS): frames well below it are pauses, not speech. */
+  peak: number;
+  /** Milliseconds of it that were voiced. */
+  voicedMs: number;
+  speaking: boolean;
+  /** It has lasted `minMs`. */
+  long: boolean;
+  /** The bot's audio was paused for it (no words yet to judge). */
+  paused: boolean;
+  /** Too quiet beside the bot's voice: the line's echo of it. */
+  echo: boolean;
+  finals: string[];
+  interim: string;
+  decided?: 'real' | 'backchannel' | 'false';
+}
+
+/** Inbound frame levels kept (6 s: longer than the longest min_secs, and VAD's lag). */
+const LEVEL_FRAMES = 300;
+/** Caller sound louder than echo for this long, within speech taken for echo, is the caller. */
+const ECHO_RECHECK_MS = 200;
+/** Frames quieter than this (RMS), or than a tenth of the speech's peak, are not voiced. */
+const QUIET_RMS = 100;
+
+/**
+ * Decides what caller sound over the bot is (see the pipeline-manager README, "Interruptions"):
+ *
+ * - Speech that starts while the bot speaks is a candidate. With less than `minMs` of voiced
+ *   audio it never stops the bot (a cough, "mhm"); its words, if any come, are judged when the
+ *   caller's turn ends (so a short "no" is real).
+ * - At `minMs` of voiced audio the words so far decide: others than backchannel words (at least `minWords`)
+ *   make it real (the bot stops for good); only backchannel words leave the bot talking; no
+ *   words yet (STT without interim results, or slow ones) pause the bot's audio, so a real
+ *   interruption is not held up waiting for words.
+ * - A paused bot stops for good when words come, and goes on from the sentence that was cut
+ *   when the sound stops and no words come within `falseInterruptionMs` (a false interruption)
+ *   or only backchannel words do.
+ * - Sound much quieter than the bot's own voice while it speaks is its echo on the line and
+ *   never interrupts; its words are not a caller turn.
+ *
+ * Words of a candidate that did not interrupt are not a turn of the caller and are kept out of
+ * the history: the LLM answers what was said to it, not "mhm".
+ */
+export class InterruptionPolicy {
+  private candidate: Candidate | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private readonly levels: { atMs: number; rms: number }[] = [];
+
+  constructor(
+    private readonly settings: InterruptionSettings,
+    private readonly hooks: InterruptionHooks,
+  ) {}
+
+  /**
+   * Every inbound frame: the caller's level (echo) and how long the speech over the bot has
+   * been voiced. Duration counts voiced audio, not VAD's state, which lags the end of a sound
+   * by its stop_secs: a 0.2 s "mhm" stays 0.2 s.
+   */
+  callerFrame(frame: AudioFrame, mediaTimeMs: number): void {
+    const level = { atMs: mediaTimeMs, rms: rootMeanSquare(frame) };
+    this.levels.push(level);
+    if (this.levels.length > LEVEL_FRAMES) this.levels.shift();
+    const candidate = this.candidate;
+    if (!candidate?.speaking || candidate.decided || level.atMs < candidate.startMs) return;
+    if (!candidate.long) {
+      this.count(candidate, level);
+      if (candidate.voicedMs >= this.settings.minMs) this.lasted(candidate);
+    } else if (candidate.echo && !this.isEcho(candidate, ECHO_RECHECK_MS)) {
+      // The caller started talking over the echo within one stretch of VAD speech: from here
+      // on it is judged as a new candidate (its own duration, its own words).
+      Object.assign(candidate, { echo: false, long: false, peak: 0, voicedMs: 0, finals: [], interim: '', startMs: level.atMs + 20 - ECHO_RECHECK_MS });
+      for (const earlier of this.levels) if (earlier.atMs >= candidate.startMs) this.count(candidate, earlier);
+      if (candidate.voicedMs >= this.settings.minMs) this.lasted(candidate, ECHO_RECHECK_MS);
+    }
+  }
+
+  speechStarted(event: VadEvent): void {
+    const candidate = this.candidate;
+    if (candidate?.paused && !candidate.decided) {
+      // Speech again while the bot waits paused: the same interruption goes on.
+      candidate.speaking = true;
+      clearTimeout(this.settleTimer);
+      return;
+    }
+    this.clearTimers();
+    this.candidate = undefined;
+    if (!this.hooks.botIsActive() || this.hooks.isClosing()) return;
+    // VAD's clock may not be the transport's: place the start by how long ago VAD says it was.
+    const latestMs = this.levels.at(-1)?.atMs ?? 0;
+    const startMs = latestMs + 20 - Math.max(0, event.detectedAtMs - event.mediaTimeMs);
+    const next: Candidate = { startMs, peak: 0, voicedMs: 0, speaking: true, long: false, paused: false, echo: false, finals: [], interim: '' };
+    this.candidate = next;
+    // The frames VAD took to decide are already here.
+    for (const level of this.levels) if (level.atMs >= next.startMs) this.count(next, level);
+    if (next.voicedMs >= this.settings.minMs) this.lasted(next);
+  }
+
+  speechStopped(): void {
+    const candidate = this.candidate;
+    if (!candidate || candidate.decided) return;
+    candidate.speaking = false;
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.settle(candidate), this.settings.falseInterruptionMs);
+  }
+
+  /** STT results (interim or final) while a candidate is open. */
+  transcript(text: string, final: boolean): void {
+    const candidate = this.candidate;
+    if (!candidate || candidate.decided) return;
+    if (final) {
+      if (text.trim() !== '') candidate.finals.push(text.trim());
+      candidate.interim = '';
+    } else {
+      candidate.interim = text;
+    }
+    const verdict = this.verdict(candidate);
+    if (candidate.long && !candidate.echo && verdict === 'real') this.interrupt(candidate);
+    else if (final && verdict === 'none' && !candidate.speaking) this.settle(candidate); // STT says: no speech
+  }
+
+  /**
+   * A finished caller turn: true when it is one (answer it), false when its words were a
+   * backchannel or echo over the bot (dropped; a paused bot goes on).
+   */
+  admitTurn(text: string): boolean {
+    const candidate = this.candidate;
+    if (!candidate || candidate.decided === 'real') return true;
+    const verdict: WordsVerdict | 'echo' = candidate.echo ? 'echo' : judgeWords(text, this.settings.backchannelWords, this.settings.minWords);
+    const stillOver = candidate.paused ? this.hooks.isPaused() : this.hooks.botIsActive();
+    if (verdict === 'real' || (!stillOver && verdict !== 'echo')) {
+      // Said over the bot, or just as it finished: a turn. A paused bot stops for good (userSaid).
+      if (!candidate.decided && stillOver) this.hooks.report('real');
+      candidate.decided = 'real';
+      this.clearTimers();
+      return true;
+    }
+    this.settle(candidate, 'backchannel');
+    return false;
+  }
+
+  cancel(): void {
+    this.clearTimers();
+    this.candidate = undefined;
+  }
+
+  private count(candidate: Candidate, level: { rms: number }): void {
+    candidate.peak = Math.max(candidate.peak, level.rms);
+    if (level.rms >= Math.max(QUIET_RMS, candidate.peak / 10)) candidate.voicedMs += 20;
+  }
+
+  /** The candidate has lasted the minimum: stop the bot, pause it, or let it talk on. */
+  private lasted(candidate: Candidate, echoSpanMs = this.settings.minMs): void {
+    if (candidate !== this.candidate || candidate.decided || !candidate.speaking) return;
+    candidate.long = true;
+    if (!this.hooks.botIsActive() || this.hooks.isClosing()) return;
+    if (this.isEcho(candidate, Math.max(echoSpanMs, 20))) {
+      candidate.echo = true;
+      return;
+    }
+    const verdict = this.verdict(candidate);
+    // With min_words 0 words do not matter: speech that lasted is an interruption.
+    if (verdict === 'real' || (verdict === 'none' && this.settings.minWords === 0)) this.interrupt(candidate);
+    else if (verdict === 'none') {
+      candidate.paused = true;
+      this.hooks.pause();
+    }
+  }
+
+  private interrupt(candidate: Candidate): void {
+    candidate.decided = 'real';
+    this.clearTimers();
+    this.hooks.report('real');
+    this.hooks.bargeIn();
+  }
+
+  /** The candidate did not interrupt: a paused bot goes on; reported once. */
+  private settle(candidate: Candidate, kind?: 'backchannel'): void {
+    if (candidate.decided) return;
+    clearTimeout(this.settleTimer);
+    if (candidate.paused) {
+      if (!this.hooks.isPaused()) {
+        // Something else (a key press, an injected message) stopped the bot meanwhile.
+        candidate.decided = 'real';
+        return;
+      }
+      candidate.decided = kind ?? (this.verdict(candidate) === 'none' ? 'false' : 'backchannel');
+      this.hooks.resume();
+    } else {
+      candidate.decided = 'backchannel';
+    }
+    this.hooks.report(candidate.decided);
+  }
+
+  private verdict(candidate: Candidate): WordsVerdict {
+    const text = [...candidate.finals, candidate.interim].join(' ');
+    return judgeWords(text, this.settings.backchannelWords, this.settings.minWords);
+  }
+
+  /** The caller's level over the last `spanMs` of the speech is far below the bot's voice. */
+  private isEcho(candidate: Candidate, spanMs: number): boolean {
+    const bot = this.hooks.botLevel();
+    if (this.settings.echoFactor <= 0 || bot <= 0) return false;
+    const since = this.levels.filter((level) => level.atMs >= candidate.startMs).slice(-Math.max(1, Math.round(spanMs / 20)));
+    if (since.length === 0) return false;
+    const caller = since.reduce((sum, level) => sum + level.rms, 0) / since.length;
+    return caller < bot * this.settings.echoFactor;
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.settleTimer);
+  }
+}
+
+/** The conversation's policy, on its resumable output, reporting `interruption` events. */
+export function createInterruptionPolicy(
+  options: ConversationOptions,
+  output: ResumableOutput,
+  conversation: { botIsActive(): boolean; isClosing(): boolean; bargeIn(): void; turn(): number },
+): InterruptionPolicy {
+  return new InterruptionPolicy(interruptionSettings(options.turnConfig?.interruption, options.interruptionMinMs), {
+    botIsActive: () => conversation.botIsActive(),
+    isClosing: () => conversation.isClosing(),
+    pause: () => output.pause(),
+    isPaused: () => output.isPaused,
+    resume: () => output.resume(),
+    bargeIn: () => conversation.bargeIn(),
+    botLevel: () => output.botLevel(),
+    report: (kind) => options.onEvent({ type: 'interruption', turn: conversation.turn(), kind }),
+  });
+}

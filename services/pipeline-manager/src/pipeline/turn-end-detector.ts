@@ -1,0 +1,130 @@
+import type { TurnLatency } from './conversation-types.ts';
+import { endOfTurnWaitMs, type EndOfTurnSettings } from './end-of-turn.ts';
+
+/** What the detector decides, for the conversation to act on. */
+export interface TurnEndHooks {
+  /** The caller has paused after a final transcript: prepare the answer to `text`, unheard. */
+  preempt(text: string, latency: Partial<TurnLatency>): void;
+  /** The prepared answer no longer fits (the caller went on, or more text came). */
+  discardPreempted(): void;
+  /** The caller's turn is over: `text` is what they said. */
+  endTurn(text: string, latency: Partial<TurnLatency>): void;
+}
+
+/**
+ * Decides when the caller's turn is over from the VAD's silence, the transcript so far and the
+ * STT provider's own end-of-utterance signal: a finished-looking utterance ends after
+ * `completeStopMs` of silence, an unfinished one after `incompleteStopMs`. From
+ * `preemptivePauseMs` of silence after a final transcript the answer may be prepared ahead.
+ * Silence is counted from where the VAD says speech ended, not from when it said so.
+ */
+export class TurnEndDetector {
+  private finals: string[] = [];
+  private speaking = false;
+  /** Conversation-clock time the current silence began (undefined while speaking or before any speech). */
+  private silenceFrom: number | undefined;
+  private userStoppedAt: number | undefined;
+  private sttFinalAt: number | undefined;
+  private providerEnded = false;
+  private preempted: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly settings: EndOfTurnSettings,
+    private readonly now: () => number,
+    private readonly hooks: TurnEndHooks,
+  ) {}
+
+  /** The text heard so far in this turn. */
+  get text(): string {
+    return this.finals.join(' ').trim();
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  speechStarted(): void {
+    this.speaking = true;
+    this.silenceFrom = undefined;
+    this.providerEnded = false;
+    this.cancel();
+    this.dropPreempted();
+  }
+
+  /** The VAD heard the end of speech `silentForMs` ago. */
+  speechStopped(silentForMs: number): void {
+    this.speaking = false;
+    this.userStoppedAt = this.now();
+    this.silenceFrom = this.userStoppedAt - Math.max(0, silentForMs);
+    this.evaluate();
+  }
+
+  final(text: string): void {
+    this.finals.push(text);
+    this.sttFinalAt = this.now();
+    // The answer being prepared was to fewer words.
+    this.dropPreempted();
+    this.evaluate();
+  }
+
+  /** The STT provider's own end-of-utterance signal (Deepgram's speech_final / UtteranceEnd). */
+  providerEndOfUtterance(): void {
+    if (this.text === '') return;
+    this.providerEnded = true;
+    this.evaluate();
+  }
+
+  /** Ends the turn now, whatever the silence (the STT-only turn policy). */
+  endNow(): void {
+    if (this.text === '') return;
+    this.finish();
+  }
+
+  private evaluate(): void {
+    this.cancel();
+    const text = this.text;
+    if (this.speaking || this.silenceFrom === undefined || text === '') return;
+    const silentFor = this.now() - this.silenceFrom;
+    const endAfter = endOfTurnWaitMs(this.settings, text, this.providerEnded);
+    if (silentFor >= endAfter) {
+      this.finish();
+      return;
+    }
+    let next = endAfter;
+    if (this.settings.preemptiveEnabled && this.preempted === undefined) {
+      if (silentFor >= this.settings.preemptivePauseMs) {
+        this.preempted = text;
+        this.hooks.preempt(text, this.latency());
+      } else {
+        next = this.settings.preemptivePauseMs;
+      }
+    }
+    this.timer = setTimeout(() => this.evaluate(), Math.max(1, next - silentFor));
+  }
+
+  private finish(): void {
+    this.cancel();
+    const text = this.text;
+    const latency = { ...this.latency(), turnEndAt: this.now() };
+    this.finals = [];
+    this.preempted = undefined;
+    this.providerEnded = false;
+    this.hooks.endTurn(text, latency);
+  }
+
+  private dropPreempted(): void {
+    if (this.preempted === undefined) return;
+    this.preempted = undefined;
+    this.hooks.discardPreempted();
+  }
+
+  private latency(): Partial<TurnLatency> {
+    return {
+      ...(this.userStoppedAt !== undefined ? { userStoppedAt: this.userStoppedAt } : {}),
+      ...(this.silenceFrom !== undefined ? { speechEndedAt: this.silenceFrom } : {}),
+      ...(this.sttFinalAt !== undefined ? { sttFinalAt: this.sttFinalAt } : {}),
+    };
+  }
+}

@@ -59,6 +59,8 @@ const greeting = 'Thank you for calling the Riverside dental clinic. We are open
 interface Trial {
   heardMs: number;
   decidedMs: number | undefined;
+  /** The conversation's classification of the caller's sound (`interruption` events). */
+  kinds: string[];
 }
 
 async function trial(): Promise<Trial> {
@@ -77,6 +79,7 @@ async function trial(): Promise<Trial> {
   const vad = await createVoiceActivityDetector({ engine: 'silero' });
   const stt = new FakeStt();
   const bargeIns: Array<Extract<ConversationEvent, { type: 'barge_in' }>> = [];
+  const kinds: string[] = [];
   const conversation = new Conversation({
     transport,
     vad,
@@ -90,18 +93,20 @@ async function trial(): Promise<Trial> {
     executeTool: async () => ({ result: '{}', runLlm: false }),
     onEvent: (event) => {
       if (event.type === 'barge_in') bargeIns.push(event);
+      if (event.type === 'interruption') kinds.push(event.kind);
     },
   });
   // The caller's phone: 50 packets/s, silence until it speaks.
   const local = transport.localAddress();
   let sequenceNumber = 1;
-  let speakingFrom: number | undefined;
+  /** Index of the caller's first packet of speech (-1: not speaking yet). */
+  let speakingFrom = -1;
   let onsetAt: number | undefined;
   const started = performance.now();
   let sent = 0;
   const sendNext = () => {
     let payload = new Uint8Array(160).fill(SILENCE);
-    if (speakingFrom !== undefined && sent >= speakingFrom && sent < speakingFrom + 100) {
+    if (speakingFrom >= 0 && sent >= speakingFrom && sent < speakingFrom + 100) {
       payload = spoken.subarray((sent - speakingFrom) * 160, (sent - speakingFrom + 1) * 160);
       if (sent === speakingFrom) onsetAt = performance.now();
     }
@@ -128,7 +133,7 @@ async function trial(): Promise<Trial> {
   vad.dispose();
   caller.close();
   const decided = bargeIns[0]?.decidedAt;
-  return { heardMs: lastBotAt + 20 - onset, decidedMs: decided === undefined ? undefined : decided - onset };
+  return { heardMs: lastBotAt + 20 - onset, decidedMs: decided === undefined ? undefined : decided - onset, kinds };
 }
 
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load average ${loadavg()[0]?.toFixed(2)}; node ${process.version}`);
@@ -137,7 +142,7 @@ const results: Trial[] = [];
 for (let index = 0; index < trials; index += 1) {
   const result = await trial();
   results.push(result);
-  console.log(`call ${index + 1}: onset -> last bot audio heard ${result.heardMs.toFixed(1)} ms (barge-in decided after ${result.decidedMs?.toFixed(1) ?? 'never'} ms)`);
+  console.log(`call ${index + 1}: onset -> last bot audio heard ${result.heardMs.toFixed(1)} ms (barge-in decided after ${result.decidedMs?.toFixed(1) ?? 'never'} ms; interruptions: ${result.kinds.join(', ') || 'none'})`);
 }
 const heard = results.map((result) => result.heardMs);
 const decided = results.map((result) => result.decidedMs).filter((value): value is number => value !== undefined);

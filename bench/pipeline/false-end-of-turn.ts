@@ -25,6 +25,7 @@ import { writeBenchJson } from '../lib/bench-json.ts';
 import { startTurnBench } from './turn-bench-platform.ts';
 
 const calls = Math.max(1, Number(process.argv[2] ?? 4));
+const limit = Number(process.argv[3] ?? turnCorpus.length);
 
 interface Outcome {
   utterance: CorpusUtterance;
@@ -36,7 +37,7 @@ const audio = await Promise.all(turnCorpus.map((utterance) => spokenUtterance(ut
 const bench = await startTurnBench({ telephonyKind: 'simulator', sttFinalMs: 150, llmFirstTokenMs: 350, ttsFirstByteMs: 150 });
 
 async function runCall(index: number): Promise<Outcome[]> {
-  const mine = turnCorpus.map((utterance, position) => ({ utterance, samples: audio[position]! })).filter((_, position) => position % calls === index);
+  const mine = turnCorpus.map((utterance, position) => ({ utterance, samples: audio[position]! })).filter((_, position) => position % calls === index && position < limit);
   const call = await bench.placeCall(index, mine.flatMap((entry) => entry.utterance.pieces));
   const { caller } = call;
   const outcomes: Outcome[] = [];
@@ -60,6 +61,7 @@ async function runCall(index: number): Promise<Outcome[]> {
     outcomes.push({ utterance, falseEnd: heardWhileSpeaking, answered });
   }
   caller.hangup();
+  if (process.env.BENCH_DEBUG) console.log(JSON.stringify(call.sttFinals), JSON.stringify([...call.latencies.values()]));
   return outcomes;
 }
 

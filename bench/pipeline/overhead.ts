@@ -65,6 +65,8 @@ async function runCall(turns: number): Promise<{ overhead: number[]; bargeIn: nu
     },
     turnEnd: 'stt',
     greeting: false,
+    // The barge-in reaction alone: any speech interrupts at once (no minimum, words not awaited).
+    turnConfig: { interruption: { min_secs: 0, min_words: 0 } },
   });
   await conversation.start();
   const overhead: number[] = [];

@@ -73,6 +73,71 @@ export function faultsSuite(title: string, telephony: TelephonyKind, faults: Fau
   });
 }
 
+/** What the AI says as it ends the session, and what the flow says after it. */
+const goodbye = 'Thank you, goodbye.';
+const flowGoodbye = 'Your booking is noted.';
+
+/**
+ * A call whose AI ends the session with its stop tool (`stop_service`), the fault striking right
+ * then (once the tool has run): the pipeline ends, ai-manager ends the AIcall and gives the flow
+ * back, and the flow goes on with its own `talk` and hangs up, all through the fault. Afterwards
+ * the record must match: the caller's words and the AI's stored once and in order, the tool
+ * call and its result once, the AIcall ended once, the flow ended by its `hangup`, nothing left.
+ */
+async function callEndingThroughFault(cluster: Cluster, client: Client, fault: Fault, round: number): Promise<void> {
+  const setup = await setUpAi(client, {
+    name: `end-fault-${round}`,
+    tools: ['stop_service'],
+    phrases: [lines[0]!, 'yes', 'no'],
+    flow: (aiId) => [{ type: 'answer' }, { type: 'ai_talk', option: { ai_id: aiId } }, { type: 'talk', option: { text: flowGoodbye } }, { type: 'hangup' }],
+  });
+  cluster.llm.script(setup.model, (turn) => {
+    if (turn.lastUser === '') return { text: greeting };
+    if (turn.last?.role === 'tool') return { text: '' };
+    return { text: goodbye, toolCalls: [{ name: 'stop_service', arguments: {} }] };
+  });
+  const call: LiveCall = await placeCall(cluster, client, setup.number, `+1555040${String(round).padStart(4, '0')}`);
+  await call.waitForAnswer(greeting, 30_000);
+  await call.caller.waitForSilence(15_000);
+  await call.say(lines[0]!);
+  await call.waitForMessage((message) => message.role === 'tool', 'the stop tool to have run', 30_000);
+  await fault.inject(cluster);
+  await call.caller.waitForHangup(90_000);
+  await expectNothingLeft(cluster, client, call);
+
+  const messages = await call.messages();
+  expect(messages.map((message) => [message.role, message.role === 'tool' ? 'result' : message.content]), 'the conversation, stored once and in order').toEqual([
+    ['assistant', greeting],
+    ['user', lines[0]],
+    ['assistant', goodbye],
+    ['tool', 'result'],
+  ]);
+  expect(messages[2]!.tool_calls?.map((toolCall) => toolCall.function.name)).toEqual(['stop_service']);
+  const activeflow = await client.api<{ status: string; end_reason: string }>('GET', `/v1.0/activeflows/${call.activeflowId}`);
+  expect(activeflow, 'the flow went on after ai_talk and ended with its hangup').toMatchObject({ status: 'ended', end_reason: 'hangup action' });
+}
+
+/** Faults that strike right as the AI ends its session: each is run `rounds` times against one cluster on private servers. */
+export function endOfSessionFaultsSuite(title: string, telephony: TelephonyKind, faults: Fault[], rounds = 3): void {
+  describeOn(telephony, `faults: sessions end cleanly through ${title} (three processes, private PostgreSQL + RabbitMQ)`, () => {
+    const clusterOf = useCluster(`faults-end-${title.split(' ')[0]}`, { telephony, servers: 'private' });
+    let cluster: Cluster;
+    beforeEach(() => {
+      cluster = clusterOf();
+    });
+
+    for (const fault of faults) {
+      it(`${fault.name} as the AI ends the session, ${rounds} times`, async () => {
+        const client = await cluster.newCustomer(`faults-end-${fault.name}`);
+        for (let round = 0; round < rounds; round++) {
+          await callEndingThroughFault(cluster, client, fault, round);
+          await cluster.waitUntilReady(60_000);
+        }
+      }, 150_000 * rounds);
+    }
+  });
+}
+
 /** kill -9 of one service process, started again at once. */
 export function killAndRestart(processName: string): Fault {
   return {

@@ -155,6 +155,36 @@ function describeRestart(kind: TelephonyKind): void {
       }
     }, 90_000);
 
+    it('replaces a call\'s media leg with a new one keeping the caller (crash resumption), and removes a leg only by its own channel', async () => {
+      const { caller, callId, socket, media } = await aiCallWithMediaLeg('+15551240004');
+      const next = createSocket('udp4');
+      await new Promise<void>((resolve) => next.bind(0, '127.0.0.1', resolve));
+      try {
+        // Another pipeline takes the call over: its leg replaces the dead one's.
+        const replaced = await rpcCall<{ channel_id: string }>(stack.bus, 'flow-manager', 'POST', `/v1/calls/${callId}/external_media`, {
+          customer_id: customerId,
+          transport: 'rtp',
+          external_host: `127.0.0.1:${next.address().port}`,
+          format: 'ulaw',
+        });
+        await eventually(async () => !(await channelIds()).includes(media.channel_id), 'the old leg to go');
+        expect(await channelIds()).toEqual(expect.arrayContaining([caller.id, replaced.channel_id]));
+        await hearsCaller(next, caller);
+        // The replaced pipeline removes its own leg by name: the new one stays.
+        await rpcCall(stack.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, { customer_id: customerId, channel_id: media.channel_id });
+        expect(await channelIds()).toContain(replaced.channel_id);
+        await hearsCaller(next, caller);
+        await rpcCall(stack.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, { customer_id: customerId, channel_id: replaced.channel_id });
+        await eventually(async () => !(await channelIds()).includes(replaced.channel_id), 'the new leg to go when its own pipeline removes it');
+        expect(await channelIds()).toContain(caller.id);
+        caller.hangup();
+        await nothingLeft();
+      } finally {
+        socket.close();
+        next.close();
+      }
+    }, 90_000);
+
     it('removes the media leg of an AI session that ended while flow-manager was away, and keeps the call', async () => {
       const { caller, callId, aicallId, socket, media } = await aiCallWithMediaLeg('+15551240002');
       try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aiFieldsSchema, engineModelSchema, languageTagSchema, parseEngineModel, toolNamesSchema, vadConfigSchema } from './ai.ts';
+import { aiFieldsSchema, engineModelSchema, languageTagSchema, parseEngineModel, stallConfigSchema, toolNamesSchema, vadConfigSchema } from './ai.ts';
 
 describe('engine_model', () => {
   it('splits provider and model at the first dot', () => {
@@ -73,5 +73,22 @@ describe('AI fields', () => {
   it('accepts the offline engines: local TTS and local STT', () => {
     const fields = aiFieldsSchema.parse({ engine_model: 'local.scripted', tts_type: 'local', stt_type: 'local', parameter: { stt_phrases: ['yes', 'no'] } });
     expect(fields).toMatchObject({ tts_type: 'local', stt_type: 'local', parameter: { stt_phrases: ['yes', 'no'] } });
+  });
+});
+
+describe('stall settings and fallback providers', () => {
+  it('enforces the stall ranges and rejects unknown keys', () => {
+    expect(stallConfigSchema.safeParse({ timeout_secs: 2.5, filler_text: '', apology_text: 'Sorry.' }).success).toBe(true);
+    for (const bad of [{ timeout_secs: 0.4 }, { timeout_secs: 31 }, { filler_text: 'x'.repeat(201) }, { apology_text: 'x'.repeat(501) }, { retries: 2 }]) {
+      expect(stallConfigSchema.safeParse(bad).success).toBe(false);
+    }
+  });
+
+  it('takes a fallback model like engine_model, or "" for none, and a fallback TTS from the catalog', () => {
+    const fields = aiFieldsSchema.parse({ engine_model: 'openai.gpt-5', fallback_engine_model: 'anthropic.claude', fallback_tts_type: 'local' });
+    expect(fields).toMatchObject({ fallback_engine_model: 'anthropic.claude', fallback_tts_type: 'local' });
+    expect(aiFieldsSchema.safeParse({ engine_model: 'openai.gpt-5', fallback_engine_model: '' }).success).toBe(true);
+    const result = aiFieldsSchema.safeParse({ engine_model: 'openai.gpt-5', fallback_engine_model: 'gpt-4o', fallback_tts_type: 'robot' });
+    expect(result.error?.issues.map((issue) => issue.path[0]).sort()).toEqual(['fallback_engine_model', 'fallback_tts_type']);
   });
 });

@@ -140,19 +140,17 @@ export type EndOfTurnConfig = z.infer<typeof endOfTurnConfigSchema>;
 /**
  * What of the caller's sound over the bot stops it. Speech becomes an interruption once it has
  * lasted `min_secs` and its words (when the transcript has any yet) are not all backchannel
- * words; a short sound or a backchannel ("mhm", "okay") leaves the bot talking and is not a
- * turn of the caller. Stopped by sound that turns out to hold no words, the bot goes on.
+ * words; a short sound, a backchannel ("mhm", "okay") or the bot's own echo leaves the bot
+ * talking and is not a turn of the caller. Paused by sound that turns out to hold no words,
+ * the bot goes on. Defaults and details: the pipeline-manager README, "Interruptions".
  */
 export const interruptionConfigSchema = z.strictObject({
-  /** Seconds the caller's speech over the bot must last before it stops the bot (0-5, default 0.5; VAD's start_secs counts in it). */
+  /** Seconds of voiced caller speech over the bot before it can stop the bot (0-5, default 0.5; VAD's start_secs counts in it). */
   min_secs: z.number().min(0).max(5).optional(),
-  /** Words, other than backchannel words, the transcript must hold for an interruption (0-10, default 1; 0 = any word, a backchannel too). */
+  /** Words, other than backchannel words, the transcript must hold for an interruption (0-10, default 1; 0 = words do not matter). */
   min_words: z.number().int().min(0).max(10).optional(),
   /** Words and short phrases that only acknowledge ("mhm", "uh huh"); at most 100, each 1-40 characters (default: an English list). */
-  backchannel_words: z
-    .array(z.string().trim().min(1).max(40))
-    .max(100)
-    .optional(),
+  backchannel_words: z.array(z.string().trim().min(1).max(40)).max(100).optional(),
   /** Caller sound quieter than the bot's own voice by more than this many dB is taken for its echo while the bot speaks (0-60, default 12; 0 = off). */
   echo_margin_db: z.number().min(0).max(60).optional(),
   /** Seconds to wait for words after sound stopped the bot, before it goes on with its answer (0.2-5, default 1). */

@@ -29,7 +29,7 @@ export const aicallSchema = z.object({
   ai_smart_turn_enabled: z.boolean(),
   /** The AI's `turn_config` when the session started (`{}` for text sessions). */
   ai_turn_config: turnConfigSchema,
-  /** The AI's fallback providers when the session started ('' = none; always '' for text sessions but the LLM). */
+  /** The AI's fallback providers when the session started ('' = none; text sessions keep only the LLM's). */
   ai_fallback_engine_model: z.string(),
   ai_fallback_tts_type: z.string(),
   ai_fallback_tts_voice_id: z.string(),

@@ -76,7 +76,7 @@ describe('PipelineInstances', () => {
     expect(instances.silent().map((silent) => silent.instanceId)).toEqual(['a']);
   });
 
-  it('lists the least busy live instance first and forgets idle silent ones', () => {
+  it('lists the least busy live instance first; silent ones, idle too, until forgotten', () => {
     const { instances, advance } = tracker();
     instances.observeBus(true);
     advance(5000);
@@ -86,9 +86,10 @@ describe('PipelineInstances', () => {
     expect(instances.alive()).toEqual(['idle', 'one', 'busy']);
     advance(2000);
     instances.heard(busy('one'));
-    expect(instances.silent().map((silent) => silent.instanceId)).toEqual(['busy']);
+    expect(instances.silent().map((silent) => silent.instanceId)).toEqual(['busy', 'idle']);
     expect(instances.alive()).toEqual(['one']);
     instances.forget('busy');
+    instances.forget('idle');
     expect(instances.silent()).toEqual([]);
   });
 });

@@ -138,8 +138,9 @@ export class PipelineInstances {
 
   /**
    * Instances whose heartbeats have stopped on evidence (see the class comment): silent for
-   * `silentAfterMs` of trusted time while another instance is heard. Instances that ran no
-   * pipeline when last heard are left out (nothing to take over) and forgotten.
+   * `silentAfterMs` of trusted time while another instance is heard. Also those that ran no
+   * pipeline when last heard: a session may have started on one since its last heartbeat (the
+   * caller looks the sessions up and then forgets the instance).
    */
   silent(): SilentInstance[] {
     const now = this.now();
@@ -147,10 +148,6 @@ export class PipelineInstances {
     for (const [instanceId, state] of this.instances) {
       const silentMs = trustedSilenceMs(state.lastHeardAt, this.listeningSince, this.settings.reconnectGraceMs, now);
       if (silentMs === undefined || silentMs < this.settings.silentAfterMs) continue;
-      if (state.pipelines.size === 0) {
-        this.instances.delete(instanceId);
-        continue;
-      }
       if (this.alive(instanceId).length === 0) continue;
       result.push({ instanceId, silentMs, aicallIds: [...state.pipelines.keys()] });
     }

@@ -97,8 +97,12 @@ export class PipelineTakeover {
         ? `pipeline-manager instance ${instanceId} is gone: no heartbeat for ${seconds} s and nothing serves its queue`
         : `pipeline-manager instance ${instanceId} sent no heartbeat for ${seconds} s and did not answer`;
     const live = (await listLivePipelines(this.options.domain.db)).filter((aicall) => aicall.pipeline_instance_id === instanceId);
-    this.logger.warn({ instanceId, sessions: live.length, probe, silentMs: silent.silentMs }, 'a pipeline-manager is lost; taking its sessions over');
     this.options.instances.forget(instanceId);
+    if (live.length === 0) {
+      this.logger.info({ instanceId, probe }, 'a pipeline-manager without sessions is gone');
+      return;
+    }
+    this.logger.warn({ instanceId, sessions: live.length, probe, silentMs: silent.silentMs }, 'a pipeline-manager is lost; taking its sessions over');
     await Promise.all(live.map((aicall) => this.options.handleLost(aicall, instanceId, why)));
   }
 

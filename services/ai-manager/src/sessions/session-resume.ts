@@ -3,12 +3,12 @@ import { withEvents } from '../events/event-publisher.ts';
 import { claimPipeline, findAicall, type AicallRow } from '../domain/aicalls/aicall-repository.ts';
 import { toAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
-import { getAi, readEngineKey } from '../domain/ais/ai-service.ts';
+import { getAi } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { callFlowManager, callPipeline } from './flow-manager-rpc.ts';
+import { pipelineAiSettings } from './pipeline-ai-settings.ts';
 import type { PipelineInstances } from './pipeline-instances.ts';
 import type { OfferedTool } from './session-start.ts';
-import { chooseTtsVoice } from './voices.ts';
 
 /** What a resumed session says first when a turn was lost (`PIPELINE_RESUME_APOLOGY`). */
 export const defaultResumeApology = 'Sorry, I missed that. Could you say it again?';
@@ -97,6 +97,10 @@ export class SessionResumer {
         return { outcome: 'resumed', instanceId: target };
       } catch (error) {
         this.logger.warn({ aicallId: row.id, target, reason: isAppError(error) ? error.reason : String(error) }, 'a pipeline-manager did not take the session over; trying the next');
+        // It may still start it late: that pipeline's epoch is passed over by the next attempt, and told to stop.
+        void callPipeline(this.options, row, target, 'stop', { reason: 'another pipeline took the session over', pipeline_epoch: claimed.pipeline_epoch }, 1000).catch(
+          () => undefined,
+        );
       }
     }
     return { outcome: 'failed', ...current };
@@ -105,9 +109,8 @@ export class SessionResumer {
   /** Starts the session's pipeline on `instanceId`; answers whether it apologises first. */
   private async startOn(row: AicallRow, instanceId: string, wasSpeaking: boolean): Promise<boolean> {
     const { domain } = this.options;
-    const ai = await getAi(domain, row.customer_id, row.assistance_id);
-    const engineKey = await readEngineKey(domain, row.customer_id, ai.id);
-    const history = await this.history(row.id);
+    // In parallel: every ms here is silence on the call.
+    const [ai, history] = await Promise.all([getAi(domain, row.customer_id, row.assistance_id), this.history(row.id)]);
     const apologise = needsApology(history, wasSpeaking);
     const variables = () =>
       row.activeflow_id
@@ -123,16 +126,7 @@ export class SessionResumer {
         customer_id: row.customer_id,
         activeflow_id: row.activeflow_id,
         call_id: row.reference_id,
-        ai: {
-          engine_model: ai.engine_model,
-          ...(engineKey ? { engine_key: engineKey } : {}),
-          tts_type: ai.tts_type,
-          tts_voice_id: (await chooseTtsVoice(ai, variables)).voiceId,
-          stt_type: ai.stt_type,
-          stt_language: ai.stt_language,
-          vad_config: ai.vad_config,
-          parameter: ai.parameter,
-        },
+        ai: await pipelineAiSettings(domain, row.customer_id, ai, variables),
         media_transport: ai.media_transport === '' ? null : ai.media_transport,
         messages: history,
         tools: (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),

@@ -4,11 +4,10 @@ import { setPipelineInstance } from '../domain/aicalls/aicall-repository.ts';
 import { createAicall, terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { notFound } from '../domain/not-found.ts';
-import { pipelineFallbacks } from '../domain/ais/ai-fallback.ts';
-import { getAi, readEngineKey } from '../domain/ais/ai-service.ts';
+import { getAi } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { callFlowManager } from './flow-manager-rpc.ts';
-import { chooseTtsVoice } from './voices.ts';
+import { pipelineAiSettings } from './pipeline-ai-settings.ts';
 
 /** A tool as the LLM is offered it. */
 export interface OfferedTool {
@@ -175,7 +174,6 @@ export class SessionStarter {
         });
       }
       if (voice && input.reference_id) {
-        const engineKey = await readEngineKey(domain, input.customer_id, ai.id);
         const started = await rpcCall<{ pipeline_id: string; instance_id: string }>(
           this.options.bus,
           'pipeline-manager',
@@ -186,18 +184,7 @@ export class SessionStarter {
             customer_id: input.customer_id,
             activeflow_id: input.activeflow_id,
             call_id: input.reference_id,
-            ai: {
-              engine_model: ai.engine_model,
-              ...(engineKey ? { engine_key: engineKey } : {}),
-              tts_type: ai.tts_type,
-              tts_voice_id: (await chooseTtsVoice(ai, flowVariables)).voiceId,
-              stt_type: ai.stt_type,
-              stt_language: ai.stt_language,
-              vad_config: ai.vad_config,
-              turn_config: ai.turn_config,
-              parameter: ai.parameter,
-              ...(await pipelineFallbacks(domain, input.customer_id, ai)),
-            },
+            ai: await pipelineAiSettings(domain, input.customer_id, ai, flowVariables),
             media_transport: ai.media_transport === '' ? null : ai.media_transport,
             messages: prompts.map((content) => ({ role: 'system', content })),
             // As in the reference, search_knowledge is not offered to an AI with no knowledge base.

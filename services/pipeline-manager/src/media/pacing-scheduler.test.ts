@@ -83,9 +83,12 @@ describe('PacingScheduler', () => {
       [6, 120, 0],
       [7, 140, 0],
     ]);
-    // A slot already due (the event loop was blocked past it) is left to the timer.
-    (time as unknown as { current: number }).current = 165;
-    expect(task.takeNextSlotNow()).toBeUndefined();
+    // A slot already due (the event loop was blocked past it) is taken as the timer would take
+    // it: late, missed slots skipped, the following ones where they were.
+    (time as unknown as { current: number }).current = 205;
+    expect(task.takeNextSlotNow()).toEqual({ slot: 10, skippedSlots: 2, latenessMs: 5, idealMs: 200 });
+    time.advance(15);
+    expect(ticks.slice(6).map((tick) => [tick.slot, tick.idealMs])).toEqual([[11, 220]]);
     task.cancel();
     expect(task.takeNextSlotNow()).toBeUndefined();
     scheduler.stop();

@@ -41,9 +41,11 @@ export interface PacedTask {
   /**
    * Takes the task's next slot now instead of at its ideal time: returns that slot's tick
    * (ideal time = now) and moves the following slots earlier by the same amount, so they stay
-   * one period after it. The caller does the slot's work itself. Returns undefined when the
-   * slot is due anyway (within the early tolerance) or the task was cancelled. Used to put the
-   * first packet of a talkspurt on the wire at once instead of waiting up to a period.
+   * one period after it. The caller does the slot's work itself. A slot already due (a busy
+   * event loop has not run the timer yet) is taken as the timer would take it, late, with any
+   * missed slots skipped, and nothing moves. Returns undefined once the task was cancelled.
+   * Used to put the first packet of a talkspurt on the wire at once instead of waiting up to
+   * a period (or for a late timer).
    */
   takeNextSlotNow(): PacedTick | undefined;
   /**
@@ -150,13 +152,28 @@ export class PacingScheduler {
   private takeNextSlotNow(entry: Entry): PacedTick | undefined {
     if (entry.cancelled) return undefined;
     const now = this.clock.now();
-    // Due now or overdue: the timer is about to run it (and counts any skipped slots).
-    if (entry.deadlineMs <= now + this.earlyToleranceMs) return undefined;
+    if (entry.deadlineMs <= now + this.earlyToleranceMs) {
+      // Due or overdue: the slot the timer would run now, taken from it.
+      const tick = this.nextTick(entry, now);
+      this.reschedule(entry);
+      return tick;
+    }
     const slot = entry.slot;
     entry.anchorMs = now - slot * this.periodMs;
     entry.slot = slot + 1;
     this.reschedule(entry);
     return { slot, skippedSlots: 0, latenessMs: 0, idealMs: now };
+  }
+
+  /** The tick of a due entry's next slot (missed slots skipped and counted); advances the entry's slot. */
+  private nextTick(entry: Entry, now: number): PacedTick {
+    const behind = Math.floor((now - entry.deadlineMs) / this.periodMs);
+    const skippedSlots = behind > 0 ? behind : 0;
+    this.stats.skippedSlots += skippedSlots;
+    entry.slot += skippedSlots;
+    const idealMs = entry.anchorMs + entry.slot * this.periodMs;
+    entry.slot += 1;
+    return { slot: entry.slot - 1, skippedSlots, latenessMs: now - idealMs, idealMs };
   }
 
   private realign(entry: Entry): void {
@@ -209,13 +226,7 @@ export class PacingScheduler {
     while (this.heap.length > 0) {
       const entry = this.heap[0] as Entry;
       if (entry.deadlineMs > now + this.earlyToleranceMs) break;
-      const behind = Math.floor((now - entry.deadlineMs) / this.periodMs);
-      const skippedSlots = behind > 0 ? behind : 0;
-      this.stats.skippedSlots += skippedSlots;
-      entry.slot += skippedSlots;
-      const idealMs = entry.anchorMs + entry.slot * this.periodMs;
-      const tick: PacedTick = { slot: entry.slot, skippedSlots, latenessMs: now - idealMs, idealMs };
-      entry.slot += 1;
+      const tick = this.nextTick(entry, now);
       entry.deadlineMs = entry.anchorMs + entry.slot * this.periodMs;
       this.siftDown(0);
       try {

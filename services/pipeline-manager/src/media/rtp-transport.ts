@@ -129,6 +129,8 @@ export class RtpTransport implements MediaTransport {
   private readonly timestampBase: number;
   private readonly ssrc: number;
   private talking = false;
+  /** True while a tick feeds inbound audio to the listeners (see `send`). */
+  private ticking = false;
   private pacedTask: PacedTask | undefined;
   private closed = false;
   private readonly clock: MonotonicClock;
@@ -209,7 +211,7 @@ export class RtpTransport implements MediaTransport {
     const accepted = this.queue.enqueue(frame, segmentId);
     // A new talkspurt goes out now rather than at the call's next slot; the slots after it
     // move with it, so its frames stay 20 ms apart (see PacedTask.takeNextSlotNow).
-    if (accepted && !this.talking && this.queue.length === 1 && this.remote && this.options.sendTalkspurtStartAtOnce !== false) {
+    if (accepted && !this.talking && !this.ticking && this.queue.length === 1 && this.remote && this.options.sendTalkspurtStartAtOnce !== false) {
       const tick = this.pacedTask?.takeNextSlotNow();
       if (tick) this.sendSlot(tick);
     }
@@ -330,20 +332,26 @@ export class RtpTransport implements MediaTransport {
 
   private onTick(tick: PacedTick): void {
     if (this.closed) return;
-    this.counters.skippedSlots += tick.skippedSlots;
-    // The tail of a talkspurt must not wait for packets that will never come.
     const now = this.clock.now();
-    if (this.jitterBuffer.heldPackets > 0 && now - this.lastArrivalMs > FRAME_MS * 2) this.jitterBuffer.flush();
-    const fillMs = this.filler.due(now);
-    if (fillMs > 0) {
-      this.counters.silenceFilledFrames += fillMs / FRAME_MS;
-      this.wire.decoder.conceal(fillMs, this.emitFrame);
+    // Listeners fed here could queue audio synchronously: that waits for this very slot.
+    this.ticking = true;
+    try {
+      // The tail of a talkspurt must not wait for packets that will never come.
+      if (this.jitterBuffer.heldPackets > 0 && now - this.lastArrivalMs > FRAME_MS * 2) this.jitterBuffer.flush();
+      const fillMs = this.filler.due(now);
+      if (fillMs > 0) {
+        this.counters.silenceFilledFrames += fillMs / FRAME_MS;
+        this.wire.decoder.conceal(fillMs, this.emitFrame);
+      }
+    } finally {
+      this.ticking = false;
     }
     this.sendSlot(tick);
   }
 
   /** Sends the slot's packet: the next queued frame, else silence (or nothing, per `idle`). */
   private sendSlot(tick: PacedTick): void {
+    this.counters.skippedSlots += tick.skippedSlots;
     const remote = this.remote;
     if (!remote) return;
     const next = this.queue.dequeue();

@@ -46,8 +46,7 @@ export class BotSpeech {
     const stream = watchLlmStream(stallAttempts(llm, this.options.fallbackLlm), { messages: [...messages], tools: this.options.tools, signal }, {
       timeoutMs: this.stall.timeoutMs,
       report: (action, stalled) => this.reportStall(turn, 'llm', action, stalled),
-      // Not an answer: out of the turn's sentences, so neither stored nor in the history.
-      filler: () => this.stall.fillerText !== '' && (session.push(this.stall.fillerText), true),
+      filler: () => this.sayFiller(session),
       onProvider: (name) => (provider = name),
     });
     try {
@@ -117,6 +116,16 @@ export class BotSpeech {
       fillerText,
       report: (action, stalled) => this.reportStall(turn, 'tts', action, stalled),
     });
+  }
+
+  /**
+   * The filler, in the turn's TTS session before the answer. Not an answer: it is kept out of
+   * the turn's sentences, so it is neither stored nor in the history.
+   */
+  private sayFiller(session: WatchedTtsSession): boolean {
+    if (this.stall.fillerText === '') return false;
+    session.push(this.stall.fillerText);
+    return true;
   }
 
   private reportStall(turn: BotTurn, stage: 'llm' | 'tts', action: StallAction, provider: string): void {

@@ -182,6 +182,18 @@ describe('Conversation interruptions', () => {
     expect(kinds()).toEqual(['backchannel']);
   });
 
+  it('still stops for the caller talking over its echo', async () => {
+    const { conversation, transport, stt, of } = setup([words(answer)], { vad: loudnessVad({ threshold: 100, startFrames: 3, stopMs: 100 }) });
+    await conversation.start();
+    await until(() => transport.played.length > 40, 'the answer to start');
+    await talk(transport, 15, 300); // echo only
+    expect(transport.interruptions).toBe(0);
+    await talk(transport, 3, 5000);
+    stt.session!.emit({ type: 'interim', text: 'hold on' });
+    await talk(transport, 4, 5000); // within the same stretch of VAD speech
+    await until(() => of('barge_in').length === 1, 'the barge-in');
+  });
+
   it('without the echo margin the same echo stops the bot (the margin is what keeps it talking)', async () => {
     const { conversation, transport } = setup([words(answer)], {
       vad: loudnessVad({ threshold: 100, startFrames: 3, stopMs: 100 }),

@@ -79,7 +79,7 @@ export interface ConversationOptions {
   onEvent(event: ConversationEvent): void;
   /** What ends the caller's turn: STT endpointing, VAD silence, or whichever comes first (default). */
   turnEnd?: 'stt' | 'vad' | 'either';
-  /** Caller speech must last this long (beyond VAD's start_secs) to interrupt the bot (default 0). */
+  /** Voiced caller speech over the bot before it can stop the bot, in ms; `turnConfig.interruption.min_secs` wins (default 500). */
   interruptionMinMs?: number;
   /** The bot speaks first (default true). */
   greeting?: boolean;

@@ -45,10 +45,10 @@ export class Conversation {
   private toolsInFlight: Promise<unknown> = Promise.resolve();
 
   constructor(options: ConversationOptions) {
-    this.output = new ResumableOutput(options.transport);
+    this.now = options.now ?? (() => performance.now());
+    this.output = new ResumableOutput(options.transport, this.now);
     this.options = { ...options, transport: this.output };
     this.messages = [...options.messages];
-    this.now = options.now ?? (() => performance.now());
     this.speech = new BotSpeech(this.options, this.now);
     this.interruption = createInterruptionPolicy(this.options, this.output, {
       botIsActive: () => this.botIsActive(),
@@ -340,10 +340,12 @@ export class Conversation {
   private bargeIn(asBargeIn = true): void {
     const turn = this.current;
     if (!turn) return;
-    const decidedAt = this.now();
+    // Paused for it (interruption.ts), the caller stopped hearing the bot when the pause began.
+    const pausedAt = this.output.pausedAt;
+    const decidedAt = pausedAt ?? this.now();
     turn.controller.abort(new Error('barge-in'));
     const playouts = this.options.transport.interrupt();
-    const stoppedAt = this.now();
+    const stoppedAt = pausedAt ?? this.now();
     this.current = undefined;
     const heard = heardText(turn, this.playedSegments, playouts);
     if (turn.reported) {

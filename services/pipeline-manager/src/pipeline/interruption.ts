@@ -50,14 +50,18 @@ interface Candidate {
   startMs: number;
   /** Loudest caller frame of it (RMS): frames well below it are pauses, not speech. */
   peak: number;
-  /** Milliseconds of it that were voiced. */
+  /** Milliseconds of it that were voiced (the caller's, above the bot's echo). */
   voicedMs: number;
+  /** Milliseconds of it that could only be the bot's echo. */
+  echoMs: number;
+  /** Unvoiced milliseconds since its last voiced frame. */
+  gapMs: number;
   speaking: boolean;
   /** It has lasted `minMs`. */
   long: boolean;
   /** The bot's audio was paused for it (no words yet to judge). */
   paused: boolean;
-  /** Too quiet beside the bot's voice: the line's echo of it. */
+  /** Mostly too quiet beside the bot's voice: the line's echo of it (its words are the bot's). */
   echo: boolean;
   finals: string[];
   interim: string;
@@ -66,8 +70,10 @@ interface Candidate {
 
 /** Inbound frame levels kept (6 s: longer than the longest min_secs, and VAD's lag). */
 const LEVEL_FRAMES = 300;
-/** Caller sound louder than echo for this long, within speech taken for echo, is the caller. */
-const ECHO_RECHECK_MS = 200;
+/** Unvoiced gaps up to this long within speech count towards its duration. */
+const BRIDGED_GAP_MS = 200;
+/** Speech taken for echo holds less voiced audio than this (a word said over it is not echo). */
+const ECHO_MAX_VOICED_MS = 100;
 /** Frames quieter than this (RMS), or than a tenth of the speech's peak, are not voiced. */
 const QUIET_RMS = 100;
 
@@ -94,6 +100,7 @@ export class InterruptionPolicy {
   private candidate: Candidate | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private readonly levels: { atMs: number; rms: number }[] = [];
+  private pendingInterim = '';
 
   constructor(
     private readonly settings: InterruptionSettings,
@@ -111,16 +118,7 @@ export class InterruptionPolicy {
     if (this.levels.length > LEVEL_FRAMES) this.levels.shift();
     const candidate = this.candidate;
     if (!candidate?.speaking || candidate.decided || level.atMs < candidate.startMs) return;
-    if (!candidate.long) {
-      this.count(candidate, level);
-      if (candidate.voicedMs >= this.settings.minMs) this.lasted(candidate);
-    } else if (candidate.echo && !this.isEcho(candidate, ECHO_RECHECK_MS)) {
-      // The caller started talking over the echo within one stretch of VAD speech: from here
-      // on it is judged as a new candidate (its own duration, its own words).
-      Object.assign(candidate, { echo: false, long: false, peak: 0, voicedMs: 0, finals: [], interim: '', startMs: level.atMs + 20 - ECHO_RECHECK_MS });
-      for (const earlier of this.levels) if (earlier.atMs >= candidate.startMs) this.count(candidate, earlier);
-      if (candidate.voicedMs >= this.settings.minMs) this.lasted(candidate, ECHO_RECHECK_MS);
-    }
+    if (!candidate.long) this.count(candidate, level);
   }
 
   speechStarted(event: VadEvent): void {
@@ -135,13 +133,18 @@ export class InterruptionPolicy {
     this.candidate = undefined;
     if (!this.hooks.botIsActive() || this.hooks.isClosing()) return;
     // VAD's clock may not be the transport's: place the start by how long ago VAD says it was.
-    const latestMs = this.levels.at(-1)?.atMs ?? 0;
-    const startMs = latestMs + 20 - Math.max(0, event.detectedAtMs - event.mediaTimeMs);
-    const next: Candidate = { startMs, peak: 0, voicedMs: 0, speaking: true, long: false, paused: false, echo: false, finals: [], interim: '' };
+    this.open(this.nextFrameMs() - Math.max(0, event.detectedAtMs - event.mediaTimeMs));
+  }
+
+  /** A new candidate from `startMs` (the frames VAD took to decide are already here). */
+  private open(startMs: number): void {
+    const next: Candidate = { startMs, peak: 0, voicedMs: 0, echoMs: 0, gapMs: 0, speaking: true, long: false, paused: false, echo: false, finals: [], interim: this.pendingInterim };
     this.candidate = next;
-    // The frames VAD took to decide are already here.
-    for (const level of this.levels) if (level.atMs >= next.startMs) this.count(next, level);
-    if (next.voicedMs >= this.settings.minMs) this.lasted(next);
+    for (const level of this.levels) if (level.atMs >= next.startMs && !next.long) this.count(next, level);
+  }
+
+  private nextFrameMs(): number {
+    return (this.levels.at(-1)?.atMs ?? 0) + 20;
   }
 
   speechStopped(): void {
@@ -154,6 +157,9 @@ export class InterruptionPolicy {
 
   /** STT results (interim or final) while a candidate is open. */
   transcript(text: string, final: boolean): void {
+    // An interim result not yet followed by a final is speech going on now: VAD (start_secs,
+    // and its own lag) may open the candidate only after it came.
+    this.pendingInterim = final ? '' : text;
     const candidate = this.candidate;
     if (!candidate || candidate.decided) return;
     if (final) {
@@ -165,6 +171,7 @@ export class InterruptionPolicy {
     const verdict = this.verdict(candidate);
     if (candidate.long && !candidate.echo && verdict === 'real') this.interrupt(candidate);
     else if (final && verdict === 'none' && !candidate.speaking) this.settle(candidate); // STT says: no speech
+    else if (final && verdict === 'backchannel' && !candidate.long) this.settle(candidate); // "mhm", said and done
   }
 
   /**
@@ -174,7 +181,7 @@ export class InterruptionPolicy {
   admitTurn(text: string): boolean {
     const candidate = this.candidate;
     if (!candidate || candidate.decided === 'real') return true;
-    const verdict: WordsVerdict | 'echo' = candidate.echo ? 'echo' : judgeWords(text, this.settings.backchannelWords, this.settings.minWords);
+    const verdict: WordsVerdict | 'echo' = candidate.echo && candidate.voicedMs < ECHO_MAX_VOICED_MS ? 'echo' : judgeWords(text, this.settings.backchannelWords, this.settings.minWords);
     const stillOver = candidate.paused ? this.hooks.isPaused() : this.hooks.botIsActive();
     if (verdict === 'real' || (!stillOver && verdict !== 'echo')) {
       // Said over the bot, or just as it finished: a turn. A paused bot stops for good (userSaid).
@@ -192,20 +199,38 @@ export class InterruptionPolicy {
     this.candidate = undefined;
   }
 
+  /**
+   * Counts a frame of the candidate: voiced when above the quiet floor (a tenth of its peak)
+   * and, while the bot speaks, above where its echo can reach; between the two, it is echo.
+   * Enough voiced audio makes the candidate long (the caller's, whatever echo came before).
+   */
   private count(candidate: Candidate, level: { rms: number }): void {
     candidate.peak = Math.max(candidate.peak, level.rms);
-    if (level.rms >= Math.max(QUIET_RMS, candidate.peak / 10)) candidate.voicedMs += 20;
+    const quiet = Math.max(QUIET_RMS, candidate.peak / 10);
+    const echo = this.hooks.botIsActive() ? this.hooks.botLevel() * this.settings.echoFactor : 0;
+    if (level.rms >= Math.max(quiet, echo)) {
+      // A short gap between words is part of the speech; a longer one (the silence after a
+      // "mhm", until VAD calls it stopped) is not.
+      if (candidate.gapMs <= BRIDGED_GAP_MS) candidate.voicedMs += candidate.gapMs;
+      candidate.gapMs = 0;
+      candidate.voicedMs += 20;
+    } else {
+      if (candidate.voicedMs > 0) candidate.gapMs += 20;
+      if (level.rms >= quiet) candidate.echoMs += 20;
+    }
+    if (candidate.voicedMs >= this.settings.minMs) {
+      candidate.echo = false;
+      this.lasted(candidate);
+    } else if (candidate.echoMs >= this.settings.minMs && candidate.voicedMs < ECHO_MAX_VOICED_MS) {
+      candidate.echo = true;
+    }
   }
 
   /** The candidate has lasted the minimum: stop the bot, pause it, or let it talk on. */
-  private lasted(candidate: Candidate, echoSpanMs = this.settings.minMs): void {
+  private lasted(candidate: Candidate): void {
     if (candidate !== this.candidate || candidate.decided || !candidate.speaking) return;
     candidate.long = true;
     if (!this.hooks.botIsActive() || this.hooks.isClosing()) return;
-    if (this.isEcho(candidate, Math.max(echoSpanMs, 20))) {
-      candidate.echo = true;
-      return;
-    }
     const verdict = this.verdict(candidate);
     // With min_words 0 words do not matter: speech that lasted is an interruption.
     if (verdict === 'real' || (verdict === 'none' && this.settings.minWords === 0)) this.interrupt(candidate);
@@ -236,23 +261,18 @@ export class InterruptionPolicy {
       this.hooks.resume();
     } else {
       candidate.decided = 'backchannel';
+      // Opened after an earlier one was settled within one stretch of VAD speech, and empty.
+      if (candidate.voicedMs === 0 && candidate.echoMs === 0 && this.verdict(candidate) === 'none') return;
     }
     this.hooks.report(candidate.decided);
+    // VAD may hear one stretch of speech on (the bot's echo keeps it going): what follows is
+    // judged afresh.
+    if (candidate === this.candidate && candidate.speaking && this.hooks.botIsActive()) this.open(this.nextFrameMs());
   }
 
   private verdict(candidate: Candidate): WordsVerdict {
     const text = [...candidate.finals, candidate.interim].join(' ');
     return judgeWords(text, this.settings.backchannelWords, this.settings.minWords);
-  }
-
-  /** The caller's level over the last `spanMs` of the speech is far below the bot's voice. */
-  private isEcho(candidate: Candidate, spanMs: number): boolean {
-    const bot = this.hooks.botLevel();
-    if (this.settings.echoFactor <= 0 || bot <= 0) return false;
-    const since = this.levels.filter((level) => level.atMs >= candidate.startMs).slice(-Math.max(1, Math.round(spanMs / 20)));
-    if (since.length === 0) return false;
-    const caller = since.reduce((sum, level) => sum + level.rms, 0) / since.length;
-    return caller < bot * this.settings.echoFactor;
   }
 
   private clearTimers(): void {

@@ -27,7 +27,13 @@ export class ResumableOutput implements MediaTransport {
   /** Smoothed RMS of the bot's voiced frames (0 before it spoke). */
   private level = 0;
 
-  constructor(private readonly inner: MediaTransport) {
+  /** When the current pause began (undefined: not paused). */
+  pausedAt: number | undefined;
+
+  constructor(
+    private readonly inner: MediaTransport,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     inner.onSegmentPlayed((playout) => this.kept.delete(playout.segmentId));
   }
 
@@ -81,6 +87,7 @@ export class ResumableOutput implements MediaTransport {
   /** Stops the audio the caller hears (queued audio dropped), keeping it to resume. Idempotent. */
   pause(): void {
     if (this.isPaused) return;
+    this.pausedAt = this.now();
     this.pausedPlayouts = this.inner.interrupt();
     this.heldFrames = 0;
   }
@@ -92,6 +99,7 @@ export class ResumableOutput implements MediaTransport {
   resume(): void {
     if (!this.isPaused) return;
     this.pausedPlayouts = undefined;
+    this.pausedAt = undefined;
     this.heldFrames = 0;
     for (const [segmentId, segment] of this.kept) {
       for (const frame of segment.frames) this.inner.send(frame, segmentId);
@@ -104,6 +112,7 @@ export class ResumableOutput implements MediaTransport {
     const playouts = this.inner.interrupt();
     const atPause = this.pausedPlayouts;
     this.pausedPlayouts = undefined;
+    this.pausedAt = undefined;
     this.heldFrames = 0;
     this.kept.clear();
     return atPause ?? playouts;

@@ -131,7 +131,8 @@ export async function* watchLlmStream(
       let output = false;
       for (;;) {
         const next = iterator.next();
-        const result = await raceStall(next, output ? undefined : hooks.timeoutMs, request.signal);
+        // Once output came the provider's own stream (which follows the signal) is read as is.
+        const result = output ? await next : await raceStall(next, hooks.timeoutMs, request.signal);
         if (isTimedOut(result)) {
           next.catch(() => undefined);
           stalled = true;

@@ -44,6 +44,7 @@ export function openWatchedTts(
   /** The filler said by the fallback engine, bounded by the stall timeout. */
   async function* filler(): AsyncGenerator<TtsEvent> {
     if (!fallback || !hooks.fillerText) return;
+    provider = fallback.name;
     const { controller, release } = followSignal(options.signal);
     try {
       const session = fallback.open({ ...options, signal: controller.signal });
@@ -68,6 +69,18 @@ export function openWatchedTts(
     }
   }
 
+  /** The engine's next event, or 'stalled' once a text waited `timeoutMs` for audio. */
+  async function nextBeforeStall(next: Promise<IteratorResult<TtsEvent>>): Promise<IteratorResult<TtsEvent> | 'stalled'> {
+    for (;;) {
+      // The clock runs only while a text waits for audio (the LLM may still be writing): with
+      // none pushed yet, look again every POLL_MS.
+      const deadline = waitingSince === undefined ? undefined : waitingSince + hooks.timeoutMs;
+      const raced = await raceStall(next, deadline === undefined ? POLL_MS : Math.max(0, deadline - performance.now()), options.signal);
+      if (!isTimedOut(raced)) return raced;
+      if (deadline !== undefined && performance.now() >= deadline) return 'stalled';
+    }
+  }
+
   async function* events(): AsyncGenerator<TtsEvent> {
     for (let index = 0; ; index++) {
       const tts = attempts[index]!;
@@ -80,22 +93,8 @@ export function openWatchedTts(
       try {
         for (;;) {
           const next = iterator.next();
-          let result: IteratorResult<TtsEvent> | 'stalled';
-          for (;;) {
-            // The clock runs only while a text waits for audio (the LLM may still be writing):
-            // with none pushed yet, look again every POLL_MS.
-            const deadline = output || waitingSince === undefined ? undefined : waitingSince + hooks.timeoutMs;
-            const wait = deadline !== undefined ? Math.max(0, deadline - performance.now()) : output ? undefined : POLL_MS;
-            const raced = await raceStall(next, wait, options.signal);
-            if (!isTimedOut(raced)) {
-              result = raced;
-              break;
-            }
-            if (deadline !== undefined && performance.now() >= deadline) {
-              result = 'stalled';
-              break;
-            }
-          }
+          // Once audio came the engine's own stream (which follows the signal) is read as is.
+          const result = output ? await next : await nextBeforeStall(next);
           if (result === 'stalled') {
             next.catch(() => undefined);
             stalled = true;

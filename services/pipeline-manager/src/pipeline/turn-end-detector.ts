@@ -46,6 +46,7 @@ export class TurnEndDetector {
   }
 
   speechStarted(): void {
+    if (process.env.TURN_DEBUG) console.log('DEBUG start', this.now());
     this.speaking = true;
     this.silenceFrom = undefined;
     this.providerEnded = false;
@@ -55,6 +56,7 @@ export class TurnEndDetector {
 
   /** The VAD heard the end of speech `silentForMs` ago. */
   speechStopped(silentForMs: number): void {
+    if (process.env.TURN_DEBUG) console.log('DEBUG stop', this.now(), silentForMs);
     this.speaking = false;
     this.userStoppedAt = this.now();
     this.silenceFrom = this.userStoppedAt - Math.max(0, silentForMs);
@@ -89,6 +91,7 @@ export class TurnEndDetector {
     const silentFor = this.now() - this.silenceFrom;
     const endAfter = endOfTurnWaitMs(this.settings, text, this.providerEnded);
     if (silentFor >= endAfter) {
+      if (process.env.TURN_DEBUG) console.log('DEBUG end', text, { silentFor, endAfter, now: this.now(), silenceFrom: this.silenceFrom });
       this.finish();
       return;
     }

@@ -197,9 +197,11 @@ export class PipelineSessions {
       });
       this.sessions.set(id, session);
       this.logger.info({ aicallId: id, callId: request.call_id, media: kind, codec: transport.codec, epoch: request.pipeline_epoch, resumed: request.resume !== undefined }, 'pipeline started');
-      await session.conversation.start();
-      // A resumed session (crash resumption) greets no one: it apologises for a lost turn, or listens.
+      const starting = session.conversation.start();
+      // A resumed session (crash resumption) greets no one: it apologises for a lost turn, or
+      // listens. The apology starts while speech recognition opens: it is the caller's gap.
       if (request.resume?.say) session.conversation.say(request.resume.say);
+      await starting;
       if (request.confirm_llm_ms > 0 && request.greeting) await confirmFirstOutput(watched.first, request.confirm_llm_ms);
       this.report(session, 'status', (reportId) =>
         this.aiManager('POST', `/v1/aicalls/${id}/status`, { customer_id: request.customer_id, status: 'progressing', report_id: reportId, pipeline_epoch: request.pipeline_epoch }),

@@ -2,6 +2,7 @@
 // that is slow on demand: the first `slowBatches` batches take `delayMs` each (a starved CPU),
 // the rest answer at once. Probability: 0.75 for a loud window (mean |sample| > 0.1), else 0.125
 // (both exact in float32).
+import { setTimeout } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const WINDOW = 512;

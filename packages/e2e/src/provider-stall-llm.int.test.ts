@@ -9,7 +9,8 @@ const backupKey = 'sk-test-backup';
  * Never silent, never stuck, the LLM side: a chat-completions vendor (reached through the real
  * `openai` SDK) that takes the request and never sends a token, through all three services
  * and the Asterisk simulator. The fallback is the AI's own `fallback_engine_model`; the stall
- * timeout its `turn_config.stall.timeout_secs` (0.5 s here).
+ * timeout its `turn_config.stall.timeout_secs`: 1 s here, as espeak-ng, which says the filler
+ * and the apology, is watched by the same timeout and starts a process per text.
  */
 await describeModes('an LLM that stalls, through the simulator', (mode) => {
   const { stack, api, llmVendor, llmStalls, callAi } = useStallingStack(mode, 'stall-llm');
@@ -29,12 +30,12 @@ await describeModes('an LLM that stalls, through the simulator', (mode) => {
     expect(await api('PUT', `/v1.0/ais/${ai.id}`, base)).toMatchObject({ fallback_engine_model: 'openai.gpt-backup', fallback_engine_key_set: true, fallback_tts_type: 'local' });
   });
 
-  it('LLM without a first token: the caller hears the filler, the fallback model answers, the filler is not stored', async () => {
+  it('LLM without a first token: a filler is said, the fallback model answers, the filler is not stored', async () => {
     llmStalls(['gpt-primary'], 'Backup here.');
     const { caller, aicallId, stored, stalls } = await callAi({
       fallback_engine_model: 'openai.gpt-backup',
       fallback_engine_key: backupKey,
-      turn_config: { stall: { timeout_secs: 0.5, filler_text: 'Hold on.' } },
+      turn_config: { stall: { timeout_secs: 1, filler_text: 'Hold on.' } },
     });
     await eventually(async () => (await stored()).some((message) => message.role === 'assistant' && message.content === 'Backup here.'), 'the fallback answer', 20_000);
     expect(llmVendor().requests.slice(-3).map(modelOf)).toEqual(['gpt-primary', 'gpt-primary', 'gpt-backup']);
@@ -52,7 +53,7 @@ await describeModes('an LLM that stalls, through the simulator', (mode) => {
     const apology = 'Sorry, goodbye.';
     const { caller, aicallId, activeflowId, stored, stalls, terminated } = await callAi({
       fallback_engine_model: 'openai.gpt-backup',
-      turn_config: { stall: { timeout_secs: 0.5, apology_text: apology } },
+      turn_config: { stall: { timeout_secs: 1, apology_text: apology } },
     });
     await caller.waitForHangup(40_000); // apology, then the flow's talk and hangup
     await eventually(() => terminated() !== undefined, 'the pipeline_terminated event');

@@ -105,7 +105,7 @@ export function useStallingStack(mode: StackMode, name: string): StallingStack {
         init_prompt: 'You are the receptionist of a clinic.',
         tts_type: 'local',
         stt_language: 'en-US',
-        turn_config: { stall: { timeout_secs: 0.5 } },
+        turn_config: { stall: { timeout_secs: 1 } },
         ...fields,
       });
       const number = await stack.numberWithFlow(aiTalkActions(ai.id, 'Goodbye.'));

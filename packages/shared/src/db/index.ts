@@ -27,3 +27,4 @@ export * from './pagination.ts';
 export * from './jsonb.ts';
 export * from './database-errors.ts';
 export * from './ids.ts';
+export * from './prepared-query.ts';

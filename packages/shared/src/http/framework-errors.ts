@@ -80,9 +80,12 @@ export function installClosingGuard(app: FastifyInstance): void {
     closing = true;
     done();
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
     reply.header('connection', 'close');
-    throw new AppError('SERVICE_UNAVAILABLE', { message: 'The service is shutting down.' });
+    done(new AppError('SERVICE_UNAVAILABLE', { message: 'The service is shutting down.' }));
   });
 }

@@ -94,12 +94,47 @@ function join(path: string, key: string): string {
  * route's authentication (onRequest) and before its schema validation.
  */
 export function installStorableStringGuard(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
+  // A plain callback with a quick scan first: it runs for every request, nearly all of which
+  // hold nothing suspicious, and the full walk (which names the fields) is only for those.
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (!mayHoldUnstorable(request.params) && !mayHoldUnstorable(request.query) && !mayHoldUnstorable(request.body)) {
+      done();
+      return;
+    }
     const problems = [
       ...unstorableStrings(request.params, '(path)'),
       ...unstorableStrings(request.query, '(query)'),
       ...unstorableStrings(request.body, '(body)'),
     ];
-    if (problems.length > 0) throw new AppError('VALIDATION_FAILED', { message: problems.join('; '), details: { problems } });
+    done(problems.length > 0 ? new AppError('VALIDATION_FAILED', { message: problems.join('; '), details: { problems } }) : undefined);
   });
+}
+
+/** NUL or any surrogate (paired ones included): what {@link stringProblem} may refuse. */
+const suspicious = /[\u0000\ud800-\udfff]/;
+
+/**
+ * Whether `value` holds a string or key with NUL or a surrogate anywhere: false means
+ * {@link unstorableStrings} finds nothing. Flat values are checked without allocating;
+ * nested ones (request bodies) by a walk without recursion.
+ */
+function mayHoldUnstorable(value: unknown): boolean {
+  if (typeof value === 'string') return suspicious.test(value);
+  if (value === null || typeof value !== 'object') return false;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const current = pending.pop();
+    if (typeof current === 'string') {
+      if (suspicious.test(current)) return true;
+    } else if (Array.isArray(current)) {
+      for (const item of current) pending.push(item);
+    } else if (current !== null && typeof current === 'object') {
+      for (const key in current) {
+        if (!Object.hasOwn(current, key)) continue;
+        if (suspicious.test(key)) return true;
+        pending.push((current as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
 }

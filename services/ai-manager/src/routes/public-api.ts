@@ -5,7 +5,7 @@ import { accessKeyOf, accessKeySecuritySchemes, appError, enforceRateLimit, type
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
-import type { KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
+import type { Caller, KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
 import type { Revocations } from '../events/revocations.ts';
 import type { WebsocketHub } from '../events/websocket-hub.ts';
 import type { SessionService } from '../sessions/session-service.ts';
@@ -68,12 +68,33 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
 
     await scope.register(adminRoutes(domain, dependencies.revocations, dependencies.adminToken));
     await scope.register(async (keyed) => {
-      keyed.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-        const key = accessKeyOf(request);
-        if (!key) throw appError('MISSING_CREDENTIALS', 'Send an access key: Authorization: Bearer <key>, ?accesskey= or ?token=.');
-        const caller = await authenticator.authenticate(key);
+      const admit = (request: FastifyRequest, reply: FastifyReply, caller: Caller) => {
         enforceRateLimit(limiter, caller.keyId, reply);
         setCaller(request, caller);
+      };
+      // A callback rather than an async hook: with the key's answer cached (nearly every
+      // request) the check finishes without a promise.
+      keyed.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+        const key = accessKeyOf(request);
+        if (!key) throw appError('MISSING_CREDENTIALS', 'Send an access key: Authorization: Bearer <key>, ?accesskey= or ?token=.');
+        const cached = authenticator.cachedCaller(key);
+        if (cached) {
+          admit(request, reply, cached);
+          done();
+          return;
+        }
+        authenticator.authenticate(key).then(
+          (caller) => {
+            let failure: Error | undefined;
+            try {
+              admit(request, reply, caller);
+            } catch (error) {
+              failure = error as Error;
+            }
+            done(failure);
+          },
+          (error: unknown) => done(error as Error),
+        );
       });
       await keyed.register(customerRoutes(domain));
       await keyed.register(aiRoutes(domain));

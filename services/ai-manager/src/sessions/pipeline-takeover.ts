@@ -44,6 +44,7 @@ export class PipelineTakeover {
   private readonly handling = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
+  private lastTickAt = 0;
 
   constructor(private readonly options: PipelineTakeoverOptions) {
     this.logger = options.logger.child({ component: 'pipeline-takeover' });
@@ -73,6 +74,11 @@ export class PipelineTakeover {
 
   /** One look at the heartbeats; a silent instance is handled in the background (once at a time). */
   tick(): void {
+    const now = Date.now();
+    // This process itself was stalled (SIGSTOP, starvation): the heartbeats it did not read
+    // meanwhile prove nothing, so listening starts afresh, as after a reconnect.
+    if (this.lastTickAt > 0 && now - this.lastTickAt > this.tickMs + 1000) this.options.instances.observeBus(false);
+    this.lastTickAt = now;
     this.options.instances.observeBus(this.options.bus.isHealthy());
     for (const silent of this.options.instances.silent()) {
       if (this.handling.has(silent.instanceId)) continue;

@@ -1,8 +1,8 @@
 import type { AudioFrame } from '../media/audio-format.ts';
-import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
+import { windowVolume, type VadEvent } from '../media/vad/voice-activity-detector.ts';
 import type { SttSession } from '../providers/types.ts';
 import type { ConversationOptions, TurnLatency } from './conversation-types.ts';
-import { endOfTurnSettings } from './end-of-turn.ts';
+import { endOfTurnSettings, soundVolume } from './end-of-turn.ts';
 import { TurnEndDetector } from './turn-end-detector.ts';
 
 /** What the caller's side needs of the conversation it feeds. */
@@ -59,6 +59,7 @@ export class CallerInput {
   onAudio(frame: AudioFrame): void {
     if (this.hooks.isEnded()) return;
     this.stt.write(frame);
+    this.turnEnd.heard(windowVolume(frame) >= soundVolume);
     this.options.vad.process(frame).then(
       (events) => {
         for (const event of events) this.onVad(event);

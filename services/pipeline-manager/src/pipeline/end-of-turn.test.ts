@@ -34,7 +34,7 @@ describe('looksComplete', () => {
 
 describe('endOfTurnSettings', () => {
   it('takes the defaults and never lets the unfinished wait be shorter than the finished one', () => {
-    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600 });
+    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600, speechOnsetHoldMs: 300 });
     expect(endOfTurnSettings({ complete_stop_secs: 2 }).incompleteStopMs).toBe(2000);
     expect(endOfTurnSettings({ preemptive_enabled: false, preemptive_pause_secs: 0.3 })).toMatchObject({ preemptiveEnabled: false, preemptivePauseMs: 300 });
   });

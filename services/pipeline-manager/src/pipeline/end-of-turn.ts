@@ -6,7 +6,15 @@ export interface EndOfTurnSettings {
   preemptivePauseMs: number;
   completeStopMs: number;
   incompleteStopMs: number;
+  /** How long sound during a pause may hold off the end of the turn, waiting for the VAD to call it speech. */
+  speechOnsetHoldMs: number;
 }
+
+/**
+ * Loudness (0-1, `windowVolume`) from which a frame counts as sound that may be speech: the
+ * VAD's default `min_volume`, about -50 dBFS.
+ */
+export const soundVolume = 0.6;
 
 /**
  * The defaults of `turn_config.end_of_turn` (documented in the README). The complete-utterance
@@ -30,6 +38,8 @@ export function endOfTurnSettings(config: EndOfTurnConfig = {}): EndOfTurnSettin
     // A customer who only shortens or lengthens one wait never gets an unfinished utterance
     // ended sooner than a finished one.
     incompleteStopMs: Math.max(completeStopMs, merged.incomplete_stop_secs * 1000),
+    // The VAD's default start_secs (0.2 s) plus its analysis window and batching.
+    speechOnsetHoldMs: 300,
   };
 }
 

@@ -9,6 +9,8 @@ interface KeptSegment {
 
 /** Frames quieter than this (RMS) do not count towards the bot's voice level. */
 const SILENT_RMS = 100;
+/** The level follows the bot's loudest frames and falls slowly (by half over ~7 s of speech). */
+const LEVEL_DECAY = 0.998;
 
 /**
  * The conversation's view of the transport: the same interface, plus a pause that stops what
@@ -24,7 +26,7 @@ export class ResumableOutput implements MediaTransport {
   private readonly kept = new Map<string, KeptSegment>();
   private pausedPlayouts: SegmentPlayout[] | undefined;
   private heldFrames = 0;
-  /** Smoothed RMS of the bot's voiced frames (0 before it spoke). */
+  /** RMS of the bot's loudest recent frames (0 before it spoke): its echo stays well below it. */
   private level = 0;
 
   /** When the current pause began (undefined: not paused). */
@@ -49,7 +51,7 @@ export class ResumableOutput implements MediaTransport {
     return this.pausedPlayouts !== undefined;
   }
 
-  /** RMS of the bot's voice, smoothed over its recent voiced frames. */
+  /** RMS of the bot's voice: its loudest recent frames, falling slowly. */
   botLevel(): number {
     return this.level;
   }
@@ -60,7 +62,7 @@ export class ResumableOutput implements MediaTransport {
 
   send(frame: AudioFrame, segmentId = 'default'): boolean {
     const rms = rootMeanSquare(frame);
-    if (rms > SILENT_RMS) this.level = this.level === 0 ? rms : this.level * 0.95 + rms * 0.05;
+    if (rms > SILENT_RMS) this.level = Math.max(rms, this.level * LEVEL_DECAY);
     let segment = this.kept.get(segmentId);
     if (!segment) {
       segment = { frames: [], ended: false };

@@ -26,6 +26,8 @@ export class TurnEndDetector {
   private userStoppedAt: number | undefined;
   private sttFinalAt: number | undefined;
   private providerEnded = false;
+  /** Since when the caller's line has been loud without a break (sound the VAD may not have judged yet). */
+  private soundSince: number | undefined;
   private preempted: string | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -46,7 +48,6 @@ export class TurnEndDetector {
   }
 
   speechStarted(): void {
-    if (process.env.TURN_DEBUG) console.log('DEBUG start', this.now());
     this.speaking = true;
     this.silenceFrom = undefined;
     this.providerEnded = false;
@@ -56,7 +57,6 @@ export class TurnEndDetector {
 
   /** The VAD heard the end of speech `silentForMs` ago. */
   speechStopped(silentForMs: number): void {
-    if (process.env.TURN_DEBUG) console.log('DEBUG stop', this.now(), silentForMs);
     this.speaking = false;
     this.userStoppedAt = this.now();
     this.silenceFrom = this.userStoppedAt - Math.max(0, silentForMs);
@@ -69,6 +69,17 @@ export class TurnEndDetector {
     // The answer being prepared was to fewer words.
     this.dropPreempted();
     this.evaluate();
+  }
+
+  /**
+   * The loudness of each frame of the caller's audio, as it arrives. The VAD reports speech
+   * only after `start_secs` of it, so a caller who resumes late in a pause would otherwise be
+   * answered in that gap: while there is sound, the end of the turn waits up to
+   * `speechOnsetHoldMs` for the VAD's verdict.
+   */
+  heard(loud: boolean): void {
+    if (!loud) this.soundSince = undefined;
+    else this.soundSince ??= this.now();
   }
 
   /** The STT provider's own end-of-utterance signal (Deepgram's speech_final / UtteranceEnd). */
@@ -91,7 +102,11 @@ export class TurnEndDetector {
     const silentFor = this.now() - this.silenceFrom;
     const endAfter = endOfTurnWaitMs(this.settings, text, this.providerEnded);
     if (silentFor >= endAfter) {
-      if (process.env.TURN_DEBUG) console.log('DEBUG end', text, { silentFor, endAfter, now: this.now(), silenceFrom: this.silenceFrom });
+      const heldFor = this.soundSince === undefined ? undefined : this.now() - this.soundSince;
+      if (heldFor !== undefined && heldFor < this.settings.speechOnsetHoldMs) {
+        this.timer = setTimeout(() => this.evaluate(), Math.max(1, this.settings.speechOnsetHoldMs - heldFor));
+        return;
+      }
       this.finish();
       return;
     }

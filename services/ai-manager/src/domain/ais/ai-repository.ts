@@ -1,4 +1,4 @@
-import { creationTimestamps, deletionTimestamps, jsonb, listPage, updateTimestamps, type ListQuery, type TurnConfig, type VadConfig } from '@avp/shared';
+import { creationTimestamps, deletionTimestamps, jsonb, listPage, preparedQuery, updateTimestamps, type ListQuery, type TurnConfig, type VadConfig } from '@avp/shared';
 import type { Selectable } from 'kysely';
 import type { AiManagerDb, AisTable } from '../../db/tables.ts';
 
@@ -47,15 +47,13 @@ export async function insertAi(db: AiManagerDb, id: string, customerId: string, 
     .executeTakeFirstOrThrow();
 }
 
-/** A live AI of this customer; another customer's AI is "not there". */
+const findAiQuery = preparedQuery(['id', 'customerId'], (db: AiManagerDb, { id, customerId }) =>
+  db.selectFrom('ais').selectAll().where('id', '=', id).where('customer_id', '=', customerId).where('tm_delete', 'is', null),
+);
+
+/** A live AI of this customer; another customer's AI is "not there". Compiled once (GET /ais/{id} is hot). */
 export async function findAi(db: AiManagerDb, customerId: string, id: string): Promise<AiRow | undefined> {
-  return db
-    .selectFrom('ais')
-    .selectAll()
-    .where('id', '=', id)
-    .where('customer_id', '=', customerId)
-    .where('tm_delete', 'is', null)
-    .executeTakeFirst();
+  return (await findAiQuery(db, { id, customerId }))[0];
 }
 
 /** Locks the row for a read-modify-write (PUT keeps fields the body leaves out). */

@@ -30,6 +30,16 @@ export class KeyAuthenticator {
     private readonly maxEntries = 10_000,
   ) {}
 
+  /**
+   * The caller for a key when the cache holds a fresh answer that it is valid, without a
+   * promise (the HTTP key check runs for every request); undefined otherwise, when
+   * `authenticate` must decide.
+   */
+  cachedCaller(key: string): Caller | undefined {
+    const cached = this.cache.get(hashAccessKey(key));
+    return cached && cached.expiresAt > Date.now() ? cached.caller : undefined;
+  }
+
   /** The caller for a key; throws 401 INVALID_CREDENTIALS for an unknown or revoked key. */
   async authenticate(key: string): Promise<Caller> {
     const hash = hashAccessKey(key);

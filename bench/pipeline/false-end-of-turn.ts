@@ -94,7 +94,7 @@ writeBenchJson({
   false_end_of_turn_corpus_size: outcomes.length,
   false_end_of_turn_dropped_answers: dropped ?? null,
 });
-if (failure || outcomes.length !== turnCorpus.length) {
+if (failure || outcomes.length !== Math.min(limit, turnCorpus.length)) {
   console.error(`a call failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   process.exitCode = 1;
 }

@@ -9,3 +9,4 @@ export * from './log-serializers.ts';
 export * from './route-schemas.ts';
 export * from './rate-limiter.ts';
 export * from './request-guards.ts';
+export * from './response-serializer.ts';

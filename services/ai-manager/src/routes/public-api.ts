@@ -1,8 +1,8 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { accessKeyOf, accessKeySecuritySchemes, appError, enforceRateLimit, type RateLimiter } from '@avp/shared';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { accessKeyOf, accessKeySecuritySchemes, appError, enforceRateLimit, responseSerializerCompiler, type RateLimiter } from '@avp/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySerializerCompiler } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
 import type { Caller, KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
@@ -44,7 +44,8 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
   const { domain, authenticator, limiter, hub } = dependencies;
   await app.register(async (scope) => {
     scope.setValidatorCompiler(validatorCompiler);
-    scope.setSerializerCompiler(serializerCompiler);
+    // Responses are written by schema-compiled writers (zod's check only where they cannot be).
+    scope.setSerializerCompiler(responseSerializerCompiler(serializerCompiler as FastifySerializerCompiler<unknown>));
     await scope.register(swagger, {
       openapi: {
         openapi: '3.0.3',

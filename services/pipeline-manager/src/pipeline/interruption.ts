@@ -1,30 +1,9 @@
-import { defaultInterruptionConfig, type InterruptionConfig } from '@avp/shared';
 import { rootMeanSquare, type AudioFrame } from '../media/audio-format.ts';
 import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
 import type { ConversationOptions } from './conversation-types.ts';
+import { interruptionSettings, type InterruptionSettings } from './interruption-settings.ts';
 import { judgeWords, type WordsVerdict } from './interruption-words.ts';
 import type { ResumableOutput } from './resumable-output.ts';
-
-/** The interruption settings in force (the AI's `turn_config.interruption` over the defaults). */
-export interface InterruptionSettings {
-  minMs: number;
-  minWords: number;
-  backchannelWords: readonly string[];
-  /** Caller sound more than this much quieter than the bot (as a factor of its RMS) is its echo; 0 = off. */
-  echoFactor: number;
-  falseInterruptionMs: number;
-}
-
-export function interruptionSettings(config: InterruptionConfig | undefined, legacyMinMs?: number): InterruptionSettings {
-  const merged = { ...defaultInterruptionConfig, ...config };
-  return {
-    minMs: config?.min_secs !== undefined ? config.min_secs * 1000 : (legacyMinMs ?? merged.min_secs * 1000),
-    minWords: merged.min_words,
-    backchannelWords: merged.backchannel_words,
-    echoFactor: merged.echo_margin_db > 0 ? 10 ** (-merged.echo_margin_db / 20) : 0,
-    falseInterruptionMs: merged.false_interruption_secs * 1000,
-  };
-}
 
 /** What the policy needs of the conversation. */
 export interface InterruptionHooks {
@@ -70,6 +49,8 @@ interface Candidate {
 
 /** Inbound frame levels kept (6 s: longer than the longest min_secs, and VAD's lag). */
 const LEVEL_FRAMES = 300;
+/** An interim result this recent when VAD hears speech start is taken as that speech's words. */
+const RECENT_INTERIM_MS = 1000;
 /** Unvoiced gaps up to this long within speech count towards its duration. */
 const BRIDGED_GAP_MS = 200;
 /** Speech taken for echo holds less voiced audio than this (a word said over it is not echo). */
@@ -101,6 +82,7 @@ export class InterruptionPolicy {
   private settleTimer: NodeJS.Timeout | undefined;
   private readonly levels: { atMs: number; rms: number }[] = [];
   private pendingInterim = '';
+  private pendingInterimAt = 0;
 
   constructor(
     private readonly settings: InterruptionSettings,
@@ -138,7 +120,8 @@ export class InterruptionPolicy {
 
   /** A new candidate from `startMs` (the frames VAD took to decide are already here). */
   private open(startMs: number): void {
-    const next: Candidate = { startMs, peak: 0, voicedMs: 0, echoMs: 0, gapMs: 0, speaking: true, long: false, paused: false, echo: false, finals: [], interim: this.pendingInterim };
+    const interim = performance.now() - this.pendingInterimAt <= RECENT_INTERIM_MS ? this.pendingInterim : '';
+    const next: Candidate = { startMs, peak: 0, voicedMs: 0, echoMs: 0, gapMs: 0, speaking: true, long: false, paused: false, echo: false, finals: [], interim };
     this.candidate = next;
     for (const level of this.levels) if (level.atMs >= next.startMs && !next.long) this.count(next, level);
   }
@@ -160,6 +143,7 @@ export class InterruptionPolicy {
     // An interim result not yet followed by a final is speech going on now: VAD (start_secs,
     // and its own lag) may open the candidate only after it came.
     this.pendingInterim = final ? '' : text;
+    this.pendingInterimAt = performance.now();
     const candidate = this.candidate;
     if (!candidate || candidate.decided) return;
     if (final) {

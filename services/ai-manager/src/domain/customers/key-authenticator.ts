@@ -17,12 +17,17 @@ interface CacheEntry {
 
 /**
  * Resolves access keys to their customer. Answers (also "no such key") are cached for
- * `cacheTtlMs` so hot paths pay one hash, not one query, per request; a key revoked through
- * another instance therefore keeps working there for at most that long. Revocations and
- * deletions made through this instance call `forget` and take effect at once.
+ * `cacheTtlMs` so hot paths pay one map lookup, not one query (nor a hash), per request; a
+ * key revoked through another instance therefore keeps working there for at most that long.
+ * Revocations and deletions made through this instance (or announced on the bus) call
+ * `forget` and take effect at once, also for a lookup that was in flight at that moment.
+ * The cache is keyed by the key as sent (it lives only in this process's memory, like the
+ * request that carried it) and holds at most `maxEntries` answers.
  */
 export class KeyAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Bumped by `forget`: a lookup that started before does not cache its answer. */
+  private generation = 0;
 
   constructor(
     private readonly db: Kysely<AiManagerTables>,
@@ -36,23 +41,23 @@ export class KeyAuthenticator {
    * `authenticate` must decide.
    */
   cachedCaller(key: string): Caller | undefined {
-    const cached = this.cache.get(hashAccessKey(key));
+    const cached = this.cache.get(key);
     return cached && cached.expiresAt > Date.now() ? cached.caller : undefined;
   }
 
   /** The caller for a key; throws 401 INVALID_CREDENTIALS for an unknown or revoked key. */
   async authenticate(key: string): Promise<Caller> {
-    const hash = hashAccessKey(key);
     const now = Date.now();
-    const cached = this.cache.get(hash);
+    const cached = this.cache.get(key);
     let caller: Caller | undefined;
     if (cached && cached.expiresAt > now) {
       caller = cached.caller;
     } else {
-      const found = await findKeyByHash(this.db, hash);
+      const generation = this.generation;
+      const found = await findKeyByHash(this.db, hashAccessKey(key));
       caller = found ? { customerId: found.customer_id, keyId: found.key_id } : undefined;
       if (this.cache.size >= this.maxEntries) this.cache.clear();
-      if (this.cacheTtlMs > 0) this.cache.set(hash, { caller, expiresAt: now + this.cacheTtlMs });
+      if (this.cacheTtlMs > 0 && generation === this.generation) this.cache.set(key, { caller, expiresAt: now + this.cacheTtlMs });
     }
     if (!caller) throw appError('INVALID_CREDENTIALS');
     return caller;
@@ -60,10 +65,11 @@ export class KeyAuthenticator {
 
   /** Drops cached answers for a key id or a whole customer. */
   forget(match: { keyId?: string; customerId?: string }): void {
-    for (const [hash, entry] of this.cache) {
+    this.generation += 1;
+    for (const [key, entry] of this.cache) {
       const caller = entry.caller;
       if (!caller) continue;
-      if (caller.keyId === match.keyId || caller.customerId === match.customerId) this.cache.delete(hash);
+      if (caller.keyId === match.keyId || caller.customerId === match.customerId) this.cache.delete(key);
     }
   }
 }

@@ -40,13 +40,16 @@ async function runCall(index: number): Promise<Outcome[]> {
   const mine = turnCorpus.map((utterance, position) => ({ utterance, samples: audio[position]! })).filter((_, position) => position % calls === index && position < limit);
   const call = await bench.placeCall(index, mine.flatMap((entry) => entry.utterance.pieces));
   const { caller } = call;
+  if (process.env.BENCH_DEBUG) caller.on('audioStart', () => console.log(`DEBUG heard ${Math.round(performance.now())}`));
   const outcomes: Outcome[] = [];
   await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 500));
   for (const { utterance, samples } of mine) {
     let heardWhileSpeaking = false;
     const onAudio = () => (heardWhileSpeaking = true);
     caller.on('audioStart', onAudio);
+    const startedAt = performance.now();
     await caller.play(samples);
+    if (process.env.BENCH_DEBUG) console.log(`DEBUG played ${Math.round(startedAt)}-${Math.round(performance.now())} ${utterance.text}`);
     caller.off('audioStart', onAudio);
     let answered = true;
     try {

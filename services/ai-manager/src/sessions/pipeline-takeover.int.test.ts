@@ -260,6 +260,9 @@ describe('crash resumption: a session moves to another pipeline-manager', () => 
       .reverse(); // Listed newest first.
     expect(users).toEqual(['i want to book a table', 'for two people']);
     expect(flowManager.requests.filter((request) => request.uri.endsWith('/service_stop'))).toHaveLength(0);
+    // The AIcall's own events: one resumption, and it did not end.
+    const aicallEvents = harness.events.filter((event) => event.type.startsWith('aicall_') && (event.data as { id: string }).id === session.aicallId).map((event) => event.type);
+    expect(aicallEvents).toEqual(['aicall_status_initiating', 'aicall_resumed']);
   });
 
   it('moves the session of a stalled instance (no heartbeat, no answer) without an apology when no turn was lost, and tells it to stop', async () => {

@@ -10,6 +10,9 @@ describe('looksComplete', () => {
     'Alice',
     'tuesday morning',
     'My number is four one five five five five one two three four.',
+    'my number is four one five five five five one two three four',
+    'my zip code is nine four one one zero',
+    'I was born in 1980',
     'yes please',
     'that is all, thank you',
   ])('reads %j as finished', (text) => {
@@ -22,6 +25,7 @@ describe('looksComplete', () => {
     'I want to',
     'I would like to book a table for',
     'my zip code is nine four one',
+    'my account number is 42',
     'so the problem is',
     'well,',
     'I was thinking...',

@@ -56,15 +56,35 @@ const fillers = new Set(['um', 'uh', 'er', 'erm', 'hmm', 'uhm', 'umm', 'ah', 'eh
 
 const digitWords = new Set(['zero', 'oh', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine']);
 
-/** Things callers dictate digit by digit, in pieces, with pauses between the pieces. */
-const dictated = /\b(number|phone|zip|postcode|post code|code|account|card|pin|digits?|extension|reference)\b/;
+/**
+ * Things callers dictate digit by digit, in pieces, with pauses between the pieces, and how
+ * many digits make them whole (zip codes 5, PINs 4, anything else 7 or more).
+ */
+const dictated: [RegExp, number][] = [
+  [/\b(zip|postcode|post code)\b/, 5],
+  [/\bpin\b/, 4],
+  [/\b(number|phone|code|account|card|digits?|extension|reference)\b/, 7],
+];
+
+/** How many digits the transcript ends with (digit words or numerals). */
+function trailingDigits(words: readonly string[]): number {
+  let count = 0;
+  for (let index = words.length - 1; index >= 0; index--) {
+    const word = words[index] as string;
+    if (digitWords.has(word)) count++;
+    else if (/^\d+$/.test(word)) count += word.length;
+    else break;
+  }
+  return count;
+}
 
 /**
  * Whether a transcript reads as a finished utterance. Unfinished: it ends on a hesitation
  * ("I want to, um"), on a word no sentence ends with (an article, a preposition, a conjunction,
- * "my", "is", ...), on a comma or an ellipsis, or it is a number being dictated ("my number is
- * four one five"). Anything else counts as finished; final punctuation from the provider
- * (".", "?", "!") settles it.
+ * "my", "is", ...), on a comma or an ellipsis, or it is a number being dictated that is still
+ * too short ("my number is four one five"; a zip code needs 5 digits, a PIN 4, others 7).
+ * Anything else counts as finished; final punctuation from the provider (".", "?", "!")
+ * settles it.
  */
 export function looksComplete(transcript: string): boolean {
   const text = transcript.trim().toLowerCase();
@@ -76,8 +96,9 @@ export function looksComplete(transcript: string): boolean {
   if (fillers.has(last)) return false;
   if (/[.?!]$/.test(text)) return true;
   if (danglingWords.has(last)) return false;
-  const dictating = digitWords.has(last) || /^\d+$/.test(last);
-  if (dictating && dictated.test(text)) return false;
+  const digits = trailingDigits(words);
+  const expected = dictated.find(([cue]) => cue.test(text))?.[1];
+  if (digits > 0 && expected !== undefined && digits < expected) return false;
   return true;
 }
 

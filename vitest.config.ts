@@ -1,4 +1,19 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Longest files first, so the slowest (the fault suites, then the other acceptance and e2e
+ * files) never start last and stretch the run. Vitest would otherwise order a fresh checkout's
+ * files by size, and the fault suites are a few lines each.
+ */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const weight = (file: TestSpecification) =>
+      /\/faults-[^/]*\.test\.ts$/.test(file.moduleId) ? 0 : /\/packages\/(acceptance|e2e)\//.test(file.moduleId) ? 1 : 2;
+    const sorted = (await super.sort(files)).map((file, index) => ({ file, index })).sort((a, b) => weight(a.file) - weight(b.file) || a.index - b.index).map(({ file }) => file);
+    return sorted;
+  }
+}
 
 /**
  * Three projects:
@@ -17,6 +32,7 @@ export default defineConfig({
   test: {
     // Three files at a time on two cores: see `integration` above.
     maxWorkers: 3,
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {

@@ -138,9 +138,18 @@ export const benchmarks: Benchmark[] = [
     'end to end: the scripted caller through the simulator and the real pipeline',
     'bench/pipeline/caller-first-audio.ts',
     [['4', '10'], ['2', '5']],
-    'flow-manager answers a simulated call and runs ai_talk; pipeline-manager takes the call audio over RTP external media; provider doubles at typical ' +
-      'latencies (STT final 150 ms after the end of speech, LLM first token 350 ms, TTS first byte 150 ms; VAD double ends speech after 100 ms of quiet). ' +
-      'End of the caller\'s utterance -> first audio the caller hears, and the pipeline\'s share = that - 650 ms - endpointing wait.',
+    'flow-manager answers a simulated call and runs ai_talk; pipeline-manager takes the call audio over RTP external media; the default vad_config ' +
+      '(real Silero) and turn_config; the caller speaks espeak-ng questions; provider doubles at typical latencies (STT final 150 ms after the end of ' +
+      'speech, LLM first token 350 ms, TTS first byte 150 ms). End of the caller\'s utterance -> first audio the caller hears; provider latency ' +
+      'measured per stage in each turn; the pipeline\'s share = that - provider latency; endpointing wait = end of speech -> end of turn decided.',
+  ),
+  benchmark(
+    'false-end-of-turn',
+    'end to end: callers who pause mid-sentence',
+    'bench/pipeline/false-end-of-turn.ts',
+    [['2'], ['2', '16']],
+    'The same platform and doubles as `caller`, default settings: 32 espeak-ng utterances each said in two pieces with a 300-700 ms pause between ' +
+      'them (an honest mix of first pieces that read finished and unfinished); counts the utterances during which the caller heard the AI.',
   ),
   benchmark(
     'caller-asterisk',

@@ -117,7 +117,7 @@ console.log(
   `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load average ${loadavg()[0]!.toFixed(2)}; node ${process.version}; ${telephonyKind === 'asterisk' ? 'real Asterisk 23' : 'Asterisk simulator'}; ` +
     `${calls} concurrent call(s) x ${turnsPerCall} turns; default vad_config (real Silero) and turn_config; doubles: STT final ${STT_FINAL_MS} ms, LLM first token ${LLM_FIRST_TOKEN_MS} ms, TTS first byte ${TTS_FIRST_BYTE_MS} ms`,
 );
-let results: TurnResult[] = [];
+let results: TurnResult[];
 let failure: unknown;
 let discarded: number | undefined;
 try {

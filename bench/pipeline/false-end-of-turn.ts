@@ -13,9 +13,9 @@
  * measure: a loud frame heard before its last piece was sent). Answers prepared ahead and
  * dropped silently are counted apart (they are never heard).
  *
- *   pnpm tsx bench/pipeline/false-end-of-turn.ts [calls=4]
+ *   pnpm tsx bench/pipeline/false-end-of-turn.ts [calls=2] [utterances=32]
  *
- * The corpus is split over `calls` concurrent calls. With BENCH_JSON=<file>, writes
+ * The corpus (or its first `utterances`) is split over `calls` concurrent calls. With BENCH_JSON=<file>, writes
  * false_end_of_turn_count, false_end_of_turn_corpus_size and false_end_of_turn_dropped_answers.
  */
 import { cpus, loadavg } from 'node:os';
@@ -24,7 +24,7 @@ import { spokenUtterance, turnCorpus, type CorpusUtterance } from '../../service
 import { writeBenchJson } from '../lib/bench-json.ts';
 import { startTurnBench } from './turn-bench-platform.ts';
 
-const calls = Math.max(1, Number(process.argv[2] ?? 4));
+const calls = Math.max(1, Number(process.argv[2] ?? 2));
 const limit = Number(process.argv[3] ?? turnCorpus.length);
 
 interface Outcome {
@@ -40,16 +40,15 @@ async function runCall(index: number): Promise<Outcome[]> {
   const mine = turnCorpus.map((utterance, position) => ({ utterance, samples: audio[position]! })).filter((_, position) => position % calls === index && position < limit);
   const call = await bench.placeCall(index, mine.flatMap((entry) => entry.utterance.pieces));
   const { caller } = call;
-  if (process.env.BENCH_DEBUG) caller.on('audioStart', () => console.log(`DEBUG heard ${Math.round(performance.now())}`));
   const outcomes: Outcome[] = [];
   await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 500));
   for (const { utterance, samples } of mine) {
     let heardWhileSpeaking = false;
     const onAudio = () => (heardWhileSpeaking = true);
     caller.on('audioStart', onAudio);
-    const startedAt = performance.now();
+    if (process.env.BENCH_TRACE) console.log(`TRACE ${Math.round(performance.now())} caller says: ${utterance.text}`);
     await caller.play(samples);
-    if (process.env.BENCH_DEBUG) console.log(`DEBUG played ${Math.round(startedAt)}-${Math.round(performance.now())} ${utterance.text}`);
+    if (process.env.BENCH_TRACE) console.log(`TRACE ${Math.round(performance.now())} caller done${heardWhileSpeaking ? ' (heard the AI while speaking)' : ''}`);
     caller.off('audioStart', onAudio);
     let answered = true;
     try {
@@ -64,7 +63,6 @@ async function runCall(index: number): Promise<Outcome[]> {
     outcomes.push({ utterance, falseEnd: heardWhileSpeaking, answered });
   }
   caller.hangup();
-  if (process.env.BENCH_DEBUG) console.log(JSON.stringify(call.sttFinals), JSON.stringify([...call.latencies.values()]));
   return outcomes;
 }
 
@@ -72,7 +70,7 @@ console.log(
   `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load average ${loadavg()[0]!.toFixed(2)}; node ${process.version}; Asterisk simulator; ` +
     `${turnCorpus.length} utterances with a 300-700 ms pause mid-sentence over ${calls} concurrent call(s); default vad_config (real Silero) and turn_config`,
 );
-let outcomes: Outcome[] = [];
+let outcomes: Outcome[];
 let failure: unknown;
 let dropped: number | undefined;
 try {

@@ -28,7 +28,8 @@ await describeModes('an AI session from ai_talk to hang-up, across the three ser
     await caller.waitForAudio(20_000); // The scripted greeting, spoken by espeak-ng.
     const list = (await api('GET', '/v1.0/aicalls')) as { result: { id: string; status: string; reference_id: string; activeflow_id: string }[] };
     const aicall = list.result[0]!;
-    expect(aicall.status).toBe('progressing');
+    // The pipeline's status report travels on its own (the report outbox): it may land just after the greeting.
+    await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicall.id}`)).status === 'progressing', 'the AIcall to progress', 10_000);
     // The greeting can reach the caller before flow-manager has stored the block ai_talk answered with.
     await eventually(async () => (await api('GET', `/v1.0/activeflows/${aicall.activeflow_id}`)).status === 'waiting', 'the flow to wait for the AI', 10_000);
     const activeflow = await api('GET', `/v1.0/activeflows/${aicall.activeflow_id}`);
@@ -122,7 +123,7 @@ await describeModes('an AI session from ai_talk to hang-up, across the three ser
     expect(stored.flatMap((message) => message.tool_calls.map((call) => call.function.name))).toEqual(['stop_flow']);
     // The flow ended while it still waited for the AI: its talk and hangup after ai_talk never ran.
     expect(activeflow).toMatchObject({ current_stack_id: aicall.id, current_action: { type: 'block' } });
-    expect(stack.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP'))).toBe(false);
+    await eventually(async () => !stack.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'the AI media leg to go', 10_000);
   }, 120_000);
 
   it('connect_call ends the session and bridges the caller to the destination', async () => {
@@ -141,7 +142,7 @@ await describeModes('an AI session from ai_talk to hang-up, across the three ser
     await caller.waitForAudio(20_000);
     const bob = await outbound;
     await bob.waitForAnswer(10_000);
-    await eventually(() => !stack.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'the AI media leg to go');
+    await eventually(() => !stack.simulator.channels().some((channel) => channel.name.startsWith('UnicastRTP')), 'the AI media leg to go', 15_000);
     const bobHears = bob.waitForAudio(10_000);
     await caller.play(Int16Array.from({ length: 16_000 * 0.5 }, (_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 440 * i) / 16_000))));
     await bobHears;

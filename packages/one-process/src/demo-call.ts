@@ -34,15 +34,15 @@ export interface DemoCallOptions {
   callTimeoutMs: number;
   /** The AI is the offline engine, which ends the conversation itself. */
   offlineLlm: boolean;
-  /** vad_config.stop_secs, for the printed explanation of the caller's latency. */
-  stopSecs: number;
+  /** turn_config.end_of_turn.complete_stop_secs, for the printed explanation of the caller's latency. */
+  endOfTurnSecs: number;
 }
 
 /**
  * The caller's side of the call just placed: waits for the answer and the greeting, says each
  * line and waits for the reply, then waits for the flow to hang up (or hangs up itself).
  */
-export async function talkThroughDemoCall(caller: Caller, { lines, audio, print, at, callTimeoutMs, offlineLlm, stopSecs }: DemoCallOptions): Promise<void> {
+export async function talkThroughDemoCall(caller: Caller, { lines, audio, print, at, callTimeoutMs, offlineLlm, endOfTurnSecs }: DemoCallOptions): Promise<void> {
   const deadline = Date.now() + callTimeoutMs;
   const left = () => Math.max(1000, deadline - Date.now());
   try {
@@ -56,7 +56,10 @@ export async function talkThroughDemoCall(caller: Caller, { lines, audio, print,
       await caller.waitForAudio(left());
       const heard = caller.responseLatenciesMs[answered];
       if (heard !== undefined) {
-        print(`${at()} Caller hears the reply ${Math.round(heard)} ms after it stopped speaking (${stopSecs} s of it is the VAD waiting for the end of speech, vad_config.stop_secs)`);
+        print(
+          `${at()} Caller hears the reply ${Math.round(heard)} ms after it stopped speaking ` +
+            `(the turn ends after ${endOfTurnSecs} s of silence, turn_config.end_of_turn; the answer is prepared during that wait)`,
+        );
       }
       await waitForTurnEnd(caller, 1200, left());
     }

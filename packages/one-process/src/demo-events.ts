@@ -14,6 +14,10 @@ export interface DemoTurnLatency {
   sttMs: number | undefined;
   llmFirstTokenMs: number | undefined;
   ttsFirstByteMs: number | undefined;
+  /** End of the caller's speech -> the end of its turn decided (turn_config.end_of_turn). */
+  endOfTurnMs: number | undefined;
+  /** The answer was prepared during the end-of-turn wait. */
+  preemptive: boolean;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1).padStart(5)}s`;
@@ -121,23 +125,40 @@ export async function followDemoEvents(bus: OneProcessPlatform['bus'], { flowId,
       'pipeline-manager',
       ['pipeline_turn_latency'],
       async (event: EventEnvelope) => {
-        const data = event.data as { aicall_id: string; turn: number; userStoppedAt?: number; sttFinalAt?: number; llmRequestAt?: number; llmFirstTokenAt?: number; ttsFirstByteAt?: number; firstAudioAt?: number };
+        const data = event.data as {
+          aicall_id: string;
+          turn: number;
+          userStoppedAt?: number;
+          speechEndedAt?: number;
+          sttFinalAt?: number;
+          turnEndAt?: number;
+          preemptive?: boolean;
+          llmRequestAt?: number;
+          llmFirstTokenAt?: number;
+          ttsFirstByteAt?: number;
+          firstAudioAt?: number;
+        };
         if (aicallId !== undefined && data.aicall_id !== aicallId) return;
         const span = (from: number | undefined, to: number | undefined) => (from !== undefined && to !== undefined ? Math.round(to - from) : undefined);
+        // The caller's speech ended where the VAD heard it end (before the VAD's own stop wait).
+        const speechEnd = data.speechEndedAt ?? data.userStoppedAt;
         const latency: DemoTurnLatency = {
           turn: data.turn,
-          totalMs: span(data.userStoppedAt ?? data.llmRequestAt, data.firstAudioAt),
-          sttMs: span(data.userStoppedAt, data.sttFinalAt),
+          totalMs: span(speechEnd ?? data.llmRequestAt, data.firstAudioAt),
+          sttMs: span(speechEnd, data.sttFinalAt),
           llmFirstTokenMs: span(data.llmRequestAt, data.llmFirstTokenAt),
           ttsFirstByteMs: span(data.llmFirstTokenAt, data.ttsFirstByteAt),
+          endOfTurnMs: span(speechEnd, data.turnEndAt),
+          preemptive: data.preemptive === true,
         };
         turnLatencies.push(latency);
         const parts = [
           latency.sttMs === undefined ? undefined : latency.sttMs <= 0 ? 'STT final before the end of speech was detected' : `STT final ${latency.sttMs} ms`,
           latency.llmFirstTokenMs === undefined ? undefined : `LLM first token ${latency.llmFirstTokenMs} ms`,
           latency.ttsFirstByteMs === undefined ? undefined : `TTS first audio ${latency.ttsFirstByteMs} ms`,
+          latency.endOfTurnMs === undefined ? undefined : `end of turn decided after ${latency.endOfTurnMs} ms${latency.preemptive ? ', the answer prepared during the wait' : ''}`,
         ].filter(Boolean);
-        const from = data.userStoppedAt !== undefined ? 'the end of the caller\'s speech' : 'the turn started';
+        const from = speechEnd !== undefined ? 'the end of the caller\'s speech' : 'the turn started';
         print(`${at()} AI starts speaking (turn ${data.turn}: first audio ${latency.totalMs ?? '?'} ms after ${from}${parts.length ? `; ${parts.join(', ')}` : ''})`);
       },
       { queue: `${tag}-pipeline`, temporary: true },

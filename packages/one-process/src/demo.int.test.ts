@@ -104,6 +104,7 @@ describe('the one-command demo (offline engines)', () => {
     expect(text).toMatch(/\] tool call: set_variables \{"variables":\{"caller_name":"alice","appointment_day":"tuesday morning"\}\}/i);
     expect(text).toMatch(/\] flow: talk "Thanks alice, your appointment request for tuesday morning is saved/i);
     expect(text).toMatch(/first audio \d+ ms after the end of the caller's speech/);
+    expect(text).toMatch(/end of turn decided after \d+ ms/);
     expect(result.turnLatencies.length).toBeGreaterThanOrEqual(3);
     expect(result.responseLatenciesMs).toHaveLength(demoCallerLines.length);
     expect(text).toContain(result.wavPath);

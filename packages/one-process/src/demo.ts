@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PipelineManagerOptions } from '@avp/pipeline-manager';
-import { createLogger, defaultVadConfig, type Logger, type Subscription } from '@avp/shared';
+import { createLogger, defaultEndOfTurnConfig, type Logger, type Subscription } from '@avp/shared';
 import { oneProcessEnvironmentSchema, type OneProcessEnvironment } from './config.ts';
 import { synthesizeCallerLines, talkThroughDemoCall } from './demo-call.ts';
 import { demoCallTime, followDemoEvents, type DemoCallClock, type DemoTurnLatency } from './demo-events.ts';
@@ -129,7 +129,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     // Through the public API: the AI, the flow, and a number that starts the flow.
     const offlineLlm = engines.engine_model === 'local.scripted';
-    const stopSecs = defaultVadConfig.stop_secs;
+    const endOfTurnSecs = defaultEndOfTurnConfig.complete_stop_secs;
     const ai = await api<{ id: string; customer_id: string }>('POST', '/v1.0/ais', {
       name: 'Demo receptionist',
       detail: 'Created by pnpm demo',
@@ -158,7 +158,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     print(`Calling ${number} ...`);
     call.startedAt = performance.now();
     const caller = asterisk.placeCall({ app: environment.ARI_APP, extension: number, callerNumber: '+15550100', callerName: 'Demo caller' });
-    await talkThroughDemoCall(caller, { lines: demoCallerLines, audio: callerAudio, print, at, callTimeoutMs, offlineLlm, stopSecs });
+    await talkThroughDemoCall(caller, { lines: demoCallerLines, audio: callerAudio, print, at, callTimeoutMs, offlineLlm, endOfTurnSecs });
 
     // What is stored, through the public API.
     const waitFor = async <T>(read: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> => {

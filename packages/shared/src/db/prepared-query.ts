@@ -15,6 +15,7 @@ import { createQueryId, type CompiledQuery, type Compilable, type Kysely } from 
  *     db.selectFrom('notes').selectAll().where('id', '=', id).where('tm_delete', 'is', null));
  *   const [note] = await findNote(db, { id });
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema's Kysely or transaction
 export function preparedQuery<Db extends Kysely<any>, Name extends string, Row>(
   names: readonly Name[],
   build: (db: Db, placeholders: Record<Name, string>) => Compilable<Row>,

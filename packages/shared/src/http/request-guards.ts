@@ -111,6 +111,7 @@ export function installStorableStringGuard(app: FastifyInstance): void {
 }
 
 /** NUL or any surrogate (paired ones included): what {@link stringProblem} may refuse. */
+// eslint-disable-next-line no-control-regex -- NUL is what it looks for
 const suspicious = /[\u0000\ud800-\udfff]/;
 
 /**

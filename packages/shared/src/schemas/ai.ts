@@ -137,6 +137,18 @@ export const endOfTurnConfigSchema = z
     { message: 'complete_stop_secs must not exceed incomplete_stop_secs', path: ['complete_stop_secs'] },
   );
 export type EndOfTurnConfig = z.infer<typeof endOfTurnConfigSchema>;
+
+/**
+ * The defaults of `turn_config.end_of_turn`. The finished-utterance wait rides over a
+ * mid-sentence pause of up to about 0.7 s; the answer is prepared from 0.2 s of silence on, so
+ * the caller does not wait for that decision.
+ */
+export const defaultEndOfTurnConfig: Required<EndOfTurnConfig> = {
+  preemptive_enabled: true,
+  preemptive_pause_secs: 0.2,
+  complete_stop_secs: 0.75,
+  incomplete_stop_secs: 1.6,
+};
 /**
  * What of the caller's sound over the bot stops it. Speech becomes an interruption once it has
  * lasted `min_secs` and its words (when the transcript has any yet) are not all backchannel

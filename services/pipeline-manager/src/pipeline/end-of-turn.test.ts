@@ -38,7 +38,7 @@ describe('looksComplete', () => {
 
 describe('endOfTurnSettings', () => {
   it('takes the defaults and never lets the unfinished wait be shorter than the finished one', () => {
-    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600, speechOnsetHoldMs: 300 });
+    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600, speechOnsetHoldMs: 400 });
     expect(endOfTurnSettings({ complete_stop_secs: 2 }).incompleteStopMs).toBe(2000);
     expect(endOfTurnSettings({ preemptive_enabled: false, preemptive_pause_secs: 0.3 })).toMatchObject({ preemptiveEnabled: false, preemptivePauseMs: 300 });
   });
@@ -127,6 +127,37 @@ describe('TurnEndDetector', () => {
     advance(150);
     expect(calls).toEqual(['end I want to, um']);
     expect(latencies[0]?.turnEndAt).toBe(550);
+  });
+
+  it('counts the silence from a final the VAD never heard as speech, not from the previous turn', () => {
+    const turns = detector({ preemptive_enabled: false });
+    turns.speechStarted();
+    turns.final('Hello.');
+    turns.speechStopped(200);
+    advance(600);
+    expect(calls).toEqual(['end Hello.']);
+    advance(5000);
+    turns.final('um'); // Too short for the VAD: no speech start, no stop.
+    advance(1000);
+    expect(calls).toEqual(['end Hello.']);
+    advance(600);
+    expect(calls).toEqual(['end Hello.', 'end um']);
+  });
+
+  it('holds the end of the turn while there is sound the VAD has not judged yet', () => {
+    const turns = detector({ preemptive_enabled: false });
+    turns.speechStarted();
+    turns.final('Hello.');
+    turns.speechStopped(200);
+    advance(500);
+    turns.heard(true); // The caller goes on; the VAD needs start_secs to say so.
+    advance(50);
+    turns.heard(true);
+    advance(100);
+    expect(calls).toEqual([]);
+    turns.speechStarted();
+    advance(2000);
+    expect(calls).toEqual([]);
   });
 
   it('discards the prepared answer when more text comes, and ends nothing without text', () => {

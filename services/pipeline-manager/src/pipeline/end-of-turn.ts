@@ -1,4 +1,4 @@
-import type { EndOfTurnConfig } from '@avp/shared';
+import { defaultEndOfTurnConfig, type EndOfTurnConfig } from '@avp/shared';
 
 /** The end-of-turn settings in milliseconds, defaults filled in. */
 export interface EndOfTurnSettings {
@@ -16,18 +16,6 @@ export interface EndOfTurnSettings {
  */
 export const soundVolume = 0.6;
 
-/**
- * The defaults of `turn_config.end_of_turn` (documented in the README). The complete-utterance
- * wait is long enough to ride over a mid-sentence pause of up to about 0.7 s; the answer is
- * prepared from 0.2 s of silence on, so the caller does not wait for that decision.
- */
-export const defaultEndOfTurnConfig: Required<EndOfTurnConfig> = {
-  preemptive_enabled: true,
-  preemptive_pause_secs: 0.2,
-  complete_stop_secs: 0.75,
-  incomplete_stop_secs: 1.6,
-};
-
 export function endOfTurnSettings(config: EndOfTurnConfig = {}): EndOfTurnSettings {
   const merged = { ...defaultEndOfTurnConfig, ...config };
   const completeStopMs = merged.complete_stop_secs * 1000;
@@ -38,8 +26,9 @@ export function endOfTurnSettings(config: EndOfTurnConfig = {}): EndOfTurnSettin
     // A customer who only shortens or lengthens one wait never gets an unfinished utterance
     // ended sooner than a finished one.
     incompleteStopMs: Math.max(completeStopMs, merged.incomplete_stop_secs * 1000),
-    // The VAD's default start_secs (0.2 s) plus its analysis window and batching.
-    speechOnsetHoldMs: 300,
+    // The VAD's default start_secs (0.2 s) plus its analysis window, batching and some slack
+    // for a busy event loop; it only delays a turn's end while there is sound on the line.
+    speechOnsetHoldMs: 400,
   };
 }
 

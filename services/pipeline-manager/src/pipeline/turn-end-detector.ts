@@ -1,6 +1,9 @@
 import type { TurnLatency } from './conversation-types.ts';
 import { endOfTurnWaitMs, type EndOfTurnSettings } from './end-of-turn.ts';
 
+/** A break in the sound this long ends it (the gaps inside words are shorter). */
+const soundBreakMs = 100;
+
 /** What the detector decides, for the conversation to act on. */
 export interface TurnEndHooks {
   /** The caller has paused after a final transcript: prepare the answer to `text`, unheard. */
@@ -26,8 +29,11 @@ export class TurnEndDetector {
   private userStoppedAt: number | undefined;
   private sttFinalAt: number | undefined;
   private providerEnded = false;
-  /** Since when the caller's line has been loud without a break (sound the VAD may not have judged yet). */
+  /** Since when the caller's line has been loud without a break of 100 ms (sound the VAD may not have judged yet). */
   private soundSince: number | undefined;
+  private lastSoundAt = Number.NEGATIVE_INFINITY;
+  /** The VAD heard speech since the last turn ended. */
+  private heardSpeech = false;
   private preempted: string | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -49,6 +55,7 @@ export class TurnEndDetector {
 
   speechStarted(): void {
     this.speaking = true;
+    this.heardSpeech = true;
     this.silenceFrom = undefined;
     this.providerEnded = false;
     this.cancel();
@@ -66,6 +73,9 @@ export class TurnEndDetector {
   final(text: string): void {
     this.finals.push(text);
     this.sttFinalAt = this.now();
+    // Words the VAD did not hear as speech (too short, or missed): the silence counts from now,
+    // not from the end of the previous turn.
+    if (!this.speaking && !this.heardSpeech) this.silenceFrom = this.sttFinalAt;
     // The answer being prepared was to fewer words.
     this.dropPreempted();
     this.evaluate();
@@ -78,8 +88,13 @@ export class TurnEndDetector {
    * `speechOnsetHoldMs` for the VAD's verdict.
    */
   heard(loud: boolean): void {
-    if (!loud) this.soundSince = undefined;
-    else this.soundSince ??= this.now();
+    const now = this.now();
+    if (loud) {
+      if (now - this.lastSoundAt >= soundBreakMs) this.soundSince = now;
+      this.lastSoundAt = now;
+    } else if (now - this.lastSoundAt >= soundBreakMs) {
+      this.soundSince = undefined;
+    }
   }
 
   /** The STT provider's own end-of-utterance signal (Deepgram's speech_final / UtteranceEnd). */
@@ -129,6 +144,7 @@ export class TurnEndDetector {
     this.finals = [];
     this.preempted = undefined;
     this.providerEnded = false;
+    this.heardSpeech = false;
     this.hooks.endTurn(text, latency);
   }
 

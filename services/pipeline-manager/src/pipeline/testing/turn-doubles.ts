@@ -9,11 +9,14 @@ import { AsyncQueue, frameRms } from './fakes.ts';
 export interface ScriptedSttOptions {
   /** What is said, one entry per stretch of speech, in order. */
   script: readonly string[];
-  /** The final transcript comes this long after the last loud frame of a stretch reached STT. */
+  /**
+   * The final transcript comes this long after the last loud frame of a stretch reached STT (or
+   * when the stretch's end is known, `stretchGapMs`, if that is later).
+   */
   finalLatencyMs: number;
-  /** Quiet that ends a stretch (ms, default 120: longer than the gaps between words). */
+  /** Quiet that ends a stretch (ms, default 160: longer than the gaps between espeak-ng's words, at most 140 ms). */
   stretchGapMs?: number;
-  /** Frame RMS above which a frame is speech (default 400). */
+  /** Frame RMS above which a frame is speech (default 300). */
   threshold?: number;
   /** Sends the provider's end-of-utterance signal (`endpoint`) this long after each final; default none. */
   endpointAfterMs?: number;
@@ -23,8 +26,8 @@ export interface ScriptedSttOptions {
 
 /** An STT double on real speech: each stretch of speech gets the next piece of the script as its final. */
 export function scriptedStt(options: ScriptedSttOptions): SttProvider {
-  const gapFrames = Math.max(1, Math.round((options.stretchGapMs ?? 120) / 20));
-  const threshold = options.threshold ?? 400;
+  const gapFrames = Math.max(1, Math.round((options.stretchGapMs ?? 160) / 20));
+  const threshold = options.threshold ?? 300;
   return {
     name: 'test.scripted-stt',
     async start() {

@@ -79,9 +79,9 @@ function reportMarkdown(
     ['REST GET /v1.0/ais/{id} throughput (16 connections)', fmt(required.rest_get_ai_rps, 0, 'req/s'), '-', '-', sourceNote('rest')],
     ['REST GET /v1.0/ais/{id} p99 latency', fmt(required.rest_get_ai_p99_ms, 2, 'ms'), '-', '-', sourceNote('rest')],
     ...honestRows(json, fmt, verdict, sourceNote),
-    ['Caller: end of utterance -> first audio heard, p50 (650 ms of provider doubles included)', fmt(required.caller_first_audio_p50_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
+    ['Caller: end of utterance -> first audio heard, p50 (default VAD and turn_config; provider doubles included)', fmt(required.caller_first_audio_p50_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
     ['Caller: end of utterance -> first audio heard, p95', fmt(derived.caller_first_audio_p95_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
-    ["Caller: the pipeline's share, p50 / p95 (latency - 650 ms - endpointing wait)", `${fmt(derived.caller_pipeline_share_p50_ms, 1)} / ${fmt(derived.caller_pipeline_share_p95_ms, 1, 'ms')}`, '-', '-', sourceNote('caller')],
+    ["Caller: the pipeline's share, p50 / p95 (latency - provider latency measured per turn)", `${fmt(derived.caller_pipeline_share_p50_ms, 1)} / ${fmt(derived.caller_pipeline_share_p95_ms, 1, 'ms')}`, '-', '-', sourceNote('caller')],
     [
       'Caller on a real Asterisk 23: end of utterance -> first audio heard, p50 / p95',
       `${fmt(derived.caller_asterisk_first_audio_p50_ms, 1)} / ${fmt(derived.caller_asterisk_first_audio_p95_ms, 1, 'ms')}`,
@@ -132,7 +132,7 @@ function reportMarkdown(
       '**resampler_alias_rejection_transition_db**: rejection of a 4.0-7.8 kHz sweep going 16 -> 8 kHz. The full-band `resampler_roundtrip_snr_db` mostly measures the fixture\'s energy above 3.76 kHz.',
     '- **caller_first_audio_p50_ms**: the scripted caller of the Asterisk simulator, calling into flow-manager and the real pipeline-manager over RTP external media; from the last loud frame the caller sends to the first loud frame it hears. ' +
       'The provider doubles add 650 ms by construction (STT final 150 ms after the last speech frame reached it, LLM first token 350 ms, TTS first byte 150 ms). ' +
-      '**caller_pipeline_share_*** = the caller\'s latency - 650 ms - the endpointing wait (how long the turn waited for the VAD\'s end of speech after the STT final; 0 here because the VAD double ends speech after 100 ms of quiet, before the STT final). ' +
+      '**caller_pipeline_share_*** = the caller\'s latency - the provider latency measured per stage in the same turn (`provider_latency_sum_ms` is its p50); it includes the endpointing wait left after the answer prepared during it (`endpointing_wait_p50_ms`: end of speech -> end of turn decided). ' +
       'The share holds the RTP uplink through the simulator and the jitter buffer, the turn start, sentence splitting, framing, the output queue and 20 ms pacing, the RTP downlink, the simulator\'s bridge and the caller noticing the first loud frame ' +
       '(the simulator benchmark gives the simulator\'s own part of a round trip). With the default Silero settings (stop_secs 0.8 s) a real call also waits for 0.8 s of silence, since the turn ends on the VAD when the STT endpoint comes while the VAD still hears speech: about 650 ms more than here.',
     '',

@@ -46,9 +46,7 @@ async function runCall(index: number): Promise<Outcome[]> {
     let heardWhileSpeaking = false;
     const onAudio = () => (heardWhileSpeaking = true);
     caller.on('audioStart', onAudio);
-    if (process.env.BENCH_TRACE) console.log(`TRACE ${Math.round(performance.now())} caller says: ${utterance.text}`);
     await caller.play(samples);
-    if (process.env.BENCH_TRACE) console.log(`TRACE ${Math.round(performance.now())} caller done${heardWhileSpeaking ? ' (heard the AI while speaking)' : ''}`);
     caller.off('audioStart', onAudio);
     let answered = true;
     try {

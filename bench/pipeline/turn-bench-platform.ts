@@ -100,17 +100,8 @@ export async function startTurnBench(options: TurnBenchOptions): Promise<TurnBen
       );
       return { id: aicallId, type: 'aicall', push_actions: [{ id: aicallId, type: 'block' }] };
     })
-    .add('POST', '/v1/aicalls/:id/status', async ({ data }) => {
-      if (process.env.BENCH_TRACE) console.log(`TRACE ${Math.round(performance.now())} status ${JSON.stringify(data)}`);
-      return {};
-    })
-    .add('POST', '/v1/aimessages', async ({ data }) => {
-      if (process.env.BENCH_TRACE) {
-        const message = data as { role: string; content: string };
-        console.log(`TRACE ${Math.round(performance.now())} ${message.role}: ${message.content}`);
-      }
-      return {};
-    })
+    .add('POST', '/v1/aicalls/:id/status', async () => ({}))
+    .add('POST', '/v1/aimessages', async () => ({}))
     .add('POST', '/v1/aimessages/intermediate', async () => ({}))
     .add('POST', '/v1/usages', async () => ({}));
   await bus.serve('ai-manager', aiManager.handle);

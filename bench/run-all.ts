@@ -11,7 +11,6 @@
  *   pnpm bench --out=/tmp/bench      # write REPORT.md and report.json elsewhere
  *
  * Each benchmark writes its figures to the JSON file named by BENCH_JSON (bench/lib/bench-json.ts);
- * Each benchmark writes its figures to the JSON file named by BENCH_JSON (bench/lib/bench-json.ts);
  * its printed output is copied to the report unchanged. A benchmark that fails is reported as
  * failed and its figures are null: nothing is made up. The benchmarks are listed in
  * bench/lib/benchmarks.ts; the report is written by bench/lib/report.ts.
@@ -42,7 +41,8 @@ for (const arg of argv) {
   }
 }
 if (flag('list') || flag('help')) {
-  for (const bench of benchmarks) console.log(`${bench.id.padEnd(14)} ${bench.title}${bench.fullOnly ? ' (not with --quick)' : ''}`);
+  const width = Math.max(...benchmarks.map((bench) => bench.id.length)) + 1;
+  for (const bench of benchmarks) console.log(`${bench.id.padEnd(width)} ${bench.title}${bench.fullOnly ? ' (not with --quick)' : ''}`);
   process.exit(0);
 }
 const quick = flag('quick');

@@ -39,6 +39,30 @@ export interface ReportFigures {
   concurrent: number;
 }
 
+/**
+ * The report.json keys issue 15 asks for, and the benchmark (bench/lib/benchmarks.ts id) that
+ * measures each. report.json always holds them (null when not measured).
+ */
+export const issue15Sources = {
+  caller_first_audio_p50_ms: 'caller',
+  caller_first_audio_p95_ms: 'caller',
+  provider_latency_sum_ms: 'caller',
+  endpointing_wait_p50_ms: 'caller',
+  false_end_of_turn_count: 'false-end-of-turn',
+  false_end_of_turn_corpus_size: 'false-end-of-turn',
+  pipeline_overhead_wire_p50_ms: 'overhead-wire',
+  pipeline_overhead_wire_p95_ms: 'overhead-wire',
+  bargein_heard_p50_ms: 'bargein-heard',
+  media_cpu_us_per_call_frame: 'calls-silero',
+  calls_per_core_cpu: 'calls-silero',
+  jitter_p99_ratio_to_timer_200_calls: 'calls-silero',
+  rest_get_ai_ratio_to_fastify_pg: 'rest',
+  resampler_inband_snr_db: 'resampler',
+  sox_inband_snr_db: 'resampler',
+  resampler_alias_rejection_transition_db: 'resampler',
+} as const satisfies Record<string, string>;
+export const issue15Keys = Object.keys(issue15Sources) as (keyof typeof issue15Sources)[];
+
 export function reportFigures({ quick, totalSeconds, loadBefore, loadAfter, outcomes }: BenchRun): ReportFigures {
   const all: Figures = Object.assign({}, ...outcomes.map((outcome) => outcome.figures)) as Figures;
   const get = (key: string): number | null => (typeof all[key] === 'number' ? all[key] : null);
@@ -115,6 +139,8 @@ export function reportFigures({ quick, totalSeconds, loadBefore, loadAfter, outc
     run_seconds: Math.round(totalSeconds),
     run_benchmarks_failed: outcomes.filter((outcome) => outcome.status === 'failed').length,
   };
+  // Issue 15's keys are always in report.json: null when their benchmark did not run or failed.
+  for (const key of issue15Keys) if (!(key in derived)) derived[key] = get(key);
   const reportJson: Figures = { ...required, ...derived, ...all };
   for (const [key, value] of Object.entries(reportJson)) if (typeof value === 'number') reportJson[key] = Math.round(value * 1000) / 1000;
   return { required, derived, json: reportJson, silero, webrtc, concurrent };

@@ -31,6 +31,8 @@ function reportMarkdown(
     return outcome.status === 'ok' ? `[${id}](#${id})` : `[${id}](#${id}) (${outcome.status === 'failed' ? 'FAILED' : 'not run'})`;
   };
   const cpuModel = cpus()[0]?.model?.trim() ?? 'unknown';
+  const callerOverProviders =
+    typeof json.caller_first_audio_p50_ms === 'number' && typeof json.provider_latency_sum_ms === 'number' ? json.caller_first_audio_p50_ms - json.provider_latency_sum_ms : null;
   const summaryRows: [string, string, string, string, string][] = [
     [
       `Pipeline overhead p50 (STT final -> first audio frame out, ${concurrent} concurrent calls, zero-latency fakes)`,
@@ -83,6 +85,28 @@ function reportMarkdown(
     ['Caller: end of utterance -> first audio heard, p95', fmt(derived.caller_first_audio_p95_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
     ["Caller: the pipeline's share, p50 / p95 (latency - provider latency measured per turn)", `${fmt(derived.caller_pipeline_share_p50_ms, 1)} / ${fmt(derived.caller_pipeline_share_p95_ms, 1, 'ms')}`, '-', '-', sourceNote('caller')],
     [
+      'Caller: provider latency sum per turn, p50 (STT + LLM + TTS doubles, measured in each turn)',
+      fmt(json.provider_latency_sum_ms, 1, 'ms'),
+      '-',
+      '-',
+      sourceNote('caller'),
+    ],
+    [
+      'Caller: first audio p50 - provider latency sum (the pipeline\'s addition, p50s)',
+      fmt(callerOverProviders, 1, 'ms'),
+      '<= 250 ms',
+      verdict(callerOverProviders, (value) => value <= 250),
+      sourceNote('caller'),
+    ],
+    ['Caller: endpointing wait, end of speech -> end of turn decided, p50 (default turn_config)', fmt(json.endpointing_wait_p50_ms, 1, 'ms'), '-', '-', sourceNote('caller')],
+    [
+      'False ends of turn: utterances with a 300-700 ms mid-sentence pause during which the caller heard the AI (count / utterances run)',
+      json.false_end_of_turn_count === null || json.false_end_of_turn_count === undefined ? 'n/a' : `${json.false_end_of_turn_count} / ${fmt(json.false_end_of_turn_corpus_size, 0)}`,
+      '<= 1',
+      verdict(json.false_end_of_turn_count, (value) => value <= 1),
+      sourceNote('false-end-of-turn'),
+    ],
+    [
       'Caller on a real Asterisk 23: end of utterance -> first audio heard, p50 / p95',
       `${fmt(derived.caller_asterisk_first_audio_p50_ms, 1)} / ${fmt(derived.caller_asterisk_first_audio_p95_ms, 1, 'ms')}`,
       '-',
@@ -110,7 +134,12 @@ function reportMarkdown(
   lines.push('## Summary', '');
   lines.push('| Figure | Value | Target | Target met | Source |', '|---|---|---|---|---|');
   for (const row of summaryRows) lines.push(`| ${row.join(' | ')} |`);
-  lines.push('', 'Targets are those of issue 5 (calls per core, jitter) and issue 7 (pipeline overhead, barge-in); the other figures have none.', '');
+  lines.push(
+    '',
+    'Targets are those of issue 5 (calls per core, jitter), issue 7 (pipeline overhead, barge-in), the REST ratio of issue 15, and the caller and false-end-of-turn targets ' +
+      'the benchmarks themselves print (first audio p50 <= provider latency sum + 250 ms; at most 1 false end of turn); the other figures have none.',
+    '',
+  );
   lines.push('### Definitions', '');
   lines.push(
     `- **pipeline_overhead_p50_ms / _p95_ms**: from bench/pipeline/overhead.ts at ${concurrent} concurrent calls (the same at 1 call is \`pipeline_overhead_1call_*\`): ` +
@@ -130,11 +159,18 @@ function reportMarkdown(
       '**jitter_p99_ratio_to_timer_200_calls**: the p99 of |interval between a call\'s packets as they arrive at the peer - 20 ms| at 200 calls over a bare 20 ms timer\'s p99 in its own process during the same step (1 = no worse than the machine itself).',
     '- **resampler_inband_snr_db**, **sox_inband_snr_db**: the 8 -> 16 -> 8 kHz round trip\'s SNR counted in 0-3.4 kHz only (speex at quality 6, and sox `rate -v` on the same signal); ' +
       '**resampler_alias_rejection_transition_db**: rejection of a 4.0-7.8 kHz sweep going 16 -> 8 kHz. The full-band `resampler_roundtrip_snr_db` mostly measures the fixture\'s energy above 3.76 kHz.',
-    '- **caller_first_audio_p50_ms**: the scripted caller of the Asterisk simulator, calling into flow-manager and the real pipeline-manager over RTP external media; from the last loud frame the caller sends to the first loud frame it hears. ' +
+    '- **caller_first_audio_p50_ms / _p95_ms**: the scripted caller of the Asterisk simulator, calling into flow-manager and the real pipeline-manager over RTP external media; from the last loud frame the caller sends to the first loud frame it hears. ' +
       'The provider doubles add 650 ms by construction (STT final 150 ms after the last speech frame reached it, LLM first token 350 ms, TTS first byte 150 ms). ' +
       '**caller_pipeline_share_*** = the caller\'s latency - the provider latency measured per stage in the same turn (`provider_latency_sum_ms` is its p50); it includes the endpointing wait left after the answer prepared during it (`endpointing_wait_p50_ms`: end of speech -> end of turn decided). ' +
       'The share holds the RTP uplink through the simulator and the jitter buffer, the turn start, sentence splitting, framing, the output queue and 20 ms pacing, the RTP downlink, the simulator\'s bridge and the caller noticing the first loud frame ' +
       '(the simulator benchmark gives the simulator\'s own part of a round trip). With the default Silero settings (stop_secs 0.8 s) a real call also waits for 0.8 s of silence, since the turn ends on the VAD when the STT endpoint comes while the VAD still hears speech: about 650 ms more than here.',
+    '- **provider_latency_sum_ms** (bench/pipeline/caller-first-audio.ts, the `caller` run): the p50 over turns of STT (last loud frame into the STT double -> its final) + LLM (request -> first token) + TTS (first token -> first byte), ' +
+      'each measured in that turn on the pipeline\'s clock; the doubles are set to 150 + 350 + 150 ms, default vad_config and turn_config. ' +
+      '**endpointing_wait_p50_ms**: the p50 over the same turns of the caller\'s last loud frame -> the end of turn decided by the pipeline (turnEndAt); with preemptive answers (from 0.2 s of silence) the providers work during this wait.',
+    `- **false_end_of_turn_count** / **false_end_of_turn_corpus_size** (bench/pipeline/false-end-of-turn.ts): the turn corpus (32 utterances; the first 16 with --quick) said by the simulator's scripted caller, each in two espeak-ng pieces ` +
+      'with a 300-700 ms pause between them, over 2 concurrent calls, same platform and provider doubles as `caller`, default vad_config (Silero) and turn_config; ' +
+      'the count is the utterances during which the caller heard a loud frame of the AI before it had sent its last piece, the corpus size the utterances actually run. ' +
+      'Answers prepared ahead and dropped silently are never heard and not counted (`false_end_of_turn_dropped_answers`).',
     '',
   );
   lines.push('## Benchmarks', '');

@@ -1,15 +1,15 @@
-import type { SegmentPlayout } from '../media/output-queue.ts';
 import { isProviderError } from '../providers/provider-error.ts';
-import type { LlmMessage, LlmToolCall, SttSession } from '../providers/types.ts';
+import type { LlmMessage, SttSession } from '../providers/types.ts';
+import { AnswerRecord } from './answer-record.ts';
 import { BotSpeech } from './bot-speech.ts';
-import { createBotTurn, heardText, type BotTurn } from './bot-turn.ts';
+import { createBotTurn, type BotTurn } from './bot-turn.ts';
 import { CallerInput } from './caller-input.ts';
 import { createInterruptionPolicy, type InterruptionPolicy } from './interruption.ts';
 import { ResumableOutput } from './resumable-output.ts';
-import { notRunResult, placeToolResult } from './tool-history.ts';
-import type { ConversationOptions, ToolExecution, TurnLatency } from './conversation-types.ts';
+import type { ConversationOptions, TurnLatency } from './conversation-types.ts';
 import { PreemptiveAnswer } from './preemptive-answer.ts';
 import { isStallError, type StallError } from './stall-watchdog.ts';
+import { runToolRound } from './tool-round.ts';
 
 export type { ConversationEvent, ConversationOptions, ConversationVad, ToolExecution, TurnLatency } from './conversation-types.ts';
 
@@ -32,7 +32,8 @@ export class Conversation {
   private ended = false;
   /** Saying a last text before ending (sayAndStop): no new bot turns. */
   private closing = false;
-  private readonly playedSegments = new Set<string>();
+  /** What the caller heard of the bot's answers, into the history and the reports. */
+  private readonly record: AnswerRecord;
   private readonly turns = new Set<Promise<void>>();
   /** An answer being prepared before the end of the caller's turn is decided (not yet heard). */
   private preempted: { answer: PreemptiveAnswer; turn: BotTurn } | undefined;
@@ -50,6 +51,7 @@ export class Conversation {
     this.options = { ...options, transport: this.output };
     this.messages = [...options.messages];
     this.speech = new BotSpeech(this.options, this.now);
+    this.record = new AnswerRecord(this.messages, this.options, this.speech);
     this.interruption = createInterruptionPolicy(this.options, this.output, {
       botIsActive: () => this.botIsActive(),
       isClosing: () => this.closing,
@@ -100,7 +102,7 @@ export class Conversation {
     void input.consumeStt();
     this.unsubscribe.push(transport.onAudio((frame) => input.onAudio(frame)));
     this.unsubscribe.push(transport.onAudio((frame, mediaTimeMs) => this.interruption.callerFrame(frame, mediaTimeMs)));
-    this.unsubscribe.push(transport.onSegmentPlayed((playout) => this.onSegmentPlayed(playout)));
+    this.unsubscribe.push(transport.onSegmentPlayed((playout) => this.record.segmentPlayed(playout)));
     this.unsubscribe.push(transport.onClose((reason) => void this.stop(`media closed: ${reason}`)));
     if (this.options.greeting ?? true) this.startTurn();
   }
@@ -122,7 +124,7 @@ export class Conversation {
         this.messages.push({ role: 'assistant', content: text });
         turn.pendingMessage = text;
         turn.done = true;
-        await this.reportWhenPlayed(turn);
+        await this.record.reportWhenPlayed(turn);
       } catch {
         // Nothing was said; the caller is listened to all the same.
       } finally {
@@ -274,14 +276,14 @@ export class Conversation {
           // Reported when the caller has heard it all; a barge-in reports what was heard instead.
           this.messages.push({ role: 'assistant', content: text });
           turn.pendingMessage = text;
-          void this.reportWhenPlayed(turn);
+          void this.record.reportWhenPlayed(turn);
           return;
         }
         this.messages.push({ role: 'assistant', content: text, toolCalls });
         turn.reported = true;
         this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text, interrupted: false, toolCalls });
 
-        const tools = this.runTools(turn, toolCalls);
+        const tools = runToolRound(turn, toolCalls, this.messages, this.options);
         this.toolsInFlight = tools;
         const { runAgain, endSession } = await tools;
         if (endSession) {
@@ -301,37 +303,7 @@ export class Conversation {
     }
   }
 
-  /** Runs a round's tool calls in order, their results into the history. */
-  private async runTools(turn: BotTurn, toolCalls: LlmToolCall[]): Promise<{ runAgain: boolean; endSession?: string }> {
-    let runAgain = false;
-    let endSession: string | undefined;
-    for (const call of toolCalls) {
-      let execution: ToolExecution;
-      if (turn.controller.signal.aborted) {
-        // Interrupted before it ran: not run now, but answered, so the history stays whole.
-        execution = { result: notRunResult(), runLlm: false };
-      } else {
-        this.options.onEvent({ type: 'tool_call', turn: turn.turn, call });
-        try {
-          // Not abortable: a call under way (a booking, an SMS) completes once, interrupted or not.
-          execution = await this.options.executeTool(call);
-        } catch (error) {
-          execution = { result: JSON.stringify({ result: 'failed', message: error instanceof Error ? error.message : String(error) }), runLlm: true };
-        }
-      }
-      placeToolResult(this.messages, { role: 'tool', toolCallId: call.id, name: call.name, content: execution.result });
-      this.options.onEvent({ type: 'tool_result', turn: turn.turn, call, result: execution.result });
-      runAgain ||= execution.runLlm;
-      endSession ??= execution.endSession;
-    }
-    return { runAgain, endSession };
-  }
-
   // ---- what the caller heard -------------------------------------------------------------
-
-  private onSegmentPlayed(playout: SegmentPlayout): void {
-    if (playout.droppedMs === 0) this.playedSegments.add(playout.segmentId);
-  }
 
   /**
    * Caller speech over the bot: everything of the bot's turn stops now (LLM, TTS, queued
@@ -347,38 +319,13 @@ export class Conversation {
     const playouts = this.options.transport.interrupt();
     const stoppedAt = pausedAt ?? this.now();
     this.current = undefined;
-    const heard = heardText(turn, this.playedSegments, playouts);
-    if (turn.reported) {
-      // Already reported (a message with tool calls): nothing to add.
-    } else if (!turn.done) {
-      // The turn was cut short: its (partial) answer goes into the history as heard.
-      turn.reported = true;
-      this.messages.push({ role: 'assistant', content: heard });
-      this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text: heard, interrupted: true, toolCalls: [] });
-    } else if (turn.pendingMessage !== undefined) {
-      turn.reported = true;
-      // Written in full but still playing: the history and the report keep what was heard.
-      turn.pendingMessage = undefined;
-      const last = this.messages.at(-1);
-      if (last?.role === 'assistant' && !last.toolCalls) last.content = heard;
-      this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text: heard, interrupted: true, toolCalls: [] });
-    }
+    const heard = this.record.cut(turn, playouts);
     if (asBargeIn) this.options.onEvent({ type: 'barge_in', turn: turn.turn, heardText: heard, decidedAt, stoppedAt });
   }
 
   /** New input (DTMF, text, a new caller turn) while the bot talks: stop it, keep what was heard. */
   private interruptForNewInput(): void {
     if (this.botIsActive() && !this.closing) this.bargeIn();
-  }
-
-  /** Reports a finished answer once its audio has played (unless a barge-in reported it first). */
-  private async reportWhenPlayed(turn: BotTurn): Promise<void> {
-    await this.speech.drained(turn.controller.signal);
-    if (turn.pendingMessage === undefined) return;
-    const text = turn.pendingMessage;
-    turn.pendingMessage = undefined;
-    turn.reported = true;
-    this.options.onEvent({ type: 'assistant_message', turn: turn.turn, text, interrupted: false, toolCalls: [] });
   }
 
   private fail(error: unknown, stage: 'stt' | 'llm' | 'vad'): void {

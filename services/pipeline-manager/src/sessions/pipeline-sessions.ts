@@ -4,13 +4,13 @@ import type { MediaTransport } from '../media/media-transport.ts';
 import type { VadEngine } from '../media/vad/speech-probability.ts';
 import { createVoiceActivityDetector } from '../media/vad/voice-activity-detector.ts';
 import type { LlmMessage, LlmToolCall } from '../providers/types.ts';
-import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution, type TurnLatency } from '../pipeline/conversation.ts';
+import { Conversation, type ConversationEvent, type ConversationVad, type ToolExecution } from '../pipeline/conversation.ts';
+import { ConversationReports, type ReportingSession } from './conversation-reports.ts';
 import { connectCallMedia, type MediaTransportKind } from './media-connection.ts';
 import { realInboundFrames, type LivenessTarget } from './pipeline-liveness.ts';
 import { checkMediaChoice, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 import { confirmFirstOutput, fallbackProviders, providerFailure, watchFirstOutput } from './provider-start.ts';
-import { ReportOutbox, type ReportOptions, type ReportSend } from './report-outbox.ts';
-import { latencyOf, usageFields } from './session-reports.ts';
+import { ReportOutbox } from './report-outbox.ts';
 
 export { pipelineStartSchema, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 
@@ -46,18 +46,12 @@ export interface PipelineInfo {
   pipeline_epoch: number;
 }
 
-interface Session {
-  id: string;
-  request: PipelineStart;
+interface Session extends ReportingSession {
   transport: MediaTransport;
   /** The external media leg's channel (removing the media names it). */
   mediaChannelId: string | undefined;
   conversation: Conversation;
-  intermediateId: string;
-  intermediateSequence: number;
   startedAt: number;
-  /** Latencies of turns whose answer is not stored yet, by turn. */
-  latencies: Map<number, TurnLatency>;
 }
 
 /**
@@ -76,11 +70,13 @@ export class PipelineSessions {
   private readonly logger: Logger;
   private readonly serviceName: string;
   private readonly reports: ReportOutbox;
+  private readonly reporting: ConversationReports;
 
   constructor(private readonly options: PipelineSessionsOptions) {
     this.logger = options.logger.child({ component: 'pipelines' });
     this.serviceName = options.serviceName ?? 'pipeline-manager';
     this.reports = options.reports ?? new ReportOutbox({ logger: this.logger });
+    this.reporting = new ConversationReports({ bus: options.bus, logger: this.logger, serviceName: this.serviceName, reports: this.reports });
   }
 
   get size(): number {
@@ -203,8 +199,8 @@ export class PipelineSessions {
       if (request.resume?.say) session.conversation.say(request.resume.say);
       await starting;
       if (request.confirm_llm_ms > 0 && request.greeting) await confirmFirstOutput(watched.first, request.confirm_llm_ms);
-      this.report(session, 'status', (reportId) =>
-        this.aiManager('POST', `/v1/aicalls/${id}/status`, { customer_id: request.customer_id, status: 'progressing', report_id: reportId, pipeline_epoch: request.pipeline_epoch }),
+      this.reporting.report(session, 'status', (reportId) =>
+        this.reporting.aiManager('POST', `/v1/aicalls/${id}/status`, { customer_id: request.customer_id, status: 'progressing', report_id: reportId, pipeline_epoch: request.pipeline_epoch }),
       );
       return { pipeline_id: id, instance_id: this.options.instanceId };
     } catch (error) {
@@ -271,100 +267,8 @@ export class PipelineSessions {
 
   private onEvent(session: Session, event: ConversationEvent): void {
     this.options.onConversationEvent?.(event);
-    const { aicall_id: aicallId, customer_id: customerId, activeflow_id: activeflowId, pipeline_epoch: epoch } = session.request;
-    switch (event.type) {
-      case 'user_transcript':
-        this.report(session, 'message', (reportId) =>
-          this.aiManager('POST', '/v1/aimessages', {
-            customer_id: customerId,
-            aicall_id: aicallId,
-            report_id: reportId,
-            pipeline_epoch: epoch,
-            role: 'user',
-            direction: 'outgoing',
-            content: event.text,
-          }),
-        );
-        break;
-      case 'assistant_text': {
-        if (event.final) break;
-        session.intermediateSequence++;
-        // Taken now: the piece is sent later, when the answer may have moved on.
-        const piece = {
-          id: session.intermediateId,
-          customer_id: customerId,
-          aicall_id: aicallId,
-          activeflow_id: activeflowId,
-          active_ai_id: null,
-          role: 'assistant',
-          content: event.text,
-          direction: 'incoming',
-          sequence: session.intermediateSequence,
-        };
-        this.report(session, 'intermediate', (reportId) => this.aiManager('POST', '/v1/aimessages/intermediate', { ...piece, report_id: reportId, pipeline_epoch: epoch }));
-        break;
-      }
-      case 'assistant_message': {
-        session.intermediateId = randomUUID();
-        session.intermediateSequence = 0;
-        if (event.text === '' && event.toolCalls.length === 0) break;
-        // The turn's latencies go with its first stored answer.
-        const latency = latencyOf(session.latencies.get(event.turn));
-        session.latencies.delete(event.turn);
-        this.report(session, 'message', (reportId) =>
-          this.aiManager('POST', '/v1/aimessages', {
-            customer_id: customerId,
-            aicall_id: aicallId,
-            report_id: reportId,
-            pipeline_epoch: epoch,
-            role: 'assistant',
-            direction: 'incoming',
-            content: event.text,
-            ...(latency ? { latency } : {}),
-            tool_calls: event.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
-          }),
-        );
-        break;
-      }
-      case 'tool_result':
-        this.report(session, 'message', (reportId) =>
-          this.aiManager('POST', '/v1/aimessages', {
-            customer_id: customerId,
-            aicall_id: aicallId,
-            report_id: reportId,
-            pipeline_epoch: epoch,
-            role: 'tool',
-            direction: 'outgoing',
-            content: event.result,
-            tool_call_id: event.call.id,
-          }),
-        );
-        break;
-      case 'usage': {
-        // The usage id is the report's idempotency key: ai-manager charges a usage id once, so
-        // a retry after a lost answer does not charge twice.
-        const usage = { id: randomUUID(), customer_id: customerId, aicall_id: aicallId, pipeline_epoch: epoch, ...usageFields(event) };
-        this.report(session, 'usage', () => this.aiManager('POST', '/v1/usages', usage), { id: usage.id });
-        break;
-      }
-      case 'turn_latency':
-        session.latencies.set(event.turn, event);
-        this.report(session, 'event', () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
-        break;
-      case 'barge_in':
-        this.report(session, 'event', () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
-        break;
-      case 'stall':
-        // A provider gave nothing in time (stall-watchdog.ts): the operator sees what was done.
-        this.logger.warn({ aicallId, turn: event.turn, stage: event.stage, action: event.action, provider: event.provider }, 'provider stalled');
-        this.report(session, 'event', () => this.publish(`pipeline_${event.type}`, { aicall_id: aicallId, ...event }));
-        break;
-      case 'ended':
-        void this.finish(session, event.reason, event.error);
-        break;
-      default:
-        break;
-    }
+    if (event.type === 'ended') void this.finish(session, event.reason, event.error);
+    else this.reporting.onEvent(session, event);
   }
 
   private async finish(session: Session, reason: string, error?: { category: string; message: string }): Promise<void> {
@@ -386,7 +290,7 @@ export class PipelineSessions {
     // Last on the AIcall's report stream (after everything it said was stored or given up), and
     // retried like a report: ai-manager ends the session and gives the flow back on it.
     const terminated = { aicall_id: session.id, call_id: session.request.call_id, reason, error: error ?? null, pipeline_epoch: session.request.pipeline_epoch };
-    this.report(session, 'event', () => this.options.bus.publish(this.serviceName, { type: 'pipeline_terminated', data: terminated }), { essential: true });
+    this.reporting.report(session, 'event', () => this.options.bus.publish(this.serviceName, { type: 'pipeline_terminated', data: terminated }), { essential: true });
     await this.reports.drained(session.id);
   }
 
@@ -401,20 +305,5 @@ export class PipelineSessions {
     await rpcCall(this.options.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, body, { publisher: this.serviceName }).catch(
       (error: unknown) => this.logger.warn({ err: error, callId }, 'could not remove the external media leg'),
     );
-  }
-
-  /** Queues a report on the AIcall's ordered stream (report-outbox.ts): retried, never awaited here. */
-  private report(session: Session, kind: string, send: ReportSend, options?: ReportOptions): void {
-    this.reports.add(session.id, kind, send, options);
-  }
-
-  private aiManager(method: 'POST', uri: string, data: unknown): Promise<unknown> {
-    return rpcCall(this.options.bus, 'ai-manager', method, uri, data, { publisher: this.serviceName, timeoutMs: 5000 });
-  }
-
-  private async publish(type: string, data: unknown): Promise<void> {
-    await this.options.bus.publish(this.serviceName, { type, data }).catch((error: unknown) => {
-      this.logger.warn({ err: error, type }, 'could not publish an event');
-    });
   }
 }

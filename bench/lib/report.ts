@@ -136,7 +136,7 @@ function reportMarkdown(
   for (const row of summaryRows) lines.push(`| ${row.join(' | ')} |`);
   lines.push(
     '',
-    'Targets are those of issue 5 (calls per core, jitter), issue 7 (pipeline overhead, barge-in), the REST ratio of issue 15, and the caller and false-end-of-turn targets ' +
+    'Targets are those of issue 5 (calls per core, jitter), issue 7 (pipeline overhead, barge-in), the REST ratio (>= 0.8 of the bare route), and the caller and false-end-of-turn targets ' +
       'the benchmarks themselves print (first audio p50 <= provider latency sum + 250 ms; at most 1 false end of turn); the other figures have none.',
     '',
   );

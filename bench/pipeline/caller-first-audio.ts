@@ -35,6 +35,7 @@
 import { cpus, loadavg } from 'node:os';
 import type { TelephonyKind } from '../../packages/asterisk-testing/src/index.ts';
 import { spokenPiece } from '../../services/pipeline-manager/src/pipeline/testing/turn-corpus.ts';
+import { sharedSileroBatcher } from '../../services/pipeline-manager/src/media/vad/silero-batcher.ts';
 import { writeBenchJson } from '../lib/bench-json.ts';
 import { startTurnBench, type TurnBenchCall } from './turn-bench-platform.ts';
 
@@ -127,6 +128,8 @@ try {
   discarded = await bench.metric('pipeline_manager_preemptive_discarded_total');
 } finally {
   await bench.close();
+  // The shared Silero batcher's worker keeps a message port open: close it so the process ends.
+  await sharedSileroBatcher().close();
 }
 
 const defined = (values: (number | undefined)[]) => values.filter((value): value is number => value !== undefined);

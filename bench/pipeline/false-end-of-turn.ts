@@ -21,6 +21,7 @@
 import { cpus, loadavg } from 'node:os';
 import { looksComplete } from '../../services/pipeline-manager/src/pipeline/end-of-turn.ts';
 import { spokenUtterance, turnCorpus, type CorpusUtterance } from '../../services/pipeline-manager/src/pipeline/testing/turn-corpus.ts';
+import { sharedSileroBatcher } from '../../services/pipeline-manager/src/media/vad/silero-batcher.ts';
 import { writeBenchJson } from '../lib/bench-json.ts';
 import { startTurnBench } from './turn-bench-platform.ts';
 
@@ -78,6 +79,8 @@ try {
   dropped = await bench.metric('pipeline_manager_preemptive_discarded_total');
 } finally {
   await bench.close();
+  // The shared Silero batcher's worker keeps a message port open: close it so the process ends.
+  await sharedSileroBatcher().close();
 }
 
 for (const outcome of outcomes) {

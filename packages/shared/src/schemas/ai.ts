@@ -165,7 +165,7 @@ export const interruptionConfigSchema = z.strictObject({
   backchannel_words: z.array(z.string().trim().min(1).max(40)).max(100).optional(),
   /** Caller sound quieter than the bot's own voice by more than this many dB is taken for its echo while the bot speaks (0-60, default 12; 0 = off). */
   echo_margin_db: z.number().min(0).max(60).optional(),
-  /** Seconds to wait for words after sound stopped the bot, before it goes on with its answer (0.2-5, default 1). */
+  /** Seconds to wait for words after sound stopped the bot, before it goes on with its answer (0.2-5, default 2). */
   false_interruption_secs: z.number().min(0.2).max(5).optional(),
 });
 export type InterruptionConfig = z.infer<typeof interruptionConfigSchema>;
@@ -175,7 +175,7 @@ export const defaultInterruptionConfig: Required<InterruptionConfig> = {
   min_words: 1,
   backchannel_words: ['mhm', 'mm', 'mmm', 'hm', 'hmm', 'uh huh', 'uh-huh', 'okay', 'ok', 'yeah', 'yep', 'yup', 'right', 'sure', 'alright', 'all right', 'i see', 'got it', 'uh', 'um', 'ah', 'oh'],
   echo_margin_db: 12,
-  false_interruption_secs: 1,
+  false_interruption_secs: 2,
 };
 export const stallConfigSchema = z.strictObject({
   /**

@@ -1,6 +1,7 @@
 import { addTimestampColumns, createListIndex, type Migrations } from '@avp/shared';
 import { sql } from 'kysely';
 import { eventSequenceMigration } from './migration-0012-event-sequence.ts';
+import { sessionSettingsMigrations } from './migrations-0013-0015-session-settings.ts';
 
 /**
  * ai-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
@@ -346,58 +347,5 @@ export const migrations: Migrations = {
   },
   // Per-customer event numbers, replayable outbox rows, per-resource webhook order.
   '0012_event_sequence_and_webhook_order': eventSequenceMigration,
-  '0013_ais_turn_config': {
-    // How an AI takes turns (end of turn, interruptions, stalls); sessions keep a snapshot.
-    async up(db) {
-      await db.schema.alterTable('ais').addColumn('turn_config', 'jsonb', (column) => column.notNull().defaultTo(sql`'{}'::jsonb`)).execute();
-      await db.schema
-        .alterTable('aicalls')
-        .addColumn('ai_turn_config', 'jsonb', (column) => column.notNull().defaultTo(sql`'{}'::jsonb`))
-        .execute();
-    },
-    async down(db) {
-      await db.schema.alterTable('aicalls').dropColumn('ai_turn_config').execute();
-      await db.schema.alterTable('ais').dropColumn('turn_config').execute();
-    },
-  },
-  '0014_ais_fallback_providers': {
-    // The providers tried when an AI's LLM or TTS stalls (turn_config.stall); the fallback key
-    // is encrypted like engine_key. Sessions keep a snapshot of the models, never of the key.
-    async up(db) {
-      await db.schema
-        .alterTable('ais')
-        .addColumn('fallback_engine_model', 'text', (column) => column.notNull().defaultTo(''))
-        .addColumn('fallback_engine_key_encrypted', 'text')
-        .addColumn('fallback_tts_type', 'text', (column) => column.notNull().defaultTo(''))
-        .addColumn('fallback_tts_voice_id', 'text', (column) => column.notNull().defaultTo(''))
-        .execute();
-      await db.schema
-        .alterTable('aicalls')
-        .addColumn('ai_fallback_engine_model', 'text', (column) => column.notNull().defaultTo(''))
-        .addColumn('ai_fallback_tts_type', 'text', (column) => column.notNull().defaultTo(''))
-        .addColumn('ai_fallback_tts_voice_id', 'text', (column) => column.notNull().defaultTo(''))
-        .execute();
-    },
-    async down(db) {
-      await db.schema.alterTable('aicalls').dropColumn('ai_fallback_engine_model').dropColumn('ai_fallback_tts_type').dropColumn('ai_fallback_tts_voice_id').execute();
-      await db.schema
-        .alterTable('ais')
-        .dropColumn('fallback_engine_model')
-        .dropColumn('fallback_engine_key_encrypted')
-        .dropColumn('fallback_tts_type')
-        .dropColumn('fallback_tts_voice_id')
-        .execute();
-    },
-  },
-  '0015_aicalls_pipeline_epoch': {
-    // Fencing for crash resumption: every takeover of a session's pipeline by another
-    // pipeline-manager raises the epoch (compare-and-set with the instance), and reports,
-    // tool calls and the end of a pipeline of an older epoch are refused.
-    async up(db) {
-      await db.schema.alterTable('aicalls').addColumn('pipeline_epoch', 'integer', (column) => column.notNull().defaultTo(0)).execute();
-    },
-    async down(db) {
-      await db.schema.alterTable('aicalls').dropColumn('pipeline_epoch').execute();
-    },
-  },
+  ...sessionSettingsMigrations,
 };

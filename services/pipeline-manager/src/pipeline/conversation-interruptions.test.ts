@@ -1,24 +1,12 @@
 import type { TurnConfig } from '@avp/shared';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conversation, type ConversationEvent, type ConversationOptions, type ToolExecution } from './conversation.ts';
 import { FakeLlm, FakeStt, FakeTransport, FakeTts, FakeVad, loudnessVad, words, type ScriptedAnswer } from './testing/fakes.ts';
+import { runningConversations, until as waitUntil } from './testing/conversation-harness.ts';
 
-const running: { conversation: Conversation; transport: FakeTransport }[] = [];
+const running = runningConversations();
 
-afterEach(async () => {
-  for (const { conversation, transport } of running.splice(0)) {
-    await conversation.stop('test over');
-    await transport.close();
-  }
-});
-
-async function until(predicate: () => boolean, what: string, timeoutMs = 4000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const until = (predicate: () => boolean, what: string, timeoutMs = 4000) => waitUntil(predicate, what, timeoutMs);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

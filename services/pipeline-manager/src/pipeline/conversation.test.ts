@@ -1,24 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../providers/provider-error.ts';
 import { Conversation, type ConversationEvent, type ConversationOptions, type ToolExecution } from './conversation.ts';
 import { FakeLlm, FakeStt, FakeTransport, FakeTts, FakeVad, words, type ScriptedAnswer } from './testing/fakes.ts';
+import { runningConversations, until } from './testing/conversation-harness.ts';
 
-const running: { conversation: Conversation; transport: FakeTransport }[] = [];
-
-afterEach(async () => {
-  for (const { conversation, transport } of running.splice(0)) {
-    await conversation.stop('test over');
-    await transport.close();
-  }
-});
-
-async function until(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const running = runningConversations();
 
 function setup(answers: ScriptedAnswer[], overrides: Partial<ConversationOptions> = {}) {
   const transport = new FakeTransport();

@@ -9,8 +9,25 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
   }
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1 (for servers whose URL must be known first). */
-export function freePort(): Promise<number> {
+/** Ports this process has handed out: the kernel may give the same free port twice in a row. */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1 (for servers whose URL must be known first),
+ * never one this process handed out before: two servers of one test cluster asking in a row were
+ * once given the same port, and the second failed with EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = await anyFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no fresh free port after 50 attempts');
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

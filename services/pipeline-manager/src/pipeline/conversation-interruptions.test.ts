@@ -155,6 +155,39 @@ describe('Conversation interruptions', () => {
     expect(after.filter((entry) => entry.segmentId === cut).length).toBeGreaterThan(heardOfCut);
   });
 
+  it('waits once more for a recogniser that has not answered for the sound, so late words still stop the bot', async () => {
+    // An offline or loaded recogniser: the final comes after false_interruption_secs (0.2 s).
+    const { conversation, transport, stt, llm, kinds } = setup([words(answer), words('On Sundays we are closed.')]);
+    await conversation.start();
+    await until(() => transport.played.length > 60, 'part of the answer to be heard');
+    await talk(transport, 8, 5000);
+    await until(() => transport.interruptions === 1, 'the pause');
+    const playedAtPause = transport.played.length;
+    transport.hear(6, 0);
+    await sleep(300);
+    expect(kinds()).toEqual([]); // not yet taken for a false interruption
+    expect(transport.played.length).toBe(playedAtPause);
+    stt.session!.emit({ type: 'final', text: 'What about Sundays?' });
+    await until(() => llm.requests.length === 2, 'the answer to the interruption');
+    expect(kinds()).toEqual(['real']);
+  });
+
+  it('goes on at once when the recogniser says the sound held no words (an empty final)', async () => {
+    const { conversation, transport, stt, kinds, playedWhole } = setup([words(answer)], {
+      turnConfig: { interruption: { min_secs: 0.1, false_interruption_secs: 3 } },
+    });
+    await conversation.start();
+    await until(() => transport.played.length > 60, 'part of the answer to be heard');
+    await talk(transport, 8, 5000); // a cough
+    await until(() => transport.interruptions === 1, 'the pause');
+    transport.hear(6, 0);
+    await sleep(100);
+    stt.session!.emit({ type: 'final', text: '' });
+    await until(() => kinds().length === 1, 'the false interruption', 1500); // well before 3 s
+    expect(kinds()).toEqual(['false']);
+    await playedWhole();
+  });
+
   it('takes sound far quieter than the bot for its echo: no barge-in, and its words are no turn', async () => {
     // A VAD that hears the echo (the fakes' tone is 3000; the echo comes back at -20 dB).
     const { conversation, transport, stt, llm, kinds, playedWhole } = setup([words(answer)], { vad: loudnessVad({ threshold: 100, startFrames: 3, stopMs: 100 }) });

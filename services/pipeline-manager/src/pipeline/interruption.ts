@@ -44,6 +44,8 @@ interface Candidate {
   echo: boolean;
   finals: string[];
   interim: string;
+  /** A final result (even an empty one) came since the speech last stopped. */
+  finalSinceStop: boolean;
   decided?: 'real' | 'backchannel' | 'false';
 }
 
@@ -70,7 +72,8 @@ const QUIET_RMS = 100;
  *   interruption is not held up waiting for words.
  * - A paused bot stops for good when words come, and goes on from the sentence that was cut
  *   when the sound stops and no words come within `falseInterruptionMs` (a false interruption)
- *   or only backchannel words do.
+ *   or only backchannel words do. A recogniser that has not answered for the sound at all by
+ *   then (no final, not even an empty one) gets `falseInterruptionMs` more.
  * - Sound much quieter than the bot's own voice while it speaks is its echo on the line and
  *   never interrupts; its words are not a caller turn.
  *
@@ -121,7 +124,7 @@ export class InterruptionPolicy {
   /** A new candidate from `startMs` (the frames VAD took to decide are already here). */
   private open(startMs: number): void {
     const interim = performance.now() - this.pendingInterimAt <= RECENT_INTERIM_MS ? this.pendingInterim : '';
-    const next: Candidate = { startMs, peak: 0, voicedMs: 0, echoMs: 0, gapMs: 0, speaking: true, long: false, paused: false, echo: false, finals: [], interim };
+    const next: Candidate = { startMs, peak: 0, voicedMs: 0, echoMs: 0, gapMs: 0, speaking: true, long: false, paused: false, echo: false, finals: [], interim, finalSinceStop: false };
     this.candidate = next;
     for (const level of this.levels) if (level.atMs >= next.startMs && !next.long) this.count(next, level);
   }
@@ -134,8 +137,24 @@ export class InterruptionPolicy {
     const candidate = this.candidate;
     if (!candidate || candidate.decided) return;
     candidate.speaking = false;
+    candidate.finalSinceStop = false;
     clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => this.settle(candidate), this.settings.falseInterruptionMs);
+    this.settleTimer = setTimeout(() => this.settleUnlessTranscribing(candidate), this.settings.falseInterruptionMs);
+  }
+
+  /**
+   * The wait for words after a paused bot's sound stopped is over. A recogniser that has not
+   * answered for that speech at all (no final, not even an empty one) is still working on it:
+   * an offline or loaded one gives its final seconds after the speech, and taking the sound for
+   * a false interruption then resumes the bot over a real barge-in. It gets as long again; its
+   * final settles the candidate either way (words: the bot stops; none: it goes on).
+   */
+  private settleUnlessTranscribing(candidate: Candidate, extended = false): void {
+    if (candidate.paused && !candidate.finalSinceStop && !extended) {
+      this.settleTimer = setTimeout(() => this.settleUnlessTranscribing(candidate, true), this.settings.falseInterruptionMs);
+      return;
+    }
+    this.settle(candidate);
   }
 
   /** STT results (interim or final) while a candidate is open. */
@@ -147,6 +166,7 @@ export class InterruptionPolicy {
     const candidate = this.candidate;
     if (!candidate || candidate.decided) return;
     if (final) {
+      candidate.finalSinceStop = true;
       if (text.trim() !== '') candidate.finals.push(text.trim());
       candidate.interim = '';
     } else {

@@ -62,7 +62,7 @@ export interface LocalGrammarSttOptions {
  * from the Debian packages `pocketsphinx` and `pocketsphinx-en-us`), English only. Not
  * streaming: the session finds utterances itself (energy: speech, then `silenceMs` of quiet),
  * and recognises each one in a child process once it ended, giving one `final` and one
- * `endpoint` per recognised utterance (nothing when nothing matched). With phrases, the
+ * `endpoint` per recognised utterance (an empty `final` alone when nothing matched). With phrases, the
  * recogniser can only answer one of them (or nothing); anything else said comes out as the
  * nearest phrase. Each utterance is decoded twice in one run (the audio, a pause, the audio
  * again) and the second result is taken: pocketsphinx adapts its cepstral mean during the first
@@ -169,6 +169,10 @@ export function createLocalGrammarStt(options: LocalGrammarSttOptions = {}): Stt
             if (text) {
               channel.push({ type: 'final', text, language: start.language || 'en-US' });
               channel.push({ type: 'endpoint' });
+            } else {
+              // Sound it knows no words for (a cough, a door): an empty final says so at once,
+              // as streaming recognisers' do, so a bot paused for it goes on without waiting.
+              channel.push({ type: 'final', text: '', language: start.language || 'en-US' });
             }
           } catch (error) {
             if (!closed) channel.push({ type: 'error', error: error as Error });

@@ -1,8 +1,9 @@
 import type { TelephonyKind } from '@avp/asterisk-testing';
 import { eventually } from '@avp/shared/testing';
-import { beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it, onTestFinished } from 'vitest';
 import { expectNothingLeft, placeCall, setUpAi, type LiveCall } from './calls.ts';
 import type { Client, Cluster } from './cluster.ts';
+import { expectLedgerComplete, expectWebhooksOnceInOrder, startWebhookReceiver, type WebhookReceiver } from './fault-records.ts';
 import { describeOn, useCluster } from './suite.ts';
 
 /** What the caller says, turn by turn (phrases the offline recogniser knows). */
@@ -21,9 +22,9 @@ export interface Fault {
  * strikes while the answer plays, the caller speaks again once the answer was stored, and
  * afterwards the record must match what the caller said and heard: every utterance stored once
  * and in order, every answer stored once and in order, the AIcall ended cleanly, nothing left
- * behind.
+ * behind, each of its webhooks delivered once and in order, its usage in the ledger once.
  */
-async function callThroughFault(cluster: Cluster, client: Client, fault: Fault, round: number): Promise<void> {
+async function callThroughFault(cluster: Cluster, client: Client, webhooks: WebhookReceiver, fault: Fault, round: number): Promise<void> {
   const setup = await setUpAi(client, {
     name: `fault-${round}`,
     phrases: [...lines, 'yes', 'no'],
@@ -50,12 +51,35 @@ async function callThroughFault(cluster: Cluster, client: Client, fault: Fault, 
     greeting,
     ...lines.map(answerTo),
   ]);
+  await expectRecordsComplete(cluster, client, webhooks, call, setup.model);
 }
+
+/** The AIcall's webhooks once each and in order, and its usage in the ledger, nothing twice. */
+async function expectRecordsComplete(cluster: Cluster, client: Client, webhooks: WebhookReceiver, call: LiveCall, model: string): Promise<void> {
+  const aicallId = await call.aicallId();
+  await expectWebhooksOnceInOrder(webhooks, aicallId, await call.messages());
+  await expectLedgerComplete(client, aicallId, cluster.llm.requests(model).length);
+}
+
+/**
+ * A customer of the fault tests, its webhooks going to a receiver of the test (ai-manager is
+ * allowed to reach 127.0.0.1 in these clusters).
+ */
+async function customerWithWebhooks(cluster: Cluster, name: string): Promise<{ client: Client; webhooks: WebhookReceiver }> {
+  const client = await cluster.newCustomer(name);
+  const webhooks = await startWebhookReceiver();
+  onTestFinished(() => webhooks.close());
+  await client.api('PUT', '/v1.0/customer', { webhook_uri: webhooks.url });
+  return { client, webhooks };
+}
+
+/** ai-manager may deliver webhooks to the tests' receivers on 127.0.0.1. */
+const webhooksToLoopback = { 'ai-manager': { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } };
 
 /** Faults the platform rides out today: each is run `rounds` times against one cluster on private servers. */
 export function faultsSuite(title: string, telephony: TelephonyKind, faults: Fault[], rounds = 3): void {
   describeOn(telephony, `faults: calls keep every word through ${title} (three processes, private PostgreSQL + RabbitMQ)`, () => {
-    const clusterOf = useCluster(`faults-${title.split(' ')[0]}`, { telephony, servers: 'private' });
+    const clusterOf = useCluster(`faults-${title.split(' ')[0]}`, { telephony, servers: 'private', extraEnvironment: webhooksToLoopback });
     let cluster: Cluster;
     beforeEach(() => {
       cluster = clusterOf();
@@ -63,9 +87,9 @@ export function faultsSuite(title: string, telephony: TelephonyKind, faults: Fau
 
     for (const fault of faults) {
       it(`${fault.name}, ${rounds} times`, async () => {
-        const client = await cluster.newCustomer(`faults-${fault.name}`);
+        const { client, webhooks } = await customerWithWebhooks(cluster, `faults-${fault.name}`);
         for (let round = 0; round < rounds; round++) {
-          await callThroughFault(cluster, client, fault, round);
+          await callThroughFault(cluster, client, webhooks, fault, round);
           await cluster.waitUntilReady(60_000);
         }
       }, 180_000 * rounds);
@@ -84,7 +108,7 @@ const flowGoodbye = 'Your booking is noted.';
  * the record must match: the caller's words and the AI's stored once and in order, the tool
  * call and its result once, the AIcall ended once, the flow ended by its `hangup`, nothing left.
  */
-async function callEndingThroughFault(cluster: Cluster, client: Client, fault: Fault, round: number): Promise<void> {
+async function callEndingThroughFault(cluster: Cluster, client: Client, webhooks: WebhookReceiver, fault: Fault, round: number): Promise<void> {
   const setup = await setUpAi(client, {
     name: `end-fault-${round}`,
     tools: ['stop_service'],
@@ -115,12 +139,13 @@ async function callEndingThroughFault(cluster: Cluster, client: Client, fault: F
   expect(messages[2]!.tool_calls?.map((toolCall) => toolCall.function.name)).toEqual(['stop_service']);
   const activeflow = await client.api<{ status: string; end_reason: string }>('GET', `/v1.0/activeflows/${call.activeflowId}`);
   expect(activeflow, 'the flow went on after ai_talk and ended with its hangup').toMatchObject({ status: 'ended', end_reason: 'hangup action' });
+  await expectRecordsComplete(cluster, client, webhooks, call, setup.model);
 }
 
 /** Faults that strike right as the AI ends its session: each is run `rounds` times against one cluster on private servers. */
 export function endOfSessionFaultsSuite(title: string, telephony: TelephonyKind, faults: Fault[], rounds = 3): void {
   describeOn(telephony, `faults: sessions end cleanly through ${title} (three processes, private PostgreSQL + RabbitMQ)`, () => {
-    const clusterOf = useCluster(`faults-end-${title.split(' ')[0]}`, { telephony, servers: 'private' });
+    const clusterOf = useCluster(`faults-end-${title.split(' ')[0]}`, { telephony, servers: 'private', extraEnvironment: webhooksToLoopback });
     let cluster: Cluster;
     beforeEach(() => {
       cluster = clusterOf();
@@ -128,9 +153,9 @@ export function endOfSessionFaultsSuite(title: string, telephony: TelephonyKind,
 
     for (const fault of faults) {
       it(`${fault.name} as the AI ends the session, ${rounds} times`, async () => {
-        const client = await cluster.newCustomer(`faults-end-${fault.name}`);
+        const { client, webhooks } = await customerWithWebhooks(cluster, `faults-end-${fault.name}`);
         for (let round = 0; round < rounds; round++) {
-          await callEndingThroughFault(cluster, client, fault, round);
+          await callEndingThroughFault(cluster, client, webhooks, fault, round);
           await cluster.waitUntilReady(60_000);
         }
       }, 150_000 * rounds);

@@ -16,7 +16,7 @@ import { createTestPgliteDatabase, type TestPgliteDatabase } from '@avp/shared/t
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AiManagerTables } from '../db/tables.ts';
 import { aiBody, call, createTestCustomer, eventually, startHarness, type Harness } from '../testing/harness.ts';
-import { defaultResumeApology } from './session-resume.ts';
+import { defaultResumeApology, interruptedToolResult } from './session-resume.ts';
 
 /** A pipeline-manager process as ai-manager sees it: heartbeats, its own queue, what it was asked. */
 interface FakeInstance {
@@ -198,6 +198,9 @@ describe('crash resumption: a session moves to another pipeline-manager', () => 
       direction: 'outgoing',
       content,
     });
+  /** A pipeline's report of another message (an assistant tool call, a tool result). */
+  const reportMessage = (aicallId: string, message: Record<string, unknown>) =>
+    rpcCall(harness.bus, 'ai-manager', 'POST', '/v1/aimessages', { customer_id: customer.id, aicall_id: aicallId, report_id: randomUUID(), pipeline_epoch: 0, ...message });
   const row = (aicallId: string) =>
     database
       .forSchema<AiManagerTables>('ai_manager')
@@ -263,6 +266,41 @@ describe('crash resumption: a session moves to another pipeline-manager', () => 
     // The AIcall's own events: one resumption, and it did not end.
     const aicallEvents = harness.events.filter((event) => event.type.startsWith('aicall_') && (event.data as { id: string }).id === session.aicallId).map((event) => event.type);
     expect(aicallEvents).toEqual(['aicall_status_initiating', 'aicall_resumed']);
+  });
+
+  it('carries the stored tool calls with their results, and completes a call the crash left without one', async () => {
+    const serving = await instance({ shared: true });
+    const session = await sessionOn(serving, 'a table for two at eight, I am Ann');
+    const booking = { id: 'call-1', type: 'function', function: { name: 'book_table', arguments: '{"people":2,"at":"20:00"}' } };
+    const variables = { id: 'call-2', type: 'function', function: { name: 'set_variables', arguments: '{"name":"Ann"}' } };
+    const sms = { id: 'call-3', type: 'function', function: { name: 'send_sms', arguments: '{"text":"Booked"}' } };
+    await reportMessage(session.aicallId, { role: 'assistant', direction: 'incoming', content: '', tool_calls: [booking, variables] });
+    await reportMessage(session.aicallId, { role: 'tool', direction: 'outgoing', content: '{"booked":true}', tool_call_id: 'call-1' });
+    await report(session.aicallId, 0, 'by the window'); // The caller spoke while a tool ran.
+    await reportMessage(session.aicallId, { role: 'tool', direction: 'outgoing', content: '{"set":true}', tool_call_id: 'call-2' });
+    await reportMessage(session.aicallId, { role: 'assistant', direction: 'incoming', content: 'Booked for eight, Ann. Shall I text you?' });
+    await report(session.aicallId, 0, 'yes please');
+    // The text was asked for; the pipeline died before its result was stored.
+    await reportMessage(session.aicallId, { role: 'assistant', direction: 'incoming', content: '', tool_calls: [sms] });
+    const spare = await instance({ shared: false });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // Both heard.
+
+    await serving.kill();
+    await eventually(() => spare.pipelines.get(session.aicallId), 3000);
+    const start = startsOn(spare)[0]!.data as { messages: { role: string }[]; resume: unknown };
+    expect(start.messages.filter((message) => message.role !== 'system')).toEqual([
+      { role: 'user', content: 'a table for two at eight, I am Ann' },
+      { role: 'assistant', content: '', tool_calls: [booking, variables] },
+      { role: 'tool', tool_call_id: 'call-1', content: '{"booked":true}' },
+      { role: 'tool', tool_call_id: 'call-2', content: '{"set":true}' },
+      { role: 'user', content: 'by the window' },
+      { role: 'assistant', content: 'Booked for eight, Ann. Shall I text you?' },
+      { role: 'user', content: 'yes please' },
+      { role: 'assistant', content: '', tool_calls: [sms] },
+      { role: 'tool', tool_call_id: 'call-3', content: interruptedToolResult() },
+    ]);
+    // The caller's last words got no spoken answer (only a tool call): the apology.
+    expect(start.resume).toEqual({ say: defaultResumeApology });
   });
 
   it('moves the session of a stalled instance (no heartbeat, no answer) without an apology when no turn was lost, and tells it to stop', async () => {

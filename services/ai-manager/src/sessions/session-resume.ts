@@ -1,4 +1,4 @@
-import { isAppError, rpcCall, type Bus, type Logger } from '@avp/shared';
+import { isAppError, rpcCall, type Bus, type Logger, type ToolCall } from '@avp/shared';
 import { withEvents } from '../events/event-publisher.ts';
 import { claimPipeline, findAicall, type AicallRow } from '../domain/aicalls/aicall-repository.ts';
 import { toAicall } from '../domain/aicalls/aicall-service.ts';
@@ -30,10 +30,66 @@ export interface SessionResumeOptions {
 /** How a resumption went: `resumed` on `instanceId`; `taken` (someone else changed the AIcall first); `failed` (it still names `instanceId`). */
 export type ResumeOutcome = { outcome: 'resumed'; instanceId: string } | { outcome: 'taken' } | { outcome: 'failed'; instanceId: string; epoch: number };
 
-/** A stored message as the resumed pipeline's history gets it. */
-interface HistoryMessage {
-  role: 'system' | 'user' | 'assistant';
+/**
+ * A stored message as the resumed pipeline's history gets it (`messages` of `POST /v1/pipelines`):
+ * an assistant message keeps the tool calls it made, and each is answered by `tool` messages.
+ */
+export type HistoryMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; tool_calls?: ToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+/** A stored message as `history()` reads it. */
+export interface StoredMessage {
+  role: string;
   content: string;
+  tool_calls: ToolCall[] | null;
+  tool_call_id: string;
+}
+
+/**
+ * The result given for a stored tool call whose result was never stored: the old pipeline died
+ * between the call and its result, so whether the tool ran, and what it did, is unknown.
+ */
+export function interruptedToolResult(): string {
+  return JSON.stringify({
+    result: 'unknown',
+    message: 'The session was interrupted (its voice pipeline stopped) before the result of this tool call was stored; whether it ran and what it did is unknown.',
+  });
+}
+
+/**
+ * The stored messages (oldest first) as a valid LLM history: system prompts, what the caller
+ * and the AI said, and the AI's tool calls, each assistant message with tool calls followed
+ * at once by the results that answer them, in the order of the calls (the caller may have
+ * spoken while a tool ran, so a result can be stored after later words; placed later it would
+ * read to the LLM as a call never answered). A call whose result is not stored (the crash came
+ * between the call and its result) is completed with `interruptedToolResult()` rather than
+ * dropped with its partial results: the LLM must know it may have acted already (booked, set
+ * variables), which dropping would hide. A tool result whose call is not in the history is
+ * dropped, and so is a second result for the same call; text messages without text too.
+ */
+export function resumedHistory(stored: readonly StoredMessage[]): HistoryMessage[] {
+  const results = new Map<string, string>();
+  for (const message of stored) {
+    if (message.role === 'tool' && message.tool_call_id !== '' && !results.has(message.tool_call_id)) results.set(message.tool_call_id, message.content);
+  }
+  const history: HistoryMessage[] = [];
+  const answered = new Set<string>();
+  for (const message of stored) {
+    const toolCalls = (message.tool_calls ?? []).filter((call) => !answered.has(call.id));
+    if (message.role === 'assistant' && toolCalls.length > 0) {
+      history.push({ role: 'assistant', content: message.content, tool_calls: toolCalls });
+      for (const call of toolCalls) {
+        answered.add(call.id);
+        history.push({ role: 'tool', tool_call_id: call.id, content: results.get(call.id) ?? interruptedToolResult() });
+      }
+    } else if ((message.role === 'system' || message.role === 'user' || message.role === 'assistant') && message.content.trim() !== '') {
+      history.push({ role: message.role, content: message.content });
+    }
+    // `tool` messages go in right after their call (above), or nowhere.
+  }
+  return history;
 }
 
 /**
@@ -41,9 +97,11 @@ interface HistoryMessage {
  * answer (the turn was lost), or the old pipeline was speaking when it died (the answer was cut
  * and, reported only once played, is not stored).
  */
-export function needsApology(history: readonly { role: string }[], wasSpeaking: boolean): boolean {
+export function needsApology(history: readonly { role: string; content?: string }[], wasSpeaking: boolean): boolean {
   if (wasSpeaking) return true;
-  const last = history.filter((message) => message.role === 'user' || message.role === 'assistant').at(-1);
+  // An assistant message that only called tools said nothing to the caller: it is no answer.
+  const said = (message: { role: string; content?: string }) => message.role === 'user' || (message.role === 'assistant' && message.content?.trim() !== '');
+  const last = history.filter(said).at(-1);
   return last?.role === 'user';
 }
 
@@ -141,19 +199,19 @@ export class SessionResumer {
 
   /**
    * The stored conversation, oldest first, as the new pipeline's LLM history: system prompts,
-   * what the caller said and what the AI said. Tool calls and results are not carried over
-   * (their outcome is in the answers that followed).
+   * what the caller said, what the AI said and the tool calls it made with their results
+   * (`resumedHistory`).
    */
   private async history(aicallId: string): Promise<HistoryMessage[]> {
     const rows = await this.options.domain.db
       .selectFrom('aimessages')
-      .select(['role', 'content'])
+      .select(['role', 'content', 'tool_calls', 'tool_call_id'])
       .where('aicall_id', '=', aicallId)
-      .where('role', 'in', ['system', 'user', 'assistant'])
+      .where('role', 'in', ['system', 'user', 'assistant', 'tool'])
       .orderBy('tm_create', 'asc')
       .orderBy('id', 'asc')
       .execute();
-    return rows.filter((message) => message.content.trim() !== '').map((message) => ({ role: message.role as HistoryMessage['role'], content: message.content }));
+    return resumedHistory(rows);
   }
 
   /** A notification on the AIcall and the `aicall_resumed` event (webhooks, WebSocket). */

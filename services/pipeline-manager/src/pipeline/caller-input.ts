@@ -72,7 +72,8 @@ export class CallerInput {
   async consumeStt(): Promise<void> {
     try {
       for await (const event of this.stt.events) {
-        if (this.hooks.isEnded()) return;
+        // After the end only the usage counts (STT reports it as its session closes).
+        if (this.hooks.isEnded() && event.type !== 'usage') continue;
         if (event.type === 'interim' || event.type === 'final') this.hooks.transcript(event.text, event.type === 'final');
         switch (event.type) {
           case 'final':

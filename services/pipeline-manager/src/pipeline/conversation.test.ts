@@ -6,9 +6,8 @@ import { runningConversations, until } from './testing/conversation-harness.ts';
 
 const running = runningConversations();
 
-function setup(answers: ScriptedAnswer[], overrides: Partial<ConversationOptions> = {}) {
+function setup(answers: ScriptedAnswer[], overrides: Partial<ConversationOptions> = {}, stt = new FakeStt()) {
   const transport = new FakeTransport();
-  const stt = new FakeStt();
   const llm = new FakeLlm(answers);
   const tts = new FakeTts();
   const events: ConversationEvent[] = [];
@@ -197,6 +196,20 @@ describe('Conversation', () => {
     await until(() => of('usage').some((event) => event.kind === 'tts'), 'tts usage');
     expect(of('usage').find((event) => event.kind === 'llm')).toMatchObject({ provider: 'fake.llm', inputTokens: 10 });
     expect(of('usage').find((event) => event.kind === 'stt')).toMatchObject({ audioSeconds: 1.5 });
+  });
+
+  it("bills the audio STT reports as its session closes, before it reports the end", async () => {
+    // Real STT sessions count their audio and report it on close: dropped, no call's speech
+    // recognition was ever billed.
+    const { conversation, transport, events, of } = setup([words('Hello there, friend.')], {}, new FakeStt({ usageOnClose: true }));
+    await conversation.start();
+    await until(() => of('assistant_message').length === 1, 'the greeting');
+    transport.hear(50, 0);
+    await conversation.stop('the call hung up');
+    const stt = events.findIndex((event) => event.type === 'usage' && event.kind === 'stt');
+    expect(stt, 'an stt usage event').toBeGreaterThanOrEqual(0);
+    expect(of('usage').find((event) => event.kind === 'stt')!.audioSeconds).toBeGreaterThanOrEqual(1);
+    expect(stt).toBeLessThan(events.findIndex((event) => event.type === 'ended'));
   });
 
   it('records a finished answer once it has played, and only the heard part when the call ends first', async () => {

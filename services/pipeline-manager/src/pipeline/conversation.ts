@@ -11,6 +11,9 @@ import { PreemptiveAnswer } from './preemptive-answer.ts';
 import { isStallError, type StallError } from './stall-watchdog.ts';
 import { runToolRound } from './tool-round.ts';
 
+/** Longest wait, as a conversation ends, for STT's last events (its usage) after closing it. */
+const STT_USAGE_WAIT_MS = 1000;
+
 export type { ConversationEvent, ConversationOptions, ConversationVad, ToolExecution, TurnLatency } from './conversation-types.ts';
 
 /**
@@ -26,6 +29,8 @@ export class Conversation {
   private readonly speech: BotSpeech;
   private stt: SttSession | undefined;
   private input: CallerInput | undefined;
+  /** Settles once STT's events have all been read (its session closed). */
+  private sttConsumed: Promise<void> = Promise.resolve();
   private readonly unsubscribe: (() => void)[] = [];
   private current: BotTurn | undefined;
   private turnCounter = 0;
@@ -99,7 +104,7 @@ export class Conversation {
       fail: (error, stage) => this.fail(error, stage),
     });
     this.input = input;
-    void input.consumeStt();
+    this.sttConsumed = input.consumeStt();
     this.unsubscribe.push(transport.onAudio((frame) => input.onAudio(frame)));
     this.unsubscribe.push(transport.onAudio((frame, mediaTimeMs) => this.interruption.callerFrame(frame, mediaTimeMs)));
     this.unsubscribe.push(transport.onSegmentPlayed((playout) => this.record.segmentPlayed(playout)));
@@ -192,6 +197,8 @@ export class Conversation {
     this.current?.controller.abort(new Error(reason));
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     this.stt?.close();
+    // STT reports the audio it took as its session closes: that usage is billed before `ended`.
+    await Promise.race([this.sttConsumed, new Promise((resolve) => setTimeout(resolve, STT_USAGE_WAIT_MS))]);
     this.options.onEvent({ type: 'ended', reason, ...(error ? { error } : {}) });
     await Promise.allSettled([...this.turns]);
   }

@@ -8,7 +8,7 @@ import { Conversation, type ConversationEvent, type ConversationVad, type ToolEx
 import { ConversationReports, type ReportingSession } from './conversation-reports.ts';
 import { connectCallMedia, type MediaTransportKind } from './media-connection.ts';
 import { realInboundFrames, type LivenessTarget } from './pipeline-liveness.ts';
-import { checkMediaChoice, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
+import { checkMediaChoice, toLlmHistory, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 import { confirmFirstOutput, fallbackProviders, providerFailure, watchFirstOutput } from './provider-start.ts';
 import { ReportOutbox } from './report-outbox.ts';
 
@@ -162,7 +162,7 @@ export class PipelineSessions {
       const vad: ConversationVad = this.options.createVad
         ? await this.options.createVad(request.ai.vad_config)
         : await createVoiceActivityDetector({ engine: this.options.vadEngine ?? 'silero', config: request.ai.vad_config });
-      const messages: LlmMessage[] = request.messages.map((message) => ({ role: message.role, content: message.content }));
+      const messages: LlmMessage[] = toLlmHistory(request.messages);
       const session: Session = {
         id,
         request,

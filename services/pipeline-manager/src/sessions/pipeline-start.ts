@@ -1,6 +1,18 @@
-import { turnConfigSchema, vadConfigSchema } from '@avp/shared';
+import { toolCallSchema, turnConfigSchema, vadConfigSchema } from '@avp/shared';
 import { z } from 'zod';
 import type { LlmMessage, LlmProvider, SttProvider, TtsProvider } from '../providers/types.ts';
+
+/**
+ * A message of the history a pipeline starts with (as ai-manager stores them): an assistant
+ * message may carry the tool calls it made (its text may then be empty), answered by `tool`
+ * messages naming the call (crash resumption carries them over).
+ */
+export const historyMessageSchema = z.discriminatedUnion('role', [
+  z.object({ role: z.enum(['system', 'user']), content: z.string() }),
+  z.object({ role: z.literal('assistant'), content: z.string(), tool_calls: z.array(toolCallSchema).optional() }),
+  z.object({ role: z.literal('tool'), tool_call_id: z.string().min(1), content: z.string() }),
+]);
+export type HistoryMessage = z.infer<typeof historyMessageSchema>;
 
 /** `POST /v1/pipelines`: start the voice pipeline of an AIcall on a call. */
 export const pipelineStartSchema = z.object({
@@ -29,7 +41,7 @@ export const pipelineStartSchema = z.object({
     fallback_tts_voice_id: z.string().optional(),
   }),
   /** System prompts and earlier messages, oldest first. */
-  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).default([]),
+  messages: z.array(historyMessageSchema).default([]),
   tools: z.array(z.object({ name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()) })).default([]),
   /**
    * How the call's audio reaches the pipeline; null = the deployment's default
@@ -57,6 +69,34 @@ export const pipelineStartSchema = z.object({
   confirm_llm_ms: z.number().int().min(0).max(30_000).default(0),
 });
 export type PipelineStart = z.infer<typeof pipelineStartSchema>;
+
+/**
+ * The start's history as the conversation's LLM history, in the form the pipeline keeps its own
+ * tool rounds in (an assistant message with `toolCalls`, then `tool` results naming the tool). A
+ * tool result whose call is not earlier in the history is dropped: no LLM API takes it.
+ */
+export function toLlmHistory(messages: readonly HistoryMessage[]): LlmMessage[] {
+  const calls = new Map<string, string>();
+  const history: LlmMessage[] = [];
+  for (const message of messages) {
+    switch (message.role) {
+      case 'assistant': {
+        const toolCalls = (message.tool_calls ?? []).map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments }));
+        for (const call of toolCalls) calls.set(call.id, call.name);
+        history.push(toolCalls.length > 0 ? { role: 'assistant', content: message.content, toolCalls } : { role: 'assistant', content: message.content });
+        break;
+      }
+      case 'tool': {
+        const name = calls.get(message.tool_call_id);
+        if (name !== undefined) history.push({ role: 'tool', toolCallId: message.tool_call_id, name, content: message.content });
+        break;
+      }
+      default:
+        history.push({ role: message.role, content: message.content });
+    }
+  }
+  return history;
+}
 
 /** Refuses what Asterisk cannot carry: slin16 over RTP is dropped by Asterisk on receipt. */
 export function checkMediaChoice(transport: 'rtp' | 'websocket', format: PipelineStart['format']): string | undefined {

@@ -165,14 +165,24 @@ export class FakeStt implements SttProvider {
   readonly name = 'fake.stt';
   session: (SttSession & { emit(event: SttEvent): void; written: number }) | undefined;
 
+  /** `usageOnClose`: report the audio written (20 ms a frame) as the session closes, as real STTs do. */
+  constructor(private readonly options: { usageOnClose?: boolean } = {}) {}
+
   async start(): Promise<SttSession> {
     const events = new AsyncQueue<SttEvent>();
+    let closed = false;
+    const end = () => {
+      if (closed) return;
+      closed = true;
+      if (this.options.usageOnClose) events.push({ type: 'usage', audioSeconds: session.written * 0.02 });
+      events.end();
+    };
     const session = {
       written: 0,
       events,
       write: () => void session.written++,
-      finish: async () => events.end(),
-      close: () => events.end(),
+      finish: async () => end(),
+      close: () => end(),
       emit: (event: SttEvent) => events.push(event),
     };
     this.session = session;

@@ -3,6 +3,7 @@ import { eventually } from '@avp/shared/testing';
 import { beforeEach, expect, it } from 'vitest';
 import { expectNothingLeft, placeCall, setUpAi } from './calls.ts';
 import type { Client, Cluster } from './cluster.ts';
+import { customerWithWebhooks, expectLedgerComplete, expectWebhooksOnceInOrder, webhooksToLoopback, type WebhookReceiver } from './fault-records.ts';
 import type { ServiceProcess } from './service-processes.ts';
 import { acceptanceTelephony, describeOn, useCluster } from './suite.ts';
 
@@ -47,7 +48,7 @@ async function servingProcess(cluster: Cluster, aicallId: string): Promise<Servi
  */
 describeOn(telephony, 'faults: a call survives kill -9 of its pipeline-manager, resumed on the other (three services, two pipeline-managers)', () => {
   // The machine's PostgreSQL and RabbitMQ: this fault touches neither (and the file stays short).
-  const clusterOf = useCluster('faults-resume', { telephony, pipelineManagers: 2 });
+  const clusterOf = useCluster('faults-resume', { telephony, pipelineManagers: 2, extraEnvironment: webhooksToLoopback });
   let cluster: Cluster;
   beforeEach(() => {
     cluster = clusterOf();
@@ -57,7 +58,7 @@ describeOn(telephony, 'faults: a call survives kill -9 of its pipeline-manager, 
    * One call through the fault: `kill` is kill -9 (the process is started again), `stall` is
    * SIGSTOP for 5 s (the process wakes up replaced, and must stop its pipeline without a word).
    */
-  async function callThroughCrash(client: Client, round: number, fault: 'kill' | 'stall' = 'kill'): Promise<{ gapMs: number; killToAudioMs: number }> {
+  async function callThroughCrash(client: Client, webhooks: WebhookReceiver, round: number, fault: 'kill' | 'stall' = 'kill'): Promise<{ gapMs: number; killToAudioMs: number }> {
     const setup = await setUpAi(client, {
       name: `resume-${round}`,
       phrases: [...lines, 'yes', 'no'],
@@ -132,14 +133,18 @@ describeOn(telephony, 'faults: a call survives kill -9 of its pipeline-manager, 
     expect(aicall).toMatchObject({ id: aicallId, status: 'terminated' });
     // One media leg at a time: the dead pipeline's was replaced, never two in the call's bridge.
     expect(call.mediaChannels.size).toBe(2);
+    await expectWebhooksOnceInOrder(webhooks, aicallId, messages);
+    expect(webhooks.deliveries.filter((delivery) => delivery.type === 'aicall_resumed' && delivery.data.id === aicallId).length, 'one aicall_resumed webhook').toBe(1);
+    // The killed process's unsent usage (an in-memory buffer) may be lost: LLM requests are not counted.
+    await expectLedgerComplete(client, aicallId, fault === 'kill' ? undefined : cluster.llm.requests(setup.model).length);
     return { gapMs, killToAudioMs };
   }
 
   it('kill -9 of the serving pipeline-manager mid-answer, 3 times: the other takes the call over and the conversation goes on', async () => {
-    const client = await cluster.newCustomer('faults-resume');
+    const { client, webhooks } = await customerWithWebhooks(cluster, 'faults-resume');
     const gaps: { gapMs: number; killToAudioMs: number }[] = [];
     for (let round = 0; round < 3; round++) {
-      gaps.push(await callThroughCrash(client, round));
+      gaps.push(await callThroughCrash(client, webhooks, round));
       await cluster.waitUntilReady(60_000);
     }
     console.log(
@@ -148,8 +153,8 @@ describeOn(telephony, 'faults: a call survives kill -9 of its pipeline-manager, 
   }, 180_000);
 
   it('SIGSTOP of the serving pipeline-manager mid-answer for 5 s: the other takes the call over, the stalled one wakes up replaced and says nothing', async () => {
-    const client = await cluster.newCustomer('faults-resume-stall');
-    const gap = await callThroughCrash(client, 10, 'stall');
+    const { client, webhooks } = await customerWithWebhooks(cluster, 'faults-resume-stall');
+    const gap = await callThroughCrash(client, webhooks, 10, 'stall');
     console.log(`crash resumption after a stall [${telephony}]: caller's gap ${gap.gapMs} ms; stop -> first audio ${gap.killToAudioMs} ms`);
   }, 90_000);
 });

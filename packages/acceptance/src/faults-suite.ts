@@ -1,9 +1,9 @@
 import type { TelephonyKind } from '@avp/asterisk-testing';
 import { eventually } from '@avp/shared/testing';
-import { beforeEach, expect, it, onTestFinished } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { expectNothingLeft, placeCall, setUpAi, type LiveCall } from './calls.ts';
 import type { Client, Cluster } from './cluster.ts';
-import { expectLedgerComplete, expectWebhooksOnceInOrder, startWebhookReceiver, type WebhookReceiver } from './fault-records.ts';
+import { customerWithWebhooks, expectLedgerComplete, expectWebhooksOnceInOrder, webhooksToLoopback, type WebhookReceiver } from './fault-records.ts';
 import { describeOn, useCluster } from './suite.ts';
 
 /** What the caller says, turn by turn (phrases the offline recogniser knows). */
@@ -61,20 +61,6 @@ async function expectRecordsComplete(cluster: Cluster, client: Client, webhooks:
   await expectLedgerComplete(client, aicallId, cluster.llm.requests(model).length);
 }
 
-/**
- * A customer of the fault tests, its webhooks going to a receiver of the test (ai-manager is
- * allowed to reach 127.0.0.1 in these clusters).
- */
-async function customerWithWebhooks(cluster: Cluster, name: string): Promise<{ client: Client; webhooks: WebhookReceiver }> {
-  const client = await cluster.newCustomer(name);
-  const webhooks = await startWebhookReceiver();
-  onTestFinished(() => webhooks.close());
-  await client.api('PUT', '/v1.0/customer', { webhook_uri: webhooks.url });
-  return { client, webhooks };
-}
-
-/** ai-manager may deliver webhooks to the tests' receivers on 127.0.0.1. */
-const webhooksToLoopback = { 'ai-manager': { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } };
 
 /** Faults the platform rides out today: each is run `rounds` times against one cluster on private servers. */
 export function faultsSuite(title: string, telephony: TelephonyKind, faults: Fault[], rounds = 3): void {

@@ -128,6 +128,12 @@ export const endOfTurnConfigSchema = z
     complete_stop_secs: z.number().min(0.05).max(10).optional(),
     /** Seconds of silence that end the turn when the transcript is plainly unfinished (0.05-10). */
     incomplete_stop_secs: z.number().min(0.05).max(10).optional(),
+    /**
+     * Whether the finished-utterance wait learns this caller's pauses during the call (dynamic
+     * endpointing): after pauses within a turn, or an answer the caller talked into at once, it
+     * waits a little longer than the longest recent one (never longer than `incomplete_stop_secs`).
+     */
+    adaptive: z.boolean().optional(),
   })
   .refine(
     (value) =>
@@ -148,6 +154,7 @@ export const defaultEndOfTurnConfig: Required<EndOfTurnConfig> = {
   preemptive_pause_secs: 0.2,
   complete_stop_secs: 0.75,
   incomplete_stop_secs: 1.6,
+  adaptive: true,
 };
 /**
  * What of the caller's sound over the bot stops it. Speech becomes an interruption once it has

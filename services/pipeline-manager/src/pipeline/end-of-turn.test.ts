@@ -38,7 +38,7 @@ describe('looksComplete', () => {
 
 describe('endOfTurnSettings', () => {
   it('takes the defaults and never lets the unfinished wait be shorter than the finished one', () => {
-    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600, speechOnsetHoldMs: 400 });
+    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600, speechOnsetHoldMs: 400, adaptive: true });
     expect(endOfTurnSettings({ complete_stop_secs: 2 }).incompleteStopMs).toBe(2000);
     expect(endOfTurnSettings({ preemptive_enabled: false, preemptive_pause_secs: 0.3 })).toMatchObject({ preemptiveEnabled: false, preemptivePauseMs: 300 });
   });
@@ -158,6 +158,60 @@ describe('TurnEndDetector', () => {
     turns.speechStarted();
     advance(2000);
     expect(calls).toEqual([]);
+  });
+
+  it('learns a pause after finished-looking words: the next finished utterance waits a little longer than it', () => {
+    const turns = detector({ preemptive_enabled: false });
+    turns.speechStarted();
+    turns.final('I need an appointment');
+    turns.speechStopped(0);
+    advance(700); // the caller goes on after 0.7 s
+    turns.speechStarted();
+    turns.final('with doctor Smith');
+    turns.speechStopped(0);
+    advance(750);
+    expect(calls).toEqual([]); // 0.75 s would have ended it: now it waits 0.7 + 0.15 s
+    advance(100);
+    expect(calls).toEqual(['end I need an appointment with doctor Smith']);
+  });
+
+  it('learns from an end that came too early (the caller went on at once), and never beyond incomplete_stop_secs', () => {
+    const turns = detector({ preemptive_enabled: false });
+    turns.speechStarted();
+    turns.final('Tomorrow works');
+    turns.speechStopped(0);
+    advance(750);
+    expect(calls).toEqual(['end Tomorrow works']);
+    advance(300);
+    turns.speechStarted(); // 1.05 s after the words: a pause the 0.75 s wait cut
+    turns.final('but only before noon');
+    turns.speechStopped(0);
+    advance(1199);
+    expect(calls).toHaveLength(1);
+    advance(1);
+    expect(calls.at(-1)).toBe('end but only before noon');
+    // Cut again after 1.2 s, going on 0.4 s later: 1.6 s + 0.15 s, capped at incomplete_stop_secs.
+    advance(400);
+    turns.speechStarted();
+    turns.final('please');
+    turns.speechStopped(0);
+    advance(1599);
+    expect(calls.at(-1)).toBe('end but only before noon');
+    advance(1);
+    expect(calls.at(-1)).toBe('end please');
+  });
+
+  it('keeps the fixed waits with adaptive off', () => {
+    const turns = detector({ preemptive_enabled: false, adaptive: false });
+    turns.speechStarted();
+    turns.final('I need an appointment');
+    turns.speechStopped(0);
+    advance(700);
+    turns.speechStarted();
+    turns.final('with doctor Smith');
+    turns.speechStopped(0);
+    advance(750);
+    expect(calls).toEqual(['end I need an appointment with doctor Smith']);
   });
 
   it('discards the prepared answer when more text comes, and ends nothing without text', () => {

@@ -8,6 +8,8 @@ export interface EndOfTurnSettings {
   incompleteStopMs: number;
   /** How long sound during a pause may hold off the end of the turn, waiting for the VAD to call it speech. */
   speechOnsetHoldMs: number;
+  /** Learn the caller's pauses (dynamic endpointing). */
+  adaptive: boolean;
 }
 
 /**
@@ -29,6 +31,7 @@ export function endOfTurnSettings(config: EndOfTurnConfig = {}): EndOfTurnSettin
     // The VAD's default start_secs (0.2 s) plus its analysis window, batching and some slack
     // for a busy event loop; it only delays a turn's end while there is sound on the line.
     speechOnsetHoldMs: 400,
+    adaptive: merged.adaptive,
   };
 }
 
@@ -91,7 +94,11 @@ export function looksComplete(transcript: string): boolean {
   return true;
 }
 
-/** How long silence must last before this transcript ends the caller's turn. */
-export function endOfTurnWaitMs(settings: EndOfTurnSettings, transcript: string, providerEnded: boolean): number {
-  return providerEnded || looksComplete(transcript) ? settings.completeStopMs : settings.incompleteStopMs;
+/**
+ * How long silence must last before this transcript ends the caller's turn; `learnedMs` is what
+ * the caller's own pauses this call call for (0 before any), never beyond `incompleteStopMs`.
+ */
+export function endOfTurnWaitMs(settings: EndOfTurnSettings, transcript: string, providerEnded: boolean, learnedMs = 0): number {
+  const wait = providerEnded || looksComplete(transcript) ? settings.completeStopMs : settings.incompleteStopMs;
+  return Math.max(wait, Math.min(learnedMs, settings.incompleteStopMs));
 }

@@ -1,8 +1,15 @@
 import type { TurnLatency } from './conversation-types.ts';
-import { endOfTurnWaitMs, type EndOfTurnSettings } from './end-of-turn.ts';
+import { endOfTurnWaitMs, looksComplete, type EndOfTurnSettings } from './end-of-turn.ts';
 
 /** A break in the sound this long ends it (the gaps inside words are shorter). */
 const soundBreakMs = 100;
+/** Dynamic endpointing: the caller's pauses it learns from (the newest), and the margin above the longest. */
+const learnedPauses = 5;
+const learnedMarginMs = 150;
+/** Speech that began this soon after the turn was ended is the caller going on: the end came too early. */
+const prematureWindowMs = 500;
+/** Shorter gaps are not pauses (the VAD's own stop wait is 0.2 s by default). */
+const shortestPauseMs = 150;
 
 /** What the detector decides, for the conversation to act on. */
 export interface TurnEndHooks {
@@ -36,6 +43,10 @@ export class TurnEndDetector {
   private heardSpeech = false;
   private preempted: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Pauses the caller made within turns this call (ms), newest last. */
+  private readonly pauses: number[] = [];
+  /** Where the silence that ended the last turn began, and when it ended it. */
+  private lastEnd: { silenceFrom: number; at: number } | undefined;
 
   constructor(
     private readonly settings: EndOfTurnSettings,
@@ -54,6 +65,7 @@ export class TurnEndDetector {
   }
 
   speechStarted(): void {
+    if (this.settings.adaptive) this.learnPause();
     this.speaking = true;
     this.heardSpeech = true;
     this.silenceFrom = undefined;
@@ -115,7 +127,7 @@ export class TurnEndDetector {
     const text = this.text;
     if (this.speaking || this.silenceFrom === undefined || text === '') return;
     const silentFor = this.now() - this.silenceFrom;
-    const endAfter = endOfTurnWaitMs(this.settings, text, this.providerEnded);
+    const endAfter = endOfTurnWaitMs(this.settings, text, this.providerEnded, this.learnedWaitMs());
     if (silentFor >= endAfter) {
       const heldFor = this.soundSince === undefined ? undefined : this.now() - this.soundSince;
       if (heldFor !== undefined && heldFor < this.settings.speechOnsetHoldMs) {
@@ -137,10 +149,43 @@ export class TurnEndDetector {
     this.timer = setTimeout(() => this.evaluate(), Math.max(1, next - silentFor));
   }
 
+  /**
+   * Dynamic endpointing: speech that resumes a pause within the turn, or that comes within
+   * `prematureWindowMs` of the turn's end (the caller was not done), teaches the detector how
+   * long this caller pauses. Its onset is where the sound began (the VAD reports it later).
+   */
+  private learnPause(): void {
+    const onset = Math.min(this.now(), this.soundSince ?? this.now());
+    let pause: number | undefined;
+    // Only pauses after words that read as finished: those are the ones the shorter wait risks
+    // taking for the end (an unfinished-looking transcript already waits the longer one).
+    if (!this.speaking && this.heardSpeech && this.silenceFrom !== undefined && this.readsFinished()) pause = onset - this.silenceFrom;
+    else if (!this.heardSpeech && this.lastEnd && onset - this.lastEnd.at <= prematureWindowMs) pause = onset - this.lastEnd.silenceFrom;
+    this.lastEnd = undefined;
+    if (pause === undefined || pause < shortestPauseMs || pause > this.settings.incompleteStopMs + this.settings.speechOnsetHoldMs) return;
+    this.pauses.push(pause);
+    if (this.pauses.length > learnedPauses) this.pauses.shift();
+  }
+
+  private readsFinished(): boolean {
+    return this.text !== '' && (this.providerEnded || looksComplete(this.text));
+  }
+
+  /** A little longer than the longest of the caller's recent pauses (0 before any). */
+  private learnedWaitMs(): number {
+    return this.pauses.length === 0 ? 0 : Math.max(...this.pauses) + learnedMarginMs;
+  }
+
+  /** What the detector has learned of the caller's pauses: the wait it adds (0 = none yet). */
+  get learnedStopMs(): number {
+    return Math.min(this.learnedWaitMs(), this.settings.incompleteStopMs);
+  }
+
   private finish(): void {
     this.cancel();
     const text = this.text;
     const latency = { ...this.latency(), turnEndAt: this.now() };
+    this.lastEnd = this.silenceFrom !== undefined && this.readsFinished() ? { silenceFrom: this.silenceFrom, at: this.now() } : undefined;
     this.finals = [];
     this.preempted = undefined;
     this.providerEnded = false;

@@ -178,10 +178,10 @@ export async function placeCall(cluster: Cluster, client: Client, number: string
   const waitForMessage = async (predicate: (message: StoredMessage) => boolean, what: string, timeoutMs = 30_000) => {
     let found: StoredMessage | undefined;
     await eventually(
-      async () => {
+      throughOutages(async () => {
         found = (await messages()).find(predicate);
         return found !== undefined;
-      },
+      }),
       what,
       timeoutMs,
       100,
@@ -202,6 +202,18 @@ export async function placeCall(cluster: Cluster, client: Client, number: string
 }
 
 /**
+ * A poll that answers "not yet" while the platform answers 502/503/504 (a broker or database
+ * restart the test injected: the API says so until it is back), and fails on anything else.
+ */
+export function throughOutages(predicate: () => Promise<boolean>): () => Promise<boolean> {
+  return () =>
+    predicate().catch((error: unknown) => {
+      if (error instanceof Error && /: 50[234] /.test(error.message)) return false;
+      throw error;
+    });
+}
+
+/**
  * Waits until nothing of the call is left: the AIcall (if one was made) terminated and its
  * pipeline gone from pipeline-manager, the caller's channel, every media channel and bridge
  * it used gone from Asterisk, and the activeflow ended.
@@ -210,11 +222,11 @@ export async function expectNothingLeft(cluster: Cluster, client: Client, call: 
   await eventually(async () => !(await cluster.telephony.channels()).some((channel) => channel.id === call.caller.id), 'the caller channel to be gone', 20_000, 100);
   if (options.aicall ?? true) {
     const aicallId = await call.aicallId();
-    await eventually(async () => (await client.api<{ status: string }>('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to be terminated', 20_000, 100);
+    await eventually(throughOutages(async () => (await client.api<{ status: string }>('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated'), 'the AIcall to be terminated', 20_000, 100);
     await eventually(async () => !(await cluster.pipelines()).some((pipeline) => pipeline.aicall_id === aicallId), 'the pipeline to be gone', 20_000, 100);
   }
   await eventually(async () => !(await cluster.telephony.channels()).some((channel) => call.mediaChannels.has(channel.id)), "the call's media channels to be gone", 20_000, 100);
   await eventually(async () => !(await cluster.telephony.bridges()).some((bridge) => call.bridges.has(bridge.id)), "the call's bridges to be gone", 20_000, 100);
-  await eventually(async () => (await client.api<{ status: string }>('GET', `/v1.0/activeflows/${call.activeflowId}`)).status === 'ended', 'the activeflow to end', 20_000, 100);
+  await eventually(throughOutages(async () => (await client.api<{ status: string }>('GET', `/v1.0/activeflows/${call.activeflowId}`)).status === 'ended'), 'the activeflow to end', 20_000, 100);
 }
 

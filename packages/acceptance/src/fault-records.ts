@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eventually } from '@avp/shared/testing';
 import { expect, onTestFinished } from 'vitest';
-import type { StoredMessage } from './calls.ts';
+import { throughOutages, type StoredMessage } from './calls.ts';
 import type { Client, Cluster } from './cluster.ts';
 
 /** One webhook POST as the customer's receiver got it. */
@@ -141,11 +141,11 @@ export async function expectLedgerComplete(client: Client, aicallId: string, llm
   // session ends: wait for them to be in.
   let ledger = await ledgerOf(client);
   await eventually(
-    async () => {
+    throughOutages(async () => {
       ledger = await ledgerOf(client);
       const ofCall = ledger.entries.filter((entry) => entry.aicall_id === aicallId);
       return ofCall.filter((entry) => entry.usage_kind === 'llm').length >= (llmRequests ?? 1) && ['tts', 'stt'].every((kind) => ofCall.some((entry) => entry.usage_kind === kind));
-    },
+    }),
     'the usage of the AIcall in the ledger',
     60_000,
     250,

@@ -23,6 +23,11 @@ interface Entry {
  * answers (including "no such key") for `ttlMs`, so a hot path costs one RPC per key and
  * interval. ai-manager announces revocations on the bus and `forget` drops them at once; a
  * missed announcement leaves a revoked key working here for at most `ttlMs`.
+ *
+ * When ai-manager cannot be asked (a broker restart, ai-manager restarting: a timeout or
+ * "unavailable", not a 401), a key it accepted within the last `staleForMs` is still accepted,
+ * so the public API rides out the outage for known keys instead of answering 504; keys never
+ * seen, or refused, still fail.
  */
 export class RpcKeyVerifier implements KeyVerifier {
   private readonly cache = new Map<string, Entry>();
@@ -31,6 +36,7 @@ export class RpcKeyVerifier implements KeyVerifier {
     private readonly bus: Bus,
     private readonly ttlMs = 5000,
     private readonly maxEntries = 10_000,
+    private readonly staleForMs = 60_000,
   ) {}
 
   async verify(key: string): Promise<Caller> {
@@ -44,7 +50,11 @@ export class RpcKeyVerifier implements KeyVerifier {
         const reply = await rpcCall<{ customer_id: string; accesskey_id: string }>(this.bus, 'ai-manager', 'POST', '/v1/accesskeys/verify', { key }, { publisher: 'flow-manager' });
         caller = { customerId: reply.customer_id, keyId: reply.accesskey_id };
       } catch (error) {
-        if (!isAppError(error) || error.httpStatus !== 401) throw error;
+        if (!isAppError(error) || error.httpStatus !== 401) {
+          // Could not ask: a key accepted a moment ago stays accepted through the outage.
+          if (cached?.caller && now - cached.expiresAt < this.staleForMs) return cached.caller;
+          throw error;
+        }
         caller = undefined;
       }
       if (this.cache.size >= this.maxEntries) this.cache.clear();

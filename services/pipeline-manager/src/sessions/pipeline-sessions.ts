@@ -267,8 +267,28 @@ export class PipelineSessions {
 
   private onEvent(session: Session, event: ConversationEvent): void {
     this.options.onConversationEvent?.(event);
+    this.logTurn(session, event);
     if (event.type === 'ended') void this.finish(session, event.reason, event.error);
     else this.reporting.onEvent(session, event);
+  }
+
+  /** What happens in the conversation, one line per step (sizes only: the words are the customer's, logged at debug). */
+  private logTurn(session: Session, event: ConversationEvent): void {
+    const base = { aicallId: session.id, turn: 'turn' in event ? event.turn : undefined };
+    switch (event.type) {
+      case 'user_transcript':
+        this.logger.info({ ...base, words: event.text.split(/\s+/).filter(Boolean).length }, 'caller turn');
+        this.logger.debug({ ...base, text: event.text }, 'caller said');
+        break;
+      case 'assistant_message':
+        this.logger.info({ ...base, characters: event.text.length, interrupted: event.interrupted, toolCalls: event.toolCalls.length }, 'answer heard');
+        break;
+      case 'interruption':
+        this.logger.info({ ...base, kind: event.kind }, 'interruption');
+        break;
+      default:
+        break;
+    }
   }
 
   private async finish(session: Session, reason: string, error?: { category: string; message: string }): Promise<void> {

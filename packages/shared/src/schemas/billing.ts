@@ -80,6 +80,11 @@ export const billingUsageSchema = z.object({
   output_tokens: z.number().min(0).max(1e12).optional(),
   characters: z.number().min(0).max(1e12).optional(),
   audio_seconds: z.number().min(0).max(1e9).optional(),
+  /**
+   * Spent on an answer prepared ahead of the end of the caller's turn and dropped because the
+   * caller went on: billed like any usage, and marked in its ledger entry's `detail`.
+   */
+  discarded: z.boolean().optional(),
 });
 export type BillingUsage = z.infer<typeof billingUsageSchema>;
 

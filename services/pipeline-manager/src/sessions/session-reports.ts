@@ -8,6 +8,7 @@ export function usageFields(event: Extract<ConversationEvent, { type: 'usage' }>
     ...(event.outputTokens !== undefined ? { output_tokens: event.outputTokens } : {}),
     ...(event.characters !== undefined ? { characters: event.characters } : {}),
     ...(event.audioSeconds !== undefined ? { audio_seconds: event.audioSeconds } : {}),
+    ...(event.discarded ? { discarded: true } : {}),
   };
 }
 

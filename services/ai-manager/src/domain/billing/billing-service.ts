@@ -26,6 +26,9 @@ import {
 } from './billing-repository.ts';
 import { defaultBillingRates, formatUnits, priceUsage, toMicroUnits, type BillingRates } from './billing-rates.ts';
 
+/** The ledger `detail` of usage spent on an answer prepared ahead and dropped (the caller went on). */
+export const discardedUsageDetail = 'answer prepared ahead, dropped: the caller went on';
+
 /** How billing is configured; every amount in micro-units (1 unit = 1,000,000). */
 export interface BillingSettings {
   /** What a new account starts with (`BILLING_INITIAL_BALANCE`). */
@@ -217,6 +220,7 @@ export class BillingService {
           output_tokens: usage.output_tokens ?? null,
           characters: usage.characters ?? null,
           audio_seconds: usage.audio_seconds ?? null,
+          ...(usage.discarded ? { detail: discardedUsageDetail } : {}),
           amount: -charge,
           balance_after: balance,
         });

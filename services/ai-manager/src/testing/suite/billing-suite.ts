@@ -137,6 +137,11 @@ export function billingSuite(get: GetContext): void {
       expect((await reportUsage(harness, { id: randomUUID(), customer_id: customer.id, kind: 'stt', provider: 'test', audio_seconds: 30 })).amount).toBe(-5000);
       expect((await reportUsage(harness, { id: randomUUID(), customer_id: customer.id, kind: 'tts', provider: 'local', characters: 5000 })).amount).toBe(0);
       expect((await accountOf(harness, customer.key)).balance).toBe(initialBalance - 28_000);
+      // Work on an answer prepared ahead and dropped is billed the same, and marked as such.
+      const dropped = await reportUsage(harness, { id: randomUUID(), customer_id: customer.id, kind: 'llm', provider: 'test.model', input_tokens: 1000, output_tokens: 500, discarded: true });
+      expect(dropped).toMatchObject({ amount: -3000, detail: 'answer prepared ahead, dropped: the caller went on' });
+      expect(first.detail).toBe('');
+      expect((await accountOf(harness, customer.key)).balance).toBe(initialBalance - 31_000);
       await expect(reportUsage(harness, { ...usage, id: 'not-a-uuid' })).rejects.toMatchObject({ reason: 'VALIDATION_FAILED' });
       await expect(reportUsage(harness, { ...usage, id: randomUUID(), kind: 'video' })).rejects.toMatchObject({ reason: 'VALIDATION_FAILED' });
       // The same id for another customer is refused, and charges nobody.

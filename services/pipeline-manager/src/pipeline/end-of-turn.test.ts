@@ -38,7 +38,7 @@ describe('looksComplete', () => {
 
 describe('endOfTurnSettings', () => {
   it('takes the defaults and never lets the unfinished wait be shorter than the finished one', () => {
-    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600, speechOnsetHoldMs: 400, adaptive: true });
+    expect(endOfTurnSettings()).toEqual({ preemptiveEnabled: true, preemptivePauseMs: 200, completeStopMs: 750, incompleteStopMs: 1600, speechOnsetHoldMs: 700, adaptive: true });
     expect(endOfTurnSettings({ complete_stop_secs: 2 }).incompleteStopMs).toBe(2000);
     expect(endOfTurnSettings({ preemptive_enabled: false, preemptive_pause_secs: 0.3 })).toMatchObject({ preemptiveEnabled: false, preemptivePauseMs: 300 });
   });
@@ -158,6 +158,24 @@ describe('TurnEndDetector', () => {
     turns.speechStarted();
     advance(2000);
     expect(calls).toEqual([]);
+  });
+
+  it('holds it up to 0.7 s of sound (a soft word onset took Silero 0.55 s), then ends it if the VAD never calls it speech', () => {
+    const turns = detector({ preemptive_enabled: false });
+    turns.speechStarted();
+    turns.final('I already paid the bill');
+    turns.speechStopped(200);
+    advance(300);
+    for (let elapsed = 0; elapsed < 680; elapsed += 20) {
+      turns.heard(true); // "but I still got a reminder", not yet speech for the VAD
+      advance(20);
+    }
+    expect(calls).toEqual([]); // 0.68 s of sound: still waiting for the VAD's verdict
+    for (let elapsed = 0; elapsed < 40; elapsed += 20) {
+      turns.heard(true); // a noise the VAD never takes for speech
+      advance(20);
+    }
+    expect(calls).toEqual(['end I already paid the bill']);
   });
 
   it('learns a pause after finished-looking words: the next finished utterance waits a little longer than it', () => {

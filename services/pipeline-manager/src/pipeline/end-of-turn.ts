@@ -28,9 +28,11 @@ export function endOfTurnSettings(config: EndOfTurnConfig = {}): EndOfTurnSettin
     // A customer who only shortens or lengthens one wait never gets an unfinished utterance
     // ended sooner than a finished one.
     incompleteStopMs: Math.max(completeStopMs, merged.incomplete_stop_secs * 1000),
-    // The VAD's default start_secs (0.2 s) plus its analysis window, batching and some slack
-    // for a busy event loop; it only delays a turn's end while there is sound on the line.
-    speechOnsetHoldMs: 400,
+    // The VAD's default start_secs (0.2 s) plus its analysis window, batching and slack: Silero
+    // was seen to take 0.4-0.55 s to call a soft word onset ("not", "but") speech, and a hold of
+    // 0.4 s then answered the caller in the middle of their sentence. It only delays a turn's
+    // end while there is sound on the line.
+    speechOnsetHoldMs: 700,
     adaptive: merged.adaptive,
   };
 }

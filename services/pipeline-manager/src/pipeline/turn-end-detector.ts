@@ -4,7 +4,7 @@ import { endOfTurnWaitMs, looksComplete, type EndOfTurnSettings } from './end-of
 /** A break in the sound this long ends it (the gaps inside words are shorter). */
 const soundBreakMs = 100;
 /** Dynamic endpointing: the caller's pauses it learns from (the newest), and the margin above the longest. */
-const learnedPauses = 5;
+const learnedPauses = 8;
 const learnedMarginMs = 150;
 /** Speech that began this soon after the turn was ended is the caller going on: the end came too early. */
 const prematureWindowMs = 500;

@@ -15,6 +15,7 @@ interface Ledger {
   aicall_id: string | null;
   amount: number;
   balance_after: number;
+  detail: string;
 }
 
 async function accountOf(harness: Harness, key: string) {

@@ -20,6 +20,17 @@ describe('InboundSilenceFiller', () => {
     expect(filler.due(200)).toBe(0);
   });
 
+  it('fills nothing on a tick late by more than a frame (packets of the stall are still unread), and on the next one what is still missing', () => {
+    const filler = new InboundSilenceFiller(60);
+    filler.arrived(0);
+    expect(filler.due(120, 60)).toBe(0); // the process was stalled: the socket may hold audio
+    filler.arrived(121); // it did: the caller's audio goes on, nothing was filled over it
+    expect(filler.due(141)).toBe(0);
+    expect(filler.due(300, 100)).toBe(0);
+    expect(filler.due(320, 100)).toBe(180); // late again, but never twice in a row: time goes on
+    expect(filler.due(340, 0)).toBe(20);
+  });
+
   it('caps one catch-up at a second and can be disabled', () => {
     const filler = new InboundSilenceFiller(100);
     filler.arrived(0);

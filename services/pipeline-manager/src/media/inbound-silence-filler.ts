@@ -32,6 +32,8 @@ export const MAX_LATE_FRAMES = 5;
 export class InboundSilenceFiller {
   private lastArrivalMs = -1;
   private filledSinceArrival = 0;
+  /** The last tick that had silence due was late and filled nothing. */
+  private deferred = false;
   /** Sequence number and timestamp of the RTP packet that last counted as an arrival. */
   private reference: { sequenceNumber: number; timestamp: number } | undefined;
 
@@ -50,6 +52,7 @@ export class InboundSilenceFiller {
   arrived(nowMs: number): void {
     this.lastArrivalMs = nowMs;
     this.filledSinceArrival = 0;
+    this.deferred = false;
   }
 
   /**
@@ -104,13 +107,26 @@ export class InboundSilenceFiller {
     return framesAfterLast > 0 && framesAfterLast <= this.filledSinceArrival;
   }
 
-  /** Milliseconds of silence to insert now (a multiple of 20, at most one second at once). */
-  due(nowMs: number): number {
+  /**
+   * Milliseconds of silence to insert now (a multiple of 20, at most one second at once).
+   * `latenessMs`: how late the tick asking runs. A tick late by more than a frame time means the
+   * process was stalled, and packets that arrived meanwhile are still unread (timers run before
+   * the socket is read): filling now would take their slots, and the audio would be dropped as
+   * late (RTP) or pushed back behind the silence (WebSocket), cutting holes into the caller's
+   * words whenever the machine is busy. Such a tick fills nothing; the next one fills what is
+   * still missing (never two ticks in a row, so time keeps passing under sustained load).
+   */
+  due(nowMs: number, latenessMs = 0): number {
     if (this.afterMs <= 0 || this.lastArrivalMs < 0) return 0;
     const idle = nowMs - this.lastArrivalMs;
     if (idle < this.afterMs) return 0;
     const frames = Math.min(50, Math.floor(idle / FRAME_MS) - this.filledSinceArrival);
     if (frames <= 0) return 0;
+    if (latenessMs > FRAME_MS && !this.deferred) {
+      this.deferred = true;
+      return 0;
+    }
+    this.deferred = false;
     this.filledSinceArrival += frames;
     return frames * FRAME_MS;
   }

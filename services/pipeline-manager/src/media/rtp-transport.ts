@@ -338,7 +338,7 @@ export class RtpTransport implements MediaTransport {
     try {
       // The tail of a talkspurt must not wait for packets that will never come.
       if (this.jitterBuffer.heldPackets > 0 && now - this.lastArrivalMs > FRAME_MS * 2) this.jitterBuffer.flush();
-      const fillMs = this.filler.due(now);
+      const fillMs = this.filler.due(now, tick.latenessMs);
       if (fillMs > 0) {
         this.counters.silenceFilledFrames += fillMs / FRAME_MS;
         this.wire.decoder.conceal(fillMs, this.emitFrame);

@@ -124,7 +124,7 @@ export class WebSocketMediaTransport implements MediaTransport {
     });
     socket.on('close', (code, reason) => this.finish(`closed ${code} ${reason.toString()}`.trim()));
     socket.on('error', () => this.countMalformed('socket-error'));
-    this.pacedTask = (options.scheduler ?? sharedPacingScheduler()).add(() => this.pump());
+    this.pacedTask = (options.scheduler ?? sharedPacingScheduler()).add((tick) => this.pump(tick.latenessMs));
   }
 
   /** Connects, waits for `MEDIA_START`, and returns the running transport. */
@@ -311,11 +311,11 @@ export class WebSocketMediaTransport implements MediaTransport {
   }
 
   /** Sends queued frames until Asterisk holds `sendAheadMs` of audio (or it said XOFF). */
-  private pump(): void {
+  private pump(latenessMs = 0): void {
     if (this.closed) return;
     const now = this.clock.now();
     this.advancePlayout(now);
-    const fillMs = this.filler.due(now);
+    const fillMs = this.filler.due(now, latenessMs);
     if (fillMs > 0) {
       this.counters.silenceFilledFrames += fillMs / FRAME_MS;
       this.wire.decoder.conceal(fillMs, this.emitFrame);

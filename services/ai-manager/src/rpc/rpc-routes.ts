@@ -149,7 +149,10 @@ export function createAiManagerRpcRouter(
     if (usage.aicall_id && !(await aicallOwnedBy(domain.db, usage.aicall_id.toLowerCase(), usage.customer_id.toLowerCase(), { deleted: true }))) {
       throw notFound('AIcall');
     }
-    if (usage.aicall_id) await assertCurrentPipeline(domain.db, usage.aicall_id, parse(pipelineEpochSchema, data).pipeline_epoch);
+    // Not fenced by the pipeline's epoch, unlike its other reports: usage is provider work that
+    // was done and paid for, also by a pipeline that was replaced while it stalled; billing it
+    // once (by its id) keeps the ledger complete.
+    parse(pipelineEpochSchema, data);
     const recorded = await billing.recordUsage(usage);
     const aicallId = recorded.entry.aicall_id;
     if (recorded.exhausted && aicallId && sessions) {

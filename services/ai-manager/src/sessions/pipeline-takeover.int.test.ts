@@ -248,6 +248,9 @@ describe('crash resumption: a session moves to another pipeline-manager', () => 
         pipeline_epoch: 0,
       }),
     ).rejects.toMatchObject({ httpStatus: 409 });
+    // Its usage is provider work that was done: billed all the same (once, by its id).
+    const usage = { id: randomUUID(), customer_id: customer.id, aicall_id: session.aicallId, kind: 'llm', provider: 'test.model', input_tokens: 10, output_tokens: 5, pipeline_epoch: 0 };
+    await expect(rpcCall(harness.bus, 'ai-manager', 'POST', '/v1/usages', usage)).resolves.toMatchObject({ usage_id: usage.id, aicall_id: session.aicallId, usage_kind: 'llm' });
     const states = await rpcCall<{ result: unknown[] }>(harness.bus, 'ai-manager', 'POST', '/v1/aicalls/states', { aicalls: [{ id: session.aicallId, customer_id: customer.id }] });
     expect(states.result).toEqual([{ id: session.aicallId, status: 'initiating', pipeline_epoch: 1 }]);
     // The replaced pipeline's end does not end the session.

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '@avp/shared/testing';
 import { expectNothingLeft, isMediaChannel, placeCall, setUpAi, speech } from './calls.ts';
 import type { Cluster } from './cluster.ts';
-import type { ChatMessage } from './fake-llm.ts';
+import type { ChatMessage } from '@avp/pipeline-manager/llm-fake';
 import { describeOn, useCluster } from './suite.ts';
 
 const longAnswer =

@@ -6,7 +6,7 @@ import amqp from 'amqplib';
 import { startTestTelephony, type TelephonyKind, type TestTelephony } from '@avp/asterisk-testing';
 import { createRabbitMqBus, isAppError, rpcCall, silentLogger, type Bus } from '@avp/shared';
 import { createTestPostgresDatabase, eventually, findInfrastructure, freePort, type Infrastructure, type TestPostgresDatabase } from '@avp/shared/testing';
-import { startFakeLlm, type FakeLlm } from './fake-llm.ts';
+import { startFakeLlm, type FakeLlm } from '@avp/pipeline-manager/llm-fake';
 import { startPrivatePostgres, startPrivateRabbitMq, type PrivateServer } from './private-servers.ts';
 import { logFileOf, ServiceProcess, type RunningService, type ServiceName } from './service-processes.ts';
 

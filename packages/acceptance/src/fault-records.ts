@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BillingLedgerEntry } from '@avp/shared';
 import { eventually } from '@avp/shared/testing';
 import { expect, onTestFinished } from 'vitest';
 import { throughOutages, type StoredMessage } from './calls.ts';
@@ -98,19 +99,7 @@ export async function expectWebhooksOnceInOrder(receiver: WebhookReceiver, aical
   expect(new Set(numbers).size, 'no sequence number twice').toBe(numbers.length);
 }
 
-interface LedgerEntry {
-  id: string;
-  kind: string;
-  usage_id: string | null;
-  aicall_id: string | null;
-  usage_kind: string;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  characters: number | null;
-  audio_seconds: number | null;
-  amount: number;
-  balance_after: number;
-}
+type LedgerEntry = BillingLedgerEntry;
 
 async function ledgerOf(client: Client): Promise<{ balance: number; entries: LedgerEntry[] }> {
   const accounts = await client.api<{ result: { id: string; balance: number }[] }>('GET', '/v1.0/billing-accounts');

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '@avp/shared/testing';
 import { expectNothingLeft, mediaLegsOf, placeCall, setUpAi, speech } from './calls.ts';
 import type { Client, Cluster } from './cluster.ts';
-import type { LlmTurn } from './fake-llm.ts';
+import type { LlmTurn } from '@avp/pipeline-manager/llm-fake';
 import { describeOn, useCluster } from './suite.ts';
 
 /**

@@ -6,17 +6,21 @@ import { createLogger, defaultEndOfTurnConfig, type Logger, type Subscription } 
 import { oneProcessEnvironmentSchema, type OneProcessEnvironment } from './config.ts';
 import { synthesizeCallerLines, talkThroughDemoCall } from './demo-call.ts';
 import { demoCallTime, followDemoEvents, type DemoCallClock, type DemoTurnLatency } from './demo-events.ts';
+import { runDemoSmsConversation, type DemoSmsResult } from './demo-sms.ts';
 import { chooseDemoEngines, demoCallerLines, demoFlowActions, demoPrompt, demoScript, demoSttPhrases, type DemoEngines, type DemoEnvironment } from './demo-scenario.ts';
 import { startOneProcess, type OneProcessPlatform } from './start-one-process.ts';
 
 export { chooseDemoEngines, demoCallerLines, demoFlowActions, demoPrompt, demoScript, demoSttPhrases, type DemoEngines, type DemoEnvironment } from './demo-scenario.ts';
 export type { DemoTurnLatency } from './demo-events.ts';
+export { demoSmsLines, demoSmsScript, type DemoSmsResult } from './demo-sms.ts';
 
 /**
  * `pnpm demo`: the platform in one process (PGlite, in-process bus, the built-in Asterisk
  * simulator), an AI and a flow created through the public API, and one simulated phone call
  * whose caller speaks with synthesised speech. The conversation is printed as it happens,
- * the call's audio (both directions) is written to a WAV file, and the API keeps running.
+ * the call's audio (both directions) is written to a WAV file; then a short SMS conversation
+ * with an AI through an SMS channel whose vendor API is a loopback stand-in (demo-sms.ts), and
+ * the API keeps running.
  *
  * The scenario is in demo-scenario.ts, the live output in demo-events.ts, the caller in demo-call.ts.
  */
@@ -63,6 +67,8 @@ export interface DemoResult {
   wavPath: string;
   wavSeconds: number;
   engines: DemoEngines;
+  /** The SMS conversation after the call. */
+  sms: DemoSmsResult;
   /** Every line printed. */
   lines: string[];
   /** The running platform when `keepRunning` is true (whoever called runDemo stops it); undefined otherwise. */
@@ -83,6 +89,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const value = source[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
+  // The SMS conversation's vendor API is a loopback stand-in: the channel must be allowed to reach it.
+  input.OUTBOUND_ALLOWED_HOSTS = [input.OUTBOUND_ALLOWED_HOSTS, '127.0.0.1'].filter(Boolean).join(',');
   const parsed = oneProcessEnvironmentSchema.safeParse(input);
   if (!parsed.success) {
     throw new Error(`bad settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
@@ -204,6 +212,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     print(`Call audio: ${wavPath} (${wavSeconds.toFixed(1)} s, stereo 16 kHz: left = caller, right = what the caller heard)`);
 
+    // A text conversation: the same platform answers SMS through a channel (offline engine).
+    print('');
+    print('Now an SMS conversation with an AI (the SMS vendor is a stand-in on 127.0.0.1; OUTBOUND_ALLOWED_HOSTS includes 127.0.0.1 for the demo) ...');
+    const sms = await runDemoSmsConversation({ url: platform.url, api, print });
+
     const result: DemoResult = {
       url: platform.url,
       accessKey,
@@ -222,6 +235,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       wavPath,
       wavSeconds,
       engines,
+      sms,
       lines,
       platform: undefined,
     };

@@ -8,6 +8,7 @@ import { createCustomer } from './domain/customers/customer-service.ts';
 import { countCustomers, findLiveKeyIds } from './domain/customers/customer-repository.ts';
 import { KeyAuthenticator } from './domain/customers/key-authenticator.ts';
 import { SecretBox } from './domain/secrets/secret-box.ts';
+import { ConversationService, type ConversationServiceOptions } from './conversations/conversation-service.ts';
 import { createAiManagerMetrics } from './events/ai-manager-metrics.ts';
 import { EventPublisher } from './events/event-publisher.ts';
 import { EventRelay, type EventRelayOptions } from './events/event-relay.ts';
@@ -84,6 +85,18 @@ export interface AiManagerOptions {
   email?: ToolExecutorOptions['email'];
   /** The SMS provider for send_message; without it the tool is not offered. */
   sms?: ToolExecutorOptions['sms'];
+  /**
+   * PUBLIC_URL: the URL vendors reach this service at (`https://api.example.com`), for the
+   * channels' `webhook_url` and the URL Twilio signs; default: each request's scheme and host.
+   */
+  publicUrl?: string;
+  /**
+   * Text conversations' AI: AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS (idleTimeoutMs, default 24 h),
+   * how long an answer may take (TEXT_ANSWER_TIMEOUT_MS), the clock idle expiry reads (tests).
+   */
+  textSessions?: Omit<NonNullable<SessionServiceOptions['text']>, 'deliver'>;
+  /** Conversations over SMS and LINE: send timeout, reply-token lifetime, flow-start retries. */
+  conversations?: Pick<ConversationServiceOptions, 'sendTimeoutMs' | 'replyTokenTtlMs' | 'flowStarts'>;
 }
 
 const defaultWebhookOptions: WebhookDispatcherOptions = {
@@ -99,6 +112,10 @@ const defaultWebhookOptions: WebhookDispatcherOptions = {
 export interface AiManager extends Service {
   /** The bus routes it serves (tests enumerate them to check every one for tenant isolation). */
   rpcRouter: RpcRouter;
+  /** AI sessions, voice and text (tests wait for text answers with `sessions.text.idle()`). */
+  sessions: SessionService;
+  /** SMS and LINE conversations: `deliver` sends a reply through a conversation's channel. */
+  conversations: ConversationService;
 }
 
 /** Builds ai-manager from its dependencies and brings its schema up to date. */
@@ -152,6 +169,8 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     ...(options.sendCooldownMs !== undefined ? { sendCooldownMs: options.sendCooldownMs } : {}),
     metrics: context.metrics,
     giveBack: options.giveBack,
+    // Replies in SMS and LINE conversations go out through the conversation's channel.
+    text: { ...options.textSessions, deliver: (input) => conversations.deliver(input) },
   });
   const takeoverSettings = options.pipelineTakeover ?? {};
   const instances = new PipelineInstances({
@@ -194,6 +213,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     tickMs: takeoverSettings.tickMs,
     probeTimeoutMs: takeoverSettings.probeTimeoutMs,
   });
+  const conversations = new ConversationService({ domain, bus: context.bus, logger, serviceName, ...options.conversations });
   const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools);
 
   if (options.developmentCustomer && (await countCustomers(db)) === 0) {
@@ -211,8 +231,20 @@ export async function createAiManager(context: ServiceContext, options: AiManage
   return {
     name: serviceName,
     rpcRouter: router,
+    sessions,
+    conversations,
     registerRoutes: (app) =>
-      registerPublicApi(app, { domain, authenticator, limiter, hub, revocations, adminToken: options.adminToken, sessions }),
+      registerPublicApi(app, {
+        domain,
+        authenticator,
+        limiter,
+        hub,
+        revocations,
+        adminToken: options.adminToken,
+        sessions,
+        conversations,
+        ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+      }),
     async start() {
       subscriptions.push(await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId }));
       // Every instance sees every event, for its own WebSocket clients (and revocations).
@@ -241,6 +273,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       await watchdog.stop();
       await instances.stop();
       await sessions.stop();
+      conversations.stop();
       stopWebhookWakeups?.();
       await dispatcher.stop();
       await relay.stop();

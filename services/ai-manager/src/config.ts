@@ -106,8 +106,18 @@ export const aiManagerSettingsSchema = z.object({
   PIPELINE_TAKEOVER_AFTER_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** What a resumed session says first when the caller's last turn was lost. */
   PIPELINE_RESUME_APOLOGY: z.string().trim().min(1).max(500).optional(),
+  /**
+   * How vendors (Twilio, LINE) reach this service from outside, e.g. `https://api.example.com`:
+   * the base of the conversation channels' `webhook_url` and of the URL Twilio signs. Unset:
+   * each request's own scheme and host (right only when nothing in between rewrites them).
+   */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Shortest time between a change of a live voice session and a message sent into it (POST /v1.0/aimessages). */
   AICALL_SEND_COOLDOWN_SECONDS: z.coerce.number().min(0).default(3),
+  /** A conversation's (SMS, LINE) AIcall with no message for this long is ended; the next message starts a new one. */
+  AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS: z.coerce.number().positive().max(8760).default(24),
+  /** The longest a text answer may take (LLM requests and tool calls together) before the sender is told there is trouble. */
+  TEXT_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(150_000),
 });
 export type AiManagerSettings = z.infer<typeof aiManagerSettingsSchema>;
 
@@ -156,6 +166,8 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
       ...(settings.PIPELINE_RESUME_APOLOGY ? { apology: settings.PIPELINE_RESUME_APOLOGY } : {}),
     },
     sendCooldownMs: settings.AICALL_SEND_COOLDOWN_SECONDS * 1000,
+    textSessions: { idleTimeoutMs: settings.AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS * 3_600_000, turnTimeoutMs: settings.TEXT_ANSWER_TIMEOUT_MS },
+    ...(settings.PUBLIC_URL ? { publicUrl: settings.PUBLIC_URL.replace(/\/+$/, '') } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { PipelineSessions, type PipelineSessionsOptions, type ProviderSource } f
 import { ReportOutbox, type ReportOutboxSettings } from './sessions/report-outbox.ts';
 import { createPipelineRpcRouter } from './sessions/rpc-routes.ts';
 import { TurnMetrics } from './sessions/turn-metrics.ts';
+import { TextTurns, type TextTurnsOptions } from './text/text-turns.ts';
 
 /** The service's name: its bus queues are `pipeline-manager.request` and `pipeline-manager.event`. */
 export const serviceName = 'pipeline-manager';
@@ -32,6 +33,8 @@ export interface PipelineManagerOptions {
   reports?: Partial<ReportOutboxSettings>;
   /** Time between this process's heartbeats, by which ai-manager notices it died (HEARTBEAT_INTERVAL_MS; default 250 ms, 0 = none). */
   heartbeatIntervalMs?: number;
+  /** Text conversations' LLM waits (TEXT_FIRST_OUTPUT_TIMEOUT_MS, default 15 s; TEXT_REQUEST_TIMEOUT_MS, default 60 s). */
+  textTurns?: Pick<TextTurnsOptions, 'firstOutputTimeoutMs' | 'requestTimeoutMs'>;
 }
 
 /**
@@ -72,7 +75,8 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
     onConversationEvent: (event) => turnMetrics.observe(event),
   });
   turnMetrics.countActiveSessions(() => sessions.size);
-  const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId });
+  const textTurns = new TextTurns({ bus: context.bus, logger, providers: options.providers ?? registryProviders, serviceName, ...options.textTurns });
+  const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId }, textTurns);
   const liveness = new PipelineLiveness({ bus: context.bus, logger, serviceName, pipelines: () => sessions.livenessTargets(), ...options.liveness });
   const heartbeat = new InstanceHeartbeat({
     bus: context.bus,

@@ -27,6 +27,10 @@ export const pipelineManagerSettingsSchema = z.object({
    * ai-manager notices within about a second that it died and has another take its sessions over (0 = none).
    */
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(250),
+  /** Text conversations: an LLM request with no output this long is tried again, then on the AI's fallback LLM. */
+  TEXT_FIRST_OUTPUT_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** Text conversations: the longest one LLM request may take in all. */
+  TEXT_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
 });
 
 /** pipeline-manager's settings when it runs as its own process. */
@@ -46,5 +50,6 @@ export function pipelineManagerOptionsFromSettings(settings: z.infer<typeof pipe
     reports: { capacity: settings.REPORT_BUFFER_SIZE, retryForMs: settings.REPORT_RETRY_FOR_MS },
     liveness: { intervalMs: settings.LIVENESS_CHECK_INTERVAL_MS, mediaTimeoutMs: settings.MEDIA_TIMEOUT_MS },
     heartbeatIntervalMs: settings.HEARTBEAT_INTERVAL_MS,
+    textTurns: { firstOutputTimeoutMs: settings.TEXT_FIRST_OUTPUT_TIMEOUT_MS, requestTimeoutMs: settings.TEXT_REQUEST_TIMEOUT_MS },
   };
 }

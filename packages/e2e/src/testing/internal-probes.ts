@@ -108,6 +108,13 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
     flow('DELETE', '/v1/bridges/:id/calls', `/v1/bridges/${ids.bridge}/calls`, { call_ids: [prober.ids.call] }),
     flow('DELETE', '/v1/bridges/:id', `/v1/bridges/${ids.bridge}`),
 
+    // A text answer for the victim's AIcall (its engine key and tools would act for them).
+    probe('pipeline-manager', 'POST', '/v1/text_turns', '/v1/text_turns', {
+      aicall_id: ids.aicall,
+      turn_id: randomUUID(),
+      ai: { engine_model: 'local.scripted' },
+      messages: [{ role: 'user', content: 'probe' }],
+    }),
     // Starting a pipeline on the victim's call (flow-manager refuses its media) ...
     pipeline('POST', '/v1/pipelines', '/v1/pipelines', { aicall_id: randomUUID(), call_id: ids.call, ai: { engine_model: 'local.scripted', tts_type: 'local' } }),
     // ... and every request on the victim's running pipeline.

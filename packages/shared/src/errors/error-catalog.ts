@@ -50,6 +50,7 @@ export const errorReasons = {
   MALFORMED_REQUEST: { status: 'INVALID_ARGUMENT', message: 'The request is not valid HTTP.' },
   REQUEST_TIMEOUT: { status: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time.' },
   MISSING_CREDENTIALS: { status: 'UNAUTHENTICATED', message: 'No access key was given.' },
+  INVALID_SIGNATURE: { status: 'UNAUTHENTICATED', message: 'The request signature is missing or not valid.' },
   INVALID_CREDENTIALS: { status: 'UNAUTHENTICATED', message: 'The access key is not valid.' },
   PERMISSION_DENIED: { status: 'PERMISSION_DENIED', message: 'The caller may not do this.' },
   RATE_LIMITED: { status: 'RESOURCE_EXHAUSTED', message: 'Too many requests; retry later.' },

@@ -21,6 +21,16 @@ export const aiManagerEventTypes = [
   'knowledgebase_created',
   'knowledgebase_updated',
   'knowledgebase_deleted',
+  'conversation_channel_created',
+  'conversation_channel_updated',
+  'conversation_channel_deleted',
+  'conversation_created',
+  /** A new message arrived in an existing conversation (`tm_update` moved). */
+  'conversation_updated',
+  /** A conversation message, inbound or outbound (data: the message). */
+  'message_created',
+  /** An outbound message's delivery status changed. */
+  'message_updated',
 ] as const;
 export type AiManagerEventType = (typeof aiManagerEventTypes)[number];
 

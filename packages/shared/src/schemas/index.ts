@@ -10,3 +10,4 @@ export * from './flow.ts';
 export * from './billing.ts';
 export * from './knowledgebase.ts';
 export * from './credential-events.ts';
+export * from './conversation.ts';

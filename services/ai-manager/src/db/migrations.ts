@@ -2,6 +2,8 @@ import { addTimestampColumns, createListIndex, type Migrations } from '@avp/shar
 import { sql } from 'kysely';
 import { eventSequenceMigration } from './migration-0012-event-sequence.ts';
 import { sessionSettingsMigrations } from './migrations-0013-0015-session-settings.ts';
+import { conversationsMigration } from './migration-0016-conversations.ts';
+import { textTurnMigrations } from './migration-0017-text-turns.ts';
 
 /**
  * ai-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
@@ -348,4 +350,6 @@ export const migrations: Migrations = {
   // Per-customer event numbers, replayable outbox rows, per-resource webhook order.
   '0012_event_sequence_and_webhook_order': eventSequenceMigration,
   ...sessionSettingsMigrations,
+  '0016_create_conversations': conversationsMigration,
+  ...textTurnMigrations,
 };

@@ -77,6 +77,8 @@ export interface AicallsTable extends TimestampColumns {
   pipeline_instance_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Raised by every takeover of the pipeline (crash resumption); reports of an older epoch are refused. */
   pipeline_epoch: ColumnType<number, number | undefined, number>;
+  /** Text conversations: the answer the AIcall waits for; an older turn's answer and tool calls are refused. */
+  text_turn_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `aimessages`: the messages of an AIcall. */
@@ -225,6 +227,48 @@ export interface KnowledgebasePassagesTable {
   search_vector: ColumnType<string, never, never>;
 }
 
+/** `conversation_channels`: a customer's SMS or LINE account; secrets sealed like `engine_key`. */
+export interface ConversationChannelsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  type: string;
+  name: string;
+  detail: string;
+  flow_id: string | null;
+  api_base_url: string;
+  account_sid: string;
+  auth_token_encrypted: string | null;
+  channel_secret_encrypted: string | null;
+  channel_access_token_encrypted: string | null;
+}
+
+/** `conversations`: unique per channel, own address (`self`) and contact (`peer`). */
+export interface ConversationsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  channel_id: string;
+  type: string;
+  self: string;
+  peer: string;
+  status: string;
+}
+
+/** `conversation_messages`: inbound and outbound; `provider_message_id` unique per channel. */
+export interface ConversationMessagesTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  conversation_id: string;
+  channel_id: string;
+  direction: string;
+  text: string;
+  provider_message_id: string | null;
+  delivery_status: string;
+  delivery_error: string;
+  aicall_id: string | null;
+  reply_token: string | null;
+  reply_token_used: Generated<boolean>;
+}
+
 export interface AiManagerTables {
   customers: CustomersTable;
   access_keys: AccessKeysTable;
@@ -240,6 +284,9 @@ export interface AiManagerTables {
   knowledgebase_passages: KnowledgebasePassagesTable;
   billing_accounts: BillingAccountsTable;
   billing_ledger: BillingLedgerTable;
+  conversation_channels: ConversationChannelsTable;
+  conversations: ConversationsTable;
+  conversation_messages: ConversationMessagesTable;
 }
 
 /** ai-manager's Kysely, or a transaction on it. */

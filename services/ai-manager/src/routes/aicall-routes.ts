@@ -23,7 +23,7 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
         tags,
         summary: 'Start an AI session',
         description:
-          'Creates the AIcall. With reference_type `call` and the id of a live call of yours (reference_id), the AI session starts on that call at once (a ringing call is answered): the AI greets the caller and the answer comes once the greeting is under way; activeflow_id, when given, must be the activeflow of that call. Without a call, activeflow_id must be an activeflow of yours. A billing account balance below the minimum is 402 INSUFFICIENT_BALANCE; a call, activeflow or AI that is not yours is 404; a call that has ended is 409; an LLM provider that refuses the engine key or is unavailable is 500 PROVIDER_ERROR (the AIcall is then terminated with the reason). Other reference types only create the record.',
+          'Creates the AIcall. With reference_type `call` and the id of a live call of yours (reference_id), the AI session starts on that call at once (a ringing call is answered): the AI greets the caller and the answer comes once the greeting is under way; activeflow_id, when given, must be the activeflow of that call. Without a call, activeflow_id must be an activeflow of yours. A billing account balance below the minimum is 402 INSUFFICIENT_BALANCE; a call, activeflow or AI that is not yours is 404; a call that has ended is 409; an LLM provider that refuses the engine key or is unavailable is 500 PROVIDER_ERROR (the AIcall is then terminated with the reason). With reference_type `""` (empty) it is a text AIcall, `progressing` at once: each message sent with POST /v1.0/aimessages is answered in the background (the answer arrives as `aimessage_created`; a message sent while the previous answer is being written supersedes it). reference_type `conversation` only creates the record: conversation AIcalls start from ai_talk in a message flow.',
         security: keySecurity,
         body: aicallCreateSchema,
         response: responses(aicallSchema),
@@ -40,6 +40,7 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
           await sessions.assertOwnActiveflow(customerId, request.body.activeflow_id);
         }
         await domain.billing?.assertCanStart(customerId);
+        if (request.body.reference_type === '' && sessions) return sessions.text.createForApi(customerId, request.body);
         return createAicall(domain, customerId, request.body);
       },
     });

@@ -9,6 +9,7 @@ import type { Caller, KeyAuthenticator } from '../domain/customers/key-authentic
 import type { Revocations } from '../events/revocations.ts';
 import type { WebsocketHub } from '../events/websocket-hub.ts';
 import type { SessionService } from '../sessions/session-service.ts';
+import type { ConversationService } from '../conversations/conversation-service.ts';
 import { setCaller } from '../http/caller.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { aiRoutes } from './ai-routes.ts';
@@ -16,6 +17,8 @@ import { aicallRoutes } from './aicall-routes.ts';
 import { aimessageRoutes } from './aimessage-routes.ts';
 import { aisummaryRoutes } from './aisummary-routes.ts';
 import { billingRoutes } from './billing-routes.ts';
+import { conversationRoutes } from './conversation-routes.ts';
+import { conversationWebhookRoutes } from './conversation-webhook-routes.ts';
 import { customerRoutes } from './customer-routes.ts';
 import { knowledgebaseRoutes } from './knowledgebase-routes.ts';
 import { websocketRoutes } from './websocket-routes.ts';
@@ -29,6 +32,10 @@ export interface PublicApiDependencies {
   adminToken: string | undefined;
   /** AI sessions (terminate stops the pipeline and gives the flow back). */
   sessions?: SessionService;
+  /** SMS and LINE conversations (channels, their webhooks, conversations and messages). */
+  conversations?: ConversationService;
+  /** PUBLIC_URL: how vendors reach this service (channels' webhook_url, Twilio's signed URL); default: the request's host. */
+  publicUrl?: string;
   /** Largest WebSocket message a client may send. */
   maxWebsocketMessageBytes?: number;
 }
@@ -68,6 +75,8 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
     await scope.register(websocket, { options: { maxPayload: dependencies.maxWebsocketMessageBytes ?? 64 * 1024 } });
 
     await scope.register(adminRoutes(domain, dependencies.revocations, dependencies.adminToken));
+    // Vendors' webhooks carry no access key: their signature authenticates them.
+    if (dependencies.conversations) await scope.register(conversationWebhookRoutes(domain, dependencies.conversations, dependencies.publicUrl));
     await scope.register(async (keyed) => {
       const admit = (request: FastifyRequest, reply: FastifyReply, caller: Caller) => {
         enforceRateLimit(limiter, caller.keyId, reply);
@@ -104,6 +113,7 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
       await keyed.register(aisummaryRoutes(domain));
       await keyed.register(knowledgebaseRoutes(domain));
       await keyed.register(billingRoutes(domain));
+      if (dependencies.conversations) await keyed.register(conversationRoutes(domain, dependencies.conversations, dependencies.publicUrl));
       await keyed.register(websocketRoutes(hub));
     });
   });

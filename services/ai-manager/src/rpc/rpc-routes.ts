@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { getAi } from '../domain/ais/ai-service.ts';
 import { changeAicallStatus, getAicall } from '../domain/aicalls/aicall-service.ts';
 import { aicallOwnedBy } from '../domain/aicalls/aicall-repository.ts';
-import { assertCurrentPipeline, pipelineEpochSchema } from '../domain/aicalls/pipeline-fence.ts';
+import { assertCurrentPipeline, assertCurrentTextTurn, pipelineEpochSchema, textTurnSchema } from '../domain/aicalls/pipeline-fence.ts';
 import { addAicallStatesRoute } from './aicall-states-route.ts';
 import { publishIntermediate, recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { createAisummary } from '../domain/aisummaries/aisummary-service.ts';
@@ -84,6 +84,8 @@ export function createAiManagerRpcRouter(
     router.add('POST', '/v1/aicalls/:id/tool_execute', async ({ params, data }) => {
       const aicallId = parseId(params.id!);
       await assertCurrentPipeline(domain.db, aicallId, parse(pipelineEpochSchema, data).pipeline_epoch);
+      // A text answer a newer message superseded runs no tool either.
+      await assertCurrentTextTurn(domain.db, aicallId, parse(textTurnSchema, data).text_turn_id);
       return tools.execute(aicallId, toolCallRequestSchema.parse(data));
     });
   }

@@ -10,6 +10,7 @@ import { notFound } from '../domain/not-found.ts';
 import { FlowGiveBacks, type FlowGiveBackSettings } from './flow-give-back.ts';
 import { callPipeline } from './flow-manager-rpc.ts';
 import { SessionStarter, type ServiceStart, type SessionStartOptions } from './session-start.ts';
+import { TextSessions, type TextSessionsOptions } from './text-sessions.ts';
 
 export { defaultPlatformPrompt, serviceStartSchema, type OfferedTool, type ServiceStart } from './session-start.ts';
 
@@ -22,6 +23,8 @@ export interface SessionServiceOptions extends SessionStartOptions {
   giveBack?: Partial<FlowGiveBackSettings>;
   /** The service's Prometheus registry, for the hand-back metrics. */
   metrics?: Registry;
+  /** Text conversations (SMS, LINE, text AIcalls over the API): idle timeout, channel delivery, prompts. */
+  text?: Pick<TextSessionsOptions, 'chatPrompt' | 'idleTimeoutMs' | 'idleSweepIntervalMs' | 'turnTimeoutMs' | 'deliver' | 'troubleReply' | 'now'>;
 }
 
 /**
@@ -37,11 +40,14 @@ export class SessionService {
   private readonly starter: SessionStarter;
   /** Flows given back when sessions end, retried until flow-manager takes them. */
   readonly giveBacks: FlowGiveBacks;
+  /** Text conversations: SMS, LINE and text AIcalls over the API (text-sessions.ts). */
+  readonly text: TextSessions;
 
   constructor(private readonly options: SessionServiceOptions) {
     this.logger = options.logger.child({ component: 'sessions' });
     this.starter = new SessionStarter({ ...options, logger: this.logger });
     this.giveBacks = new FlowGiveBacks({ bus: options.bus, serviceName: options.serviceName, logger: this.logger, metrics: options.metrics, settings: options.giveBack });
+    this.text = new TextSessions({ ...options.text, domain: options.domain, bus: options.bus, logger: options.logger, serviceName: options.serviceName, tools: options.tools, metrics: options.metrics });
   }
 
   /** Listens for pipelines ending and calls hanging up. */
@@ -54,15 +60,22 @@ export class SessionService {
       await bus.subscribe('flow-manager', ['call_hangup'], (event) => this.onCallHangup(event), { queue: `${serviceName}.call-hangup` }),
       await bus.subscribe('flow-manager', ['call_dtmf_received'], (event) => this.onDtmf(event), { queue: `${serviceName}.call-dtmf` }),
     );
+    this.text.start();
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.close()));
     this.giveBacks.stop();
+    await this.text.stop();
   }
 
-  /** `ai_talk`: creates and starts the session; answers the actions flow-manager pushes. */
+  /**
+   * `ai_talk`: creates and starts the session; answers the actions flow-manager pushes. In a
+   * message flow (reference type `conversation`) the flow does not wait: the answer is sent
+   * through the conversation later (text-sessions.ts).
+   */
   startFromFlow(input: ServiceStart): Promise<{ id: string; type: 'aicall'; push_actions: unknown[] }> {
+    if (input.reference_type === 'conversation') return this.text.startFromFlow(input);
     return this.starter.startFromFlow(input);
   }
 
@@ -81,19 +94,28 @@ export class SessionService {
     const row = await findAicall(this.options.domain.db, aicallId, customerId);
     if (!row) return;
     await this.stopPipeline(row.id, 'terminated through the API');
-    if (row.activeflow_id) await this.giveFlowBack(row.customer_id, row.activeflow_id, row.id);
+    // A message flow never waited for its conversation's AI: there is no flow to give back.
+    if (row.activeflow_id && row.reference_type !== 'conversation') await this.giveFlowBack(row.customer_id, row.activeflow_id, row.id);
   }
 
   /**
    * `POST /v1.0/aimessages`: a user message into a session. A live voice session gets it at
    * once (the pipeline answers by voice); the message is stored only once the pipeline took it,
    * so an unreachable pipeline is a 503 and nothing is stored. Within the cooldown after the
-   * session last changed it is a 429 `SEND_COOLDOWN`. Other sessions just store it.
+   * session last changed it is a 429 `SEND_COOLDOWN`. A voice AIcall without its pipeline just
+   * stores it. A text AIcall (a conversation, or reference type `""`) answers it in the
+   * background (text-sessions.ts).
    */
   async sendMessage(customerId: string, fields: AimessageCreate): Promise<Aimessage> {
     const { domain } = this.options;
     const aicall = await findAicall(domain.db, fields.aicall_id, customerId);
     if (!aicall) throw notFound('AIcall');
+    // A text AIcall: one over the API, or a conversation's once ai_talk started it (a conversation
+    // AIcall created over the API is only a record, `initiating`, and just stores the message).
+    if (aicall.reference_type === '' || (aicall.reference_type === 'conversation' && aicall.status === 'progressing')) {
+      return this.text.sendMessage(customerId, aicall, fields.content);
+    }
+    if (aicall.reference_type !== 'call') return recordAimessage(domain, aicall.id, { role: 'user', direction: 'outgoing', content: fields.content }, customerId);
     if (aicall.reference_type !== 'call' || !aicall.pipeline_instance_id || !isLive(aicall.status as AicallStatus)) {
       return recordAimessage(domain, aicall.id, { role: 'user', direction: 'outgoing', content: fields.content }, customerId);
     }

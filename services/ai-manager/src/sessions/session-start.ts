@@ -61,6 +61,26 @@ export const defaultPlatformPrompt = [
 ].join(' ');
 
 /**
+ * A session's system prompts, in order: the platform's, the AI's `init_prompt` with flow
+ * variables filling `${name}` (placeholders that are not flow variables stay as they are: a
+ * local.scripted script uses its own), and the AI's parameters as JSON.
+ */
+export async function renderSystemPrompts(
+  platformPrompt: string,
+  initPrompt: string,
+  parameter: Record<string, unknown>,
+  flowVariables: () => Promise<Record<string, string>>,
+): Promise<string[]> {
+  const prompts = [platformPrompt];
+  if (initPrompt.trim() !== '') {
+    const variables = await flowVariables();
+    prompts.push(initPrompt.replace(/\$\{(.*?)\}/g, (placeholder, name: string) => variables[name.trim()] ?? placeholder));
+  }
+  if (Object.keys(parameter).length > 0) prompts.push(`Parameters for this conversation (JSON): ${JSON.stringify(parameter)}`);
+  return prompts;
+}
+
+/**
  * The start side of AI sessions: the AIcall record, its system prompts, the flow variables,
  * and the pipeline in pipeline-manager for a call. A session that cannot start after its
  * AIcall exists ends it with the reason. SessionService hands it its options and its logger
@@ -230,16 +250,8 @@ export class SessionStarter {
     if (callId !== undefined && !(activeflow.reference_type === 'call' && activeflow.reference_id === callId)) throw notFound('activeflow');
   }
 
-  private async systemPrompts(initPrompt: string, parameter: Record<string, unknown>, flowVariables: () => Promise<Record<string, string>>): Promise<string[]> {
-    const prompts = [this.options.platformPrompt ?? defaultPlatformPrompt];
-    if (initPrompt.trim() !== '') {
-      // Flow variables fill `${name}`; placeholders that are not flow variables stay as they
-      // are (a local.scripted script uses its own).
-      const variables = await flowVariables();
-      prompts.push(initPrompt.replace(/\$\{(.*?)\}/g, (placeholder, name: string) => variables[name.trim()] ?? placeholder));
-    }
-    if (Object.keys(parameter).length > 0) prompts.push(`Parameters for this conversation (JSON): ${JSON.stringify(parameter)}`);
-    return prompts;
+  private systemPrompts(initPrompt: string, parameter: Record<string, unknown>, flowVariables: () => Promise<Record<string, string>>): Promise<string[]> {
+    return renderSystemPrompts(this.options.platformPrompt ?? defaultPlatformPrompt, initPrompt, parameter, flowVariables);
   }
 
   private flowManager<T = unknown>(customerId: string, method: 'POST' | 'GET', uri: string, data?: Record<string, unknown>): Promise<T> {

@@ -9,6 +9,9 @@ import { SmsSender, type SmsSettings } from './send-message.ts';
 import { searchKnowledge } from './search-knowledge.ts';
 import { toolCatalog } from './tool-catalog.ts';
 
+/** Tools that act on a live phone call: never offered, and refused, in a text conversation. */
+export const voiceOnlyTools: ReadonlySet<string> = new Set(['connect_call', 'stop_media', 'stop_flow']);
+
 /** A tool call as the LLM made it, with the customer whose session made it (the AIcall must be theirs). */
 export const toolCallRequestSchema = z.object({
   customer_id: z.uuid(),
@@ -85,6 +88,7 @@ export class ToolExecutor {
     const allowed = ai?.tool_names ?? [];
     if (!toolCatalog[call.name as keyof typeof toolCatalog]) return failed(`There is no tool named ${call.name}.`);
     if (!allowed.includes('all') && !allowed.includes(call.name)) return failed(`The tool ${call.name} is not enabled for this AI.`);
+    if (aicall.reference_type !== 'call' && voiceOnlyTools.has(call.name)) return failed(`The tool ${call.name} works in phone calls only; this is a text conversation.`);
     let args: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(call.arguments || '{}');

@@ -11,7 +11,7 @@ const stranger = randomUUID();
 const keys: Record<string, string> = { 'key-owner': owner, 'key-stranger': stranger };
 
 /** Routes that act on no existing resource: they create one for the customer in the body, or say who serves. */
-const serviceRoutes = ['GET /v1/ping', 'POST /v1/activeflows', 'POST /v1/bridges'];
+const serviceRoutes = ['GET /v1/ping', 'POST /v1/activeflows', 'POST /v1/bridges', 'POST /v1/conversation_messages'];
 
 /**
  * flow-manager's bus routes and tenants: every route on an activeflow, its variables, a call

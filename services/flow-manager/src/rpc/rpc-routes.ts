@@ -5,6 +5,7 @@ import { findCustomerActiveflow, toActiveflow, type ActiveflowRow } from '../dom
 import type { CallEvents } from '../domain/calls/call-events.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { checkedActions } from '../domain/flows/flow-service.ts';
+import { inboundMessageSchema, receiveInboundMessage } from '../domain/messages/inbound-messages.ts';
 import { notFound } from '../domain/not-found.ts';
 import { substitute } from '../domain/variables/variables.ts';
 import { addCallRoutes } from './call-rpc-routes.ts';
@@ -17,6 +18,13 @@ const createSchema = z.strictObject({
   reference_type: z.enum(activeflowReferenceTypes),
   reference_id: z.string().nullable().default(null),
   variables: z.record(z.string(), z.string()).default({}),
+});
+
+/** `POST /v1/conversation_messages`: an inbound message ai-manager stored, with its id and the channel's flow. */
+const conversationMessageSchema = inboundMessageSchema.extend({
+  customer_id: z.uuid(),
+  message_id: z.uuid(),
+  flow_id: z.uuid().optional(),
 });
 
 /**
@@ -53,6 +61,12 @@ export function createFlowManagerRpcRouter(
     const common = { customerId: body.customer_id, referenceType: body.reference_type, referenceId: body.reference_id, variables: body.variables };
     if (body.flow_id) return runner.startFlow({ ...common, flowId: body.flow_id });
     return runner.start({ ...common, flowId: null, actions: checkedActions(body.actions ?? []) });
+  });
+  // ai-manager's conversations: runs the channel's flow (the customer's, else 404) or the
+  // destination number's message flow for a message it stored.
+  router.add('POST', '/v1/conversation_messages', async ({ data }) => {
+    const { customer_id, message_id, flow_id, ...message } = conversationMessageSchema.parse(data);
+    return receiveInboundMessage(context, runner, customer_id, message, { messageId: message_id.toLowerCase(), ...(flow_id ? { flowId: flow_id.toLowerCase() } : {}) });
   });
   router.add('GET', '/v1/activeflows/:id', async (request) => toActiveflow((await activeflowOf(request)).row));
   router.add('POST', '/v1/activeflows/:id/service_stop', async (request) => {

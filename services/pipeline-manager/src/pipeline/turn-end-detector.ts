@@ -176,11 +176,6 @@ export class TurnEndDetector {
     return this.pauses.length === 0 ? 0 : Math.max(...this.pauses) + learnedMarginMs;
   }
 
-  /** What the detector has learned of the caller's pauses: the wait it adds (0 = none yet). */
-  get learnedStopMs(): number {
-    return Math.min(this.learnedWaitMs(), this.settings.incompleteStopMs);
-  }
-
   private finish(): void {
     this.cancel();
     const text = this.text;

@@ -1,5 +1,6 @@
 import { createRpcRouter, rpcCustomer, rpcReply, type RpcRouteContext, type RpcRouter } from '@avp/shared';
 import { z } from 'zod';
+import { textTurnSchema, type TextTurns } from '../text/text-turns.ts';
 import { pipelineStartSchema, type PipelineSessions } from './pipeline-sessions.ts';
 
 /**
@@ -9,7 +10,7 @@ import { pipelineStartSchema, type PipelineSessions } from './pipeline-sessions.
  * the customer it acts for (`rpcCustomer`): another customer's pipeline is a 404 like a
  * missing one.
  */
-export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { serviceName: string; instanceId: string }): RpcRouter {
+export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { serviceName: string; instanceId: string }, textTurns?: TextTurns): RpcRouter {
   /** The path's pipeline, checked to be the request's customer's; answers the data without the customer id. */
   const owned = (request: RpcRouteContext): { id: string; data: unknown } => {
     const { customerId, data } = rpcCustomer(request);
@@ -17,7 +18,10 @@ export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { 
     sessions.assertOwner(id, customerId);
     return { id, data };
   };
-  return createRpcRouter()
+  const router = createRpcRouter();
+  // A text conversation's answer (SMS, LINE, API): any process takes it from the shared queue.
+  if (textTurns) router.add('POST', '/v1/text_turns', async ({ data }) => textTurns.answer(textTurnSchema.parse(data)));
+  return router
     .add('GET', '/v1/ping', async () => ({
       service: identity.serviceName,
       instance_id: identity.instanceId,

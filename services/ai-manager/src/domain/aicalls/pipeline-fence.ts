@@ -28,3 +28,19 @@ export async function assertCurrentPipeline(db: AiManagerDb, aicallId: string, r
     throw appError('INVALID_STATE', `The pipeline of epoch ${reported} was replaced by another (epoch ${current}); its report is not stored.`);
   }
 }
+
+/** What a text conversation's answer adds to its tool calls: the turn it answers. */
+export const textTurnSchema = z.object({ text_turn_id: z.uuid().optional() });
+
+/**
+ * Refuses (409 INVALID_STATE) a tool call of a text answer that a newer message superseded: the
+ * conversation moved on, and only the answer to the latest message may act (no second SMS, no
+ * booking the customer already changed). pipeline-manager drops that answer on the 409.
+ */
+export async function assertCurrentTextTurn(db: AiManagerDb, aicallId: string, turnId: string | undefined): Promise<void> {
+  if (turnId === undefined) return;
+  const row = await db.selectFrom('aicalls').select('text_turn_id').where('id', '=', aicallId.toLowerCase()).executeTakeFirst();
+  if (row && row.text_turn_id !== turnId.toLowerCase()) {
+    throw appError('INVALID_STATE', 'A newer message superseded this answer; the tool call is not run.');
+  }
+}

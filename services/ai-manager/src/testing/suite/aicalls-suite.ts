@@ -99,7 +99,12 @@ export function aicallsSuite(get: GetContext): void {
     it('runs initiating -> progressing -> terminating -> terminated with an event per step', async () => {
       const { harness } = get();
       const { key, aiId, id: customerId } = await customerWithAi(harness);
-      const created = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: aiId } });
+      // A record-only AIcall: its status is driven over the bus, as a pipeline does (a text AIcall, reference_type "", is progressing at once).
+      const created = await call(harness, 'POST', '/v1.0/aicalls', {
+        key,
+        body: { assistance_type: 'ai', assistance_id: aiId, reference_type: 'conversation', reference_id: randomUUID() },
+      });
+      expect(created.body.status).toBe('initiating');
       const id = created.body.id as string;
       const progressing = await rpcCall<{ status: string }>(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${id}/status`, {
         customer_id: customerId,

@@ -221,8 +221,10 @@ export function billingSuite(get: GetContext): void {
       const { harness } = get();
       const customer = await createTestCustomer(harness);
       const ai = await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody() });
-      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
-      const otherSession = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+      // Record-only AIcalls (initiating): their usage is reported over the bus, as a pipeline does.
+      const recordOnly = { assistance_type: 'ai', assistance_id: ai.body.id, reference_type: 'conversation' };
+      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { ...recordOnly, reference_id: randomUUID() } });
+      const otherSession = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { ...recordOnly, reference_id: randomUUID() } });
       const get0 = await call(harness, 'GET', `/v1.0/aicalls/${aicall.body.id}`, { key: customer.key });
       expect(get0.body).toEqual({ ...aicall.body, cost: 0 });
       const base = { customer_id: customer.id, aicall_id: aicall.body.id };
@@ -239,7 +241,11 @@ export function billingSuite(get: GetContext): void {
       const { harness } = get();
       const customer = await createTestCustomer(harness);
       const ai = await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody() });
-      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+      // A record-only AIcall (initiating, no messages): its usage is reported over the bus, as a pipeline does.
+      const aicall = await call(harness, 'POST', '/v1.0/aicalls', {
+        key: customer.key,
+        body: { assistance_type: 'ai', assistance_id: ai.body.id, reference_type: 'conversation', reference_id: randomUUID() },
+      });
       const base = { customer_id: customer.id, aicall_id: aicall.body.id, kind: 'llm', provider: 'test.model' };
       // Still above zero: the session goes on.
       await reportUsage(harness, { ...base, id: randomUUID(), input_tokens: 9_000_000 });

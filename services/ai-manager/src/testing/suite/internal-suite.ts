@@ -70,7 +70,11 @@ export function internalSuite(get: GetContext): void {
       const owner = await createTestCustomer(harness);
       const stranger = await createTestCustomer(harness);
       const ai = await call(harness, 'POST', '/v1.0/ais', { key: owner.key, body: aiBody({ tool_names: ['all'] }) });
-      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key: owner.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+      // A record-only AIcall (initiating, no messages), as a pipeline's requests over the bus find it.
+      const aicall = await call(harness, 'POST', '/v1.0/aicalls', {
+        key: owner.key,
+        body: { assistance_type: 'ai', assistance_id: ai.body.id, reference_type: 'conversation', reference_id: randomUUID() },
+      });
       const id = aicall.body.id as string;
       const outcome = (method: 'GET' | 'POST', uri: string, data?: unknown) =>
         rpcCall(harness.bus, 'ai-manager', method, uri, data).then(

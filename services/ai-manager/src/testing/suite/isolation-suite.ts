@@ -65,7 +65,11 @@ export function isolationSuite(get: GetContext): void {
         expect((await call(harness, 'GET', list, { key: other.key })).body.result).toEqual([]);
       }
       expect((await call(harness, 'GET', `/v1.0/ais/${ai.body.id}`, { key: owner.key })).status).toBe(200);
-      expect((await call(harness, 'GET', `/v1.0/aicalls/${aicall.body.id}`, { key: owner.key })).body.status).toBe('initiating');
+      // A text AIcall (reference_type "") is progressing from the start: the stranger's terminate and delete changed nothing.
+      expect(aicall.body.status).toBe('progressing');
+      const ownAicall = await call(harness, 'GET', `/v1.0/aicalls/${aicall.body.id}`, { key: owner.key });
+      expect(ownAicall.body).toMatchObject({ status: 'progressing', tm_end: null, tm_delete: null });
+      expect((await call(harness, 'GET', `/v1.0/aimessages/${message.body.id}`, { key: owner.key })).body).toEqual(message.body);
     });
   });
 }

@@ -36,9 +36,38 @@ export function messagesSuite(get: GetContext): void {
         direction: 'incoming',
         content: 'hi there',
       });
+      // A text AIcall also holds its system prompts, and a notification when its own answer
+      // cannot be written (no pipeline-manager here): this test is about the conversation's turns.
       const list = await call(harness, 'GET', `/v1.0/aimessages?aicall_id=${aicall.body.id}`, { key });
-      expect(list.body.result.map((message: { id: string }) => message.id)).toEqual([answer.id, sent.body.id]);
+      const turns = list.body.result.filter((message: { role: string }) => message.role === 'user' || message.role === 'assistant');
+      expect(turns.map((message: { id: string }) => message.id)).toEqual([answer.id, sent.body.id]);
+      expect(turns[1]).toEqual(sent.body);
       expect((await call(harness, 'GET', `/v1.0/aimessages/${sent.body.id}`, { key })).body).toEqual(sent.body);
+    });
+
+    it('notes on a text AIcall when its answer cannot be written, and keeps the user message', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      const ai = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody() });
+      // reference_type "": a text AIcall, answered through pipeline-manager, which this harness does not run.
+      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+      expect(aicall.body).toMatchObject({ reference_type: '', status: 'progressing' });
+      const sent = await call(harness, 'POST', '/v1.0/aimessages', { key, body: { aicall_id: aicall.body.id, content: 'are you there?' } });
+      expect(sent.status).toBe(200);
+      expect(sent.body).toMatchObject({ aicall_id: aicall.body.id, role: 'user', direction: 'outgoing', content: 'are you there?' });
+      type Listed = { id: string; role: string; direction: string; content: string };
+      const listed = async () => (await call(harness, 'GET', `/v1.0/aimessages?aicall_id=${aicall.body.id}`, { key })).body.result as Listed[];
+      const notification = await eventually(async () =>
+        (await listed()).find((message) => message.role === 'notification' && message.content.startsWith('No answer could be written')),
+      );
+      expect(notification).toMatchObject({ direction: 'incoming', content: expect.stringMatching(/^No answer could be written: \S/) });
+      const after = await listed();
+      // Newest first: the notification came after the message, which is still stored as it was sent; nothing answered it.
+      expect(after.findIndex((message) => message.id === notification.id)).toBeLessThan(after.findIndex((message) => message.id === sent.body.id));
+      expect(after.filter((message) => message.role === 'user' || message.role === 'assistant')).toEqual([sent.body]);
+      expect((await call(harness, 'GET', `/v1.0/aimessages/${sent.body.id}`, { key })).body).toEqual(sent.body);
+      // The AIcall goes on: a failed answer does not end it.
+      expect((await call(harness, 'GET', `/v1.0/aicalls/${aicall.body.id}`, { key })).body.status).toBe('progressing');
     });
 
     it('requires aicall_id on the list and a user role and content on send', async () => {

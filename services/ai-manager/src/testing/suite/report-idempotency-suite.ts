@@ -4,11 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { aiBody, call, createTestCustomer, eventually, type Harness } from '../harness.ts';
 import type { GetContext } from './context.ts';
 
-/** A customer with a live AIcall (no call), as the pipeline's reports find it. */
+/**
+ * A customer with a live AIcall (no call), as the pipeline's reports find it: a record-only
+ * one (reference_type conversation, `initiating`, no messages), so that what the reports store
+ * is all there is (a text AIcall, reference_type "", has its system prompts and is progressing).
+ */
 async function liveAicall(harness: Harness) {
   const { key, id: customerId } = await createTestCustomer(harness);
   const ai = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody() });
-  const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: ai.body.id } });
+  const aicall = await call(harness, 'POST', '/v1.0/aicalls', {
+    key,
+    body: { assistance_type: 'ai', assistance_id: ai.body.id, reference_type: 'conversation', reference_id: randomUUID() },
+  });
+  expect(aicall.body).toMatchObject({ status: 'initiating' });
   const aicallId = aicall.body.id as string;
   const stored = async () => ((await call(harness, 'GET', `/v1.0/aimessages?aicall_id=${aicallId}`, { key })).body.result as { id: string; content: string }[]).reverse();
   const eventsOf = (type: string) => harness.events.filter((event) => event.type === type && JSON.stringify(event.data).includes(aicallId));

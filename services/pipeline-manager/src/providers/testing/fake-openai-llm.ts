@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { sendJsonError, startFakeHttpServer, type FakeHttpServer, type RecordedRequest } from '@avp/pipeline-manager/vendor-fakes';
+import { sendJsonError, startFakeHttpServer, type FakeHttpServer, type RecordedRequest } from './fake-http-server.ts';
 
 /** A chat message as the OpenAI SDK sends it. */
 export interface ChatMessage {

@@ -90,7 +90,7 @@ describe('acceptance: SMS conversations with an AI', () => {
 
     await textIn(peer, 'What is my name?');
     await eventually(() => repliesTo(peer).length === 3, 'the third reply from the other pipeline-manager', 30_000);
-    expect(repliesTo(peer)).toEqual(['(1) Hello', 'Noted, Lin.', 'You are Lin.']);
+    expect(repliesTo(peer)).toEqual(['(1) hello', 'Noted, Lin.', 'You are Lin.']);
     const after = answeredBy(aicall.id);
     const other = after.find((entry) => entry.name !== last!.name)!;
     expect(other.count).toBeGreaterThan(before.find((entry) => entry.name === other.name)!.count);

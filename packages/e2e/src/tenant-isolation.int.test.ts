@@ -18,10 +18,11 @@ const authForms = {
 
 /**
  * Tenant isolation across the three services, as a standing test. Alice has one resource of
- * every kind and a live call through the Asterisk simulator that her AI is talking on; Bob has
+ * every kind (conversation channels with a conversation each included) and a live call through the Asterisk simulator that her AI is talking on; Bob has
  * the same with a text AIcall. With Bob's key, every operation of both OpenAPI documents is
  * sent with Alice's ids (in the path, the query and the body, one at a time, Bob's own ids
- * elsewhere, in every auth form), and every bus route on a customer's resource is asked for
+ * elsewhere, in every auth form; her channels' webhooks, which take no key, signed with Bob's
+ * secrets or none), and every bus route on a customer's resource is asked for
  * Alice's resources in Bob's name. None may answer with Alice's data or change it: her
  * resources, read with her own key, are the same afterwards and her session still runs.
  */
@@ -123,11 +124,14 @@ await describeModes('tenant isolation: one customer with another customer ids, o
   /** Sends a probe in every auth form with Bob's key; answers what went wrong (nothing: []). */
   async function send(probe: Probe): Promise<string[]> {
     const failures: string[] = [];
-    const sent = `${probe.url} ${JSON.stringify(probe.body ?? {})}`;
+    const sent = `${probe.url} ${JSON.stringify(probe.body ?? {})} ${probe.raw?.payload ?? ''}`;
     const secrets = revealingValues(alice).filter((value) => !sent.includes(value));
     for (const [form, shape] of Object.entries(authForms)) {
       const { url, headers } = shape(probe.url, bob.key);
-      const response = await stack.app.inject({ method: probe.method, url, headers, ...(probe.body ? { payload: probe.body } : {}) });
+      // A raw body (a vendor webhook's) goes as it is, with headers made for the URL as sent.
+      const response = probe.raw
+        ? await stack.app.inject({ method: probe.method, url, headers: { ...headers, ...probe.raw.headers(url) }, payload: probe.raw.payload })
+        : await stack.app.inject({ method: probe.method, url, headers, ...(probe.body ? { payload: probe.body } : {}) });
       const text = response.body;
       const where = `${probe.operation}${probe.foreign ? ` [${probe.foreign.slot} = alice's ${probe.foreign.kind}]` : ''} (${form}) -> ${response.statusCode} ${text.slice(0, 300)}`;
       const revealed = secrets.filter((value) => text.includes(value));
@@ -139,6 +143,8 @@ await describeModes('tenant isolation: one customer with another customer ids, o
           ? response.statusCode === 404 && error?.reason === 'RESOURCE_NOT_FOUND' && expectation.message.test(error.message ?? '')
           : expectation.kind === 'unauthorized'
             ? response.statusCode === 401
+            : expectation.kind === 'bad_signature'
+              ? response.statusCode === 401 && error?.reason === 'INVALID_SIGNATURE'
             : expectation.kind === 'refused'
               ? response.statusCode === 404 || response.statusCode === 409
               : response.statusCode < 500;

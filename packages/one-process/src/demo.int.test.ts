@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@avp/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoCallerLines, runDemo, type DemoResult } from './demo.ts';
+import { demoCallerLines, demoSmsLines, runDemo, type DemoResult } from './demo.ts';
 
 /** The programs the offline engines run; without them the demo cannot run here. */
 function missingTools(): string[] {
@@ -108,6 +108,26 @@ describe('the one-command demo (offline engines)', () => {
     expect(result.turnLatencies.length).toBeGreaterThanOrEqual(3);
     expect(result.responseLatenciesMs).toHaveLength(demoCallerLines.length);
     expect(text).toContain(result.wavPath);
+  });
+
+  it('then holds a short SMS conversation through an SMS channel, printed as it happens', (context) => {
+    if (!result) return context.skip(`the demo needs ${missing.join(', ')}`);
+    expect(result.sms.exchange).toEqual([
+      { direction: 'in', text: demoSmsLines[0] },
+      { direction: 'out', text: 'Hi! This is the offline assistant, answering by SMS. What is your name?' },
+      { direction: 'in', text: demoSmsLines[1] },
+      { direction: 'out', text: 'Thanks, Ada, I saved your name. Text me anything; text BYE to end.' },
+      { direction: 'in', text: demoSmsLines[2] },
+      { direction: 'out', text: `You wrote: ${demoSmsLines[2]}` },
+      { direction: 'in', text: demoSmsLines[3] },
+      { direction: 'out', text: 'Goodbye, Ada!' },
+    ]);
+    // One AIcall served the conversation, and stop_service ended it.
+    expect(result.sms.aicallIds).toHaveLength(1);
+    const text = printed.join('\n');
+    expect(text).toMatch(/\[sms +[\d.]+ s\] \+15550142 -> AI: Ada/);
+    expect(text).toMatch(/\[sms +[\d.]+ s\] AI -> \+15550142: Goodbye, Ada!/);
+    expect(text).toMatch(/one AIcall served it: [0-9a-f-]+ \(terminated\)/);
   });
 
   it('writes both directions of the call to a stereo WAV', async (context) => {

@@ -107,6 +107,30 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
     { ...flow('POST', '/v1/bridges/:id/calls', `/v1/bridges/${prober.ids.bridge}/calls`, { call_ids: [ids.call] }), route: 'POST /v1/bridges/:id/calls (own bridge)' },
     flow('DELETE', '/v1/bridges/:id/calls', `/v1/bridges/${ids.bridge}/calls`, { call_ids: [prober.ids.call] }),
     flow('DELETE', '/v1/bridges/:id', `/v1/bridges/${ids.bridge}`),
+    // Whether a flow is the customer's (ai-manager's check of a channel's flow_id).
+    flow('GET', '/v1/flows/:id', `/v1/flows/${ids.flow}`),
+    // A message flow run for the prober: the victim's flow as the channel's flow_id ...
+    flow('POST', '/v1/conversation_messages', '/v1/conversation_messages', {
+      conversation_id: ids.conversation,
+      message_id: ids.conversation_message,
+      source: victim.contact,
+      destination: victim.number,
+      text: 'probe',
+      flow_id: ids.flow,
+    }),
+    // ... or none, so the destination number's message flow would run: the victim's number is
+    // "no number of yours". The victim's message id is asked too: a message seen before
+    // answers the activeflow it started, looked up under the prober, who has none.
+    {
+      ...flow('POST', '/v1/conversation_messages', '/v1/conversation_messages', {
+        conversation_id: ids.conversation,
+        message_id: ids.conversation_message,
+        source: victim.contact,
+        destination: victim.number,
+        text: 'probe',
+      }),
+      route: 'POST /v1/conversation_messages (number)',
+    },
 
     // A text answer for the victim's AIcall (its engine key and tools would act for them).
     probe('pipeline-manager', 'POST', '/v1/text_turns', '/v1/text_turns', {

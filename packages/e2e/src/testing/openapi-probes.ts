@@ -1,5 +1,5 @@
 import type { HttpMethod } from './stack.ts';
-import type { ResourceKind, Tenant } from './tenants.ts';
+import { lineInbound, twilioInbound, webhookHeaders, type ResourceKind, type Tenant } from './tenants.ts';
 
 /** The parts of an OpenAPI 3 document the probes read. */
 export interface OpenApiDocument {
@@ -37,7 +37,9 @@ export type Expectation =
   /** A phone number is unique across customers: registering another's is refused (409 "in use", or 404). */
   | { kind: 'refused' }
   /** The request names nothing of the other tenant: any answer, as long as it reveals none of its data. */
-  | { kind: 'own_data' };
+  | { kind: 'own_data' }
+  /** A vendor webhook (no access key) for the other tenant's channel, signed with anything but its secret: 401 INVALID_SIGNATURE. */
+  | { kind: 'bad_signature' };
 
 /** One request of the isolation sweep, without its access key (added in every auth form). */
 export interface Probe {
@@ -46,6 +48,8 @@ export interface Probe {
   method: HttpMethod;
   url: string;
   body?: Record<string, unknown>;
+  /** A raw body (a vendor webhook's), sent as it is with `headers(url)` (url: the path and query as sent). */
+  raw?: { payload: string; headers: (url: string) => Record<string, string> };
   /** The slot (path parameter, query parameter or body field) holding the other tenant's value. */
   foreign?: { slot: string; kind: ForeignKind };
   expect: Expectation;
@@ -67,6 +71,11 @@ const notFoundMessages: Record<ForeignKind, RegExp> = {
   activeflow: /^(No activeflow with this id|Activeflow not found)/,
   call: /^(No call with this id|Call not found)/,
   number_value: /^No number \S+ of yours/,
+  conversation_channel: /^No conversation channel with this id/,
+  line_channel: /^No conversation channel with this id/,
+  conversation: /^No conversation with this id/,
+  line_conversation: /^No conversation with this id/,
+  conversation_message: /^No conversation message with this id/,
 };
 
 /** Path segments before a parameter, and the resource they hold. */
@@ -84,6 +93,8 @@ const segmentKinds: Record<string, ForeignKind> = {
   numbers: 'number',
   activeflows: 'activeflow',
   calls: 'call',
+  conversation_channels: 'conversation_channel',
+  conversations: 'conversation',
 };
 
 /** Id fields (in bodies and queries) and the resource they name. */
@@ -100,6 +111,7 @@ const fieldKinds: Record<string, ForeignKind> = {
   knowledgebase_id: 'knowledgebase',
   knowledgebase_ids: 'knowledgebase',
   document_id: 'document',
+  channel_id: 'conversation_channel',
 };
 
 /** Fields whose value is a phone number: another customer's number is named by value. */
@@ -232,6 +244,7 @@ export function probesOf(path: string, method: string, operation: OpenApiOperati
   };
 
   const operationName = `${upper} ${path}`;
+  if (/^\/v1\.0\/conversation_channels\/\{\w+\}\/webhook$/.test(path)) return webhookProbes(operationName, path, victim, prober);
   if (operation.security?.some((scheme) => 'adminToken' in scheme)) {
     return [{ operation: operationName, ...build(undefined, victim), expect: { kind: 'unauthorized' } }];
   }
@@ -248,6 +261,42 @@ export function probesOf(path: string, method: string, operation: OpenApiOperati
     const distinct = shapes.filter((shape, index) => index === 0 || JSON.stringify(shape) !== JSON.stringify(shapes[0]));
     return distinct.map((shape) => ({ operation: operationName, ...shape, foreign, expect }));
   });
+}
+
+/**
+ * A channel's vendor webhook takes no access key (the key the sweep adds in every auth form is
+ * ignored): the vendor's signature with the channel's own secret authenticates it, and the
+ * prober cannot sign with the victim's secret. So each probe posts a well-formed inbound
+ * message (naming the victim's number) for the victim's channel, signed correctly in every
+ * other respect (the URL as sent, query included, for Twilio; the raw body for LINE) but
+ * with the prober's own secret of that kind, or with none: it must be 401 INVALID_SIGNATURE,
+ * and the sweep's check of the victim's data afterwards shows nothing was stored (no new
+ * conversation or message). The same signing with the channel's own secret is what created
+ * the victim's conversations (createTenant), so the 401 is about the secret alone.
+ */
+function webhookProbes(operation: string, path: string, victim: Tenant, prober: Tenant): Probe[] {
+  const foreign = (kind: ForeignKind) => ({ slot: 'path:id', kind });
+  const sms = new URLSearchParams(twilioInbound(prober.contact, victim.number, 'isolation probe')).toString();
+  const line = lineInbound(`U${'1'.repeat(32)}`, 'isolation probe');
+  const url = (channel: string) => path.replace(/\{\w+\}/, channel);
+  const probe = (channel: string, kind: 'sms' | 'line', payload: string, secret: string | undefined): Probe => ({
+    operation,
+    method: 'POST',
+    url: url(channel),
+    raw: {
+      payload,
+      headers: (sent) =>
+        secret === undefined ? { 'content-type': kind === 'sms' ? 'application/x-www-form-urlencoded' : 'application/json' } : webhookHeaders(kind, prober.webhookBase, sent, payload, secret),
+    },
+    foreign: foreign(kind === 'sms' ? 'conversation_channel' : 'line_channel'),
+    expect: { kind: 'bad_signature' },
+  });
+  return [
+    probe(victim.ids.conversation_channel, 'sms', sms, prober.channelSecrets.authToken),
+    probe(victim.ids.conversation_channel, 'sms', sms, undefined),
+    probe(victim.ids.line_channel, 'line', line, prober.channelSecrets.channelSecret),
+    probe(victim.ids.line_channel, 'line', line, undefined),
+  ];
 }
 
 /** Every probe of a document. */

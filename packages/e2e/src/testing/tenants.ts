@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { signLine, signTwilio } from '@avp/ai-manager/testing/messaging-fakes';
 import type { Caller } from '@avp/asterisk-simulator';
 import { rpcCall } from '@avp/shared';
 import { eventually } from '@avp/shared/testing';
@@ -20,6 +21,15 @@ export const resourceKinds = [
   'activeflow',
   'call',
   'bridge',
+  /** An sms channel (flow_id null: the number's message flow runs) with an auth token. */
+  'conversation_channel',
+  /** A LINE channel (its own message flow) with a channel secret. */
+  'line_channel',
+  /** The sms channel's conversation, and its inbound message. */
+  'conversation',
+  'conversation_message',
+  /** The LINE channel's conversation. */
+  'line_conversation',
 ] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
 
@@ -38,6 +48,50 @@ export interface Tenant {
   /** `voice`: its AIcall is a live voice session on the call; otherwise a text AIcall. */
   voice: boolean;
   api: Api;
+  /** Its channels' webhook secrets (write-only: no answer may ever show them). */
+  channelSecrets: { authToken: string; channelSecret: string };
+  /** The base its channels' webhook_url has (the URL Twilio signs is this plus the request's path and query). */
+  webhookBase: string;
+  /** The contact on the other end of its sms conversation, and what it texted. */
+  contact: string;
+  inboundText: string;
+}
+
+/** The form body Twilio posts for an inbound SMS. */
+export function twilioInbound(from: string, to: string, body: string): Record<string, string> {
+  return { MessageSid: `SM${randomUUID().replaceAll('-', '')}`, AccountSid: 'ACisolation', From: from, To: to, Body: body, NumMedia: '0' };
+}
+
+/** The JSON body LINE posts for one inbound text message from `userId`. */
+export function lineInbound(userId: string, text: string): string {
+  return JSON.stringify({
+    destination: `U${'0'.repeat(32)}`,
+    events: [
+      {
+        type: 'message',
+        mode: 'active',
+        timestamp: Date.now(),
+        webhookEventId: randomUUID(),
+        deliveryContext: { isRedelivery: false },
+        source: { type: 'user', userId },
+        replyToken: `reply-${randomUUID()}`,
+        message: { id: `${Date.now()}${Math.floor(Math.random() * 1000)}`, type: 'text', text, quoteToken: 'q' },
+      },
+    ],
+  });
+}
+
+/** The headers of a webhook request signed as the vendor signs it (`url`: the path and query as sent). */
+export function webhookHeaders(
+  kind: 'sms' | 'line',
+  webhookBase: string,
+  url: string,
+  payload: string,
+  secret: string,
+): Record<string, string> {
+  return kind === 'sms'
+    ? { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signTwilio(`${webhookBase}${url}`, Object.fromEntries(new URLSearchParams(payload)), secret) }
+    : { 'content-type': 'application/json', 'x-line-signature': signLine(payload, secret) };
 }
 
 const result = (body: ApiBody) => (body.result ?? []) as (ApiBody & { id: string })[];
@@ -51,9 +105,10 @@ async function found<T>(find: () => Promise<T | undefined>, what: string, timeou
 
 /**
  * Creates a tenant through the public API (its key, or a new customer): an AI linked to a
- * knowledge base with a document, a flow and a number, a live call on that number whose flow
+ * knowledge base with a document, a flow and a number (with a message flow of its own), a live call on that number whose flow
  * sets `secret`, an AIcall with a message, a summary and a bridge (over the bus, as flows
- * make them). With `voice` the call's flow hands the call to the AI (`ai_talk`): the AIcall
+ * make them), an sms and a LINE conversation channel each with a conversation that one signed
+ * inbound webhook started. With `voice` the call's flow hands the call to the AI (`ai_talk`): the AIcall
  * is a live voice session that has greeted the caller and waits for an answer; otherwise the
  * flow waits in a block and the AIcall is a text one.
  */
@@ -72,7 +127,8 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
   const handOver = options.voice ? [{ type: 'ai_talk', option: { ai_id: ai.id } }] : [{ type: 'block' }];
   const flow = await api('POST', '/v1.0/flows', { actions: [{ type: 'variable_set', option: { key: 'secret', value: secret } }, { type: 'answer' }, ...handOver, { type: 'hangup' }] });
   const number = `+1${Math.floor(1e9 + Math.random() * 9e9)}`;
-  const numberRow = await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id, message_flow_id: flow.id });
+  const messageFlow = await api('POST', '/v1.0/flows', { actions: [{ type: 'variable_set', option: { key: 'secret', value: secret } }] });
+  const numberRow = await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id, message_flow_id: messageFlow.id });
 
   const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber: '+15550009999' });
   await caller.waitForAnswer(20_000);
@@ -105,6 +161,44 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
   const bridge = await rpcCall<{ id: string }>(stack.bus, 'flow-manager', 'POST', '/v1/bridges', { customer_id: customerId, name: `${options.name} bridge` });
   const account = result(await api('GET', '/v1.0/billing-accounts'))[0]!;
 
+  // Conversations: an sms channel (no flow_id: the number's message flow runs) and a LINE
+  // channel (its own flow), each with one inbound message posted to its webhook signed with
+  // the channel's secret, as the vendors do. The message flow only sets a variable and ends.
+  const channelSecrets = { authToken: `twilio-token-of-${options.name}-${randomUUID()}`, channelSecret: `line-secret-of-${options.name}-${randomUUID()}` };
+  const smsChannel = await api('POST', '/v1.0/conversation_channels', { type: 'sms', name: `${options.name} sms`, account_sid: 'ACisolation', auth_token: channelSecrets.authToken });
+  const lineChannel = await api('POST', '/v1.0/conversation_channels', {
+    type: 'line',
+    name: `${options.name} line`,
+    flow_id: messageFlow.id,
+    channel_secret: channelSecrets.channelSecret,
+    channel_access_token: `line-access-of-${options.name}`,
+  });
+  const webhookPath = (channel: ApiBody) => `/v1.0/conversation_channels/${String(channel.id)}/webhook`;
+  const webhookBase = String(smsChannel.webhook_url).slice(0, -webhookPath(smsChannel).length);
+  const contact = `+1555${Math.floor(1e6 + Math.random() * 9e6)}`;
+  const inboundText = `hello ${options.name}, ${secret}`;
+  const lineUser = `U${randomUUID().replaceAll('-', '')}`;
+  const inbound: [ApiBody, 'sms' | 'line', string, string][] = [
+    [smsChannel, 'sms', new URLSearchParams(twilioInbound(contact, number, inboundText)).toString(), channelSecrets.authToken],
+    [lineChannel, 'line', lineInbound(lineUser, inboundText), channelSecrets.channelSecret],
+  ];
+  for (const [channel, kind, payload, channelSecret] of inbound) {
+    const url = webhookPath(channel);
+    const response = await stack.app.inject({ method: 'POST', url, headers: webhookHeaders(kind, webhookBase, url, payload, channelSecret), payload });
+    if (response.statusCode !== 200) throw new Error(`${options.name}'s ${kind} webhook: ${response.statusCode} ${response.body}`);
+  }
+  const conversationOf = async (channel: ApiBody) => result(await api('GET', `/v1.0/conversations?channel_id=${String(channel.id)}`))[0]!;
+  const conversation = await conversationOf(smsChannel);
+  const lineConversation = await conversationOf(lineChannel);
+  const conversationMessage = result(await api('GET', `/v1.0/conversations/${conversation.id}/messages`))[0]!;
+  // Both message flows ran (and ended) before anyone looks.
+  await eventually(
+    async () => result(await api('GET', '/v1.0/activeflows?page_size=100')).filter((flow) => flow.reference_type === 'conversation' && flow.status === 'ended').length === 2,
+    'the message flows to run',
+    20_000,
+    50,
+  );
+
   return {
     name: options.name,
     key,
@@ -114,6 +208,10 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
     caller,
     voice: options.voice,
     api,
+    channelSecrets,
+    webhookBase,
+    contact,
+    inboundText,
     ids: {
       customer: customerId,
       accesskey: accesskey.id,
@@ -129,13 +227,18 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
       activeflow: activeflowId,
       call: call.id,
       bridge: bridge.id,
+      conversation_channel: String(smsChannel.id),
+      line_channel: String(lineChannel.id),
+      conversation: conversation.id,
+      conversation_message: conversationMessage.id,
+      line_conversation: lineConversation.id,
     },
   };
 }
 
 /** Strings that would reveal the tenant's data if they appeared in an answer to someone else. */
 export function revealingValues(tenant: Tenant): string[] {
-  return [...Object.values(tenant.ids), tenant.number, tenant.secret];
+  return [...Object.values(tenant.ids), tenant.number, tenant.secret, tenant.channelSecrets.authToken, tenant.channelSecrets.channelSecret, tenant.contact, tenant.inboundText];
 }
 
 /**
@@ -162,6 +265,10 @@ export async function snapshot(tenant: Tenant): Promise<Record<string, unknown>>
     activeflows: '/v1.0/activeflows',
     activeflow: `/v1.0/activeflows/${ids.activeflow}`,
     calls: '/v1.0/calls',
+    channels: '/v1.0/conversation_channels',
+    conversations: '/v1.0/conversations',
+    messages: `/v1.0/conversations/${ids.conversation}/messages`,
+    line_messages: `/v1.0/conversations/${ids.line_conversation}/messages`,
   };
   const entries = await Promise.all(Object.entries(reads).map(async ([name, url]) => [name, await api('GET', url)] as const));
   return Object.fromEntries(entries);

@@ -2,6 +2,7 @@ import { newId, type Bus, type Conversation, type ConversationChannelType, type 
 import type { DomainContext } from '../domain/context.ts';
 import { notFound } from '../domain/not-found.ts';
 import { withEvents } from '../events/event-publisher.ts';
+import { callFlowManager } from '../sessions/flow-manager-rpc.ts';
 import { findChannelAnyState, type ChannelRow } from './channel-repository.ts';
 import { openChannelSecret } from './channel-service.ts';
 import { sendLine, sendSms, type SendOutcome } from './channel-senders.ts';
@@ -75,6 +76,8 @@ export class ConversationService {
   private readonly logger: Logger;
   private readonly sendTimeoutMs: number;
   private readonly replyTokenTtlMs: number;
+  private readonly bus: Bus;
+  private readonly serviceName: string;
   /** Flow starts still in flight (tests wait on `flowStarts.idle()`). */
   readonly flowStarts: FlowStarts;
 
@@ -83,7 +86,18 @@ export class ConversationService {
     this.logger = options.logger.child({ component: 'conversations' });
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.replyTokenTtlMs = options.replyTokenTtlMs ?? 50_000;
+    this.bus = options.bus;
+    this.serviceName = options.serviceName;
     this.flowStarts = new FlowStarts(options.bus, options.serviceName, this.logger, { attempts: 5, retryBaseMs: 500, timeoutMs: 5000, ...options.flowStarts });
+  }
+
+  /**
+   * A channel's `flow_id` must be one of the customer's flows, checked with flow-manager
+   * under that customer before it is stored: another customer's (or a missing) flow is its
+   * 404 "Flow not found.", as for every other flow id of the API.
+   */
+  async assertOwnFlow(customerId: string, flowId: string): Promise<void> {
+    await callFlowManager({ bus: this.bus, serviceName: this.serviceName }, customerId, 'GET', `/v1/flows/${encodeURIComponent(flowId.toLowerCase())}`);
   }
 
   /** Stops retrying flow starts (shutdown). */

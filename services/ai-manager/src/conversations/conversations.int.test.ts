@@ -67,6 +67,8 @@ describe('conversations (SMS and LINE)', () => {
         flowStarts.push(request.data as FlowStart);
         return { status_code: 200, data: { id: (request.data as FlowStart).message_id, activeflow: { id: randomUUID() } } };
       }
+      // The channels' flow_id check: every flow is the caller's here.
+      if (request.method === 'GET' && request.uri.startsWith('/v1/flows/')) return { status_code: 200, data: { id: request.uri.split(/[/?]/)[3] } };
       return { status_code: 404, data: {} };
     });
     owner = await createTestCustomer(harness, 'owner');

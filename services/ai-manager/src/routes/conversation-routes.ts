@@ -17,7 +17,7 @@ import { parseId } from '../http/ids.ts';
 import { idParamsSchema, keySecurity, listResponseSchema, pageQuerySchema, responses } from './route-schemas.ts';
 
 const channelDescription =
-  'A channel is an SMS account of a Twilio-compatible API (type sms: account_sid, auth_token) or a LINE Messaging API channel (type line: channel_secret, channel_access_token; flow_id required). Secrets are write-only (shown as *_set). Give the vendor webhook_url. api_base_url must pass the outbound URL rule.';
+  'A channel is an SMS account of a Twilio-compatible API (type sms: account_sid, auth_token) or a LINE Messaging API channel (type line: channel_secret, channel_access_token; flow_id required). flow_id must be a flow of yours (404 otherwise). Secrets are write-only (shown as *_set). Give the vendor webhook_url. api_base_url must pass the outbound URL rule.';
 
 /** `/v1.0/conversation_channels` and `/v1.0/conversations`: SMS and LINE channels, their conversations and messages. */
 export function conversationRoutes(domain: DomainContext, conversations: ConversationService, publicUrl: string | undefined): FastifyPluginAsyncZod {
@@ -25,7 +25,11 @@ export function conversationRoutes(domain: DomainContext, conversations: Convers
     let tags = ['conversation_channels'];
     api.post('/v1.0/conversation_channels', {
       schema: { tags, summary: 'Create a conversation channel', description: channelDescription, security: keySecurity, body: conversationChannelFieldsSchema, response: responses(conversationChannelSchema) },
-      handler: async (request) => createChannel(domain, callerOf(request).customerId, request.body, publicBase(request, publicUrl)),
+      handler: async (request) => {
+        const { customerId } = callerOf(request);
+        if (request.body.flow_id) await conversations.assertOwnFlow(customerId, request.body.flow_id);
+        return createChannel(domain, customerId, request.body, publicBase(request, publicUrl));
+      },
     });
     api.get('/v1.0/conversation_channels', {
       schema: { tags, summary: 'List conversation channels', security: keySecurity, querystring: pageQuerySchema, response: responses(listResponseSchema(conversationChannelSchema)) },
@@ -45,7 +49,11 @@ export function conversationRoutes(domain: DomainContext, conversations: Convers
         body: conversationChannelFieldsSchema,
         response: responses(conversationChannelSchema),
       },
-      handler: async (request) => updateChannel(domain, callerOf(request).customerId, parseId(request.params.id), request.body, publicBase(request, publicUrl)),
+      handler: async (request) => {
+        const { customerId } = callerOf(request);
+        if (request.body.flow_id) await conversations.assertOwnFlow(customerId, request.body.flow_id);
+        return updateChannel(domain, customerId, parseId(request.params.id), request.body, publicBase(request, publicUrl));
+      },
     });
     api.delete('/v1.0/conversation_channels/:id', {
       schema: { tags, summary: 'Delete a conversation channel', description: 'Its webhook stops taking messages; its conversations stay readable.', security: keySecurity, params: idParamsSchema, response: responses(conversationChannelSchema) },

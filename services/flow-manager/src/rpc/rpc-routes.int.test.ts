@@ -30,6 +30,8 @@ describe("flow-manager's bus routes act only on the named customer's resources",
   let activeflow: { id: string; current_action: { id: string } };
   let call: { id: string; activeflow_id: string };
   let bridgeId: string;
+  /** The owner's flow (its call flow). */
+  let flowId: string;
 
   beforeAll(async () => {
     test = await createTestPgliteDatabase();
@@ -54,6 +56,7 @@ describe("flow-manager's bus routes act only on the named customer's resources",
       (await app.inject({ method, url, headers: { authorization: 'Bearer key-owner' }, ...(body ? { payload: body } : {}) })).json<Record<string, unknown>>();
     activeflow = (await api('POST', '/v1.0/activeflows', { actions: [{ type: 'block' }], variables: { secret: 'owner only' } })) as typeof activeflow;
     const flow = await api('POST', '/v1.0/flows', { actions: [{ type: 'answer' }, { type: 'block' }] });
+    flowId = String(flow.id);
     const number = `+1${Date.now()}`;
     await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
     call = (await flowManager.callEvents.incoming({ channelId: 'chan-owner', source: '+15550001', destination: number })) as typeof call;
@@ -91,6 +94,7 @@ describe("flow-manager's bus routes act only on the named customer's resources",
     { method: 'POST', pattern: '/v1/bridges/:id/calls', uri: `/v1/bridges/${bridgeId}/calls`, data: { call_ids: [call.id] } },
     { method: 'DELETE', pattern: '/v1/bridges/:id/calls', uri: `/v1/bridges/${bridgeId}/calls`, data: { call_ids: [call.id] } },
     { method: 'DELETE', pattern: '/v1/bridges/:id', uri: `/v1/bridges/${bridgeId}`, data: {} },
+    { method: 'GET', pattern: '/v1/flows/:id', uri: `/v1/flows/${flowId}` },
   ];
 
   /** The request as sent for `customerId` (query on GET, body otherwise); answers the error reason or 'ok'. */
@@ -132,6 +136,7 @@ describe("flow-manager's bus routes act only on the named customer's resources",
     expect(await ownerSends('GET /v1/variables/:id')).toBe('ok');
     expect(await ownerSends('POST /v1/variables/:id/variables')).toBe('ok');
     expect(await ownerSends('GET /v1/calls/:id')).toBe('ok');
+    expect(await ownerSends('GET /v1/flows/:id')).toBe('ok');
     expect(await ownerSends('POST /v1/calls/:id/play')).toBe('ok');
     expect(await ownerSends('POST /v1/bridges/:id/calls')).toBe('ok');
     expect(await ownerSends('DELETE /v1/bridges/:id')).toBe('ok');

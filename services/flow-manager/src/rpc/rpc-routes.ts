@@ -4,7 +4,7 @@ import type { ActiveflowRunner } from '../domain/activeflows/activeflow-runner.t
 import { findCustomerActiveflow, toActiveflow, type ActiveflowRow } from '../domain/activeflows/activeflow-store.ts';
 import type { CallEvents } from '../domain/calls/call-events.ts';
 import type { DomainContext } from '../domain/context.ts';
-import { checkedActions } from '../domain/flows/flow-service.ts';
+import { checkedActions, findFlow } from '../domain/flows/flow-service.ts';
 import { inboundMessageSchema, receiveInboundMessage } from '../domain/messages/inbound-messages.ts';
 import { notFound } from '../domain/not-found.ts';
 import { substitute } from '../domain/variables/variables.ts';
@@ -67,6 +67,14 @@ export function createFlowManagerRpcRouter(
   router.add('POST', '/v1/conversation_messages', async ({ data }) => {
     const { customer_id, message_id, flow_id, ...message } = conversationMessageSchema.parse(data);
     return receiveInboundMessage(context, runner, customer_id, message, { messageId: message_id.toLowerCase(), ...(flow_id ? { flowId: flow_id.toLowerCase() } : {}) });
+  });
+  // Whether a flow is the customer's (ai-manager checks a conversation channel's flow_id
+  // before storing it): its id, or a 404 exactly like a missing flow.
+  router.add('GET', '/v1/flows/:id', async (request) => {
+    const { customerId } = rpcCustomer(request);
+    const row = await findFlow(context.db, customerId, id(request.params.id));
+    if (!row) throw notFound('Flow');
+    return { id: row.id };
   });
   router.add('GET', '/v1/activeflows/:id', async (request) => toActiveflow((await activeflowOf(request)).row));
   router.add('POST', '/v1/activeflows/:id/service_stop', async (request) => {

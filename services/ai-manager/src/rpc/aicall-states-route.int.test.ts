@@ -49,10 +49,10 @@ describe('AIcall states for pipeline-manager', () => {
       ],
     });
     expect(reply.result).toEqual([
-      { id: live, status: 'initiating', pipeline_epoch: 0 },
+      { id: live, status: 'progressing', pipeline_epoch: 0 },
       { id: ended, status: 'terminated', pipeline_epoch: 0 },
       // Deleting the record does not end a session: its pipeline must not stop for it.
-      { id: deleted, status: 'initiating', pipeline_epoch: 0 },
+      { id: deleted, status: 'progressing', pipeline_epoch: 0 },
       { id: live, status: null, pipeline_epoch: null },
       { id: missing, status: null, pipeline_epoch: null },
     ]);

@@ -196,6 +196,20 @@ export function billingSuite(get: GetContext): void {
       expect((await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { assistance_type: 'ai', assistance_id: ai.body.id } })).status).toBe(200);
     });
 
+    it('refuses a message into a text AIcall below the minimum balance with 402, storing nothing', async () => {
+      const { harness } = get();
+      const customer = await createTestCustomer(harness);
+      const ai = await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody() });
+      const aicall = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { assistance_type: 'ai', assistance_id: ai.body.id, reference_type: '' } });
+      expect(aicall.status).toBe(200);
+      await reportUsage(harness, { id: randomUUID(), customer_id: customer.id, kind: 'llm', provider: 'test.model', input_tokens: 10_000_000 });
+      const refused = await call(harness, 'POST', '/v1.0/aimessages', { key: customer.key, body: { aicall_id: aicall.body.id, content: 'hello?' } });
+      expect(refused.status).toBe(402);
+      expect(refused.body.error.reason).toBe('INSUFFICIENT_BALANCE');
+      const messages = await call(harness, 'GET', `/v1.0/aimessages?aicall_id=${aicall.body.id}`, { key: customer.key });
+      expect(messages.body.result.filter((message: { role: string }) => message.role === 'user')).toEqual([]);
+    });
+
     it("ends ai_talk's session cleanly below the minimum: the flow goes on, the AIcall says why", async () => {
       const { harness } = get();
       const customer = await createTestCustomer(harness);

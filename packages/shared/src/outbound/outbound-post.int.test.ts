@@ -53,8 +53,16 @@ describe('postOutbound', () => {
   it('posts to an allowed address and answers the status', async () => {
     const receiver = await startReceiver(202);
     const policy = new OutboundPolicy(parseOutboundAllowList('127.0.0.1'));
-    await expect(post(policy, `http://127.0.0.1:${receiver.port}/hook`)).resolves.toEqual({ status: 202 });
+    await expect(post(policy, `http://127.0.0.1:${receiver.port}/hook`)).resolves.toEqual({ status: 202, body: '' });
     expect(receiver.received).toEqual([{ headers: expect.objectContaining({ 'content-type': 'application/json', 'content-length': '12' }), body: '{"type":"x"}' }]);
+  });
+
+  it('reads the answer with readBody, up to maxBodyBytes', async () => {
+    const receiver = await startReceiver(201);
+    const policy = new OutboundPolicy(parseOutboundAllowList('127.0.0.1'));
+    const url = `http://127.0.0.1:${receiver.port}/vendor`;
+    await expect(postOutbound(policy, url, { body: '{}', headers: {}, timeoutMs: 2000, readBody: true })).resolves.toEqual({ status: 201, body: 'ignored body' });
+    await expect(postOutbound(policy, url, { body: '{}', headers: {}, timeoutMs: 2000, readBody: true, maxBodyBytes: 4 })).resolves.toEqual({ status: 201, body: '' });
   });
 
   it('connects to the address its own lookup checked: a name that now resolves inward is refused', async () => {
@@ -67,7 +75,7 @@ describe('postOutbound', () => {
     expect(receiver.received).toEqual([]);
     // Allowed by name, the same lookup is what the connection uses (the Host header keeps the name).
     const allowed = new OutboundPolicy(parseOutboundAllowList('hooks.rebind.test'), rebinding);
-    await expect(post(allowed, `http://hooks.rebind.test:${receiver.port}/hook`)).resolves.toEqual({ status: 204 });
+    await expect(post(allowed, `http://hooks.rebind.test:${receiver.port}/hook`)).resolves.toEqual({ status: 204, body: '' });
     expect(receiver.received[0]?.headers.host).toBe(`hooks.rebind.test:${receiver.port}`);
   });
 
@@ -75,7 +83,7 @@ describe('postOutbound', () => {
     const inner = await startReceiver();
     const outer = await startReceiver(307, { location: `http://127.0.0.1:${inner.port}/admin` });
     const policy = new OutboundPolicy(parseOutboundAllowList(`127.0.0.1`));
-    await expect(post(policy, `http://127.0.0.1:${outer.port}/hook`)).resolves.toEqual({ status: 307 });
+    await expect(post(policy, `http://127.0.0.1:${outer.port}/hook`)).resolves.toEqual({ status: 307, body: '' });
     expect(inner.received).toEqual([]);
   });
 

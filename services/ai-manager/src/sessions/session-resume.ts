@@ -92,6 +92,19 @@ export function resumedHistory(stored: readonly StoredMessage[]): HistoryMessage
   return history;
 }
 
+/** An AIcall's stored conversation, oldest first, as an LLM history (`resumedHistory`). */
+export async function storedHistory(domain: DomainContext, aicallId: string): Promise<HistoryMessage[]> {
+  const rows = await domain.db
+    .selectFrom('aimessages')
+    .select(['role', 'content', 'tool_calls', 'tool_call_id'])
+    .where('aicall_id', '=', aicallId)
+    .where('role', 'in', ['system', 'user', 'assistant', 'tool'])
+    .orderBy('tm_create', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
+  return resumedHistory(rows);
+}
+
 /**
  * Whether the resumed session must apologise first: the caller's last words got no stored
  * answer (the turn was lost), or the old pipeline was speaking when it died (the answer was cut
@@ -202,16 +215,8 @@ export class SessionResumer {
    * what the caller said, what the AI said and the tool calls it made with their results
    * (`resumedHistory`).
    */
-  private async history(aicallId: string): Promise<HistoryMessage[]> {
-    const rows = await this.options.domain.db
-      .selectFrom('aimessages')
-      .select(['role', 'content', 'tool_calls', 'tool_call_id'])
-      .where('aicall_id', '=', aicallId)
-      .where('role', 'in', ['system', 'user', 'assistant', 'tool'])
-      .orderBy('tm_create', 'asc')
-      .orderBy('id', 'asc')
-      .execute();
-    return resumedHistory(rows);
+  private history(aicallId: string): Promise<HistoryMessage[]> {
+    return storedHistory(this.options.domain, aicallId);
   }
 
   /** A notification on the AIcall and the `aicall_resumed` event (webhooks, WebSocket). */

@@ -9,7 +9,7 @@ import type { DomainContext } from '../domain/context.ts';
 import { voiceOnlyTools } from '../tools/tool-executor.ts';
 import { callFlowManager } from './flow-manager-rpc.ts';
 import { pipelineAiSettings } from './pipeline-ai-settings.ts';
-import { resumedHistory } from './session-resume.ts';
+import { storedHistory } from './session-resume.ts';
 import { renderSystemPrompts, type OfferedTool, type ServiceStart } from './session-start.ts';
 
 /** The platform's first system prompt in a text conversation (SMS, LINE, text AIcalls over the API). */
@@ -292,7 +292,7 @@ export class TextSessions {
           customer_id: row.customer_id,
           turn_id: turnId,
           ai: await pipelineAiSettings(domain, row.customer_id, ai, async () => ({})),
-          messages: await this.history(row.id),
+          messages: await storedHistory(domain, row.id),
           tools: this.offeredTools(ai),
         },
         { publisher: this.options.serviceName, timeoutMs: this.options.turnTimeoutMs ?? 150_000 },
@@ -340,18 +340,6 @@ export class TextSessions {
     return (this.options.tools?.(ai.tool_names) ?? []).filter(
       (tool) => !voiceOnlyTools.has(tool.name) && (tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
     );
-  }
-
-  private async history(aicallId: string) {
-    const rows = await this.options.domain.db
-      .selectFrom('aimessages')
-      .select(['role', 'content', 'tool_calls', 'tool_call_id'])
-      .where('aicall_id', '=', aicallId)
-      .where('role', 'in', ['system', 'user', 'assistant', 'tool'])
-      .orderBy('tm_create', 'asc')
-      .orderBy('id', 'asc')
-      .execute();
-    return resumedHistory(rows);
   }
 
   private async isCurrent(aicallId: string, turnId: string): Promise<boolean> {

@@ -14,8 +14,8 @@ export interface OutboundPostOptions {
 
 /**
  * POSTs to a customer-given URL under the outbound policy and answers the response status
- * (the body is discarded unless `readBody`: a vendor API's answer carries its message id). The URL is checked again here, not trusted from save time: a
- * literal IP is checked before connecting and a host name is resolved by the policy's
+ * (the body is discarded unless `readBody`: a vendor API's answer carries its message id).
+ * The URL is checked again here, not trusted from save time: a literal IP is checked before connecting and a host name is resolved by the policy's
  * `lookup`, which refuses internal answers, so the connection goes to an address checked a
  * moment before (DNS rebinding gets nowhere). Redirects are not followed: a 3xx is an
  * answer like any other, so a public URL cannot bounce the request inward. Fails with the

@@ -262,7 +262,7 @@ export async function startAsteriskSimulator(options: AsteriskSimulatorOptions =
     },
     addSound: (name, samples) => asterisk.media.addSound(name, samples),
     addWebSocketClient: (id, uri) => void context.websocketClients.set(id, uri),
-    channels: () => [...asterisk.channels.values()].map((channel) => channel.toJson()),
+    channels: () => asterisk.listedChannels().map((channel) => channel.toJson()),
     async close() {
       asterisk.shutdown();
       for (const client of eventSockets.clients) client.terminate();

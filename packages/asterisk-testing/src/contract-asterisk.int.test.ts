@@ -2,6 +2,7 @@ import { describe } from 'vitest';
 import { callsContract } from './contract/calls-contract.ts';
 import { mediaContract } from './contract/media-contract.ts';
 import { playbackContract } from './contract/playback-contract.ts';
+import { snoopContract } from './contract/snoop-contract.ts';
 import { realAsteriskSkipReason } from './test-telephony.ts';
 
 // The telephony contract on a real Asterisk 23 (scripts/asterisk/build.sh); the simulator must match it.
@@ -10,3 +11,4 @@ const suffix = skipReason ? `, skipped: ${skipReason}` : '';
 describe.skipIf(skipReason !== undefined)(`telephony contract: calls [real Asterisk 23${suffix}]`, () => callsContract('asterisk'));
 describe.skipIf(skipReason !== undefined)(`telephony contract: external media [real Asterisk 23${suffix}]`, () => mediaContract('asterisk'));
 describe.skipIf(skipReason !== undefined)(`telephony contract: playback [real Asterisk 23${suffix}]`, () => playbackContract('asterisk'));
+describe.skipIf(skipReason !== undefined)(`telephony contract: snoop media legs [real Asterisk 23${suffix}]`, () => snoopContract('asterisk'));

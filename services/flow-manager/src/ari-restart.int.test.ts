@@ -216,6 +216,39 @@ function describeRestart(kind: TelephonyKind): void {
       }
     }, 90_000);
 
+    it('takes over a snoop media leg of a live call (it can still be removed), and removes one whose caller hung up while flow-manager was away', async () => {
+      const { caller, callId } = await callTo([{ type: 'answer' }, { type: 'block' }], '+15551240006');
+      const socket = createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      type SnoopLeg = { channel_id: string; snoop_channel_id: string; bridge_id: string };
+      const snoop = (direction: 'in' | 'out') =>
+        rpcCall<SnoopLeg>(stack.bus, 'flow-manager', 'POST', `/v1/calls/${callId}/snoop_media`, { customer_id: customerId, direction, external_host: `127.0.0.1:${socket.address().port}` });
+      try {
+        const leg = await snoop('in');
+        await stopFlowManager();
+        await startFlowManager();
+        expect(await channelIds()).toEqual(expect.arrayContaining([leg.channel_id, leg.snoop_channel_id]));
+        expect(await bridgeIds()).toContain(leg.bridge_id);
+        await hearsCaller(socket, caller);
+        // Removed through the new instance.
+        await rpcCall(stack.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/snoop_media/${leg.channel_id}`, { customer_id: customerId });
+        await eventually(async () => !(await channelIds()).includes(leg.channel_id) && !(await bridgeIds()).includes(leg.bridge_id), 'the leg and its bridge to go');
+
+        // flow-manager is away when the caller hangs up: Asterisk ends the snoop, and keeps the
+        // leg's RTP channel and bridge until the next flow-manager removes them.
+        const second = await snoop('out');
+        await stopFlowManager();
+        caller.hangup();
+        await eventually(async () => !(await channelIds()).includes(caller.id) && !(await channelIds()).includes(second.snoop_channel_id), 'the caller and the snoop to be gone');
+        expect(await channelIds()).toContain(second.channel_id);
+        expect(await bridgeIds()).toContain(second.bridge_id);
+        await startFlowManager();
+        await nothingLeft();
+      } finally {
+        socket.close();
+      }
+    }, 90_000);
+
     it('takes over a connected call: when the callee hangs up, its bridge goes too', async () => {
       const { caller, callId } = await callTo([{ type: 'answer' }, { type: 'block' }], '+15551240004');
       const outbound = telephony.nextOutboundCall(15_000);

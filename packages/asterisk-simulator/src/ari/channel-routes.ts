@@ -8,17 +8,24 @@ import { checkOriginatorAndFormats } from './originate-options.ts';
 import { startPlayback } from './playback-routes.ts';
 import { AriError, type Parameters, type Router } from './router.ts';
 
+/** Asterisk numbers its snoop channels with a counter of their own, from 00000000. */
+let snoopSequence = 0;
+
 /** /ari/channels: originate, get, hangup, answer, ring, dtmf, play, variables, snoop, externalMedia. */
 export function registerChannelRoutes(router: Router, context: SimulatorContext): void {
   const { asterisk } = context;
 
-  router.add('GET', '/channels', () => ({ status: 200, body: [...asterisk.channels.values()].map((channel) => channel.toJson()) }));
+  router.add('GET', '/channels', () => ({ status: 200, body: asterisk.listedChannels().map((channel) => channel.toJson()) }));
   router.add('POST', '/channels', (_params, parameters) => originate(context, parameters, undefined));
   router.add('POST', '/channels/externalMedia', (_params, parameters) => createExternalMedia(context, parameters));
   router.add('POST', '/channels/create', (_params, parameters) => create(context, parameters));
   router.add('POST', '/channels/{channelId}/dial', (params, parameters) => dialCreated(context, params.channelId, parameters));
   router.add('POST', '/channels/{channelId}', (params, parameters) => originate(context, parameters, params.channelId));
-  router.add('GET', '/channels/{channelId}', (params) => ({ status: 200, body: findChannel(context, params.channelId).toJson() }));
+  // An ended snoop not destroyed yet is still there to read (not to act on).
+  router.add('GET', '/channels/{channelId}', (params) => {
+    const ended = params.channelId === undefined ? undefined : asterisk.endedSnoops.get(params.channelId);
+    return { status: 200, body: (ended ?? findChannel(context, params.channelId)).toJson() };
+  });
 
   router.add('DELETE', '/channels/{channelId}', (params, parameters) => {
     const channel = findChannel(context, params.channelId);
@@ -100,16 +107,16 @@ export function registerChannelRoutes(router: Router, context: SimulatorContext)
     if (spy === 'none' && whisper === 'none') throw new AriError(400, 'Direction must be specified for at least spy or whisper');
     const id = snoopId ?? parameters.string('snoopId') ?? nextUniqueId();
     if (asterisk.channels.has(id)) throw new AriError(409, 'Channel with given unique ID already exists');
-    const channel = asterisk.createChannel(
-      {
-        id,
-        name: `Snoop/${target.id}-${nextChannelSuffix()}`,
-        state: 'Up',
-        dialplan: { context: 'default', exten: 's', priority: 1, app_name: '', app_data: '' },
-        farEnd: new SilentFarEnd(),
-      },
-      app,
-    );
+    // Named after the target's unique id and a counter of snoops (`Snoop/<uniqueid>-00000000`).
+    // Not subscribed to the app at creation: the snoop enters it from a thread of its own, as a
+    // dialplan channel does, so the app hears nothing of it after its StasisEnd.
+    const channel = asterisk.createChannel({
+      id,
+      name: `Snoop/${target.id}-${(snoopSequence++).toString(16).padStart(8, '0')}`,
+      state: 'Up',
+      dialplan: { context: 'default', exten: 's', priority: 1, app_name: '', app_data: '' },
+      farEnd: new SilentFarEnd(),
+    });
     channel.snoop = { target, spy, whisper };
     const body = channel.toJson();
     const args = parameters.list('appArgs');

@@ -5,7 +5,8 @@ import { ENGINE_FRAME_SAMPLES, mixFrames } from './codecs.ts';
 
 /**
  * One 20 ms media tick for the whole simulated Asterisk:
- * 1. every channel's far end delivers what it sent this tick (snoop channels read their target);
+ * 1. every channel's far end delivers what it sent this tick (snoop channels read their target,
+ *    silence when it was quiet in the spied direction);
  * 2. every channel gets the mix of its bridge peers (never itself), bridge playbacks, its own
  *    playbacks and snoop whispers, and hands it to its far end; a bridged channel playing media
  *    of its own hears only that, and its far end is not heard in the bridge meanwhile.
@@ -32,7 +33,15 @@ export function runMediaTick(asterisk: Asterisk, _now: number): void {
     const heardFromTarget = fromFarEnd.get(target) ?? null;
     if ((spy === 'in' || spy === 'both') && heardFromTarget) parts.push(heardFromTarget);
     if ((spy === 'out' || spy === 'both') && target.lastToFarEnd) parts.push(target.lastToFarEnd);
-    fromFarEnd.set(channel, parts.length > 0 ? mixFrames(parts) : null);
+    // A spying snoop reads a frame every 20 ms from its own timer, silence when nothing was heard
+    // in its direction: the peer of a snoop leg gets a steady stream, unlike a bridged call's.
+    fromFarEnd.set(channel, parts.length > 0 ? mixFrames(parts) : spy === 'none' ? null : new Int16Array(ENGINE_FRAME_SAMPLES));
+  }
+
+  // An ended snoop is destroyed once a frame passes its target (its audiohook is detached then).
+  for (const [id, snoop] of asterisk.endedSnoops) {
+    const target = snoop.snoop?.target;
+    if (!target || fromFarEnd.get(target) || target.lastToFarEnd) asterisk.endedSnoops.delete(id);
   }
 
   const bridgeAudio = new Map<string, Int16Array | null>();

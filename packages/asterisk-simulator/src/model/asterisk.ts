@@ -33,6 +33,13 @@ export type PlaybackOwner = { kind: 'channel'; channel: Channel } | { kind: 'bri
  */
 export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelDestroyed: [Channel] }> {
   readonly channels = new Map<string, Channel>();
+  /**
+   * Snoops hung up (over ARI) while their target lives. Asterisk destroys such a snoop only when
+   * its audiohook is detached, i.e. when the next frame passes the target (or the target ends):
+   * until then GET /channels still lists it, though it has left the app and ARI cannot hang it
+   * up again (404).
+   */
+  readonly endedSnoops = new Map<string, Channel>();
   readonly bridges = new Map<string, Bridge>();
   readonly playbacks = new Map<string, { playback: Playback; owner: PlaybackOwner }>();
   readonly hub: EventHub;
@@ -62,6 +69,11 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
     return channel;
   }
 
+  /** What GET /channels lists: the live channels and the ended snoops Asterisk has not destroyed yet. */
+  listedChannels(): Channel[] {
+    return [...this.channels.values(), ...this.endedSnoops.values()];
+  }
+
   publishChannelEvent(channel: Channel, type: string, fields: Record<string, unknown> = {}): void {
     if (channel.destroyed) return;
     this.hub.publish(channel.subscribedApps, { type, ...fields, channel: channel.toJson() });
@@ -70,11 +82,14 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
   /** Puts a channel into a Stasis application (the StasisStart moment). */
   enterStasis(channel: Channel, app: string, args: string[]): void {
     channel.app = app;
-    channel.subscribedApps.add(app);
-    channel.inStasis = true;
     channel.dialplan = { ...channel.dialplan, app_name: 'Stasis', app_data: [app, ...args].join(',') };
+    // Stasis clears STASISSTATUS before the app subscribes: only an app that created the channel
+    // over ARI (subscribed already) hears that ChannelVarset; a dialplan or snoop channel's
+    // first event in the app is its StasisStart.
     channel.variables.set('STASISSTATUS', '');
     this.publishChannelEvent(channel, 'ChannelVarset', { variable: 'STASISSTATUS', value: '' });
+    channel.subscribedApps.add(app);
+    channel.inStasis = true;
     this.publishChannelEvent(channel, 'StasisStart', { args });
   }
 
@@ -151,11 +166,15 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
     this.publishChannelEvent(channel, 'ChannelDestroyed', destroyed);
     channel.destroyed = true;
     this.channels.delete(channel.id);
+    if (channel.snoop && !channel.snoop.target.destroyed) this.endedSnoops.set(channel.id, channel);
     channel.farEnd.close();
     this.emit('channelDestroyed', channel);
+    // A snoop ends with its target, without a hang-up request: its audiohook stops, and the snoop
+    // channel's next read fails (the app sees ChannelLeftBridge and StasisEnd, nothing more).
     for (const other of [...this.channels.values()]) {
-      if (other.snoop?.target === channel) this.hangup(other, { cause: 16 });
+      if (other.snoop?.target === channel) this.hangup(other, { cause: 16, requested: false });
     }
+    for (const [id, snoop] of this.endedSnoops) if (snoop.snoop?.target === channel) this.endedSnoops.delete(id);
     this.stopClockWhenIdle();
   }
 

@@ -63,8 +63,9 @@ export class Channel {
   readonly subscribedApps = new Set<string>();
   /**
    * Whether the application's subscription outlives StasisEnd. Asterisk keeps channels that an
-   * application created over ARI (originate, create, externalMedia, snoop) subscribed until they
-   * are destroyed; a channel that entered Stasis from the dialplan is unsubscribed at StasisEnd,
+   * application created over ARI (originate, create, externalMedia) subscribed until they are
+   * destroyed; a channel that entered Stasis from the dialplan, and a snoop channel (it enters
+   * the app from a thread of its own, as a dialplan channel does), is unsubscribed at StasisEnd,
    * so the application hears nothing more about it (no ChannelDestroyed).
    */
   createdByAri = false;

@@ -16,6 +16,8 @@ export function callsContract(kind: TelephonyKind): void {
     const { caller, channelId, start, extension } = await inboundCall(context, { answer: false, callerNumber: '+15550100999' });
     expect(start.channel).toMatchObject({ id: caller.id, state: 'Ring', dialplan: { exten: extension }, caller: { number: '+15550100999' } });
     expect(start.args).toEqual([]);
+    // The app is subscribed to a dialplan channel at its StasisStart: nothing about it comes before.
+    expect(eventsOf(context.app, channelId)[0]).toMatchObject({ type: 'StasisStart' });
     const up = context.app.waitFor((event) => event.type === 'ChannelStateChange' && event.channel?.id === channelId && event.channel.state === 'Up');
     await context.app.request('POST', `/channels/${channelId}/answer`);
     await up;

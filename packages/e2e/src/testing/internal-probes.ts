@@ -99,6 +99,9 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
     flow('POST', '/v1/calls/:id/external_media', `/v1/calls/${ids.call}/external_media`, { transport: 'rtp', external_host: '127.0.0.1:9', format: 'ulaw' }),
     flow('POST', '/v1/calls/:id/external_media/attach', `/v1/calls/${ids.call}/external_media/attach`),
     flow('DELETE', '/v1/calls/:id/external_media', `/v1/calls/${ids.call}/external_media`),
+    // Per-direction media legs (live transcription): a snoop on the victim's call would carry its audio away.
+    flow('POST', '/v1/calls/:id/snoop_media', `/v1/calls/${ids.call}/snoop_media`, { direction: 'in', external_host: '127.0.0.1:9', format: 'ulaw' }),
+    flow('DELETE', '/v1/calls/:id/snoop_media/:channelId', `/v1/calls/${ids.call}/snoop_media/snoop-${randomUUID()}-rtp`),
     flow('POST', '/v1/calls/:id/play', `/v1/calls/${ids.call}/play`, { stream_urls: ['tone:440'] }),
     flow('POST', '/v1/calls/:id/connect', `/v1/calls/${ids.call}/connect`, { destinations: [{ type: 'endpoint', target: 'PJSIP/probe' }] }),
     flow('POST', '/v1/calls/:id/hangup', `/v1/calls/${ids.call}/hangup`, { reason: 'normal' }),

@@ -127,6 +127,15 @@ export class AriClient {
     return this.request('DELETE', `/bridges/${encodeURIComponent(bridgeId)}`);
   }
 
+  /**
+   * `POST /channels/{id}/snoop`: a Snoop channel on `channelId` that enters the app by itself
+   * (StasisStart after Asterisk answered). `spy` `in` is what the channel receives from its far
+   * end (the caller's voice), `out` what is sent to it (what the caller hears).
+   */
+  snoop(channelId: string, options: { snoopId: string; spy: 'in' | 'out' | 'both'; appArgs?: string }): Promise<AriChannel> {
+    return this.request('POST', `/channels/${encodeURIComponent(channelId)}/snoop`, { ...options, app: this.connection.app });
+  }
+
   /** `POST /channels/externalMedia` (RTP/UDP, AudioSocket or WebSocket media). */
   externalMedia(options: {
     channelId: string;

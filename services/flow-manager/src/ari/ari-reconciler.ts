@@ -3,18 +3,20 @@ import type { AriClient } from './ari-client.ts';
 import type { AriConnects } from './ari-connect.ts';
 import type { AriExternalMedia } from './ari-external-media.ts';
 import type { AriPlaybacks } from './ari-playbacks.ts';
-import type { StoredMediaLeg, TelephonyRecords } from './ari-records.ts';
+import type { StoredMediaLeg, StoredObject, TelephonyRecords } from './ari-records.ts';
+import type { AriSnoops } from './ari-snoops.ts';
 import type { AriChannel } from './ari-types.ts';
 
 /** Ids flow-manager gives what it creates in Asterisk: anything else there is not its own. */
-const ownChannel = /^(media|connect)-/;
-const ownBridge = /^(media|connect|bridge)-/;
+const ownChannel = /^(media|connect|snoop)-/;
+const ownBridge = /^(media|connect|bridge|snoop)-/;
 
 export interface AriReconcilerParts {
   client: AriClient;
   records: TelephonyRecords;
   externalMedia: AriExternalMedia;
   connects: AriConnects;
+  snoops: AriSnoops;
   playbacks: AriPlaybacks;
   logger: Logger;
   /** Ends a call whose channel is gone (as a hang-up event would). */
@@ -34,6 +36,8 @@ export interface AriReconcilerParts {
  *   bridge destroyed. Legs this process runs are only checked for a vanished leg channel.
  * - A `connect` left by a dead process is adopted while the caller and its bridge are up,
  *   removed otherwise; a playback nobody waits for is stopped.
+ * - A snoop media leg is kept (or adopted, when a dead process left it) while it is whole: the
+ *   caller, the snoop, its RTP channel and its bridge all up; otherwise what is left is removed.
  * - Channels and bridges with flow-manager's id prefixes that nothing records are removed.
  */
 export class AriReconciler {
@@ -112,6 +116,10 @@ export class AriReconciler {
         if (!playbacks.isKnown(object.id)) await playbacks.discard(object);
         continue;
       }
+      if (object.kind === 'snoop') {
+        await this.snoopLeg(object, channels, bridges, known);
+        continue;
+      }
       const ids = [...object.channelIds, ...(object.bridgeId ? [object.bridgeId] : [])];
       if (connects.isRunning(object.id)) {
         for (const id of ids) known.add(id);
@@ -129,6 +137,27 @@ export class AriReconciler {
       } else {
         await connects.discard(object);
       }
+    }
+  }
+
+  private async snoopLeg(object: StoredObject, channels: Map<string, AriChannel>, bridges: Set<string>, known: Set<string>): Promise<void> {
+    const { snoops, logger } = this.parts;
+    const ids = [...object.channelIds, ...(object.bridgeId ? [object.bridgeId] : [])];
+    const keep = () => ids.forEach((id) => known.add(id));
+    if (snoops.isStarting(object.id)) return keep();
+    const whole =
+      channels.has(object.callerChannelId) && object.channelIds.every((channelId) => channels.has(channelId)) && object.bridgeId !== undefined && bridges.has(object.bridgeId);
+    if (snoops.isRunning(object.id)) {
+      if (whole) return keep();
+      // Part of it vanished while we were not listening: the rest goes too.
+      await snoops.stop(object.id);
+    } else if (whole) {
+      snoops.adopt(object);
+      keep();
+      logger.info({ callId: object.callId, channelId: object.id }, 'snoop media leg of a live call re-adopted');
+    } else {
+      await snoops.discard(object);
+      logger.info({ callId: object.callId, channelId: object.id }, 'snoop media leg of an ended call removed');
     }
   }
 

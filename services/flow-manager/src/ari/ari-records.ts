@@ -11,10 +11,13 @@ export interface StoredMediaLeg {
   websocketUrl?: string;
 }
 
-/** A `connect` (its callee channels and, once one answered, the bridge) or a playback. */
+/**
+ * A `connect` (its callee channels and, once one answered, the bridge), a playback, or a snoop
+ * media leg (id: its external media channel; channels: the snoop and that channel; its bridge).
+ */
 export interface StoredObject {
   id: string;
-  kind: 'connect' | 'playback';
+  kind: 'connect' | 'playback' | 'snoop';
   callId: string | undefined;
   callerChannelId: string;
   channelIds: string[];

@@ -7,6 +7,8 @@ import type {
   DigitsOption,
   ExternalMedia,
   ExternalMediaRequest,
+  SnoopMedia,
+  SnoopMediaRequest,
   TalkOption,
 } from '../domain/calls/call-control.ts';
 import type { CallEvents } from '../domain/calls/call-events.ts';
@@ -18,6 +20,7 @@ import { AriExternalMedia } from './ari-external-media.ts';
 import { AriPlaybacks } from './ari-playbacks.ts';
 import { AriReconciler } from './ari-reconciler.ts';
 import type { TelephonyRecords } from './ari-records.ts';
+import { AriSnoops } from './ari-snoops.ts';
 import type { AriChannel, AriEvent } from './ari-types.ts';
 import { hangupReason } from './hangup-causes.ts';
 
@@ -32,7 +35,7 @@ export interface AriTimeouts {
   playbackMs: number;
   /** Added to a `talk`'s own length before its playback counts as lost: default 10 s. */
   talkMarginMs: number;
-  /** An RTP external media channel entering the app after Asterisk answered: default 5 s. */
+  /** An RTP external media channel (or a snoop channel) entering the app after Asterisk answered: default 5 s. */
   stasisMs: number;
   /** A WebSocket external media channel's client connecting: default 10 s. */
   mediaConnectMs: number;
@@ -72,6 +75,7 @@ export class AriTelephony implements CallControl {
   private readonly playbacks: AriPlaybacks;
   private readonly externalMedia: AriExternalMedia;
   private readonly connects: AriConnects;
+  private readonly snoops: AriSnoops;
   private readonly reconciler: AriReconciler;
   /** Bridges made over RPC in the last minute: their owner is recorded right after they exist. */
   private readonly recentBridges = new Set<string>();
@@ -93,11 +97,13 @@ export class AriTelephony implements CallControl {
       this.logger,
     );
     this.connects = new AriConnects(this.client, this.channels, options.records, this.logger, options.telDialTemplate);
+    this.snoops = new AriSnoops(this.client, this.channels, options.records, this.logger, this.timeouts.stasisMs);
     this.reconciler = new AriReconciler({
       client: this.client,
       records: options.records,
       externalMedia: this.externalMedia,
       connects: this.connects,
+      snoops: this.snoops,
       playbacks: this.playbacks,
       logger: this.logger,
       channelGone: (channelId, reason) => this.channelGone(channelId, reason),
@@ -179,6 +185,14 @@ export class AriTelephony implements CallControl {
 
   async stopExternalMedia(call: CallHandle, channelId?: string): Promise<void> {
     await this.externalMedia.stop(call.id, channelId);
+  }
+
+  startSnoopMedia(call: CallHandle, request: SnoopMediaRequest): Promise<SnoopMedia> {
+    return this.snoops.start(call, request);
+  }
+
+  stopSnoopMedia(call: CallHandle, channelId: string): Promise<boolean> {
+    return this.snoops.stop(channelId, call.id);
   }
 
   async stopMedia(call: CallHandle): Promise<void> {
@@ -266,6 +280,9 @@ export class AriTelephony implements CallControl {
     // A caller gone takes its external media leg and bridge with it.
     const mediaCallId = this.externalMedia.callOf(channelId);
     if (mediaCallId) await this.externalMedia.stop(mediaCallId);
+    // A caller gone takes its snoop media legs; a snoop (ended with its target, or hung up) or
+    // their RTP channel gone takes its own leg (Asterisk leaves the rest).
+    await this.snoops.channelGone(channelId);
     await this.connects.channelGone(channelId);
     // The flow hears of it first (a hard stop aborts what it waits for); waiters after.
     if (!state?.outbound && !helper) await this.callEvents?.hungUp(channelId, reason, state?.hungUpLocally ? 'local' : 'remote');

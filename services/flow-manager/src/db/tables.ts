@@ -94,14 +94,17 @@ export interface ExternalMediaLegsTable {
   tm_update: string;
 }
 
-/** `telephony_objects`: a `connect`'s callee channels and bridge, or a playback, while they exist. */
+/**
+ * `telephony_objects`: a `connect`'s callee channels and bridge, a playback, or a snoop media
+ * leg's channels and bridge, while they exist.
+ */
 export interface TelephonyObjectsTable {
-  /** The connect's id (`connect-...`) or the playback's id. */
+  /** The connect's id (`connect-...`), the playback's id, or a snoop leg's RTP channel (`snoop-...-rtp`). */
   id: string;
-  kind: 'connect' | 'playback';
+  kind: 'connect' | 'playback' | 'snoop';
   call_id: string | null;
   caller_channel_id: string;
-  /** A connect's callee channels (empty for a playback). */
+  /** A connect's callee channels (empty for a playback); a snoop leg's snoop and RTP channels. */
   channel_ids: JsonbColumn<string[]>;
   bridge_id: string | null;
   tm_create: string;

@@ -20,6 +20,18 @@ const externalMediaSchema = z
   // nothing. slin16 is for the WebSocket transport.
   .refine((body) => body.transport !== 'rtp' || body.format !== 'slin16', { message: 'format slin16 works over websocket only; use ulaw or alaw over rtp' });
 
+/**
+ * A per-direction media leg (for live transcription): a snoop on the caller, carried over RTP.
+ * The leg only sends, so slin16 works here (Asterisk sends it as payload type 118; only slin16
+ * it receives is dropped).
+ */
+const snoopMediaSchema = z.strictObject({
+  /** `in`: the caller's own voice; `out`: what the caller hears. */
+  direction: z.enum(['in', 'out']),
+  external_host: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port'),
+  format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
+});
+
 function externalMediaReply(media: ExternalMedia) {
   return {
     channel_id: media.channelId,
@@ -75,6 +87,29 @@ export function addCallRoutes(router: RpcRouter, context: DomainContext, callEve
     const { customerId, data } = rpcCustomer(request);
     const body = z.object({ channel_id: z.string().min(1).max(200).optional() }).parse(data ?? {});
     await callEvents.stopExternalMedia(customerId, id(request.params.id), body.channel_id);
+    return { stopped: true };
+  });
+  // Per-direction legs (used by the coming live transcription); they leave the call's own bridge
+  // and an AI session's leg alone.
+  router.add('POST', '/v1/calls/:id/snoop_media', async (request) => {
+    const { customerId, data } = rpcCustomer(request);
+    const body = snoopMediaSchema.parse(data);
+    const media = await callEvents.startSnoopMedia(customerId, id(request.params.id), {
+      direction: body.direction,
+      externalHost: body.external_host,
+      format: body.format,
+    });
+    return {
+      channel_id: media.channelId,
+      snoop_channel_id: media.snoopChannelId,
+      bridge_id: media.bridgeId,
+      local_host: media.localAddress,
+      local_port: media.localPort,
+    };
+  });
+  router.add('DELETE', '/v1/calls/:id/snoop_media/:channelId', async (request) => {
+    const { customerId } = rpcCustomer(request);
+    await callEvents.stopSnoopMedia(customerId, id(request.params.id), request.params.channelId ?? '');
     return { stopped: true };
   });
   router.add('POST', '/v1/calls/:id/play', async (request) => {

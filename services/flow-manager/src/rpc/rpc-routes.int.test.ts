@@ -88,6 +88,9 @@ describe("flow-manager's bus routes act only on the named customer's resources",
     { method: 'POST', pattern: '/v1/calls/:id/external_media', uri: `/v1/calls/${call.id}/external_media`, data: { transport: 'rtp', external_host: '127.0.0.1:4000', format: 'ulaw' } },
     { method: 'POST', pattern: '/v1/calls/:id/external_media/attach', uri: `/v1/calls/${call.id}/external_media/attach`, data: {} },
     { method: 'DELETE', pattern: '/v1/calls/:id/external_media', uri: `/v1/calls/${call.id}/external_media`, data: {} },
+    { method: 'POST', pattern: '/v1/calls/:id/snoop_media', uri: `/v1/calls/${call.id}/snoop_media`, data: { direction: 'in', external_host: '127.0.0.1:4002', format: 'ulaw' } },
+    // The leg FakeCallControl would have made on the owner's call.
+    { method: 'DELETE', pattern: '/v1/calls/:id/snoop_media/:channelId', uri: `/v1/calls/${call.id}/snoop_media/snoop-${call.id}-rtp`, data: {} },
     { method: 'POST', pattern: '/v1/calls/:id/play', uri: `/v1/calls/${call.id}/play`, data: { stream_urls: ['tone:440'] } },
     { method: 'POST', pattern: '/v1/calls/:id/connect', uri: `/v1/calls/${call.id}/connect`, data: { destinations: [{ type: 'endpoint', target: 'PJSIP/bob' }] } },
     { method: 'POST', pattern: '/v1/calls/:id/hangup', uri: `/v1/calls/${call.id}/hangup`, data: { reason: 'normal' } },
@@ -138,6 +141,9 @@ describe("flow-manager's bus routes act only on the named customer's resources",
     expect(await ownerSends('GET /v1/calls/:id')).toBe('ok');
     expect(await ownerSends('GET /v1/flows/:id')).toBe('ok');
     expect(await ownerSends('POST /v1/calls/:id/play')).toBe('ok');
+    expect(await ownerSends('POST /v1/calls/:id/snoop_media')).toBe('ok');
+    expect(await ownerSends('DELETE /v1/calls/:id/snoop_media/:channelId')).toBe('ok');
+    expect(await send({ method: 'DELETE', pattern: '', uri: `/v1/calls/${call.id}/snoop_media/snoop-unknown-rtp`, data: {} }, owner)).toBe('RESOURCE_NOT_FOUND');
     expect(await ownerSends('POST /v1/bridges/:id/calls')).toBe('ok');
     expect(await ownerSends('DELETE /v1/bridges/:id')).toBe('ok');
     expect(await ownerSends('POST /v1/activeflows/:id/continue')).toBe('ok');

@@ -1,4 +1,14 @@
-import type { CallControl, CallHandle, ConnectOption, DigitsOption, ExternalMedia, ExternalMediaRequest, TalkOption } from '../domain/calls/call-control.ts';
+import type {
+  CallControl,
+  CallHandle,
+  ConnectOption,
+  DigitsOption,
+  ExternalMedia,
+  ExternalMediaRequest,
+  SnoopMedia,
+  SnoopMediaRequest,
+  TalkOption,
+} from '../domain/calls/call-control.ts';
 
 /** A call control double: records what the engine asked for; talks can be held open. */
 export class FakeCallControl implements CallControl {
@@ -58,6 +68,16 @@ export class FakeCallControl implements CallControl {
 
   async stopExternalMedia(): Promise<void> {
     this.operations.push('external_media_stop');
+  }
+
+  async startSnoopMedia(call: CallHandle, request: SnoopMediaRequest): Promise<SnoopMedia> {
+    this.operations.push(`snoop_media ${request.direction} ${request.externalHost} ${request.format}`);
+    return { channelId: `snoop-${call.id}-rtp`, snoopChannelId: `snoop-${call.id}`, bridgeId: `snoop-${call.id}`, localAddress: '127.0.0.1', localPort: 40002 };
+  }
+
+  async stopSnoopMedia(call: CallHandle, channelId: string): Promise<boolean> {
+    this.operations.push(`snoop_media_stop ${channelId}`);
+    return channelId === `snoop-${call.id}-rtp`;
   }
 
   async stopMedia(): Promise<void> {

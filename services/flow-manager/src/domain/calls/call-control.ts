@@ -39,6 +39,28 @@ export interface ExternalMedia {
 }
 
 /**
+ * A per-direction media leg (for live transcription): a snoop on the caller's channel carried
+ * over RTP to `externalHost`. `in` is the caller's own voice, `out` what the caller hears.
+ */
+export interface SnoopMediaRequest {
+  direction: 'in' | 'out';
+  /** `host:port` where Asterisk sends the RTP. */
+  externalHost: string;
+  /** ulaw, alaw or slin16 (the leg only sends, so slin16 works over RTP here). */
+  format: 'ulaw' | 'alaw' | 'slin16';
+}
+
+/** A snoop media leg as created: its external media channel (the leg's id), snoop and bridge. */
+export interface SnoopMedia {
+  channelId: string;
+  snoopChannelId: string;
+  bridgeId: string;
+  /** Asterisk's own address and port the RTP comes from (UNICASTRTP_LOCAL_*). */
+  localAddress: string;
+  localPort: number;
+}
+
+/**
  * What the flow engine asks of the telephony side. The ARI implementation drives Asterisk;
  * tests use a double. Every waiting operation stops early (rejecting) when `signal` aborts,
  * and rejects when the call hangs up.
@@ -68,6 +90,13 @@ export interface CallControl {
    * remove its successor's leg.
    */
   stopExternalMedia(call: CallHandle, channelId?: string): Promise<void>;
+  /**
+   * Adds a per-direction media leg to the call (a snoop, an RTP channel and a bridge of their
+   * own); the call's own bridge and media leg are left as they are.
+   */
+  startSnoopMedia(call: CallHandle, request: SnoopMediaRequest): Promise<SnoopMedia>;
+  /** Removes one of the call's snoop media legs by its channel id; false when the call has no such leg. */
+  stopSnoopMedia(call: CallHandle, channelId: string): Promise<boolean>;
   /** Stops whatever is playing on the call. */
   stopMedia(call: CallHandle): Promise<void>;
   /** Creates a mixing bridge; returns its id. */

@@ -4,7 +4,7 @@ import type { DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
 import { findNumberByValue } from '../numbers/number-service.ts';
 import { findCustomerBridge, insertBridge, markBridgeDestroyed } from './bridge-store.ts';
-import type { CallControl, ConnectOption, ExternalMedia, ExternalMediaRequest } from './call-control.ts';
+import type { CallControl, ConnectOption, ExternalMedia, ExternalMediaRequest, SnoopMedia, SnoopMediaRequest } from './call-control.ts';
 import {
   callHandle,
   findCall,
@@ -122,6 +122,17 @@ export class CallEvents {
 
   async stopExternalMedia(customerId: string, callId: string, channelId?: string): Promise<void> {
     await this.control.stopExternalMedia(callHandle(await this.customerCall(customerId, callId)), channelId);
+  }
+
+  /** Adds a per-direction media leg (a snoop carried over RTP) to the customer's live call. */
+  async startSnoopMedia(customerId: string, callId: string, request: SnoopMediaRequest): Promise<SnoopMedia> {
+    return this.control.startSnoopMedia(await this.liveCall(customerId, callId), request);
+  }
+
+  /** Removes one of the call's snoop media legs; a leg the call does not have (any more) is a 404. */
+  async stopSnoopMedia(customerId: string, callId: string, channelId: string): Promise<void> {
+    const call = await this.customerCall(customerId, callId);
+    if (!(await this.control.stopSnoopMedia(callHandle(call), channelId))) throw notFound('Snoop media leg');
   }
 
   async stopMedia(customerId: string, callId: string): Promise<void> {

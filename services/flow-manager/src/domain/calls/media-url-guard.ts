@@ -1,5 +1,5 @@
 import { appError, HostUnresolvedError, OutboundRefusedError, type Action, type OutboundPolicy } from '@avp/shared';
-import type { CallControl, CallHandle, ConnectOption, DigitsOption, ExternalMedia, ExternalMediaRequest, TalkOption } from './call-control.ts';
+import type { CallControl, CallHandle, ConnectOption, DigitsOption, ExternalMedia, ExternalMediaRequest, SnoopMedia, SnoopMediaRequest, TalkOption } from './call-control.ts';
 
 /**
  * `play` hands its URLs to Asterisk, which fetches `http(s)://` media itself (also when given
@@ -95,6 +95,14 @@ export class MediaUrlGuard implements CallControl {
 
   stopExternalMedia(call: CallHandle, channelId?: string): Promise<void> {
     return this.control.stopExternalMedia(call, channelId);
+  }
+
+  startSnoopMedia(call: CallHandle, request: SnoopMediaRequest): Promise<SnoopMedia> {
+    return this.control.startSnoopMedia(call, request);
+  }
+
+  stopSnoopMedia(call: CallHandle, channelId: string): Promise<boolean> {
+    return this.control.stopSnoopMedia(call, channelId);
   }
 
   stopMedia(call: CallHandle): Promise<void> {

@@ -1,5 +1,5 @@
 import { appError } from '@avp/shared';
-import type { CallControl, ExternalMedia } from './call-control.ts';
+import type { CallControl, ExternalMedia, SnoopMedia } from './call-control.ts';
 
 /** Call control when no Asterisk is configured: every call action fails with a clear reason. */
 export class UnavailableCallControl implements CallControl {
@@ -31,6 +31,12 @@ export class UnavailableCallControl implements CallControl {
     this.fail();
   }
   async stopExternalMedia(): Promise<void> {
+    this.fail();
+  }
+  async startSnoopMedia(): Promise<SnoopMedia> {
+    this.fail();
+  }
+  async stopSnoopMedia(): Promise<boolean> {
     this.fail();
   }
   async stopMedia(): Promise<void> {

@@ -39,8 +39,8 @@ export interface TranscribersOptions {
   logger: Logger;
   serviceName: string;
   instanceId: string;
-  /** Builds the STT of a transcription (the registry in production). */
-  stt: (settings: Pick<TranscriberStart, 'stt_type' | 'parameter'>) => SttProvider;
+  /** Builds the STT of a transcription (the registry in production, from `stt_type` and `parameter`). */
+  stt: (request: TranscriberStart) => SttProvider;
   /** Address the RTP sockets bind to and give Asterisk (default 127.0.0.1). */
   rtpAddress?: string;
   /** Where transcripts and usage go (default: ai-manager over the bus). */

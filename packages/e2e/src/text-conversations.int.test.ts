@@ -232,7 +232,8 @@ await describeModes('SMS and LINE conversations with an AI', (mode) => {
 
   it('a LINE conversation: a signed webhook is answered through the reply API; a bad signature is a 401', async () => {
     const model = `line-${randomUUID().slice(0, 8)}`;
-    llm.script(model, (turn) => ({ text: `LINE says: ${String(turn.last?.content)}` }));
+    // Answers with the message and how many the conversation has had: context across messages.
+    llm.script(model, (turn) => ({ text: `LINE says: ${String(turn.last?.content)} (${turn.conversation.filter((message) => message.role === 'user').length})` }));
     const ai = await api('POST', '/v1.0/ais', { name: 'line-bot', engine_model: `openai.${model}` });
     const flow = await api('POST', '/v1.0/flows', { actions: [{ type: 'ai_talk', option: { ai_id: ai.id } }] });
     const channel = await api('POST', '/v1.0/conversation_channels', {
@@ -269,14 +270,29 @@ await describeModes('SMS and LINE conversations with an AI', (mode) => {
       return response.statusCode;
     };
     expect(await post('forged', 'wrong-secret')).toBe(401);
-    expect(await post('Hello LINE', 'line-secret')).toBe(200);
+    expect(await conversationsOf(channel.id)).toEqual([]);
     const replies = () => line.requests.filter((request) => JSON.stringify(request.body).includes('LINE says'));
-    await eventually(() => replies().length === 1, 'the reply');
-    expect(replies()[0]).toMatchObject({ kind: 'reply', body: { messages: [{ type: 'text', text: 'LINE says: Hello LINE' }] } });
+    for (const [index, text] of ['Hello LINE', 'Second one', 'Third one'].entries()) {
+      expect(await post(text, 'line-secret')).toBe(200);
+      await eventually(() => replies().length === index + 1, `reply ${index + 1}`);
+    }
+    expect(replies().map((request) => [request.kind, request.body.messages])).toEqual([
+      ['reply', [{ type: 'text', text: 'LINE says: Hello LINE (1)' }]],
+      ['reply', [{ type: 'text', text: 'LINE says: Second one (2)' }]],
+      ['reply', [{ type: 'text', text: 'LINE says: Third one (3)' }]],
+    ]);
     expect(replies()[0]!.headers.authorization).toBe('Bearer line-token');
     const conversations = await conversationsOf(channel.id);
     expect(conversations).toHaveLength(1);
     expect(conversations[0]!.peer).toBe(userId);
-    expect((await messagesOf(conversations[0]!.id)).map((message) => message.text)).toEqual(['Hello LINE', 'LINE says: Hello LINE']);
+    expect((await messagesOf(conversations[0]!.id)).map((message) => message.text)).toEqual([
+      'Hello LINE',
+      'LINE says: Hello LINE (1)',
+      'Second one',
+      'LINE says: Second one (2)',
+      'Third one',
+      'LINE says: Third one (3)',
+    ]);
+    expect(await aicallsOf(conversations[0]!.id)).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { internalProbes, serviceRoutes, type InternalProbe, type InternalService } from './testing/internal-probes.ts';
 import { probesFrom, type OpenApiDocument, type Probe } from './testing/openapi-probes.ts';
 import { describeModes, useStack, type ApiBody } from './testing/stack.ts';
+import { stretchStt } from './testing/stretch-stt.ts';
 import { createTenant, revealingValues, snapshot, type Tenant } from './testing/tenants.ts';
 import { loudnessVad, scriptedStt } from './voice-doubles.ts';
 
@@ -30,14 +31,22 @@ await describeModes('tenant isolation: one customer with another customer ids, o
   const stack = useStack({
     mode,
     name: 'tenant-isolation',
-    pipelineManager: { createVad: async () => loudnessVad(), providers: { ...registryProviders, stt: () => scriptedStt([]) } },
+    // Each tenant's call is transcribed ('stretch': a recogniser double); the AI sessions keep their scripted STT.
+    aiManager: { transcribes: { sttType: 'stretch' } },
+    pipelineManager: {
+      createVad: async () => loudnessVad(),
+      providers: { ...registryProviders, stt: (ai) => (ai.stt_type === 'stretch' ? stretchStt() : scriptedStt([])) },
+    },
   });
   let alice: Tenant;
   let bob: Tenant;
   /** Alice's resources as she sees them, once her session has settled. */
   let before: Record<string, unknown>;
+  /** The pipeline-manager process's own queue (its pipelines and transcribers). */
+  let pipelineInstance: string;
 
   beforeAll(async () => {
+    ({ instance_id: pipelineInstance } = await rpcCall<{ instance_id: string }>(stack.bus, 'pipeline-manager', 'GET', '/v1/ping'));
     alice = await createTenant(stack, { name: 'alice', key: stack.key, voice: true });
     bob = await createTenant(stack, { name: 'bob', voice: false });
     before = await settledSnapshot(alice);
@@ -48,11 +57,18 @@ await describeModes('tenant isolation: one customer with another customer ids, o
     bob?.caller.hangup();
   });
 
-  /** Alice's resources are as they were, her voice session still runs and her call is up. */
+  /**
+   * Alice's resources are as they were, her voice session still runs, her call is up and is
+   * transcribed by her own transcribers only (none stopped, none added on it).
+   */
   async function expectAliceUntouched(): Promise<void> {
     expect(await snapshot(alice)).toEqual(before);
     expect(stack.pipelineManager.sessions.has(alice.ids.aicall)).toBe(true);
     expect(stack.simulator.channels().some((channel) => channel.id === alice.caller.id)).toBe(true);
+    const { result: transcribers } = await rpcCall<{ result: { transcriber_id: string; call_id: string }[] }>(stack.bus, 'pipeline-manager', 'GET', '/v1/transcribers', undefined, {
+      instanceId: pipelineInstance,
+    });
+    expect(transcribers.filter((entry) => entry.call_id === alice.ids.call).map((entry) => entry.transcriber_id).sort()).toEqual(alice.transcribers.map((entry) => entry.id).sort());
   }
 
   it('answers no documented operation with Alice\'s data, in any auth form, and changes none of it', async () => {
@@ -66,13 +82,13 @@ await describeModes('tenant isolation: one customer with another customer ids, o
     for (const probe of probes) failures.push(...(await send(probe)));
     expect(failures).toEqual([]);
     await expectAliceUntouched();
-    // Nor did a refused request leave Bob anything bound to Alice's resources (an AIcall on her flow, say).
+    // Nor did a refused request leave Bob anything bound to Alice's resources (an AIcall on her flow,
+    // a transcription of her call, say: her own transcribers are the only ones on it, checked above).
     const bobsData = JSON.stringify(await snapshot(bob));
     expect(revealingValues(alice).filter((value) => bobsData.includes(value))).toEqual([]);
   }, 60_000);
 
   it('refuses every bus route on a customer\'s resource asked in another customer\'s name', async () => {
-    const { instance_id: pipelineInstance } = await rpcCall<{ instance_id: string }>(stack.bus, 'pipeline-manager', 'GET', '/v1/ping');
     const probes = internalProbes(alice, bob, pipelineInstance);
     const routers: Record<InternalService, RpcRouter> = {
       'ai-manager': stack.aiManager.rpcRouter,
@@ -157,11 +173,13 @@ await describeModes('tenant isolation: one customer with another customer ids, o
   async function ask(probe: InternalProbe): Promise<string> {
     const options = { publisher: 'isolation-test', timeoutMs: 10_000, ...(probe.instanceId ? { instanceId: probe.instanceId } : {}) };
     try {
-      const reply = await rpcCall<{ result?: string; message?: string }>(stack.bus, probe.service, probe.method, probe.uri, probe.data, options);
-      const refused = probe.expect === 'tool_refused' && reply.result === 'failed' && reply.message === 'The AI conversation does not exist.';
+      const reply = await rpcCall<{ result?: string; message?: string; id?: string }>(stack.bus, probe.service, probe.method, probe.uri, probe.data, options);
+      const refused =
+        (probe.expect === 'tool_refused' && reply.result === 'failed' && reply.message === 'The AI conversation does not exist.') ||
+        (probe.expect === 'no_service' && reply.id === '');
       return refused ? 'refused' : `answered ${JSON.stringify(reply).slice(0, 300)}`;
     } catch (error) {
-      if (probe.expect === 'not_found' && isAppError(error) && error.httpStatus === 404 && error.reason === 'RESOURCE_NOT_FOUND') return 'refused';
+      if ((probe.expect === 'not_found' || probe.expect === 'no_service') && isAppError(error) && error.httpStatus === 404 && error.reason === 'RESOURCE_NOT_FOUND') return 'refused';
       return isAppError(error) ? `${error.httpStatus} ${error.reason}: ${error.message}` : String(error);
     }
   }

@@ -1,58 +1,10 @@
 import { rpcCall, silentLogger } from '@avp/shared';
 import { eventually } from '@avp/shared/testing';
 import { Transcribers, transcriberStartSchema, type Transcript } from '@avp/pipeline-manager/transcribers';
-import type { SttEvent, SttProvider, SttSession } from '@avp/pipeline-manager';
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeModes, useStack } from './testing/stack.ts';
-
-/** A recogniser double that "hears" stretches of sound: a final per stretch once 200 ms of quiet follow it. */
-function stretchStt(): SttProvider & { loudFrames: () => number } {
-  let loud = 0;
-  return {
-    name: 'stretch.stt',
-    loudFrames: () => loud,
-    async start(): Promise<SttSession> {
-      const queue: SttEvent[] = [];
-      let wake: (() => void) | undefined;
-      let ended = false;
-      let run = 0;
-      let quiet = 0;
-      const push = (event: SttEvent) => {
-        queue.push(event);
-        wake?.();
-      };
-      const end = () => {
-        ended = true;
-        wake?.();
-      };
-      return {
-        write(pcm) {
-          let sum = 0;
-          for (const sample of pcm) sum += sample * sample;
-          const isLoud = Math.sqrt(sum / pcm.length) > 500;
-          if (isLoud) {
-            loud++;
-            run++;
-            quiet = 0;
-          } else if (run > 0 && ++quiet >= 10) {
-            push({ type: 'final', text: `sound of ${run * 20} ms` });
-            run = 0;
-          }
-        },
-        finish: async () => end(),
-        close: end,
-        events: (async function* () {
-          for (;;) {
-            while (queue.length > 0) yield queue.shift()!;
-            if (ended) return;
-            await new Promise<void>((resolve) => (wake = resolve));
-          }
-        })(),
-      };
-    },
-  };
-}
+import { stretchStt } from './testing/stretch-stt.ts';
 
 /**
  * A live call's two directions, each on its own snoop leg (flow-manager, the Asterisk simulator)

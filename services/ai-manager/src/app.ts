@@ -9,6 +9,7 @@ import { countCustomers, findLiveKeyIds } from './domain/customers/customer-repo
 import { KeyAuthenticator } from './domain/customers/key-authenticator.ts';
 import { SecretBox } from './domain/secrets/secret-box.ts';
 import { ConversationService, type ConversationServiceOptions } from './conversations/conversation-service.ts';
+import { TranscribeService, type TranscribeServiceOptions } from './transcribes/transcribe-service.ts';
 import { createAiManagerMetrics } from './events/ai-manager-metrics.ts';
 import { EventPublisher } from './events/event-publisher.ts';
 import { EventRelay, type EventRelayOptions } from './events/event-relay.ts';
@@ -95,6 +96,8 @@ export interface AiManagerOptions {
    * how long an answer may take (TEXT_ANSWER_TIMEOUT_MS), the clock idle expiry reads (tests).
    */
   textSessions?: Omit<NonNullable<SessionServiceOptions['text']>, 'deliver'>;
+  /** Live transcription: the recogniser (TRANSCRIBE_STT_TYPE, default deepgram) and how long a transcriber may take to start. */
+  transcribes?: Pick<TranscribeServiceOptions, 'sttType' | 'startTimeoutMs'>;
   /** Conversations over SMS and LINE: send timeout, reply-token lifetime, flow-start retries. */
   conversations?: Pick<ConversationServiceOptions, 'sendTimeoutMs' | 'replyTokenTtlMs' | 'flowStarts'>;
 }
@@ -213,8 +216,9 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     tickMs: takeoverSettings.tickMs,
     probeTimeoutMs: takeoverSettings.probeTimeoutMs,
   });
+  const transcribes = new TranscribeService({ domain, bus: context.bus, logger, serviceName, ...options.transcribes });
   const conversations = new ConversationService({ domain, bus: context.bus, logger, serviceName, ...options.conversations });
-  const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools);
+  const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools, transcribes);
 
   if (options.developmentCustomer && (await countCustomers(db)) === 0) {
     const customer = await createCustomer(db, { name: 'development', detail: 'created on first start', webhook_uri: '' }, domain.outbound, domain.billing);
@@ -243,6 +247,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
         adminToken: options.adminToken,
         sessions,
         conversations,
+        transcribes,
         ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
       }),
     async start() {
@@ -258,6 +263,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       );
       hub.start();
       await sessions.start();
+      await transcribes.start();
       await instances.start();
       watchdog.start();
       takeover.start();
@@ -273,6 +279,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       await watchdog.stop();
       await instances.stop();
       await sessions.stop();
+      await transcribes.stop();
       conversations.stop();
       stopWebhookWakeups?.();
       await dispatcher.stop();

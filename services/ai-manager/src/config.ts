@@ -118,6 +118,8 @@ export const aiManagerSettingsSchema = z.object({
   AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS: z.coerce.number().positive().max(8760).default(24),
   /** The longest a text answer may take (LLM requests and tool calls together) before the sender is told there is trouble. */
   TEXT_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(150_000),
+  /** The recogniser live transcriptions use (`POST /v1.0/transcribes`): any stt_type pipeline-manager knows. */
+  TRANSCRIBE_STT_TYPE: z.string().trim().min(1).max(100).default('deepgram'),
 });
 export type AiManagerSettings = z.infer<typeof aiManagerSettingsSchema>;
 
@@ -166,6 +168,7 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
       ...(settings.PIPELINE_RESUME_APOLOGY ? { apology: settings.PIPELINE_RESUME_APOLOGY } : {}),
     },
     sendCooldownMs: settings.AICALL_SEND_COOLDOWN_SECONDS * 1000,
+    transcribes: { sttType: settings.TRANSCRIBE_STT_TYPE },
     textSessions: { idleTimeoutMs: settings.AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS * 3_600_000, turnTimeoutMs: settings.TEXT_ANSWER_TIMEOUT_MS },
     ...(settings.PUBLIC_URL ? { publicUrl: settings.PUBLIC_URL.replace(/\/+$/, '') } : {}),
   };

@@ -10,6 +10,7 @@ import { ReportOutbox, type ReportOutboxSettings } from './sessions/report-outbo
 import { createPipelineRpcRouter } from './sessions/rpc-routes.ts';
 import { TurnMetrics } from './sessions/turn-metrics.ts';
 import { TextTurns, type TextTurnsOptions } from './text/text-turns.ts';
+import { Transcribers } from './transcribe/transcribers.ts';
 
 /** The service's name: its bus queues are `pipeline-manager.request` and `pipeline-manager.event`. */
 export const serviceName = 'pipeline-manager';
@@ -76,7 +77,16 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
   });
   turnMetrics.countActiveSessions(() => sessions.size);
   const textTurns = new TextTurns({ bus: context.bus, logger, providers: options.providers ?? registryProviders, serviceName, ...options.textTurns });
-  const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId }, textTurns);
+  const providers = options.providers ?? registryProviders;
+  const transcribers = new Transcribers({
+    bus: context.bus,
+    logger,
+    serviceName,
+    instanceId: context.instanceId,
+    rtpAddress: options.mediaHost,
+    stt: (request) => providers.stt({ engine_model: '', tts_type: '', tts_voice_id: '', stt_type: request.stt_type, stt_language: request.stt_language, parameter: request.parameter }),
+  });
+  const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId }, textTurns, transcribers);
   const liveness = new PipelineLiveness({ bus: context.bus, logger, serviceName, pipelines: () => sessions.livenessTargets(), ...options.liveness });
   const heartbeat = new InstanceHeartbeat({
     bus: context.bus,
@@ -107,6 +117,7 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
       await server?.close();
       server = undefined;
       await sessions.stopAll('pipeline-manager is shutting down');
+      await transcribers.stopAll('pipeline-manager is shutting down');
     },
   };
 }

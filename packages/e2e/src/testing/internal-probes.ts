@@ -14,8 +14,11 @@ export interface InternalProbe {
   data?: Record<string, unknown>;
   /** A request on a pipeline goes to the queue of the process that runs it. */
   instanceId?: string;
-  /** `not_found`: a 404; `tool_refused`: the LLM is told the AIcall does not exist (tools answer results, never errors). */
-  expect: 'not_found' | 'tool_refused';
+  /**
+   * `not_found`: a 404; `tool_refused`: the LLM is told the AIcall does not exist (tools answer results, never errors);
+   * `no_service`: a flow action that never fails its flow answers that it started or stopped nothing (`id: ''`), or a 404.
+   */
+  expect: 'not_found' | 'tool_refused' | 'no_service';
 }
 
 /**
@@ -36,7 +39,12 @@ export const serviceRoutes: Record<InternalService, string[]> = {
     'POST /v1/aicalls/states',
   ],
   'flow-manager': ['GET /v1/ping', 'POST /v1/bridges'],
-  'pipeline-manager': ['GET /v1/ping', 'GET /v1/pipelines'],
+  'pipeline-manager': [
+    'GET /v1/ping',
+    'GET /v1/pipelines',
+    // The process's own transcribers (id, transcribe, call, direction): an instance listing like `GET /v1/pipelines`, for ai-manager and operators.
+    'GET /v1/transcribers',
+  ],
 };
 
 /** Every bus route on a customer's resource, asked by `prober` about `victim`'s. */
@@ -83,6 +91,15 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
       sequence: 1,
     }),
     ai('POST', '/v1/usages', '/v1/usages', { id: randomUUID(), aicall_id: ids.aicall, kind: 'llm', provider: 'probe', input_tokens: 1e9 }),
+    // transcribe_start / transcribe_stop of the prober's flow naming the victim's call (and activeflow):
+    // nothing may start on it, and the victim's transcription must go on (the sweep checks it runs).
+    {
+      ...ai('POST', '/v1/services/type/transcribe', '/v1/services/type/transcribe', { activeflow_id: ids.activeflow, reference_id: ids.call, direction: 'both' }),
+      expect: 'no_service',
+    },
+    { ...ai('POST', '/v1/services/type/transcribe_stop', '/v1/services/type/transcribe_stop', { activeflow_id: ids.activeflow, reference_id: ids.call }), expect: 'no_service' },
+    // A transcriber's utterance stored into the victim's transcription.
+    ai('POST', '/v1/transcripts', '/v1/transcripts', { transcribe_id: ids.transcribe, direction: 'in', text: 'probe', offset_ms: 0 }),
 
     flow('POST', '/v1/activeflows', '/v1/activeflows', { flow_id: ids.flow, reference_type: 'api' }),
     flow('GET', '/v1/activeflows/:id', `/v1/activeflows/${ids.activeflow}`),
@@ -150,5 +167,17 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
     pipeline('POST', '/v1/pipelines/:id/end', `/v1/pipelines/${ids.aicall}/end`, { reason: 'stop_flow', say: 'probe' }),
     pipeline('POST', '/v1/pipelines/:id/messages', `/v1/pipelines/${ids.aicall}/messages`, { text: 'probe' }),
     pipeline('POST', '/v1/pipelines/:id/dtmf', `/v1/pipelines/${ids.aicall}/dtmf`, { digit: '1' }),
+    // A transcriber on the victim's call (shared queue; flow-manager refuses the snoop leg), reporting into the victim's transcription ...
+    probe('pipeline-manager', 'POST', '/v1/transcribers', '/v1/transcribers', {
+      transcribe_id: ids.transcribe,
+      call_id: ids.call,
+      direction: 'in',
+      stt_type: 'stretch',
+    }),
+    // ... and stopping each of the victim's running transcribers on the process that runs it.
+    ...victim.transcribers.map((transcriber, index) => ({
+      ...pipeline('POST', '/v1/transcribers/:id/stop', `/v1/transcribers/${transcriber.id}/stop`, { reason: 'probe' }),
+      ...(index === 0 ? {} : { route: `POST /v1/transcribers/:id/stop (${transcriber.direction})` }),
+    })),
   ];
 }

@@ -76,6 +76,7 @@ const notFoundMessages: Record<ForeignKind, RegExp> = {
   conversation: /^No conversation with this id/,
   line_conversation: /^No conversation with this id/,
   conversation_message: /^No conversation message with this id/,
+  transcribe: /^No transcribe with this id/,
 };
 
 /** Path segments before a parameter, and the resource they hold. */
@@ -95,6 +96,7 @@ const segmentKinds: Record<string, ForeignKind> = {
   calls: 'call',
   conversation_channels: 'conversation_channel',
   conversations: 'conversation',
+  transcribes: 'transcribe',
 };
 
 /** Id fields (in bodies and queries) and the resource they name. */
@@ -112,6 +114,7 @@ const fieldKinds: Record<string, ForeignKind> = {
   knowledgebase_ids: 'knowledgebase',
   document_id: 'document',
   channel_id: 'conversation_channel',
+  transcribe_id: 'transcribe',
 };
 
 /** Fields whose value is a phone number: another customer's number is named by value. */

@@ -30,6 +30,8 @@ export const resourceKinds = [
   'conversation_message',
   /** The LINE channel's conversation. */
   'line_conversation',
+  /** A live transcription of its call (both directions). */
+  'transcribe',
 ] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
 
@@ -45,6 +47,8 @@ export interface Tenant {
   secret: string;
   /** The caller of its live call. */
   caller: Caller;
+  /** Its transcription's transcribers in pipeline-manager, one per direction. */
+  transcribers: { id: string; direction: 'in' | 'out' }[];
   /** `voice`: its AIcall is a live voice session on the call; otherwise a text AIcall. */
   voice: boolean;
   api: Api;
@@ -108,7 +112,8 @@ async function found<T>(find: () => Promise<T | undefined>, what: string, timeou
  * knowledge base with a document, a flow and a number (with a message flow of its own), a live call on that number whose flow
  * sets `secret`, an AIcall with a message, a summary and a bridge (over the bus, as flows
  * make them), an sms and a LINE conversation channel each with a conversation that one signed
- * inbound webhook started. With `voice` the call's flow hands the call to the AI (`ai_talk`): the AIcall
+ * inbound webhook started, and a live transcription of the call (both directions; the stack's
+ * pipeline-manager needs an STT for `stt_type` of ai-manager's transcriptions). With `voice` the call's flow hands the call to the AI (`ai_talk`): the AIcall
  * is a live voice session that has greeted the caller and waits for an answer; otherwise the
  * flow waits in a block and the AIcall is a text one.
  */
@@ -134,6 +139,14 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
   await caller.waitForAnswer(20_000);
   const call = await found(async () => result(await api('GET', '/v1.0/calls')).find((entry) => entry.channel_id === caller.id && entry.activeflow_id), 'the call and its flow', 20_000);
   const activeflowId = String(call.activeflow_id);
+  // Transcribed from the start: a voice session's greeting is heard on `out` (when the legs are up in time).
+  const transcribe = await api('POST', '/v1.0/transcribes', { reference_type: 'call', reference_id: call.id, direction: 'both' });
+  const { instance_id: pipelineInstance } = await rpcCall<{ instance_id: string }>(stack.bus, 'pipeline-manager', 'GET', '/v1/ping');
+  const running = await rpcCall<{ result: { transcriber_id: string; transcribe_id: string; direction: 'in' | 'out' }[] }>(stack.bus, 'pipeline-manager', 'GET', '/v1/transcribers', undefined, {
+    instanceId: pipelineInstance,
+  });
+  const transcribers = running.result.filter((entry) => entry.transcribe_id === transcribe.id).map((entry) => ({ id: entry.transcriber_id, direction: entry.direction }));
+  if (transcribers.length !== 2) throw new Error(`${options.name}'s transcription runs ${transcribers.length} transcribers, not 2`);
   let aicallId: string;
   let aimessageId: string;
   if (options.voice) {
@@ -206,6 +219,7 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
     number,
     secret,
     caller,
+    transcribers,
     voice: options.voice,
     api,
     channelSecrets,
@@ -232,13 +246,14 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
       conversation: conversation.id,
       conversation_message: conversationMessage.id,
       line_conversation: lineConversation.id,
+      transcribe: String(transcribe.id),
     },
   };
 }
 
 /** Strings that would reveal the tenant's data if they appeared in an answer to someone else. */
 export function revealingValues(tenant: Tenant): string[] {
-  return [...Object.values(tenant.ids), tenant.number, tenant.secret, tenant.channelSecrets.authToken, tenant.channelSecrets.channelSecret, tenant.contact, tenant.inboundText];
+  return [...Object.values(tenant.ids), ...tenant.transcribers.map((transcriber) => transcriber.id), tenant.number, tenant.secret, tenant.channelSecrets.authToken, tenant.channelSecrets.channelSecret, tenant.contact, tenant.inboundText];
 }
 
 /**
@@ -269,6 +284,9 @@ export async function snapshot(tenant: Tenant): Promise<Record<string, unknown>>
     conversations: '/v1.0/conversations',
     messages: `/v1.0/conversations/${ids.conversation}/messages`,
     line_messages: `/v1.0/conversations/${ids.line_conversation}/messages`,
+    transcribes: '/v1.0/transcribes',
+    transcribe: `/v1.0/transcribes/${ids.transcribe}`,
+    transcripts: `/v1.0/transcripts?transcribe_id=${ids.transcribe}`,
   };
   const entries = await Promise.all(Object.entries(reads).map(async ([name, url]) => [name, await api('GET', url)] as const));
   return Object.fromEntries(entries);

@@ -31,6 +31,12 @@ export const aiManagerEventTypes = [
   'message_created',
   /** An outbound message's delivery status changed. */
   'message_updated',
+  'transcribe_created',
+  /** The transcription stopped (asked to, or the call ended). */
+  'transcribe_done',
+  'transcribe_deleted',
+  /** One utterance heard on one side of a transcribed call. */
+  'transcript_created',
 ] as const;
 export type AiManagerEventType = (typeof aiManagerEventTypes)[number];
 

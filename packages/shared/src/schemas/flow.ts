@@ -79,6 +79,13 @@ export const actionOptionSchemas = {
   block: z.strictObject({}),
   ai_talk: aiStartOptionSchema,
   ai_task: aiStartOptionSchema,
+  /** Starts transcribing the flow's call (POST /v1.0/transcribes); the flow goes on at once. */
+  transcribe_start: z.strictObject({
+    language: z.union([z.literal(''), languageTagSchema]).default(''),
+    direction: z.enum(['in', 'out', 'both']).default('both'),
+  }),
+  /** Stops the transcriptions of the flow's call. */
+  transcribe_stop: z.strictObject({}),
   ai_summary: z.strictObject({
     on_end_flow_id: z.uuid().optional(),
     reference_type: z.enum(['call', 'conference', 'transcribe', 'recording']),
@@ -91,7 +98,7 @@ export type ActionType = keyof typeof actionOptionSchemas;
 export const actionTypes = Object.keys(actionOptionSchemas) as [ActionType, ...ActionType[]];
 
 /** Action types that need a call (they fail on an activeflow without one). */
-export const callActionTypes: readonly ActionType[] = ['answer', 'talk', 'play', 'hangup', 'connect', 'digits_receive'];
+export const callActionTypes: readonly ActionType[] = ['answer', 'talk', 'play', 'hangup', 'connect', 'digits_receive', 'transcribe_start', 'transcribe_stop'];
 
 /** An action as a client writes it: the id is optional and assigned on create. */
 export const actionInputSchema = z.strictObject({
@@ -308,7 +315,8 @@ export type PhoneNumber = z.infer<typeof numberSchema>;
 
 /** What a service that pushes actions (ai-manager for `ai_talk`) answers flow-manager. */
 export const pushedServiceSchema = z.object({
-  id: z.string().min(1),
+  /** The service's id; empty when it did not start and pushes nothing (a transcription that could not start). */
+  id: z.string(),
   type: z.string(),
   push_actions: z.array(z.unknown()).default([]),
 });

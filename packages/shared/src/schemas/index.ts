@@ -11,3 +11,4 @@ export * from './billing.ts';
 export * from './knowledgebase.ts';
 export * from './credential-events.ts';
 export * from './conversation.ts';
+export * from './transcribe.ts';

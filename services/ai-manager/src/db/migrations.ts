@@ -4,6 +4,7 @@ import { eventSequenceMigration } from './migration-0012-event-sequence.ts';
 import { sessionSettingsMigrations } from './migrations-0013-0015-session-settings.ts';
 import { conversationsMigration } from './migration-0016-conversations.ts';
 import { textTurnMigrations } from './migration-0017-text-turns.ts';
+import { transcribeMigrations } from './migration-0018-transcribes.ts';
 
 /**
  * ai-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
@@ -352,4 +353,5 @@ export const migrations: Migrations = {
   ...sessionSettingsMigrations,
   '0016_create_conversations': conversationsMigration,
   ...textTurnMigrations,
+  ...transcribeMigrations,
 };

@@ -111,6 +111,35 @@ export interface AisummariesTable extends TimestampColumns {
   content: string;
 }
 
+/** A pipeline-manager transcriber hearing one direction of a transcription. */
+export interface TranscriberRef {
+  direction: string;
+  transcriber_id: string;
+  instance_id: string;
+}
+
+/** `transcribes`: live transcriptions of calls; `transcribers` are pipeline-manager's, one per direction. */
+export interface TranscribesTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  reference_type: string;
+  reference_id: string;
+  language: string;
+  direction: string;
+  status: string;
+  transcribers: ColumnType<TranscriberRef[], RawBuilder<TranscriberRef[]> | undefined, RawBuilder<TranscriberRef[]>>;
+}
+
+/** `transcripts`: what a transcription heard, one utterance per row. */
+export interface TranscriptsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  transcribe_id: string;
+  direction: string;
+  message: string;
+  offset_ms: number;
+}
+
 /**
  * `webhook_deliveries`: the webhook outbox. A row is written in the same transaction as the
  * change it reports; the dispatcher claims due rows by pushing `next_attempt_at` forward
@@ -276,6 +305,8 @@ export interface AiManagerTables {
   aicalls: AicallsTable;
   aimessages: AimessagesTable;
   aisummaries: AisummariesTable;
+  transcribes: TranscribesTable;
+  transcripts: TranscriptsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   event_outbox: EventOutboxTable;
   event_sequences: EventSequencesTable;

@@ -10,12 +10,14 @@ import type { Revocations } from '../events/revocations.ts';
 import type { WebsocketHub } from '../events/websocket-hub.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { ConversationService } from '../conversations/conversation-service.ts';
+import type { TranscribeService } from '../transcribes/transcribe-service.ts';
 import { setCaller } from '../http/caller.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { aiRoutes } from './ai-routes.ts';
 import { aicallRoutes } from './aicall-routes.ts';
 import { aimessageRoutes } from './aimessage-routes.ts';
 import { aisummaryRoutes } from './aisummary-routes.ts';
+import { transcribeRoutes } from './transcribe-routes.ts';
 import { billingRoutes } from './billing-routes.ts';
 import { conversationRoutes } from './conversation-routes.ts';
 import { conversationWebhookRoutes } from './conversation-webhook-routes.ts';
@@ -34,6 +36,8 @@ export interface PublicApiDependencies {
   sessions?: SessionService;
   /** SMS and LINE conversations (channels, their webhooks, conversations and messages). */
   conversations?: ConversationService;
+  /** Live transcriptions of calls. */
+  transcribes?: TranscribeService;
   /** PUBLIC_URL: how vendors reach this service (channels' webhook_url, Twilio's signed URL); default: the request's host. */
   publicUrl?: string;
   /** Largest WebSocket message a client may send. */
@@ -114,6 +118,7 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
       await keyed.register(knowledgebaseRoutes(domain));
       await keyed.register(billingRoutes(domain));
       if (dependencies.conversations) await keyed.register(conversationRoutes(domain, dependencies.conversations, dependencies.publicUrl));
+      if (dependencies.transcribes) await keyed.register(transcribeRoutes(dependencies.transcribes));
       await keyed.register(websocketRoutes(hub));
     });
   });

@@ -1,6 +1,7 @@
 import { createRpcRouter, rpcCustomer, rpcReply, type RpcRouteContext, type RpcRouter } from '@avp/shared';
 import { z } from 'zod';
 import { textTurnSchema, type TextTurns } from '../text/text-turns.ts';
+import { transcriberStartSchema, type Transcribers } from '../transcribe/transcribers.ts';
 import { pipelineStartSchema, type PipelineSessions } from './pipeline-sessions.ts';
 
 /**
@@ -10,7 +11,12 @@ import { pipelineStartSchema, type PipelineSessions } from './pipeline-sessions.
  * the customer it acts for (`rpcCustomer`): another customer's pipeline is a 404 like a
  * missing one.
  */
-export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { serviceName: string; instanceId: string }, textTurns?: TextTurns): RpcRouter {
+export function createPipelineRpcRouter(
+  sessions: PipelineSessions,
+  identity: { serviceName: string; instanceId: string },
+  textTurns?: TextTurns,
+  transcribers?: Transcribers,
+): RpcRouter {
   /** The path's pipeline, checked to be the request's customer's; answers the data without the customer id. */
   const owned = (request: RpcRouteContext): { id: string; data: unknown } => {
     const { customerId, data } = rpcCustomer(request);
@@ -21,6 +27,19 @@ export function createPipelineRpcRouter(sessions: PipelineSessions, identity: { 
   const router = createRpcRouter();
   // A text conversation's answer (SMS, LINE, API): any process takes it from the shared queue.
   if (textTurns) router.add('POST', '/v1/text_turns', async ({ data }) => textTurns.answer(textTurnSchema.parse(data)));
+  if (transcribers) {
+    // A call's direction transcribed (shared queue; flow-manager checks the call is the customer's).
+    router.add('POST', '/v1/transcribers', async ({ data }) => rpcReply(201, await transcribers.start(transcriberStartSchema.parse(data))));
+    router.add('GET', '/v1/transcribers', async () => ({ instance_id: identity.instanceId, result: transcribers.list() }));
+    // On the instance's own queue, for the transcriber's own customer only.
+    router.add('POST', '/v1/transcribers/:id/stop', async (request) => {
+      const { customerId, data } = rpcCustomer(request);
+      transcribers.assertOwner(request.params.id!, customerId);
+      const body = z.object({ reason: z.string().max(500).default('stopped') }).parse(data);
+      await transcribers.stop(request.params.id!, body.reason);
+      return { stopped: true };
+    });
+  }
   return router
     .add('GET', '/v1/ping', async () => ({
       service: identity.serviceName,

@@ -185,7 +185,9 @@ export class Transcribers {
           await this.report('transcript', () => (this.options.report?.transcript ?? ((body) => this.aiManager('/v1/transcripts', body)))(transcript));
         } else if (event.type === 'usage') {
           const usage = { customer_id: entry.request.customer_id, transcribe_id: entry.request.transcribe_id, provider: entry.provider, audio_seconds: event.audioSeconds };
-          await this.report('usage', () => (this.options.report?.usage ?? ((body) => this.aiManager('/v1/transcribe_usages', body)))(usage));
+          // Billed like a voice session's STT (one ledger entry per usage id), without an AIcall.
+          const billed = { id: randomUUID(), customer_id: usage.customer_id, kind: 'stt', provider: usage.provider, audio_seconds: usage.audio_seconds };
+          await this.report('usage', () => (this.options.report?.usage ? this.options.report.usage(usage) : this.aiManager('/v1/usages', billed)));
         } else if (event.type === 'error') {
           this.logger.warn({ transcriberId: entry.id, err: event.error }, 'transcription STT failed');
           break;

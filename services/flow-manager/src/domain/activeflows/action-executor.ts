@@ -7,7 +7,7 @@ import type { ActiveflowRow } from './activeflow-store.ts';
 import type { ExecutionState } from './stack-machine.ts';
 
 /** The services an action can start in another service (ai-manager), which may push actions. */
-export type ServiceKind = 'aicall' | 'task' | 'summary';
+export type ServiceKind = 'aicall' | 'task' | 'summary' | 'transcribe' | 'transcribe_stop';
 
 /** Starts a service for an action; ai-manager's RPC in production, a double in tests. */
 export interface ServiceStarter {
@@ -107,6 +107,15 @@ export class ActionExecutor {
         return this.startService(working, action.type === 'ai_talk' ? 'aicall' : 'task', action);
       case 'ai_summary':
         return this.startService(working, 'summary', action);
+      case 'transcribe_start':
+      case 'transcribe_stop': {
+        // ai-manager runs it and answers at once (a recogniser that cannot start is logged there):
+        // the flow goes on either way.
+        const kind = action.type === 'transcribe_start' ? 'transcribe' : 'transcribe_stop';
+        const service = await this.services.start(kind, { customer_id: working.row.customer_id, activeflow_id: working.row.id, reference_id: call!.id, ...action.option });
+        if (kind === 'transcribe' && service.id) working.variables = setVariables(working.variables, { 'voipbin.transcribe.id': service.id });
+        return { kind: 'next' };
+      }
     }
   }
 
@@ -122,6 +131,7 @@ export class ActionExecutor {
     if (kind === 'summary') Object.assign(body, action.option);
     else Object.assign(body, { assistance_type: option.assistance_type ?? 'ai', assistance_id: option.assistance_id ?? option.ai_id });
     const service = await this.services.start(kind, body);
+    if (service.id === '') throw appError('INVALID_STATE', `The ${kind} service did not start.`);
     const actions = checkedPushActions(service.push_actions);
     working.variables = setVariables(working.variables, kind === 'aicall' || kind === 'task' ? { 'voipbin.aicall.id': service.id } : {});
     return { kind: 'push', stackId: service.id, actions };

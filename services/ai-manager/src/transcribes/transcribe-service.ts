@@ -1,0 +1,324 @@
+import {
+  appError,
+  creationTimestamps,
+  deletionTimestamps,
+  isAppError,
+  jsonb,
+  listPage,
+  newId,
+  rpcCall,
+  updateTimestamps,
+  type Bus,
+  type EventEnvelope,
+  type ListQuery,
+  type ListResponse,
+  type Logger,
+  type Subscription,
+  type Transcribe,
+  type TranscribeCreate,
+  type Transcript,
+} from '@avp/shared';
+import type { Selectable } from 'kysely';
+import { z } from 'zod';
+import type { TranscriberRef, TranscribesTable, TranscriptsTable } from '../db/tables.ts';
+import type { DomainContext } from '../domain/context.ts';
+import { notFound } from '../domain/not-found.ts';
+import { withEvents } from '../events/event-publisher.ts';
+import { callFlowManager } from '../sessions/flow-manager-rpc.ts';
+
+export interface TranscribeServiceOptions {
+  domain: DomainContext;
+  bus: Bus;
+  logger: Logger;
+  serviceName: string;
+  /** The recogniser transcriptions use (TRANSCRIBE_STT_TYPE, default deepgram). */
+  sttType?: string;
+  /** Longest wait for pipeline-manager to start a transcriber (default 15 s). */
+  startTimeoutMs?: number;
+}
+
+type TranscribeRow = Selectable<TranscribesTable>;
+
+function toTranscribe(row: TranscribeRow): Transcribe {
+  return {
+    id: row.id,
+    customer_id: row.customer_id,
+    reference_type: row.reference_type as Transcribe['reference_type'],
+    reference_id: row.reference_id,
+    language: row.language,
+    direction: row.direction as Transcribe['direction'],
+    status: row.status as Transcribe['status'],
+    tm_create: row.tm_create,
+    tm_update: row.tm_update,
+    tm_delete: row.tm_delete,
+  };
+}
+
+function toTranscript(row: Selectable<TranscriptsTable>): Transcript {
+  return {
+    id: row.id,
+    customer_id: row.customer_id,
+    transcribe_id: row.transcribe_id,
+    direction: row.direction as Transcript['direction'],
+    message: row.message,
+    offset_ms: row.offset_ms,
+    tm_create: row.tm_create,
+  };
+}
+
+/** What a transcriber reports (pipeline-manager's `POST /v1/transcripts`). */
+export const reportedTranscriptSchema = z.strictObject({
+  transcribe_id: z.uuid(),
+  customer_id: z.uuid(),
+  direction: z.enum(['in', 'out']),
+  text: z.string().min(1).max(20_000),
+  offset_ms: z.number().int().min(0).max(2_147_483_647),
+});
+
+/** What the transcribe_start / transcribe_stop flow actions send (`POST /v1/services/type/transcribe[_stop]`). */
+export const flowTranscribeSchema = z.object({
+  customer_id: z.uuid(),
+  activeflow_id: z.uuid().nullable().optional(),
+  reference_id: z.uuid(),
+  language: z.string().max(35).default(''),
+  direction: z.enum(['in', 'out', 'both']).default('both'),
+});
+
+/**
+ * Live transcription of calls: `POST /v1.0/transcribes` asks pipeline-manager for a transcriber
+ * per direction (each hears its side of the call on a snoop leg of its own, beside an AI
+ * session), stores what they hear as transcripts (`transcript_created`), and stops them when
+ * asked or when the call hangs up (`transcribe_done`). STT seconds are billed as usage.
+ */
+export class TranscribeService {
+  private readonly logger: Logger;
+  private subscription: Subscription | undefined;
+
+  constructor(private readonly options: TranscribeServiceOptions) {
+    this.logger = options.logger.child({ component: 'transcribes' });
+  }
+
+  /** Stops the transcriptions of calls that hang up. */
+  async start(): Promise<void> {
+    this.subscription = await this.options.bus.subscribe('flow-manager', ['call_hangup'], (event) => this.onCallHangup(event), {
+      queue: `${this.options.serviceName}.transcribe-call-hangup`,
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.close();
+    this.subscription = undefined;
+  }
+
+  /**
+   * Starts transcribing a live call of the customer's: 404 for another customer's or an unknown
+   * call, 409 for one that has ended, 402 below the minimum balance. A transcriber that cannot
+   * start (no recogniser, no pipeline-manager) fails the request and leaves nothing running.
+   */
+  async create(customerId: string, fields: TranscribeCreate): Promise<Transcribe> {
+    const { domain } = this.options;
+    const call = await callFlowManager<{ customer_id: string; status: string }>(this.options, customerId, 'GET', `/v1/calls/${fields.reference_id}`).catch((error: unknown) => {
+      if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
+      throw error;
+    });
+    if (call.customer_id !== customerId) throw notFound('call');
+    if (call.status === 'hangup') throw appError('INVALID_STATE', 'The call has ended.');
+    await domain.billing?.assertCanStart(customerId);
+    const id = newId();
+    const directions = fields.direction === 'both' ? (['in', 'out'] as const) : ([fields.direction] as const);
+    const started: TranscriberRef[] = [];
+    try {
+      for (const direction of directions) {
+        const reply = await rpcCall<{ transcriber_id: string; instance_id: string }>(
+          this.options.bus,
+          'pipeline-manager',
+          'POST',
+          '/v1/transcribers',
+          { transcribe_id: id, customer_id: customerId, call_id: fields.reference_id, direction, stt_type: this.options.sttType ?? 'deepgram', stt_language: fields.language },
+          { publisher: this.options.serviceName, timeoutMs: this.options.startTimeoutMs ?? 15_000 },
+        );
+        started.push({ direction, transcriber_id: reply.transcriber_id, instance_id: reply.instance_id });
+      }
+    } catch (error) {
+      await this.stopTranscribers(customerId, started);
+      this.logger.warn({ err: error, callId: fields.reference_id }, 'a transcription could not start');
+      throw error;
+    }
+    const transcribe = await withEvents(domain.db, domain.events, async (trx, emit) => {
+      const row = await trx
+        .insertInto('transcribes')
+        .values({
+          id,
+          customer_id: customerId,
+          reference_type: 'call',
+          reference_id: fields.reference_id,
+          language: fields.language,
+          direction: fields.direction,
+          status: 'progressing',
+          transcribers: jsonb(started),
+          ...creationTimestamps(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const created = toTranscribe(row);
+      await emit('transcribe_created', customerId, created);
+      return created;
+    });
+    this.logger.info({ transcribeId: id, callId: fields.reference_id, directions }, 'transcription started');
+    return transcribe;
+  }
+
+  async get(customerId: string, id: string): Promise<Transcribe> {
+    return toTranscribe(await this.row(customerId, id));
+  }
+
+  async list(customerId: string, page: ListQuery): Promise<ListResponse<Transcribe>> {
+    const query = this.options.domain.db.selectFrom('transcribes').selectAll().where('customer_id', '=', customerId).where('tm_delete', 'is', null);
+    const result = await listPage(query, page);
+    return { result: result.result.map(toTranscribe), next_page_token: result.next_page_token };
+  }
+
+  /** Stops a transcription (its transcribers read their last words first); a done one comes back unchanged. */
+  async finish(customerId: string, id: string): Promise<Transcribe> {
+    const row = await this.row(customerId, id);
+    if (row.status === 'done') return toTranscribe(row);
+    await this.stopTranscribers(customerId, row.transcribers);
+    return withEvents(this.options.domain.db, this.options.domain.events, async (trx, emit) => {
+      const updated = await trx
+        .updateTable('transcribes')
+        .set({ status: 'done', ...updateTimestamps() })
+        .where('id', '=', id)
+        .where('status', '=', 'progressing')
+        .returningAll()
+        .executeTakeFirst();
+      if (!updated) return toTranscribe(await this.row(customerId, id, trx));
+      const done = toTranscribe(updated);
+      await emit('transcribe_done', customerId, done);
+      return done;
+    });
+  }
+
+  /** Stops it if it runs, then soft-deletes it (its transcripts stay readable until then). */
+  async remove(customerId: string, id: string): Promise<Transcribe> {
+    await this.finish(customerId, id);
+    return withEvents(this.options.domain.db, this.options.domain.events, async (trx, emit) => {
+      const row = await trx
+        .updateTable('transcribes')
+        .set(deletionTimestamps())
+        .where('id', '=', id)
+        .where('customer_id', '=', customerId)
+        .where('tm_delete', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw notFound('transcribe');
+      const deleted = toTranscribe(row);
+      await emit('transcribe_deleted', customerId, deleted);
+      return deleted;
+    });
+  }
+
+  /** `GET /v1.0/transcripts?transcribe_id=`: newest first, like every list. */
+  async transcripts(customerId: string, transcribeId: string, page: ListQuery): Promise<ListResponse<Transcript>> {
+    await this.row(customerId, transcribeId);
+    const query = this.options.domain.db.selectFrom('transcripts').selectAll().where('transcribe_id', '=', transcribeId).where('tm_delete', 'is', null);
+    const result = await listPage(query, page);
+    return { result: result.result.map(toTranscript), next_page_token: result.next_page_token };
+  }
+
+  /** A transcriber's utterance (bus route): stored under the transcription of the named customer only. */
+  async record(input: z.infer<typeof reportedTranscriptSchema>): Promise<Transcript> {
+    const customerId = input.customer_id.toLowerCase();
+    await this.row(customerId, input.transcribe_id.toLowerCase());
+    return withEvents(this.options.domain.db, this.options.domain.events, async (trx, emit) => {
+      const row = await trx
+        .insertInto('transcripts')
+        .values({
+          id: newId(),
+          customer_id: customerId,
+          transcribe_id: input.transcribe_id.toLowerCase(),
+          direction: input.direction,
+          message: input.text,
+          offset_ms: input.offset_ms,
+          ...creationTimestamps(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const transcript = toTranscript(row);
+      await emit('transcript_created', customerId, transcript);
+      return transcript;
+    });
+  }
+
+  /**
+   * The `transcribe_start` flow action (`POST /v1/services/type/transcribe`): like the API on the
+   * flow's own call, but the flow never fails for it: a transcription that cannot start is
+   * logged and the answer names none (the flow goes on).
+   */
+  async startFromFlow(input: z.infer<typeof flowTranscribeSchema>): Promise<{ id: string; type: 'transcribe'; push_actions: [] }> {
+    try {
+      const transcribe = await this.create(input.customer_id.toLowerCase(), {
+        reference_type: 'call',
+        reference_id: input.reference_id.toLowerCase(),
+        language: input.language,
+        direction: input.direction,
+      });
+      return { id: transcribe.id, type: 'transcribe', push_actions: [] };
+    } catch (error) {
+      // Another customer's call is refused like a missing one (a flow's own call never is).
+      if (isAppError(error) && error.httpStatus === 404) throw error;
+      this.logger.warn({ err: error, callId: input.reference_id, activeflowId: input.activeflow_id }, 'transcribe_start: the transcription could not start; the flow goes on');
+      return { id: '', type: 'transcribe', push_actions: [] };
+    }
+  }
+
+  /** The `transcribe_stop` flow action: ends the transcriptions of the flow's call (the customer's only). */
+  async stopFromFlow(input: { customer_id: string; reference_id: string }): Promise<{ id: string; type: 'transcribe_stop'; push_actions: [] }> {
+    const customerId = input.customer_id.toLowerCase();
+    // The call must be the customer's: another customer's is a 404, like a missing one.
+    const call = await callFlowManager<{ customer_id: string }>(this.options, customerId, 'GET', `/v1/calls/${input.reference_id}`).catch((error: unknown) => {
+      if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
+      throw error;
+    });
+    if (call.customer_id !== customerId) throw notFound('call');
+    const rows = await this.options.domain.db
+      .selectFrom('transcribes')
+      .select('id')
+      .where('customer_id', '=', customerId)
+      .where('reference_id', '=', input.reference_id.toLowerCase())
+      .where('status', '=', 'progressing')
+      .where('tm_delete', 'is', null)
+      .execute();
+    for (const row of rows) await this.finish(customerId, row.id);
+    return { id: rows.at(-1)?.id ?? '', type: 'transcribe_stop', push_actions: [] };
+  }
+
+  private async row(customerId: string, id: string, db = this.options.domain.db): Promise<TranscribeRow> {
+    const row = await db.selectFrom('transcribes').selectAll().where('id', '=', id).where('customer_id', '=', customerId).where('tm_delete', 'is', null).executeTakeFirst();
+    if (!row) throw notFound('transcribe');
+    return row;
+  }
+
+  private async stopTranscribers(customerId: string, transcribers: readonly TranscriberRef[]): Promise<void> {
+    for (const transcriber of transcribers) {
+      await rpcCall(this.options.bus, 'pipeline-manager', 'POST', `/v1/transcribers/${transcriber.transcriber_id}/stop`, { customer_id: customerId, reason: 'stopped' }, {
+        instanceId: transcriber.instance_id,
+        publisher: this.options.serviceName,
+        timeoutMs: 10_000,
+      }).catch((error: unknown) => {
+        if (!(isAppError(error) && error.httpStatus === 404)) this.logger.warn({ err: error, transcriberId: transcriber.transcriber_id }, 'could not stop a transcriber');
+      });
+    }
+  }
+
+  private async onCallHangup(event: EventEnvelope): Promise<void> {
+    const call = z.object({ id: z.uuid(), customer_id: z.uuid() }).parse(event.data);
+    const rows = await this.options.domain.db
+      .selectFrom('transcribes')
+      .select('id')
+      .where('customer_id', '=', call.customer_id)
+      .where('reference_id', '=', call.id)
+      .where('status', '=', 'progressing')
+      .execute();
+    for (const row of rows) await this.finish(call.customer_id, row.id);
+  }
+}

@@ -53,9 +53,11 @@ export async function insertAicall(db: AiManagerDb, fields: NewAicall): Promise<
 }
 
 /** A live AIcall; with a customer id, only that customer's. */
-export async function findAicall(db: AiManagerDb, id: string, customerId?: string): Promise<AicallRow | undefined> {
+export async function findAicall(db: AiManagerDb, id: string, customerId?: string, options: { forUpdate?: boolean } = {}): Promise<AicallRow | undefined> {
   let query = db.selectFrom('aicalls').selectAll().where('id', '=', id).where('tm_delete', 'is', null);
   if (customerId !== undefined) query = query.where('customer_id', '=', customerId);
+  // Inside a transaction: holds the row until it commits, so concurrent status changes queue up.
+  if (options.forUpdate) query = query.forUpdate();
   return query.executeTakeFirst();
 }
 

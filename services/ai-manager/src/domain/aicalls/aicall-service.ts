@@ -150,7 +150,9 @@ export async function changeAicallStatus(
  */
 export async function terminateAicall(context: DomainContext, customerId: string, id: string): Promise<Aicall> {
   return withEvents(context.db, context.events, async (trx, emit) => {
-    let current = await findAicall(trx, id, customerId);
+    // Locked: a hang-up and the pipeline's end often terminate the same AIcall at once; the
+    // second waits for the first and finds it terminated, instead of failing and being retried.
+    let current = await findAicall(trx, id, customerId, { forUpdate: true });
     if (!current) throw notFound('AIcall');
     if (current.status === 'terminated') return toAicall(current);
     if (current.status !== 'terminating') current = await moveStatus(trx, emit, current, 'terminating');

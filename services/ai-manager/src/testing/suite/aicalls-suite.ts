@@ -136,6 +136,27 @@ export function aicallsSuite(get: GetContext): void {
       ).rejects.toMatchObject({ reason: 'VALIDATION_FAILED' });
     });
 
+    it('ends an AIcall terminated from several places at once exactly once, each answered with it', async () => {
+      const { harness } = get();
+      const { key, aiId } = await customerWithAi(harness);
+      const created = await call(harness, 'POST', '/v1.0/aicalls', { key, body: { assistance_type: 'ai', assistance_id: aiId } });
+      const id = created.body.id as string;
+      // A hang-up and the pipeline's end often arrive together: neither may fail.
+      const answers = await Promise.all([1, 2, 3, 4].map(() => call(harness, 'POST', `/v1.0/aicalls/${id}/terminate`, { key })));
+      expect(answers.map((answer) => [answer.status, answer.body.status])).toEqual([
+        [200, 'terminated'],
+        [200, 'terminated'],
+        [200, 'terminated'],
+        [200, 'terminated'],
+      ]);
+      const types = await eventually(() => {
+        const seen = harness.events.filter((event) => (event.data as { id?: string }).id === id).map((event) => event.type);
+        return seen.includes('aicall_status_terminated') ? seen : undefined;
+      });
+      expect(types.filter((type) => type === 'aicall_status_terminating')).toHaveLength(1);
+      expect(types.filter((type) => type === 'aicall_status_terminated')).toHaveLength(1);
+    });
+
     it('lists with status, reference_type and reference_id filters, and soft-deletes', async () => {
       const { harness } = get();
       const { key, aiId } = await customerWithAi(harness);

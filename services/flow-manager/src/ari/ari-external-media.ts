@@ -59,6 +59,11 @@ export class AriExternalMedia {
     return this.starting.has(callId);
   }
 
+  /** The bridge of the call's leg, if this process runs one. */
+  bridgeOf(callId: string): string | undefined {
+    return this.legs.get(callId)?.bridgeId;
+  }
+
   /** The leg channel of the call's leg, if this process runs one. */
   channelOf(callId: string): string | undefined {
     return this.legs.get(callId)?.channelId;
@@ -80,8 +85,11 @@ export class AriExternalMedia {
   }
 
   private async create(call: CallHandle, request: ExternalMediaRequest): Promise<ExternalMedia> {
-    const bridgeId = `media-${call.id}`;
-    const channelId = `media-${call.id}-${randomUUID().slice(0, 8)}`;
+    // A bridge of the leg's own: right after the previous leg's bridge was destroyed (a
+    // takeover), a real Asterisk may still refuse its id with 409 "already exists".
+    const suffix = randomUUID().slice(0, 8);
+    const bridgeId = `media-${call.id}-${suffix}-bridge`;
+    const channelId = `media-${call.id}-${suffix}`;
     // Known before Asterisk reports it, so its StasisStart is never taken for an inbound call.
     this.channels.state(channelId).outbound = true;
     const leg: Leg = { callId: call.id, channelId, bridgeId, callerChannelId: call.channelId, transport: request.transport, pending: request.transport === 'websocket' };

@@ -85,7 +85,7 @@ export class AriReconciler {
       const leg = stored.get(callId);
       stored.delete(callId);
       if (!channels.has(channelId)) await externalMedia.stop(callId);
-      else keep(leg ?? { channelId, bridgeId: `media-${callId}` });
+      else keep(leg ?? { channelId, bridgeId: externalMedia.bridgeOf(callId)! });
     }
     const left: StoredMediaLeg[] = [];
     for (const leg of stored.values()) {

@@ -35,6 +35,13 @@ async function snoopLeg(context: ContractContext, channelId: string, spy: 'in' |
   await mediaStarted;
   await context.app.request('POST', '/bridges', { type: 'mixing', bridgeId });
   await context.app.request('POST', `/bridges/${bridgeId}/addChannel`, { channel: `${snoopId},${mediaId}` });
+  // addChannel answers before the events: the leg is ready once both are seen in the bridge
+  // (a test that counts events from here on must not see these late ones).
+  await eventually(
+    () => [snoopId, mediaId].every((id) => eventsOf(context.app, id, from).some((event) => event.type === 'ChannelEnteredBridge')),
+    'the snoop leg in its bridge',
+    5000,
+  );
   const close = async () => {
     peer.close();
     await context.app.request('DELETE', `/channels/${snoopId}`).catch(() => undefined);

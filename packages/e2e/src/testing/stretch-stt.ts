@@ -1,11 +1,9 @@
 import type { SttEvent, SttProvider, SttSession } from '@avp/pipeline-manager';
 
 /** A recogniser double that "hears" stretches of sound: a final per stretch once 200 ms of quiet follow it. */
-export function stretchStt(): SttProvider & { loudFrames: () => number } {
-  let loud = 0;
+export function stretchStt(): SttProvider {
   return {
     name: 'stretch.stt',
-    loudFrames: () => loud,
     async start(): Promise<SttSession> {
       const queue: SttEvent[] = [];
       let wake: (() => void) | undefined;
@@ -33,7 +31,6 @@ export function stretchStt(): SttProvider & { loudFrames: () => number } {
           for (const sample of pcm) sum += sample * sample;
           const isLoud = Math.sqrt(sum / pcm.length) > 500;
           if (isLoud) {
-            loud++;
             run++;
             quiet = 0;
           } else if (run > 0 && ++quiet >= 10) {

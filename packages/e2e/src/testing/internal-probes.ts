@@ -100,6 +100,8 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
     { ...ai('POST', '/v1/services/type/transcribe_stop', '/v1/services/type/transcribe_stop', { activeflow_id: ids.activeflow, reference_id: ids.call }), expect: 'no_service' },
     // A transcriber's utterance stored into the victim's transcription.
     ai('POST', '/v1/transcripts', '/v1/transcripts', { transcribe_id: ids.transcribe, direction: 'in', text: 'probe', offset_ms: 0 }),
+    // A transcriber claiming to have heard all of the victim's transcription (which must go on).
+    ai('POST', '/v1/transcribers/finished', '/v1/transcribers/finished', { transcribe_id: ids.transcribe, transcriber_id: victim.transcribers[0]?.id ?? 'probe' }),
 
     flow('POST', '/v1/activeflows', '/v1/activeflows', { flow_id: ids.flow, reference_type: 'api' }),
     flow('GET', '/v1/activeflows/:id', `/v1/activeflows/${ids.activeflow}`),

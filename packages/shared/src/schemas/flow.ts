@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { languageTagSchema } from './ai.ts';
+import { transcribePhrasesSchema } from './transcribe.ts';
 
 const timestamp = z.string().meta({ description: 'UTC timestamp, 2026-01-02T03:04:05.123456Z' });
 
@@ -83,6 +84,8 @@ export const actionOptionSchemas = {
   transcribe_start: z.strictObject({
     language: z.union([z.literal(''), languageTagSchema]).default(''),
     direction: z.enum(['in', 'out', 'both']).default('both'),
+    /** Recognition hints (see POST /v1.0/transcribes). */
+    phrases: transcribePhrasesSchema,
   }),
   /** Stops the transcriptions of the flow's call. */
   transcribe_stop: z.strictObject({}),

@@ -116,6 +116,8 @@ export interface TranscriberRef {
   direction: string;
   transcriber_id: string;
   instance_id: string;
+  /** A recording's transcriber that has heard the whole file. */
+  finished?: boolean;
 }
 
 /** `transcribes`: live transcriptions of calls; `transcribers` are pipeline-manager's, one per direction. */

@@ -14,9 +14,9 @@ export function transcribeRoutes(transcribes: TranscribeService): FastifyPluginA
     api.post('/v1.0/transcribes', {
       schema: {
         tags,
-        summary: 'Transcribe a live call',
+        summary: 'Transcribe a live call or a recording',
         description:
-          'Starts transcribing a live call of yours (reference_type `call`): `in` hears the caller, `out` what the caller hears (an AI session, a person it was connected to, prompts), `both` each on its own. It runs beside an AI session on the call without disturbing it. Each utterance becomes a transcript (`transcript_created`); the transcription ends when stopped, deleted or when the call hangs up (`transcribe_done`). Speech-to-text seconds are billed. 404 for a call that is not yours, 409 for an ended call, 402 below the minimum balance; a recogniser that cannot start is a 5xx and nothing runs.',
+          'Starts transcribing a live call of yours (reference_type `call`) or a recording of yours that has ended (`recording`): `in` hears the caller, `out` what the caller hears (an AI session, a person it was connected to, prompts), `both` each on its own. A call\'s transcription runs beside an AI session on the call without disturbing it and ends when stopped, deleted or when the call hangs up; a recording\'s ends once the whole file was heard (faster than real time). Each utterance becomes a transcript (`transcript_created`, with its offset from the start); the end is `transcribe_done`. Speech-to-text seconds are billed. 404 for a call or recording that is not yours, 409 for an ended call or a recording still being made, 402 below the minimum balance; a recogniser that cannot start is a 5xx and nothing runs.',
         security: keySecurity,
         body: transcribeCreateSchema,
         response: responses(transcribeSchema),

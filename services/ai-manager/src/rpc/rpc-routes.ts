@@ -28,7 +28,7 @@ import { notFound } from '../domain/not-found.ts';
 import { parseId } from '../http/ids.ts';
 import { serviceStartSchema, type SessionService } from '../sessions/session-service.ts';
 import { toolCallRequestSchema, type ToolExecutor } from '../tools/tool-executor.ts';
-import { flowTranscribeSchema, reportedTranscriptSchema, type TranscribeService } from '../transcribes/transcribe-service.ts';
+import { finishedTranscriberSchema, flowTranscribeSchema, reportedTranscriptSchema, type TranscribeService } from '../transcribes/transcribe-service.ts';
 
 /** Parses RPC data; a failure is a 400 with the catalog body, never a hidden 500. */
 function parse<Schema extends z.ZodType>(schema: Schema, data: unknown): z.output<Schema> {
@@ -83,6 +83,8 @@ export function createAiManagerRpcRouter(
   // A transcriber's utterance, stored under the named customer's transcription only (404 otherwise).
   if (transcribes) {
     router.add('POST', '/v1/transcripts', async ({ data }) => rpcReply(201, await transcribes.record(parse(reportedTranscriptSchema, data))));
+    // A recording's transcriber that heard the whole file (the named customer's transcription only).
+    router.add('POST', '/v1/transcribers/finished', async ({ data }) => transcribes.transcriberFinished(parse(finishedTranscriberSchema, data)));
     // flow-manager's transcribe_start / transcribe_stop on the flow's own call (the call is checked under the customer).
     router.add('POST', '/v1/services/type/transcribe', async ({ data }) => transcribes.startFromFlow(parse(flowTranscribeSchema, data)));
     router.add('POST', '/v1/services/type/transcribe_stop', async ({ data }) => transcribes.stopFromFlow(parse(flowTranscribeSchema, data)));

@@ -17,6 +17,7 @@ import {
   type Transcribe,
   type TranscribeCreate,
   type Transcript,
+  transcribePhrasesSchema,
 } from '@avp/shared';
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
@@ -75,6 +76,16 @@ export const reportedTranscriptSchema = z.strictObject({
   offset_ms: z.number().int().min(0).max(2_147_483_647),
 });
 
+/** What a transcriber reports when it has heard all of its recording. */
+export const finishedTranscriberSchema = z.strictObject({
+  transcribe_id: z.uuid(),
+  customer_id: z.uuid(),
+  transcriber_id: z.string().min(1).max(100),
+});
+
+/** A transcription to start; `phrases` may be left out (the API's body always has them). */
+export type TranscribeFields = Omit<TranscribeCreate, 'phrases'> & { phrases?: string[] };
+
 /** What the transcribe_start / transcribe_stop flow actions send (`POST /v1/services/type/transcribe[_stop]`). */
 export const flowTranscribeSchema = z.object({
   customer_id: z.uuid(),
@@ -82,6 +93,7 @@ export const flowTranscribeSchema = z.object({
   reference_id: z.uuid(),
   language: z.string().max(35).default(''),
   direction: z.enum(['in', 'out', 'both']).default('both'),
+  phrases: transcribePhrasesSchema,
 });
 
 /**
@@ -111,21 +123,20 @@ export class TranscribeService {
   }
 
   /**
-   * Starts transcribing a live call of the customer's: 404 for another customer's or an unknown
-   * call, 409 for one that has ended, 402 below the minimum balance. A transcriber that cannot
-   * start (no recogniser, no pipeline-manager) fails the request and leaves nothing running.
+   * Starts transcribing a live call of the customer's, or a recording of theirs that has ended:
+   * 404 for another customer's or an unknown one, 409 for a call that has ended or a recording
+   * still being made, 402 below the minimum balance. A transcriber that cannot start (no
+   * recogniser, no pipeline-manager) fails the request and leaves nothing running. A recording's
+   * transcription ends by itself (`transcribe_done`) once its transcribers have heard the whole file.
    */
-  async create(customerId: string, fields: TranscribeCreate): Promise<Transcribe> {
+  async create(customerId: string, fields: TranscribeFields): Promise<Transcribe> {
     const { domain } = this.options;
-    const call = await callFlowManager<{ customer_id: string; status: string }>(this.options, customerId, 'GET', `/v1/calls/${fields.reference_id}`).catch((error: unknown) => {
-      if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
-      throw error;
-    });
-    if (call.customer_id !== customerId) throw notFound('call');
-    if (call.status === 'hangup') throw appError('INVALID_STATE', 'The call has ended.');
+    const source = fields.reference_type === 'recording' ? await this.recordingSource(customerId, fields.reference_id) : await this.callSource(customerId, fields.reference_id);
     await domain.billing?.assertCanStart(customerId);
     const id = newId();
     const directions = fields.direction === 'both' ? (['in', 'out'] as const) : ([fields.direction] as const);
+    // Both directions' transcript offsets count from this one moment (the call's audio), or from the recording's start.
+    const originMs = Date.now();
     const started: TranscriberRef[] = [];
     try {
       for (const direction of directions) {
@@ -134,14 +145,23 @@ export class TranscribeService {
           'pipeline-manager',
           'POST',
           '/v1/transcribers',
-          { transcribe_id: id, customer_id: customerId, call_id: fields.reference_id, direction, stt_type: this.options.sttType ?? 'deepgram', stt_language: fields.language },
+          {
+            transcribe_id: id,
+            customer_id: customerId,
+            ...source,
+            direction,
+            stt_type: this.options.sttType ?? 'deepgram',
+            stt_language: fields.language,
+            parameter: fields.phrases?.length ? { stt_phrases: fields.phrases } : {},
+            origin_ms: originMs,
+          },
           { publisher: this.options.serviceName, timeoutMs: this.options.startTimeoutMs ?? 15_000 },
         );
         started.push({ direction, transcriber_id: reply.transcriber_id, instance_id: reply.instance_id });
       }
     } catch (error) {
       await this.stopTranscribers(customerId, started);
-      this.logger.warn({ err: error, callId: fields.reference_id }, 'a transcription could not start');
+      this.logger.warn({ err: error, referenceType: fields.reference_type, referenceId: fields.reference_id }, 'a transcription could not start');
       throw error;
     }
     const transcribe = await withEvents(domain.db, domain.events, async (trx, emit) => {
@@ -150,7 +170,7 @@ export class TranscribeService {
         .values({
           id,
           customer_id: customerId,
-          reference_type: 'call',
+          reference_type: fields.reference_type,
           reference_id: fields.reference_id,
           language: fields.language,
           direction: fields.direction,
@@ -164,8 +184,61 @@ export class TranscribeService {
       await emit('transcribe_created', customerId, created);
       return created;
     });
-    this.logger.info({ transcribeId: id, callId: fields.reference_id, directions }, 'transcription started');
+    this.logger.info({ transcribeId: id, referenceType: fields.reference_type, referenceId: fields.reference_id, directions }, 'transcription started');
     return transcribe;
+  }
+
+  /** A live call of the customer's, as transcribers name it. */
+  private async callSource(customerId: string, callId: string): Promise<{ call_id: string }> {
+    const call = await callFlowManager<{ customer_id: string; status: string }>(this.options, customerId, 'GET', `/v1/calls/${callId}`).catch((error: unknown) => {
+      if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
+      throw error;
+    });
+    if (call.customer_id !== customerId) throw notFound('call');
+    if (call.status === 'hangup') throw appError('INVALID_STATE', 'The call has ended.');
+    return { call_id: callId };
+  }
+
+  /** An ended recording of the customer's, as transcribers name it. */
+  private async recordingSource(customerId: string, recordingId: string): Promise<{ recording_id: string }> {
+    const recording = await callFlowManager<{ customer_id: string; status: string }>(this.options, customerId, 'GET', `/v1/recordings/${recordingId}`).catch((error: unknown) => {
+      if (isAppError(error) && error.httpStatus === 404) throw notFound('recording');
+      throw error;
+    });
+    if (recording.customer_id !== customerId) throw notFound('recording');
+    if (recording.status !== 'ended') {
+      throw appError('INVALID_STATE', recording.status === 'failed' ? 'The recording failed: there is nothing to transcribe.' : `The recording is still ${recording.status}: transcribe it once it has ended.`);
+    }
+    return { recording_id: recordingId };
+  }
+
+  /**
+   * A transcriber that heard all of its recording (bus route `POST /v1/transcribers/finished`):
+   * once every transcriber of the transcription has, it is done (`transcribe_done`). The
+   * transcripts were reported before, in order.
+   */
+  async transcriberFinished(input: z.infer<typeof finishedTranscriberSchema>): Promise<Transcribe> {
+    const customerId = input.customer_id.toLowerCase();
+    const id = input.transcribe_id.toLowerCase();
+    return withEvents(this.options.domain.db, this.options.domain.events, async (trx, emit) => {
+      const row = await trx.selectFrom('transcribes').selectAll().where('id', '=', id).where('customer_id', '=', customerId).forUpdate().executeTakeFirst();
+      if (!row) throw notFound('transcribe');
+      if (row.status === 'done') return toTranscribe(row);
+      const transcribers = row.transcribers.map((entry) => (entry.transcriber_id === input.transcriber_id ? { ...entry, finished: true } : entry));
+      const done = transcribers.every((entry) => entry.finished);
+      const updated = await trx
+        .updateTable('transcribes')
+        .set({ transcribers: jsonb(transcribers), ...(done ? { status: 'done' } : {}), ...updateTimestamps() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const transcribe = toTranscribe(updated);
+      if (done) {
+        await emit('transcribe_done', customerId, transcribe);
+        this.logger.info({ transcribeId: id, referenceType: row.reference_type }, 'transcription done: everything was heard');
+      }
+      return transcribe;
+    });
   }
 
   async get(customerId: string, id: string): Promise<Transcribe> {
@@ -261,6 +334,7 @@ export class TranscribeService {
         reference_id: input.reference_id.toLowerCase(),
         language: input.language,
         direction: input.direction,
+        phrases: input.phrases,
       });
       return { id: transcribe.id, type: 'transcribe', push_actions: [] };
     } catch (error) {

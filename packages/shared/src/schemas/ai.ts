@@ -54,9 +54,32 @@ export const ttsTypes = [
 ] as const;
 export type TtsType = (typeof ttsTypes)[number];
 
+/**
+ * The `tts_type` values an AI may be saved with: those with an engine behind them. The rest of
+ * `ttsTypes` (VoIPBIN's catalogue) is refused at save time with the list of these, never
+ * accepted to fail on a call.
+ */
+export const supportedTtsTypes = ['aws', 'azure', 'cartesia', 'deepgram', 'elevenlabs', 'google', 'openai', 'local'] as const satisfies readonly TtsType[];
+
 /** Speech-to-text engines an AI may name; `local` is the offline PocketSphinx phrase recogniser. */
 export const sttTypes = ['cartesia', 'deepgram', 'elevenlabs', 'google', 'local'] as const;
 export type SttType = (typeof sttTypes)[number];
+
+/** The `stt_type` values an AI may be saved with (see supportedTtsTypes). */
+export const supportedSttTypes = ['cartesia', 'deepgram', 'elevenlabs', 'local'] as const satisfies readonly SttType[];
+
+/** A `tts_type` / `stt_type` field: one of the supported values or '' (the default), else a 400 naming them. */
+function engineTypeSchema<const Values extends readonly [string, ...string[]]>(field: string, supported: Values) {
+  const names = supported.join(', ');
+  return z.union([z.literal(''), z.enum(supported)], {
+    error: (issue) => `${field} ${JSON.stringify(issue.input)} is not supported; supported: ${names} (or "" for the default)`,
+  });
+}
+
+/** `tts_type` as a request gives it. */
+export const ttsTypeSchema = engineTypeSchema('tts_type', supportedTtsTypes);
+/** `stt_type` as a request gives it. */
+export const sttTypeSchema = engineTypeSchema('stt_type', supportedSttTypes);
 
 /** Splits `<provider>.<model>`; the model is everything after the first dot. */
 export function parseEngineModel(value: string): { provider: LlmProvider; model: string } | undefined {
@@ -72,6 +95,10 @@ export const engineModelSchema = z
   .max(200)
   .refine((value) => parseEngineModel(value) !== undefined, {
     message: `must be <provider>.<model> with provider one of ${llmProviders.join(', ')}`,
+  })
+  // The only offline engine there is; another `local.` name would fail on the first call.
+  .refine((value) => parseEngineModel(value)?.provider !== 'local' || value === 'local.scripted', {
+    message: 'the only local engine is local.scripted',
   });
 
 /**
@@ -273,9 +300,9 @@ export const aiFieldsSchema = z.strictObject({
   /** The customer's own provider key; write-only. */
   engine_key: z.string().max(4096).optional(),
   init_prompt: z.string().max(100_000).default(''),
-  tts_type: z.union([z.literal(''), z.enum(ttsTypes)]).default(''),
+  tts_type: ttsTypeSchema.default(''),
   tts_voice_id: z.string().max(255).default(''),
-  stt_type: z.union([z.literal(''), z.enum(sttTypes)]).default(''),
+  stt_type: sttTypeSchema.default(''),
   stt_language: languageTagSchema.default(''),
   tool_names: toolNamesSchema.default([]),
   vad_config: vadConfigSchema.optional(),
@@ -300,7 +327,7 @@ export const aiFieldsSchema = z.strictObject({
   /** The fallback LLM's own key; write-only like `engine_key` (`""` removes it). */
   fallback_engine_key: z.string().max(4096).optional(),
   /** The TTS tried when `tts_type` stalled twice, and that says the filler meanwhile; '' = none. */
-  fallback_tts_type: z.union([z.literal(''), z.enum(ttsTypes)]).optional(),
+  fallback_tts_type: engineTypeSchema('fallback_tts_type', supportedTtsTypes).optional(),
   /** The fallback TTS's voice ('' = its default for the language). */
   fallback_tts_voice_id: z.string().max(255).optional(),
 });

@@ -1,4 +1,4 @@
-import { parseEngineModel, type LlmProvider as LlmProviderName, type SttType, type TtsType } from '@avp/shared';
+import { parseEngineModel, supportedSttTypes, supportedTtsTypes, type LlmProvider as LlmProviderName } from '@avp/shared';
 import type { ResamplerFactory } from './audio.ts';
 import { createAnthropicLlm } from './llm/anthropic.ts';
 import { createBedrockLlm, parseAwsKey } from './llm/bedrock.ts';
@@ -73,10 +73,10 @@ export const vendorEndpoints = {
   'google-speech': endpoint('GOOGLE_TTS', 'https://texttospeech.googleapis.com', ['GOOGLE_TTS_API_KEY', 'GOOGLE_API_KEY']),
 };
 
-/** tts_type values with an implementation; the others are accepted by the schema but not built yet. */
-export const implementedTtsTypes = ['local', 'elevenlabs', 'deepgram', 'openai', 'cartesia', 'azure', 'google', 'aws'] as const satisfies readonly TtsType[];
+/** tts_type values with an implementation (ai-manager refuses the others when an AI is saved). */
+export const implementedTtsTypes = supportedTtsTypes;
 /** stt_type values with an implementation. */
-export const implementedSttTypes = ['local', 'deepgram', 'cartesia', 'elevenlabs'] as const satisfies readonly SttType[];
+export const implementedSttTypes = supportedSttTypes;
 
 export interface ProviderFactoryOptions {
   environment?: ProviderEnvironment;

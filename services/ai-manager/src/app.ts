@@ -13,6 +13,7 @@ import { TranscribeService, type TranscribeServiceOptions } from './transcribes/
 import { createAiManagerMetrics } from './events/ai-manager-metrics.ts';
 import { EventPublisher } from './events/event-publisher.ts';
 import { EventRelay, type EventRelayOptions } from './events/event-relay.ts';
+import { FlowEventRelay } from './events/flow-event-relay.ts';
 import { outboxReplay } from './events/event-replay.ts';
 import { Revocations } from './events/revocations.ts';
 import { WebsocketHub, type WebsocketHubOptions } from './events/websocket-hub.ts';
@@ -148,6 +149,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
   });
   const revocations = new Revocations(context.bus, serviceName, authenticator, hub, logger);
   const metrics = createAiManagerMetrics(context.metrics);
+  const flowEvents = new FlowEventRelay({ db, bus: context.bus, events, logger, serviceName });
   const relay = new EventRelay(db, events, logger, {
     intervalMs: 1000,
     staleAfterMs: 10_000,
@@ -270,6 +272,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       stopWebhookWakeups = events.onWebhooksQueued(() => dispatcher.wake());
       dispatcher.start();
       relay.start();
+      await flowEvents.start();
       logger.info({ instanceId: context.instanceId }, 'serving requests');
     },
     async stop() {
@@ -284,6 +287,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       stopWebhookWakeups?.();
       await dispatcher.stop();
       await relay.stop();
+      await flowEvents.stop();
       hub.stop();
     },
   };

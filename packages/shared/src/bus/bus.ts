@@ -45,6 +45,11 @@ export interface SubscribeOptions {
    * (default 5). A handler that throws gets the event again after a short delay.
    */
   maxAttempts?: number;
+  /**
+   * Of the processes sharing the queue, one consumes at a time (the others stand by and take
+   * over when it goes): with `concurrency: 1`, events are handled in the order published.
+   */
+  singleActiveConsumer?: boolean;
 }
 
 /** A running consumer; `close()` stops consuming (the durable queue stays). */

@@ -40,6 +40,8 @@ interface EventQueue {
   messages: QueuedEvent[];
   consumers: Consumer[];
   next: number;
+  /** Only the first consumer takes events (SubscribeOptions.singleActiveConsumer). */
+  singleActive: boolean;
 }
 
 /**
@@ -157,7 +159,7 @@ class InProcessBus implements Bus {
     this.assertOpen();
     let queue = this.broker.eventQueues.get(options.queue);
     if (!queue) {
-      queue = { name: options.queue, temporary: options.temporary ?? false, bindings: new Map(), messages: [], consumers: [], next: 0 };
+      queue = { name: options.queue, temporary: options.temporary ?? false, bindings: new Map(), messages: [], consumers: [], next: 0, singleActive: options.singleActiveConsumer ?? false };
       this.broker.eventQueues.set(options.queue, queue);
     }
     const patterns = queue.bindings.get(publisher) ?? new Set<string>();
@@ -199,7 +201,7 @@ class InProcessBus implements Bus {
   /** Hands queued events to consumers with free capacity, round robin. */
   private dispatch(queue: EventQueue): void {
     while (queue.messages.length > 0) {
-      const free = queue.consumers.filter((consumer) => consumer.limiter.hasCapacity());
+      const free = (queue.singleActive ? queue.consumers.slice(0, 1) : queue.consumers).filter((consumer) => consumer.limiter.hasCapacity());
       if (free.length === 0) return;
       const consumer = free[queue.next++ % free.length]!;
       const message = queue.messages.shift()!;

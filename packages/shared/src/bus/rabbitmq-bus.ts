@@ -364,7 +364,8 @@ class RabbitMqBus implements Bus {
         this.watchChannel(model, opened, consumer.description);
         await opened.prefetch(options.concurrency ?? 16);
         await opened.assertExchange(exchange, 'topic', { durable: true });
-        await opened.assertQueue(queue, temporary ? { durable: false, autoDelete: true } : { durable: true });
+        const single = options.singleActiveConsumer ? { arguments: { 'x-single-active-consumer': true } } : {};
+        await opened.assertQueue(queue, temporary ? { durable: false, autoDelete: true, ...single } : { durable: true, ...single });
         if (!temporary) await opened.assertQueue(deadQueue, { durable: true });
         for (const type of eventTypes) await opened.bindQueue(queue, exchange, type);
         const started = await opened.consume(queue, (message) => {

@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { aicallStatuses } from './aicall.ts';
 
+/** flow-manager's events that reach customers (through ai-manager's outbox, in order per customer). */
+export const customerFlowEventTypes = [
+  'call_created',
+  'call_progressing',
+  'call_hangup',
+  'call_dtmf_received',
+  'activeflow_created',
+  'activeflow_updated',
+  'activeflow_ended',
+  'recording_started',
+  'recording_finished',
+] as const;
+
 /**
  * Events ai-manager publishes on `ai-manager.event` (data = the public resource) and
  * delivers to WebSocket subscribers and webhooks as `{id, seq, type, data}`.
@@ -37,6 +50,9 @@ export const aiManagerEventTypes = [
   'transcribe_deleted',
   /** One utterance heard on one side of a transcribed call. */
   'transcript_created',
+  // flow-manager's events about a customer's calls, activeflows and recordings, relayed by
+  // ai-manager to WebSocket subscribers and webhooks (data: the resource as the API shows it).
+  ...customerFlowEventTypes,
 ] as const;
 export type AiManagerEventType = (typeof aiManagerEventTypes)[number];
 

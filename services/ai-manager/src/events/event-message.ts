@@ -1,3 +1,4 @@
+import { resourceIdOf } from './topics.ts';
 import type { EventMessage } from '@avp/shared';
 
 /**
@@ -18,8 +19,9 @@ export function eventMessageText(event: EventMessage): string {
  */
 export function webhookOrderingKey(type: string, data: unknown): string {
   if (typeof data !== 'object' || data === null) return '';
-  const record = data as { id?: unknown; aicall_id?: unknown };
+  const record = data as { id?: unknown; aicall_id?: unknown; call_id?: unknown };
   if (typeof record.aicall_id === 'string' && record.aicall_id !== '') return `aicall:${record.aicall_id.toLowerCase()}`;
-  if (typeof record.id !== 'string') return '';
-  return `${type.split('_')[0]}:${record.id.toLowerCase()}`;
+  const id = resourceIdOf(type, record);
+  if (id === undefined) return '';
+  return `${type.split('_')[0]}:${id.toLowerCase()}`;
 }

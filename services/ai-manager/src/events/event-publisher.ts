@@ -48,14 +48,17 @@ export class EventPublisher {
     return () => this.listeners.delete(listener);
   }
 
-  /** Writes a transaction's events, in order, inside it (numbers, outbox rows, webhook deliveries). */
-  async stage(db: AiManagerDb, events: readonly Omit<StagedEvent, 'outboxId' | 'seq'>[]): Promise<StagedEvent[]> {
+  /**
+   * Writes a transaction's events, in order, inside it (numbers, outbox rows, webhook
+   * deliveries). An event may bring its id (one relayed from another service keeps its own).
+   */
+  async stage(db: AiManagerDb, events: readonly Omit<StagedEvent, 'seq'>[]): Promise<StagedEvent[]> {
     if (events.length === 0) return [];
     const next = await this.reserveNumbers(db, events);
     const staged = events.map((event): Required<StagedEvent> => {
       const seq = next.get(event.customerId)!;
       next.set(event.customerId, seq + 1);
-      return { ...event, outboxId: newId(), seq };
+      return { ...event, outboxId: event.outboxId ?? newId(), seq };
     });
     const { tm_create: now } = creationTimestamps();
     await db

@@ -8,11 +8,19 @@
 /** The topic of an event, or undefined when the event names no customer. */
 export function eventTopic(type: string, data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
-  const record = data as { customer_id?: unknown; id?: unknown };
+  const record = data as { customer_id?: unknown; id?: unknown; call_id?: unknown };
   if (typeof record.customer_id !== 'string') return undefined;
   const resource = type.split('_')[0];
-  const id = typeof record.id === 'string' ? `:${record.id}` : '';
+  const resourceId = resourceIdOf(type, record);
+  const id = resourceId ? `:${resourceId}` : '';
   return `customer_id:${record.customer_id.toLowerCase()}:${resource}${id.toLowerCase()}`;
+}
+
+/** The id of the resource an event is about: its `id`, or for a call's DTMF event (no id of its own) the call's. */
+export function resourceIdOf(type: string, record: { id?: unknown; call_id?: unknown }): string | undefined {
+  if (typeof record.id === 'string') return record.id;
+  if (type.startsWith('call_') && typeof record.call_id === 'string') return record.call_id;
+  return undefined;
 }
 
 /** Whether a subscription topic matches an event topic (segment prefix). */

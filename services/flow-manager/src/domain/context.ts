@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { OutboundPolicy, type Bus, type Logger } from '@avp/shared';
 import type { FlowManagerDb } from '../db/tables.ts';
 import type { FlowManagerEventType } from '@avp/shared';
@@ -30,7 +31,8 @@ export function createDomainContext(db: FlowManagerDb, bus: Bus, logger: Logger,
     outbound,
     async publish(type, data) {
       try {
-        await bus.publish(flowManagerServiceName, { type, data });
+        // An id per event: ai-manager relays call and activeflow events to customers once by it.
+        await bus.publish(flowManagerServiceName, { type, data, id: randomUUID() });
       } catch (error) {
         logger.error({ err: error, type }, 'could not publish an event');
       }

@@ -140,7 +140,8 @@ if unknown=$(grep -o '@@[A-Z0-9_]*@@' "$staging"/*.conf); then
 fi
 mv -f "$staging"/*.conf "$ASTERISK_ETC_DIR/"
 rmdir "$staging"
-mkdir -p "$ASTERISK_STATE_DIR/lib" "$ASTERISK_STATE_DIR/spool" "$ASTERISK_STATE_DIR/run" "$ASTERISK_STATE_DIR/log" \
+# spool/recording: Asterisk never creates it, and without it every ARI record answers 500.
+mkdir -p "$ASTERISK_STATE_DIR/lib" "$ASTERISK_STATE_DIR/spool/recording" "$ASTERISK_STATE_DIR/run" "$ASTERISK_STATE_DIR/log" \
   "$ASTERISK_STATE_DIR/agi-bin" "$ASTERISK_STATE_DIR/cache"
 printf 'render-config: %s files into %s (ARI on %s:%s as %s, app %s; RTP %s-%s)\n' "$count" "$ASTERISK_ETC_DIR" \
   "$ARI_BIND_ADDRESS" "$ARI_PORT" "$ARI_USER" "$ARI_APP" "$RTP_START" "$RTP_END" >&2

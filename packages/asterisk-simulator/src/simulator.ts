@@ -7,6 +7,7 @@ import { isAuthorized } from './ari/auth.ts';
 import { registerBridgeRoutes } from './ari/bridge-routes.ts';
 import { registerChannelRoutes } from './ari/channel-routes.ts';
 import { registerPlaybackRoutes } from './ari/playback-routes.ts';
+import { registerRecordingRoutes } from './ari/recording-routes.ts';
 import { Router, send } from './ari/router.ts';
 import { registerSystemRoutes } from './ari/system-routes.ts';
 import { Caller, type CallerOptions } from './caller/scripted-caller.ts';
@@ -157,6 +158,7 @@ export async function startAsteriskSimulator(options: AsteriskSimulatorOptions =
   registerChannelRoutes(router, context);
   registerBridgeRoutes(router, context);
   registerPlaybackRoutes(router, context);
+  registerRecordingRoutes(router, context);
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');

@@ -2,6 +2,7 @@ import { describe } from 'vitest';
 import { callsContract } from './contract/calls-contract.ts';
 import { mediaContract } from './contract/media-contract.ts';
 import { playbackContract } from './contract/playback-contract.ts';
+import { recordingContract } from './contract/recording-contract.ts';
 import { snoopContract } from './contract/snoop-contract.ts';
 import { realAsteriskSkipReason } from './test-telephony.ts';
 
@@ -12,3 +13,4 @@ describe.skipIf(skipReason !== undefined)(`telephony contract: calls [real Aster
 describe.skipIf(skipReason !== undefined)(`telephony contract: external media [real Asterisk 23${suffix}]`, () => mediaContract('asterisk'));
 describe.skipIf(skipReason !== undefined)(`telephony contract: playback [real Asterisk 23${suffix}]`, () => playbackContract('asterisk'));
 describe.skipIf(skipReason !== undefined)(`telephony contract: snoop media legs [real Asterisk 23${suffix}]`, () => snoopContract('asterisk'));
+describe.skipIf(skipReason !== undefined)(`telephony contract: recording [real Asterisk 23${suffix}]`, () => recordingContract('asterisk'));

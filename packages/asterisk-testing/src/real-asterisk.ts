@@ -88,6 +88,9 @@ export async function startRealAsterisk(options: RealAsteriskOptions): Promise<R
   const etc = join(stateDirectory, 'etc');
   await mkdir(etc);
   for (const sub of ['lib', 'spool', 'run', 'log', 'agi-bin', 'cache']) await mkdir(join(stateDirectory, sub));
+  // Asterisk never creates its recording directory (astspooldir/recording): without it every
+  // ARI record fails with 500 and GET /recordings/stored with 500 "Allocation failed".
+  await mkdir(join(stateDirectory, 'spool', 'recording'));
   const ariPort = await freePort();
   const rtpStart = 20_000 + 200 * Math.floor(Math.random() * 190);
   const values: Record<string, string> = {

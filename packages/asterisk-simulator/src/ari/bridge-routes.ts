@@ -46,6 +46,8 @@ export function registerBridgeRoutes(router: Router, context: SimulatorContext):
     const channels = channelsOf(parameters);
     for (const channel of channels) {
       if (!channel.inStasis) throw new AriError(422, 'Channel not in Stasis application');
+      // A recording's rule (res_stasis_recording) keeps its channel out of bridges until it finishes.
+      if (channel.recordings.length > 0) throw new AriError(409, `Channel ${channel.id} currently recording`);
     }
     for (const channel of channels) {
       asterisk.addToBridge(bridge, channel, {

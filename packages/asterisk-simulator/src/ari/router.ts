@@ -76,6 +76,10 @@ export interface RouteResult {
    * they start is done (externalMedia replies before its channel enters Stasis).
    */
   afterResponse?: () => void;
+  /** Extra response headers (`Location` of a created recording). */
+  headers?: Record<string, string>;
+  /** A body that is not JSON (a stored recording's file), with its Content-Type. */
+  file?: { contentType: string; data: Buffer };
 }
 
 export type RouteHandler = (params: Record<string, string>, parameters: Parameters) => RouteResult | Promise<RouteResult>;
@@ -112,7 +116,9 @@ export class Router {
       try {
         const body = await readJsonBody(request);
         const result = await route.handler(params, new Parameters(query, body));
-        send(response, result.status, result.body, result.afterResponse);
+        if (result.file) {
+          response.writeHead(result.status, { ...result.headers, 'content-type': result.file.contentType, 'content-length': result.file.data.length }).end(result.file.data);
+        } else send(response, result.status, result.body, result.afterResponse, result.headers);
       } catch (error) {
         if (error instanceof AriError) send(response, error.status, { message: error.message });
         else send(response, 500, { message: 'Internal Server Error' });
@@ -124,7 +130,7 @@ export class Router {
   }
 }
 
-export function send(response: ServerResponse, status: number, body?: unknown, afterResponse?: () => void): void {
+export function send(response: ServerResponse, status: number, body?: unknown, afterResponse?: () => void, headers: Record<string, string> = {}): void {
   // After the response is flushed, or after the client went away: the work goes on either way.
   let done = false;
   const written = () => {
@@ -134,11 +140,11 @@ export function send(response: ServerResponse, status: number, body?: unknown, a
   };
   if (afterResponse) response.once('close', written);
   if (body === undefined) {
-    response.writeHead(status).end(written);
+    response.writeHead(status, headers).end(written);
     return;
   }
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text, written);
+  response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text, written);
 }
 
 async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {

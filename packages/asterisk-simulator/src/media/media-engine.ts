@@ -38,6 +38,12 @@ export function runMediaTick(asterisk: Asterisk, _now: number): void {
     fromFarEnd.set(channel, parts.length > 0 ? mixFrames(parts) : spy === 'none' ? null : new Int16Array(ENGINE_FRAME_SAMPLES));
   }
 
+  // A recording writes what its channel read this tick (a snoop reads every 20 ms, silence included).
+  const wallClock = Date.now();
+  for (const channel of channels) {
+    if (channel.recordings.length > 0 && !channel.destroyed) asterisk.recordings.tick(channel, fromFarEnd.get(channel) ?? null, wallClock);
+  }
+
   // An ended snoop is destroyed once a frame passes its target (its audiohook is detached then).
   for (const [id, snoop] of asterisk.endedSnoops) {
     const target = snoop.snoop?.target;

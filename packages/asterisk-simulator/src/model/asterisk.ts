@@ -8,6 +8,7 @@ import { causeText, dialStatusFor } from './causes.ts';
 import { Channel, type ChannelInit } from './channel.ts';
 import type { MediaLibrary } from './media-library.ts';
 import type { Playback } from './playback.ts';
+import { Recordings } from './recordings.ts';
 
 export interface HangupOptions {
   cause: number;
@@ -44,6 +45,7 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
   readonly playbacks = new Map<string, { playback: Playback; owner: PlaybackOwner }>();
   readonly hub: EventHub;
   readonly clock: MediaClock;
+  readonly recordings: Recordings;
 
   constructor(
     readonly asteriskId: string,
@@ -52,6 +54,7 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
   ) {
     super();
     this.hub = new EventHub(asteriskId);
+    this.recordings = new Recordings(this.hub, (channel) => this.answer(channel));
     this.clock = new MediaClock((now) => runMediaTick(this, now));
   }
 
@@ -153,6 +156,8 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
     if (dial && requested) this.publishDial(channel, dialStatusFor(options.cause, options.soft ?? false), dial.dialstring);
     for (const playback of [...channel.playbacks]) this.finishPlayback(playback, 'done');
     if (channel.bridge) this.removeFromBridge(channel.bridge, channel);
+    // The channel's reads fail: its recordings finish (RecordingFinished) before its StasisEnd.
+    this.recordings.channelGone(channel);
     if (channel.inStasis) {
       channel.inStasis = false;
       this.publishChannelEvent(channel, 'StasisEnd');
@@ -232,6 +237,7 @@ export class Asterisk extends EventEmitter<{ channelCreated: [Channel]; channelD
   dtmfFromFarEnd(channel: Channel, digit: string, durationMs: number): void {
     if (channel.destroyed) return;
     this.publishChannelEvent(channel, 'ChannelDtmfReceived', { digit, duration_ms: durationMs });
+    this.recordings.dtmf(channel, digit);
     const bridge = channel.bridge;
     if (!bridge) return;
     const member = bridge.members.find((candidate) => candidate.channel === channel);

@@ -2,6 +2,7 @@ import type { FarEnd } from './far-end.ts';
 import { SampleFifo } from '../media/sample-fifo.ts';
 import type { Bridge } from './bridge.ts';
 import type { Playback } from './playback.ts';
+import type { LiveRecording } from './recording.ts';
 import { ENGINE_SAMPLE_RATE } from '../media/codecs.ts';
 import { asteriskTimestamp } from './time.ts';
 
@@ -75,6 +76,8 @@ export class Channel {
   bridge: Bridge | undefined;
   /** Channel playbacks in order; the first one plays. */
   readonly playbacks: Playback[] = [];
+  /** ARI recordings of this channel in order; the first records, the others wait their turn. */
+  readonly recordings: LiveRecording[] = [];
   /** Audio injected by snoop whisper: towards the far end, and as if from the far end. */
   readonly whisperToFarEnd = new SampleFifo(ENGINE_SAMPLE_RATE);
   readonly whisperFromFarEnd = new SampleFifo(ENGINE_SAMPLE_RATE);

@@ -42,12 +42,32 @@ export const demoPrompt = [
   'then say one short sentence confirming the day, then call the stop_service tool to hand the call back.',
 ].join(' ');
 
-/** The flow: answer, the AI, then the flow goes on with the variables the AI set. */
+/**
+ * What the call's transcription listens for (the offline recogniser knows declared phrases
+ * only): the caller's phrases, and the offline AI's and the flow's own sentences as they come
+ * out for the demo caller. A real recogniser ignores them.
+ */
+export function demoTranscriptionPhrases(): string[] {
+  const [name = '', day = ''] = demoCallerLines;
+  const fill = (text: string) => text.replaceAll('${name}', name).replaceAll('${day}', day).replaceAll('${caller_name}', name).replaceAll('${appointment_day}', day);
+  const spoken = demoScript.script.flatMap((step) => ('say' in step && step.say !== undefined ? [fill(step.say)] : []));
+  return [...demoSttPhrases, ...spoken, fill(demoClosingLine)];
+}
+
+/** What the flow says after the AI hands the call back. */
+export const demoClosingLine = 'Thanks ${caller_name}, your appointment request for ${appointment_day} is saved. Goodbye.';
+
+/**
+ * The flow: answer, transcribe the call (both sides) and ask for its summary at hang-up, the
+ * AI, then the flow goes on with the variables the AI set.
+ */
 export function demoFlowActions(aiId: string): Record<string, unknown>[] {
   return [
     { type: 'answer' },
+    { type: 'transcribe_start', option: { direction: 'both', language: 'en-US', phrases: demoTranscriptionPhrases() } },
+    { type: 'ai_summary', option: { reference_type: 'call', language: 'en-US' } },
     { type: 'ai_talk', option: { ai_id: aiId } },
-    { type: 'talk', option: { text: 'Thanks ${caller_name}, your appointment request for ${appointment_day} is saved. Goodbye.' } },
+    { type: 'talk', option: { text: demoClosingLine } },
     { type: 'hangup' },
   ];
 }

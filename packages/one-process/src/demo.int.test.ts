@@ -130,6 +130,18 @@ describe('the one-command demo (offline engines)', () => {
     expect(text).toMatch(/one AIcall served it: [0-9a-f-]+ \(terminated\)/);
   });
 
+  it("prints the call's summary, written offline from the transcription of both sides", (context) => {
+    if (!result) return context.skip(`the demo needs ${missing.join(', ')}`);
+    expect(result.summary.status).toBe('done');
+    const summary = result.summary.content.toLowerCase();
+    for (const section of ['call type', 'key discussion points', 'decisions', 'action items', 'additional notes']) expect(summary).toContain(section);
+    // What the caller said, and what the AI answered, from the call's audio.
+    expect(summary).toMatch(/caller: (alice|tuesday morning)/);
+    expect(summary).toMatch(/agent: .*riverside dental clinic/);
+    expect(summary).toContain('appointment_day');
+    expect(printed.join('\n')).toMatch(/AI summary [0-9a-f-]+ \(GET \/v1\.0\/aisummaries\/[0-9a-f-]+\): done/);
+  });
+
   it('writes both directions of the call to a stereo WAV', async (context) => {
     if (!result) return context.skip(`the demo needs ${missing.join(', ')}`);
     const wav = await readFile(result.wavPath);

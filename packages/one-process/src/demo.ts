@@ -69,6 +69,8 @@ export interface DemoResult {
   engines: DemoEngines;
   /** The SMS conversation after the call. */
   sms: DemoSmsResult;
+  /** The call's summary (GET /v1.0/aisummaries): its status and text. */
+  summary: { status: string; content: string };
   /** Every line printed. */
   lines: string[];
   /** The running platform when `keepRunning` is true (whoever called runDemo stops it); undefined otherwise. */
@@ -89,6 +91,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const value = source[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
+  // The call's transcription (for its summary) uses the demo's recogniser unless one is named.
+  input.TRANSCRIBE_STT_TYPE ??= chooseDemoEngines(source, options.engines ?? 'auto').stt_type || 'deepgram';
   // The SMS conversation's vendor API is a loopback stand-in: the channel must be allowed to reach it.
   input.OUTBOUND_ALLOWED_HOSTS = [input.OUTBOUND_ALLOWED_HOSTS, '127.0.0.1'].filter(Boolean).join(',');
   const parsed = oneProcessEnvironmentSchema.safeParse(input);
@@ -151,7 +155,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     });
     print(`Created AI ${ai.id} (POST /v1.0/ais)`);
     const flow = await api<{ id: string }>('POST', '/v1.0/flows', { name: 'Demo flow', actions: demoFlowActions(ai.id) });
-    print(`Created flow ${flow.id} (POST /v1.0/flows): answer -> ai_talk -> talk -> hangup`);
+    print(`Created flow ${flow.id} (POST /v1.0/flows): answer -> transcribe_start -> ai_summary -> ai_talk -> talk -> hangup`);
     const number = `+1555${String(Date.now()).slice(-7)}`;
     await api('POST', '/v1.0/numbers', { number, call_flow_id: flow.id });
     print(`Bound number ${number} to the flow (POST /v1.0/numbers)`);
@@ -212,6 +216,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     print(`Call audio: ${wavPath} (${wavSeconds.toFixed(1)} s, stereo 16 kHz: left = caller, right = what the caller heard)`);
 
+    // The call's summary, written from its transcription once the call hung up.
+    const summary = await waitFor(async () => {
+      const list = await api<{ result: { id: string; reference_id: string; status: string; content: string; failure_reason: string }[] }>('GET', '/v1.0/aisummaries');
+      const found = list.result.find((entry) => entry.reference_id === String(activeflow.reference_id));
+      return found && found.status !== 'progressing' ? found : undefined;
+    }, 'the call summary', 60_000);
+    print('');
+    print(`AI summary ${summary.id} (GET /v1.0/aisummaries/${summary.id}): ${summary.status}${summary.failure_reason ? ` (${summary.failure_reason})` : ''}`);
+    for (const line of summary.content.split('\n')) print(`  ${line}`);
+
     // A text conversation: the same platform answers SMS through a channel (offline engine).
     print('');
     print('Now an SMS conversation with an AI (the SMS vendor is a stand-in on 127.0.0.1; OUTBOUND_ALLOWED_HOSTS includes 127.0.0.1 for the demo) ...');
@@ -236,6 +250,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       wavSeconds,
       engines,
       sms,
+      summary: { status: summary.status, content: summary.content },
       lines,
       platform: undefined,
     };

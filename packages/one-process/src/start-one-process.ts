@@ -27,7 +27,7 @@ export async function platformServices(
     engineKeyEncryptionKey,
     developmentCustomer: { keyFile: path.join(environment.DATA_DIR, 'development-access-key') },
   };
-  return [(context) => createAiManager(context, aiManagerOptions), (context) => createFlowManager(context, { ari, ...flowManagerOptionsFromSettings(environment) }), (context) => createPipelineManager(context, { ...pipelineManagerOptionsFromSettings(environment), ...pipelineManager })];
+  return [(context) => createAiManager(context, aiManagerOptions), (context) => createFlowManager(context, { ari, ...flowManagerOptionsFromSettings(environment, environment.DATA_DIR) }), (context) => createPipelineManager(context, { ...pipelineManagerOptionsFromSettings(environment), ...pipelineManager })];
 }
 
 /** The running platform, with the built-in Asterisk simulator when there is one. */

@@ -9,6 +9,7 @@ import { countCustomers, findLiveKeyIds } from './domain/customers/customer-repo
 import { KeyAuthenticator } from './domain/customers/key-authenticator.ts';
 import { SecretBox } from './domain/secrets/secret-box.ts';
 import { ConversationService, type ConversationServiceOptions } from './conversations/conversation-service.ts';
+import { SummaryService, type SummaryServiceOptions } from './summaries/summary-service.ts';
 import { TranscribeService, type TranscribeServiceOptions } from './transcribes/transcribe-service.ts';
 import { createAiManagerMetrics } from './events/ai-manager-metrics.ts';
 import { EventPublisher } from './events/event-publisher.ts';
@@ -93,12 +94,24 @@ export interface AiManagerOptions {
    */
   publicUrl?: string;
   /**
+   * FLOW_MANAGER_API_URL: where the MCP endpoint's tools reach flow-manager's public routes
+   * when it runs as a service of its own; unset: on the same server (the one-process mode).
+   */
+  flowManagerApiUrl?: string;
+  /**
    * Text conversations' AI: AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS (idleTimeoutMs, default 24 h),
    * how long an answer may take (TEXT_ANSWER_TIMEOUT_MS), the clock idle expiry reads (tests).
    */
   textSessions?: Omit<NonNullable<SessionServiceOptions['text']>, 'deliver'>;
+  /** `ai_task`: how long a task may run (AICALL_TASK_TIMEOUT_SECONDS, default 30 s) and its LLM requests. */
+  taskSessions?: SessionServiceOptions['task'];
   /** Live transcription: the recogniser (TRANSCRIBE_STT_TYPE, default deepgram) and how long a transcriber may take to start. */
   transcribes?: Pick<TranscribeServiceOptions, 'sttType' | 'startTimeoutMs'>;
+  /**
+   * AI summaries: the platform's engine (SUMMARY_ENGINE_MODEL / SUMMARY_ENGINE_KEY, default
+   * `local`), the sweep for summaries a crash left unwritten (SUMMARY_SWEEP_INTERVAL_MS), waits.
+   */
+  summaries?: Pick<SummaryServiceOptions, 'engine' | 'sweepIntervalMs' | 'writeTimeoutMs' | 'staleClaimSeconds'>;
   /** Conversations over SMS and LINE: send timeout, reply-token lifetime, flow-start retries. */
   conversations?: Pick<ConversationServiceOptions, 'sendTimeoutMs' | 'replyTokenTtlMs' | 'flowStarts'>;
 }
@@ -176,6 +189,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     giveBack: options.giveBack,
     // Replies in SMS and LINE conversations go out through the conversation's channel.
     text: { ...options.textSessions, deliver: (input) => conversations.deliver(input) },
+    task: options.taskSessions,
   });
   const takeoverSettings = options.pipelineTakeover ?? {};
   const instances = new PipelineInstances({
@@ -219,8 +233,9 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     probeTimeoutMs: takeoverSettings.probeTimeoutMs,
   });
   const transcribes = new TranscribeService({ domain, bus: context.bus, logger, serviceName, ...options.transcribes });
+  const summaries = new SummaryService({ domain, bus: context.bus, logger, serviceName, transcriptions: transcribes, ...options.summaries });
   const conversations = new ConversationService({ domain, bus: context.bus, logger, serviceName, ...options.conversations });
-  const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools, transcribes);
+  const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools, transcribes, summaries);
 
   if (options.developmentCustomer && (await countCustomers(db)) === 0) {
     const customer = await createCustomer(db, { name: 'development', detail: 'created on first start', webhook_uri: '' }, domain.outbound, domain.billing);
@@ -250,7 +265,9 @@ export async function createAiManager(context: ServiceContext, options: AiManage
         sessions,
         conversations,
         transcribes,
+        summaries,
         ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+        mcp: { ...(options.flowManagerApiUrl ? { flowManagerApiUrl: options.flowManagerApiUrl } : {}) },
       }),
     async start() {
       subscriptions.push(await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId }));
@@ -266,6 +283,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       hub.start();
       await sessions.start();
       await transcribes.start();
+      await summaries.start();
       await instances.start();
       watchdog.start();
       takeover.start();
@@ -283,6 +301,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       await instances.stop();
       await sessions.stop();
       await transcribes.stop();
+      await summaries.stop();
       conversations.stop();
       stopWebhookWakeups?.();
       await dispatcher.stop();

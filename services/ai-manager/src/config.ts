@@ -112,14 +112,36 @@ export const aiManagerSettingsSchema = z.object({
    * each request's own scheme and host (right only when nothing in between rewrites them).
    */
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * flow-manager's public API (`http://flow-manager:8081`), where the tools of the MCP endpoint
+   * (`/v1.0/mcp`) send flow, number, call, activeflow and recording requests. Unset: the same
+   * server as ai-manager's routes (the one-process mode).
+   */
+  FLOW_MANAGER_API_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Shortest time between a change of a live voice session and a message sent into it (POST /v1.0/aimessages). */
   AICALL_SEND_COOLDOWN_SECONDS: z.coerce.number().min(0).default(3),
   /** A conversation's (SMS, LINE) AIcall with no message for this long is ended; the next message starts a new one. */
   AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS: z.coerce.number().positive().max(8760).default(24),
   /** The longest a text answer may take (LLM requests and tool calls together) before the sender is told there is trouble. */
   TEXT_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(150_000),
+  /** Longest an ai_task may run before its flow goes on without it. */
+  AICALL_TASK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   /** The recogniser live transcriptions use (`POST /v1.0/transcribes`): any stt_type pipeline-manager knows. */
   TRANSCRIBE_STT_TYPE: z.string().trim().min(1).max(100).default('deepgram'),
+  /**
+   * The engine that writes summaries unless the request names an AI (`ai_id`): `local` (the
+   * offline extractive summariser, no LLM) or `<provider>.<model>` like an AI's engine_model.
+   */
+  SUMMARY_ENGINE_MODEL: z
+    .string()
+    .trim()
+    .max(200)
+    .regex(/^(local|[a-z0-9-]+\.\S+)$/, 'must be local or <provider>.<model>')
+    .default('local'),
+  /** The key of SUMMARY_ENGINE_MODEL's provider; unset: pipeline-manager's environment key for it. */
+  SUMMARY_ENGINE_KEY: z.string().trim().min(1).max(1000).optional(),
+  /** How often summaries whose transcription ended without them being written (a crash in between) are looked for; 0 = only at start. */
+  SUMMARY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
 });
 export type AiManagerSettings = z.infer<typeof aiManagerSettingsSchema>;
 
@@ -169,8 +191,14 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
     },
     sendCooldownMs: settings.AICALL_SEND_COOLDOWN_SECONDS * 1000,
     transcribes: { sttType: settings.TRANSCRIBE_STT_TYPE },
+    summaries: {
+      engine: { engine_model: settings.SUMMARY_ENGINE_MODEL, ...(settings.SUMMARY_ENGINE_KEY ? { engine_key: settings.SUMMARY_ENGINE_KEY } : {}) },
+      sweepIntervalMs: settings.SUMMARY_SWEEP_INTERVAL_MS,
+    },
     textSessions: { idleTimeoutMs: settings.AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS * 3_600_000, turnTimeoutMs: settings.TEXT_ANSWER_TIMEOUT_MS },
+    taskSessions: { timeoutMs: settings.AICALL_TASK_TIMEOUT_SECONDS * 1000 },
     ...(settings.PUBLIC_URL ? { publicUrl: settings.PUBLIC_URL.replace(/\/+$/, '') } : {}),
+    ...(settings.FLOW_MANAGER_API_URL ? { flowManagerApiUrl: settings.FLOW_MANAGER_API_URL.replace(/\/+$/, '') } : {}),
   };
 }
 

@@ -25,6 +25,8 @@ import { MediaUrlGuard } from './domain/calls/media-url-guard.ts';
 import { databaseTelephonyRecords } from './domain/calls/telephony-records.ts';
 import { UnavailableCallControl } from './domain/calls/unavailable-call-control.ts';
 import { createDomainContext } from './domain/context.ts';
+import { defaultRecordingDirectory, LocalRecordingStorage, type RecordingStorage } from './domain/recordings/recording-storage.ts';
+import { Recordings } from './domain/recordings/recordings.ts';
 import { RpcKeyVerifier, type KeyVerifier } from './http/key-verifier.ts';
 import { registerPublicRoutes } from './http/public-routes.ts';
 import { createFlowManagerRpcRouter } from './rpc/rpc-routes.ts';
@@ -65,6 +67,8 @@ export interface FlowManagerOptions {
   rateLimit?: RateLimitSettings;
   /** Which media URLs `play` may have Asterisk fetch; default: public addresses only. */
   outbound?: OutboundPolicy;
+  /** Where recording files go; default a directory under the OS temp dir. */
+  recordingStorage?: RecordingStorage;
 }
 
 /** Starts AI services through ai-manager's RPC routes `POST /v1/services/type/<kind>`. */
@@ -88,6 +92,7 @@ export interface FlowManager extends Service {
   telephony: AriTelephony | undefined;
   /** The bus routes it serves (tests enumerate them to check every one for tenant isolation). */
   rpcRouter: RpcRouter;
+  recordings: Recordings;
 }
 
 /** Builds flow-manager from its dependencies and brings its schema up to date. */
@@ -109,9 +114,10 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
         })
       : undefined;
   const callControl = new MediaUrlGuard(options.callControl ?? telephony ?? new UnavailableCallControl(), outbound);
-  const runner = new ActiveflowRunner(domain, callControl, options.serviceStarter ?? rpcServiceStarter(context));
+  const recordings = new Recordings(domain, callControl, options.recordingStorage ?? new LocalRecordingStorage(defaultRecordingDirectory()));
+  const runner = new ActiveflowRunner(domain, callControl, options.serviceStarter ?? rpcServiceStarter(context), { recordings });
   const callEvents = new CallEvents(domain, runner, callControl);
-  const router = createFlowManagerRpcRouter(domain, runner, callEvents, { serviceName, instanceId: context.instanceId });
+  const router = createFlowManagerRpcRouter(domain, runner, callEvents, recordings, { serviceName, instanceId: context.instanceId });
   const verifier = options.keyVerifier ?? new RpcKeyVerifier(context.bus);
   const rateLimit = options.rateLimit ?? defaultRateLimit;
   const limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst);
@@ -126,6 +132,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
     callEvents,
     telephony,
     rpcRouter: router,
+    recordings,
     // Not ready while the Stasis app is not connected: calls cannot reach this process then.
     readinessChecks: telephony
       ? {
@@ -137,7 +144,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
       : {},
     async registerRoutes(app) {
       media?.registerRoutes(app);
-      await registerPublicRoutes(app, { context: domain, runner, callEvents, verifier, limiter });
+      await registerPublicRoutes(app, { context: domain, runner, callEvents, recordings, verifier, limiter });
     },
     async start() {
       server = await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId });
@@ -157,7 +164,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
         // served meanwhile and /readyz names ARI as failing. A short wait keeps a process
         // started next to a running Asterisk from being started before its Stasis app is.
         const { url, app } = options.ari!.connection;
-        telephonyStarted = telephony.start(callEvents).then(
+        telephonyStarted = telephony.start(callEvents, recordings).then(
           () => logger.info({ ari: url, app }, 'stasis app connected'),
           (error: unknown) => {
             if (!stopping) logger.error({ err: error, ari: url }, 'starting the stasis app failed');

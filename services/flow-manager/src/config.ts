@@ -1,6 +1,7 @@
 import { env, OutboundPolicy, outboundEnvironmentSchema, rateLimitEnvironmentSchema, standaloneEnvironmentSchema, type OutboundAllowList } from '@avp/shared';
 import { z } from 'zod';
 import type { AriSettings, FlowManagerOptions } from './app.ts';
+import { defaultRecordingDirectory, LocalRecordingStorage, recordingStorageFromUrl } from './domain/recordings/recording-storage.ts';
 
 /**
  * How flow-manager reaches Asterisk. Without ARI_URL there is no telephony: flows still run
@@ -21,11 +22,20 @@ export const ariEnvironmentSchema = z.object({
 
 /**
  * flow-manager's own limits: the per-key rate limit (the same variables as ai-manager's) and
- * the internal hosts `play` media URLs may reach anyway (OUTBOUND_ALLOWED_HOSTS).
+ * the internal hosts `play` media URLs may reach anyway (OUTBOUND_ALLOWED_HOSTS); and where
+ * recordings are stored (RECORDING_STORAGE_URL).
  */
 export const flowManagerSettingsSchema = z.object({
   ...rateLimitEnvironmentSchema.shape,
   ...outboundEnvironmentSchema.shape,
+  /**
+   * `file:///var/lib/avp/recordings` or `s3://bucket[/prefix]?endpoint=...&region=...&force_path_style=true`
+   * (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); unset = DATA_DIR/recordings in
+   * the one-process mode, a directory under the OS temp dir for flow-manager on its own.
+   */
+  RECORDING_STORAGE_URL: z
+    .url({ protocol: /^(file|s3)$/, error: 'a file:// or s3:// URL' })
+    .optional(),
 });
 
 /** flow-manager's settings when it runs as its own process. */
@@ -35,15 +45,25 @@ export const flowManagerEnvironmentSchema = standaloneEnvironmentSchema.extend({
   ...flowManagerSettingsSchema.shape,
 });
 
-/** The rate limit and outbound policy of validated settings. */
-export function flowManagerOptionsFromSettings(settings: {
-  RATE_LIMIT_PER_SECOND: number;
-  RATE_LIMIT_BURST: number;
-  OUTBOUND_ALLOWED_HOSTS: OutboundAllowList;
-}): Pick<FlowManagerOptions, 'rateLimit' | 'outbound'> {
+/**
+ * The rate limit, outbound policy and recording storage of validated settings; `dataDirectory`
+ * (the one-process mode's DATA_DIR) holds recordings when RECORDING_STORAGE_URL is unset.
+ */
+export function flowManagerOptionsFromSettings(
+  settings: {
+    RATE_LIMIT_PER_SECOND: number;
+    RATE_LIMIT_BURST: number;
+    OUTBOUND_ALLOWED_HOSTS: OutboundAllowList;
+    RECORDING_STORAGE_URL?: string;
+  },
+  dataDirectory?: string,
+): Pick<FlowManagerOptions, 'rateLimit' | 'outbound' | 'recordingStorage'> {
   return {
     rateLimit: { perSecond: settings.RATE_LIMIT_PER_SECOND, burst: settings.RATE_LIMIT_BURST },
     outbound: new OutboundPolicy(settings.OUTBOUND_ALLOWED_HOSTS),
+    recordingStorage: settings.RECORDING_STORAGE_URL
+      ? recordingStorageFromUrl(settings.RECORDING_STORAGE_URL)
+      : new LocalRecordingStorage(defaultRecordingDirectory(dataDirectory)),
   };
 }
 

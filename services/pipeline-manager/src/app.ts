@@ -9,6 +9,7 @@ import { PipelineSessions, type PipelineSessionsOptions, type ProviderSource } f
 import { ReportOutbox, type ReportOutboxSettings } from './sessions/report-outbox.ts';
 import { createPipelineRpcRouter } from './sessions/rpc-routes.ts';
 import { TurnMetrics } from './sessions/turn-metrics.ts';
+import { Summaries, type SummariesOptions } from './summaries/summaries.ts';
 import { TextTurns, type TextTurnsOptions } from './text/text-turns.ts';
 import { Transcribers } from './transcribe/transcribers.ts';
 
@@ -36,6 +37,8 @@ export interface PipelineManagerOptions {
   heartbeatIntervalMs?: number;
   /** Text conversations' LLM waits (TEXT_FIRST_OUTPUT_TIMEOUT_MS, default 15 s; TEXT_REQUEST_TIMEOUT_MS, default 60 s). */
   textTurns?: Pick<TextTurnsOptions, 'firstOutputTimeoutMs' | 'requestTimeoutMs'>;
+  /** Summaries' LLM wait (SUMMARY_REQUEST_TIMEOUT_MS, default 120 s). */
+  summaries?: Pick<SummariesOptions, 'requestTimeoutMs'>;
 }
 
 /**
@@ -86,7 +89,8 @@ export async function createPipelineManager(context: ServiceContext, options: Pi
     rtpAddress: options.mediaHost,
     stt: (request) => providers.stt({ engine_model: '', tts_type: '', tts_voice_id: '', stt_type: request.stt_type, stt_language: request.stt_language, parameter: request.parameter }),
   });
-  const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId }, textTurns, transcribers);
+  const summaries = new Summaries({ bus: context.bus, logger, providers, serviceName, ...options.summaries });
+  const router = createPipelineRpcRouter(sessions, { serviceName, instanceId: context.instanceId }, textTurns, transcribers, summaries);
   const liveness = new PipelineLiveness({ bus: context.bus, logger, serviceName, pipelines: () => sessions.livenessTargets(), ...options.liveness });
   const heartbeat = new InstanceHeartbeat({
     bus: context.bus,

@@ -31,6 +31,8 @@ export const pipelineManagerSettingsSchema = z.object({
   TEXT_FIRST_OUTPUT_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   /** Text conversations: the longest one LLM request may take in all. */
   TEXT_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /** Summaries: the longest the one LLM request that writes a summary may take. */
+  SUMMARY_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
 });
 
 /** pipeline-manager's settings when it runs as its own process. */
@@ -51,5 +53,6 @@ export function pipelineManagerOptionsFromSettings(settings: z.infer<typeof pipe
     liveness: { intervalMs: settings.LIVENESS_CHECK_INTERVAL_MS, mediaTimeoutMs: settings.MEDIA_TIMEOUT_MS },
     heartbeatIntervalMs: settings.HEARTBEAT_INTERVAL_MS,
     textTurns: { firstOutputTimeoutMs: settings.TEXT_FIRST_OUTPUT_TIMEOUT_MS, requestTimeoutMs: settings.TEXT_REQUEST_TIMEOUT_MS },
+    summaries: { requestTimeoutMs: settings.SUMMARY_REQUEST_TIMEOUT_MS },
   };
 }

@@ -31,9 +31,6 @@ export const serviceRoutes: Record<InternalService, string[]> = {
   'ai-manager': [
     'GET /v1/ping',
     'POST /v1/accesskeys/verify',
-    // Creates a progressing summary record for the named customer; the ids it stores are read
-    // (when summaries are generated) through flow-manager with that customer's id, checked there.
-    'POST /v1/summaries',
     // Statuses of many AIcalls at once (pipeline-manager's liveness check): each is matched on
     // id and the customer named with it, and another customer's answers null like a missing one.
     'POST /v1/aicalls/states',
@@ -44,6 +41,9 @@ export const serviceRoutes: Record<InternalService, string[]> = {
     'GET /v1/pipelines',
     // The process's own transcribers (id, transcribe, call, direction): an instance listing like `GET /v1/pipelines`, for ai-manager and operators.
     'GET /v1/transcribers',
+    // Writes a summary from what the request carries (transcripts, variables, engine): it reads
+    // and changes no stored resource; its LLM tokens are billed to the named customer.
+    'POST /v1/summaries',
   ],
 };
 
@@ -76,6 +76,12 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
       reference_type: 'call',
       reference_id: ids.call,
     }),
+    // ai_task on another customer's activeflow (the prober's AI), and on the prober's own activeflow with the victim's AI.
+    ai('POST', '/v1/services/type/task', '/v1/services/type/task', { activeflow_id: ids.activeflow, assistance_type: 'ai', assistance_id: prober.ids.ai, reference_type: 'api' }),
+    {
+      ...ai('POST', '/v1/services/type/task', '/v1/services/type/task', { activeflow_id: prober.ids.activeflow, assistance_type: 'ai', assistance_id: ids.ai, reference_type: 'api' }),
+      route: 'POST /v1/services/type/task (victim AI)',
+    },
     ai('GET', '/v1/ais/:id', `/v1/ais/${ids.ai}`),
     ai('GET', '/v1/aicalls/:id', `/v1/aicalls/${ids.aicall}`),
     ai('POST', '/v1/aicalls/:id/status', `/v1/aicalls/${ids.aicall}/status`, { status: 'terminating' }),
@@ -97,6 +103,9 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
       ...ai('POST', '/v1/services/type/transcribe', '/v1/services/type/transcribe', { activeflow_id: ids.activeflow, reference_id: ids.call, direction: 'both' }),
       expect: 'no_service',
     },
+    // ai_summary naming the victim's activeflow and call, and in the prober's own flow the victim's transcription.
+    ai('POST', '/v1/services/type/summary', '/v1/services/type/summary', { activeflow_id: ids.activeflow, reference_type: 'call', reference_id: ids.call }),
+    ai('POST', '/v1/services/type/summary', '/v1/services/type/summary', { activeflow_id: prober.ids.activeflow, reference_type: 'transcribe', reference_id: ids.transcribe }),
     { ...ai('POST', '/v1/services/type/transcribe_stop', '/v1/services/type/transcribe_stop', { activeflow_id: ids.activeflow, reference_id: ids.call }), expect: 'no_service' },
     // A transcriber's utterance stored into the victim's transcription.
     ai('POST', '/v1/transcripts', '/v1/transcripts', { transcribe_id: ids.transcribe, direction: 'in', text: 'probe', offset_ms: 0 }),
@@ -121,6 +130,9 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
     // Per-direction media legs (live transcription): a snoop on the victim's call would carry its audio away.
     flow('POST', '/v1/calls/:id/snoop_media', `/v1/calls/${ids.call}/snoop_media`, { direction: 'in', external_host: '127.0.0.1:9', format: 'ulaw' }),
     flow('DELETE', '/v1/calls/:id/snoop_media/:channelId', `/v1/calls/${ids.call}/snoop_media/snoop-${randomUUID()}-rtp`),
+    // A recording's record and audio (what transcribing a recording reads).
+    flow('GET', '/v1/recordings/:id', `/v1/recordings/${ids.recording}`),
+    flow('GET', '/v1/recordings/:id/audio', `/v1/recordings/${ids.recording}/audio`),
     flow('POST', '/v1/calls/:id/play', `/v1/calls/${ids.call}/play`, { stream_urls: ['tone:440'] }),
     flow('POST', '/v1/calls/:id/connect', `/v1/calls/${ids.call}/connect`, { destinations: [{ type: 'endpoint', target: 'PJSIP/probe' }] }),
     flow('POST', '/v1/calls/:id/hangup', `/v1/calls/${ids.call}/hangup`, { reason: 'normal' }),

@@ -66,7 +66,7 @@ const notFoundMessages: Record<ForeignKind, RegExp> = {
   knowledgebase: /^No knowledge base with (this|the) id/,
   document: /^No knowledge base document with this id/,
   billing_account: /^No billing account with this id/,
-  flow: /^Flow not found/,
+  flow: /^(Flow not found|No flow with this id)/,
   number: /^Number not found/,
   activeflow: /^(No activeflow with this id|Activeflow not found)/,
   call: /^(No call with this id|Call not found)/,
@@ -77,6 +77,7 @@ const notFoundMessages: Record<ForeignKind, RegExp> = {
   line_conversation: /^No conversation with this id/,
   conversation_message: /^No conversation message with this id/,
   transcribe: /^No transcribe with this id/,
+  recording: /^Recording not found/,
 };
 
 /** Path segments before a parameter, and the resource they hold. */
@@ -97,6 +98,7 @@ const segmentKinds: Record<string, ForeignKind> = {
   conversation_channels: 'conversation_channel',
   conversations: 'conversation',
   transcribes: 'transcribe',
+  recordings: 'recording',
 };
 
 /** Id fields (in bodies and queries) and the resource they name. */
@@ -110,6 +112,7 @@ const fieldKinds: Record<string, ForeignKind> = {
   call_flow_id: 'flow',
   message_flow_id: 'flow',
   on_complete_flow_id: 'flow',
+  on_end_flow_id: 'flow',
   knowledgebase_id: 'knowledgebase',
   knowledgebase_ids: 'knowledgebase',
   document_id: 'document',

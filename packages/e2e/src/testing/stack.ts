@@ -47,6 +47,8 @@ export interface StackOptions {
   ariApp?: string;
   /** A service's view of the bus (e.g. one that loses replies); default the bus itself. */
   busFor?: (service: StackServiceName, bus: Bus) => Bus;
+  /** The port the HTTP API listens on (default: a free one), for options that must name it beforehand. */
+  port?: number;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -226,7 +228,7 @@ async function build(options: StackOptions, cleanups: (() => Promise<void>)[], s
     metrics: createMetricsRegistry(),
     instanceId: `${name}-${runId}`,
   });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const services: Service[] = [];
   let aiManager: AiManager | undefined;
   if (options.aiManagerStandIn) {

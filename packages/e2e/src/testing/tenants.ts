@@ -32,6 +32,8 @@ export const resourceKinds = [
   'line_conversation',
   /** A live transcription of its call (both directions). */
   'transcribe',
+  /** A recording of its call, still recording. */
+  'recording',
 ] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
 
@@ -110,8 +112,8 @@ async function found<T>(find: () => Promise<T | undefined>, what: string, timeou
 /**
  * Creates a tenant through the public API (its key, or a new customer): an AI linked to a
  * knowledge base with a document, a flow and a number (with a message flow of its own), a live call on that number whose flow
- * sets `secret`, an AIcall with a message, a summary and a bridge (over the bus, as flows
- * make them), an sms and a LINE conversation channel each with a conversation that one signed
+ * sets `secret`, an AIcall with a message, a summary of its transcription, a bridge (over the
+ * bus, as flows make them), an sms and a LINE conversation channel each with a conversation that one signed
  * inbound webhook started, and a live transcription of the call (both directions; the stack's
  * pipeline-manager needs an STT for `stt_type` of ai-manager's transcriptions). With `voice` the call's flow hands the call to the AI (`ai_talk`): the AIcall
  * is a live voice session that has greeted the caller and waits for an answer; otherwise the
@@ -147,6 +149,7 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
   });
   const transcribers = running.result.filter((entry) => entry.transcribe_id === transcribe.id).map((entry) => ({ id: entry.transcriber_id, direction: entry.direction }));
   if (transcribers.length !== 2) throw new Error(`${options.name}'s transcription runs ${transcribers.length} transcribers, not 2`);
+  const recording = await api('POST', '/v1.0/recordings', { reference_type: 'call', reference_id: call.id });
   let aicallId: string;
   let aimessageId: string;
   if (options.voice) {
@@ -165,12 +168,7 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
     aicallId = String((await api('POST', '/v1.0/aicalls', { assistance_type: 'ai', assistance_id: ai.id })).id);
     aimessageId = String((await api('POST', '/v1.0/aimessages', { aicall_id: aicallId, content: `hello from ${options.name}` })).id);
   }
-  const summary = await rpcCall<{ id: string }>(stack.bus, 'ai-manager', 'POST', '/v1/summaries', {
-    customer_id: customerId,
-    activeflow_id: activeflowId,
-    reference_type: 'call',
-    reference_id: call.id,
-  });
+  const summary = await api('POST', '/v1.0/aisummaries', { reference_type: 'transcribe', reference_id: transcribe.id });
   const bridge = await rpcCall<{ id: string }>(stack.bus, 'flow-manager', 'POST', '/v1/bridges', { customer_id: customerId, name: `${options.name} bridge` });
   const account = result(await api('GET', '/v1.0/billing-accounts'))[0]!;
 
@@ -232,7 +230,7 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
       ai: String(ai.id),
       aicall: aicallId,
       aimessage: aimessageId,
-      aisummary: summary.id,
+      aisummary: String(summary.id),
       knowledgebase: String(knowledgebase.id),
       document: String(document.id),
       billing_account: account.id,
@@ -247,6 +245,7 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
       conversation_message: conversationMessage.id,
       line_conversation: lineConversation.id,
       transcribe: String(transcribe.id),
+      recording: String(recording.id),
     },
   };
 }
@@ -287,6 +286,8 @@ export async function snapshot(tenant: Tenant): Promise<Record<string, unknown>>
     transcribes: '/v1.0/transcribes',
     transcribe: `/v1.0/transcribes/${ids.transcribe}`,
     transcripts: `/v1.0/transcripts?transcribe_id=${ids.transcribe}`,
+    recordings: '/v1.0/recordings',
+    recording: `/v1.0/recordings/${ids.recording}`,
   };
   const entries = await Promise.all(Object.entries(reads).map(async ([name, url]) => [name, await api('GET', url)] as const));
   return Object.fromEntries(entries);

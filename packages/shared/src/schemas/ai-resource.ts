@@ -35,6 +35,10 @@ export const aiSchema = z.object({
   /** The TTS tried when `tts_type` stalls ('' = none), and its voice. */
   fallback_tts_type: z.union([z.literal(''), z.enum(ttsTypes)]),
   fallback_tts_voice_id: z.string(),
+  /** Seconds of caller silence before the AI re-prompts in a voice session (0 = off). */
+  no_input_timeout: z.number(),
+  /** Re-prompts without an answer before the session ends. */
+  no_input_max: z.number().int(),
   tm_create: timestamp,
   tm_update: timestamp,
   tm_delete: timestamp.nullable(),

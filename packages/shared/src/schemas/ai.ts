@@ -286,11 +286,25 @@ export const knowledgebaseIdsSchema = z
   .max(maxKnowledgebasesPerAi)
   .refine((ids) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length, { message: 'ids must not repeat' });
 
-/** The fields a customer sets on an AI (POST and PUT bodies). */
+/**
+ * Seconds of caller silence, once the AI finished speaking, before it re-prompts (the LLM gets
+ * a turn told how long the caller has been silent): 0 = off (the default), else 1-600.
+ */
+export const noInputTimeoutSchema = z
+  .number()
+  .min(0)
+  .max(600)
+  .refine((value) => value === 0 || value >= 1, { message: 'must be 0 (off) or from 1 to 600 seconds' });
+/** Re-prompts for silence before the session ends (stop_service), 1-10. */
+export const noInputMaxSchema = z.number().int().min(1).max(10);
+/** The default of `no_input_max`. */
+export const defaultNoInputMax = 2;
+
 /** How a call's audio reaches the AI's pipeline; '' = the deployment's default. */
 export const mediaTransports = ['', 'rtp', 'websocket'] as const;
 export type MediaTransportSetting = (typeof mediaTransports)[number];
 
+/** The fields a customer sets on an AI (POST and PUT bodies). */
 export const aiFieldsSchema = z.strictObject({
   name: z.string().max(255).default(''),
   detail: z.string().max(4096).default(''),
@@ -330,5 +344,12 @@ export const aiFieldsSchema = z.strictObject({
   fallback_tts_type: engineTypeSchema('fallback_tts_type', supportedTtsTypes).optional(),
   /** The fallback TTS's voice ('' = its default for the language). */
   fallback_tts_voice_id: z.string().max(255).optional(),
+  /**
+   * Voice sessions: seconds of caller silence after the AI spoke before it re-prompts (0 = off,
+   * the default). `PUT` keeps the stored value when left out (both no_input fields alike).
+   */
+  no_input_timeout: noInputTimeoutSchema.optional(),
+  /** Re-prompts without an answer before the session ends with a goodbye (1-10, default 2). */
+  no_input_max: noInputMaxSchema.optional(),
 });
 export type AiFields = z.infer<typeof aiFieldsSchema>;

@@ -33,6 +33,11 @@ export const aicallSchema = z.object({
   ai_fallback_engine_model: z.string(),
   ai_fallback_tts_type: z.string(),
   ai_fallback_tts_voice_id: z.string(),
+  /** The AI's no-input settings when the session started (voice sessions; 0 / 2 for text sessions). */
+  ai_no_input_timeout: z.number(),
+  ai_no_input_max: z.number().int(),
+  /** The session's time limit in seconds from `tm_create` (`ai_talk.duration`; 0 = none; voice sessions only). */
+  duration: z.number().int(),
   stt_language: z.string(),
   parameter: z.record(z.string(), z.unknown()),
   activeflow_id: z.uuid().nullable(),

@@ -19,8 +19,13 @@ const aiStartOptionSchema = z
     ai_id: z.uuid().optional(),
     assistance_type: z.enum(['ai', 'team']).optional(),
     assistance_id: z.uuid().optional(),
-    /** Accepted for compatibility; unused (the AI decides when the session ends). */
-    duration: z.number().int().min(0).optional(),
+    /**
+     * `ai_talk` on a call: the AI session's time limit in seconds; when it runs out the AI says
+     * a closing line and the flow goes on after the action (as with stop_service). 0 or absent =
+     * no limit (at most 2147483647, what the AIcall stores). Not applied to text conversations
+     * or `ai_task`.
+     */
+    duration: z.number().int().min(0).max(2_147_483_647).optional(),
   })
   .refine((option) => option.assistance_id !== undefined || option.ai_id !== undefined, {
     message: 'needs assistance_id (with assistance_type) or ai_id',
@@ -89,10 +94,19 @@ export const actionOptionSchemas = {
   }),
   /** Stops the transcriptions of the flow's call. */
   transcribe_stop: z.strictObject({}),
+  /** Starts recording the flow's call (POST /v1.0/recordings); sets `voipbin.recording.id`; the flow goes on at once. */
+  recording_start: z.strictObject({}),
+  /** Stops the recordings of the flow's call that are still running. */
+  recording_stop: z.strictObject({}),
+  /**
+   * Summarises a call, transcription or recording once its transcription is done; the flow goes
+   * on at once (`voipbin.ai_summary.id` names the summary). Without `reference_id`, a `call`
+   * summary is of the flow's own call; `${voipbin.call.id}`-style placeholders work.
+   */
   ai_summary: z.strictObject({
     on_end_flow_id: z.uuid().optional(),
     reference_type: z.enum(['call', 'conference', 'transcribe', 'recording']),
-    reference_id: z.string().min(1),
+    reference_id: z.string().min(1).optional(),
     language: z.union([z.literal(''), languageTagSchema]).default(''),
   }),
 } as const;
@@ -101,7 +115,7 @@ export type ActionType = keyof typeof actionOptionSchemas;
 export const actionTypes = Object.keys(actionOptionSchemas) as [ActionType, ...ActionType[]];
 
 /** Action types that need a call (they fail on an activeflow without one). */
-export const callActionTypes: readonly ActionType[] = ['answer', 'talk', 'play', 'hangup', 'connect', 'digits_receive', 'transcribe_start', 'transcribe_stop'];
+export const callActionTypes: readonly ActionType[] = ['answer', 'talk', 'play', 'hangup', 'connect', 'digits_receive', 'transcribe_start', 'transcribe_stop', 'recording_start', 'recording_stop'];
 
 /** An action as a client writes it: the id is optional and assigned on create. */
 export const actionInputSchema = z.strictObject({
@@ -337,6 +351,8 @@ export const flowManagerEventTypes = [
   'call_progressing',
   'call_hangup',
   'call_dtmf_received',
+  'recording_started',
+  'recording_finished',
   'number_created',
   'number_updated',
   'number_deleted',

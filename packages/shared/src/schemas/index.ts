@@ -12,3 +12,4 @@ export * from './knowledgebase.ts';
 export * from './credential-events.ts';
 export * from './conversation.ts';
 export * from './transcribe.ts';
+export * from './recording.ts';

@@ -5,6 +5,8 @@ import { sessionSettingsMigrations } from './migrations-0013-0015-session-settin
 import { conversationsMigration } from './migration-0016-conversations.ts';
 import { textTurnMigrations } from './migration-0017-text-turns.ts';
 import { transcribeMigrations } from './migration-0018-transcribes.ts';
+import { summaryMigrations } from './migration-0019-summaries.ts';
+import { sessionLimitMigrations } from './migration-0020-session-limits.ts';
 
 /**
  * ai-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
@@ -354,4 +356,6 @@ export const migrations: Migrations = {
   '0016_create_conversations': conversationsMigration,
   ...textTurnMigrations,
   ...transcribeMigrations,
+  ...summaryMigrations,
+  ...sessionLimitMigrations,
 };

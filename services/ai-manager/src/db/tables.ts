@@ -48,6 +48,9 @@ export interface AisTable extends TimestampColumns {
   fallback_engine_key_encrypted: ColumnType<string | null, string | null | undefined, string | null>;
   fallback_tts_type: Generated<string>;
   fallback_tts_voice_id: Generated<string>;
+  /** Seconds of caller silence before the AI re-prompts (0 = off), and re-prompts before it ends the session. */
+  no_input_timeout: Generated<number>;
+  no_input_max: Generated<number>;
 }
 
 /** `aicalls`: one AI session and its state. */
@@ -66,6 +69,11 @@ export interface AicallsTable extends TimestampColumns {
   ai_fallback_engine_model: Generated<string>;
   ai_fallback_tts_type: Generated<string>;
   ai_fallback_tts_voice_id: Generated<string>;
+  /** The AI's no-input settings when the session started. */
+  ai_no_input_timeout: Generated<number>;
+  ai_no_input_max: Generated<number>;
+  /** The session's time limit in seconds from tm_create (`ai_talk.duration`; 0 = none). */
+  duration: Generated<number>;
   stt_language: string;
   parameter: JsonbColumn<Record<string, unknown>>;
   activeflow_id: string | null;
@@ -109,6 +117,14 @@ export interface AisummariesTable extends TimestampColumns {
   status: string;
   language: string;
   content: string;
+  /** The transcription summarised (migration 0019). */
+  transcribe_id: string | null;
+  /** The customer's AI that writes it; null = the platform's default engine. */
+  ai_id: string | null;
+  /** Why it failed; '' unless `failed`. */
+  failure_reason: string;
+  /** When a writer claimed it (null: none yet); a stale claim is taken over. */
+  tm_generate: ColumnType<string | null, string | null | undefined, RawBuilder<unknown> | null>;
 }
 
 /** A pipeline-manager transcriber hearing one direction of a transcription. */

@@ -28,7 +28,7 @@ export function aiRoutes(domain: DomainContext): FastifyPluginAsyncZod {
         tags,
         summary: 'Replace an AI',
         description:
-          'Replaces every field. engine_key, vad_config, smart_turn_enabled, turn_config, media_transport and knowledgebase_ids keep their stored values when left out; engine_key "" removes the key.',
+          'Replaces every field. engine_key, vad_config, smart_turn_enabled, turn_config, media_transport, knowledgebase_ids, the fallback_* fields, no_input_timeout and no_input_max keep their stored values when left out; engine_key "" removes the key.',
         security: keySecurity,
         params: idParamsSchema,
         body: aiFieldsSchema,

@@ -10,6 +10,7 @@ import type { Revocations } from '../events/revocations.ts';
 import type { WebsocketHub } from '../events/websocket-hub.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { ConversationService } from '../conversations/conversation-service.ts';
+import type { SummaryService } from '../summaries/summary-service.ts';
 import type { TranscribeService } from '../transcribes/transcribe-service.ts';
 import { setCaller } from '../http/caller.ts';
 import { adminRoutes } from './admin-routes.ts';
@@ -23,6 +24,7 @@ import { conversationRoutes } from './conversation-routes.ts';
 import { conversationWebhookRoutes } from './conversation-webhook-routes.ts';
 import { customerRoutes } from './customer-routes.ts';
 import { knowledgebaseRoutes } from './knowledgebase-routes.ts';
+import { mcpRoutes, type McpRouteOptions } from './mcp-routes.ts';
 import { websocketRoutes } from './websocket-routes.ts';
 
 export interface PublicApiDependencies {
@@ -38,8 +40,12 @@ export interface PublicApiDependencies {
   conversations?: ConversationService;
   /** Live transcriptions of calls. */
   transcribes?: TranscribeService;
+  /** AI summaries' creation (without it, `/v1.0/aisummaries` only lists, reads and deletes). */
+  summaries?: SummaryService;
   /** PUBLIC_URL: how vendors reach this service (channels' webhook_url, Twilio's signed URL); default: the request's host. */
   publicUrl?: string;
+  /** The MCP endpoint `/v1.0/mcp`: where its tools reach flow-manager's routes. */
+  mcp?: McpRouteOptions;
   /** Largest WebSocket message a client may send. */
   maxWebsocketMessageBytes?: number;
 }
@@ -114,12 +120,13 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
       await keyed.register(aiRoutes(domain));
       await keyed.register(aicallRoutes(domain, dependencies.sessions));
       await keyed.register(aimessageRoutes(domain, dependencies.sessions));
-      await keyed.register(aisummaryRoutes(domain));
+      await keyed.register(aisummaryRoutes(domain, dependencies.summaries));
       await keyed.register(knowledgebaseRoutes(domain));
       await keyed.register(billingRoutes(domain));
       if (dependencies.conversations) await keyed.register(conversationRoutes(domain, dependencies.conversations, dependencies.publicUrl));
       if (dependencies.transcribes) await keyed.register(transcribeRoutes(dependencies.transcribes));
       await keyed.register(websocketRoutes(hub));
+      await keyed.register(mcpRoutes(app, dependencies.mcp));
     });
   });
 }

@@ -4,7 +4,6 @@ import {
   aimessageIntermediateSchema,
   aimessageLatencySchema,
   aimessageRoles,
-  aisummaryReferenceTypes,
   appError,
   billingUsageSchema,
   createRpcRouter,
@@ -21,12 +20,12 @@ import { aicallOwnedBy } from '../domain/aicalls/aicall-repository.ts';
 import { assertCurrentPipeline, assertCurrentTextTurn, pipelineEpochSchema, textTurnSchema } from '../domain/aicalls/pipeline-fence.ts';
 import { addAicallStatesRoute } from './aicall-states-route.ts';
 import { publishIntermediate, recordAimessage } from '../domain/aimessages/aimessage-service.ts';
-import { createAisummary } from '../domain/aisummaries/aisummary-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import type { KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
 import { notFound } from '../domain/not-found.ts';
 import { parseId } from '../http/ids.ts';
 import { serviceStartSchema, type SessionService } from '../sessions/session-service.ts';
+import { flowSummarySchema, type SummaryService } from '../summaries/summary-service.ts';
 import { toolCallRequestSchema, type ToolExecutor } from '../tools/tool-executor.ts';
 import { finishedTranscriberSchema, flowTranscribeSchema, reportedTranscriptSchema, type TranscribeService } from '../transcribes/transcribe-service.ts';
 
@@ -56,15 +55,6 @@ const messageSchema = z.strictObject({
 /** How many keys of streamed pieces this process remembers (about a minute of 150 live calls). */
 const recentPieceKeys = 10_000;
 
-const summarySchema = z.strictObject({
-  customer_id: z.uuid(),
-  activeflow_id: z.uuid().nullable().optional(),
-  on_end_flow_id: z.uuid().nullable().optional(),
-  reference_type: z.enum(aisummaryReferenceTypes),
-  reference_id: z.uuid(),
-  language: z.string().max(35).optional(),
-});
-
 /**
  * ai-manager's routes on the bus (`ai-manager.request`), for the other services: key checks
  * for flow-manager's public API, AIcall status changes and messages from the pipeline.
@@ -78,6 +68,7 @@ export function createAiManagerRpcRouter(
   sessions?: SessionService,
   tools?: ToolExecutor,
   transcribes?: TranscribeService,
+  summaries?: SummaryService,
 ): RpcRouter {
   const router = createRpcRouter();
   // A transcriber's utterance, stored under the named customer's transcription only (404 otherwise).
@@ -89,6 +80,8 @@ export function createAiManagerRpcRouter(
     router.add('POST', '/v1/services/type/transcribe', async ({ data }) => transcribes.startFromFlow(parse(flowTranscribeSchema, data)));
     router.add('POST', '/v1/services/type/transcribe_stop', async ({ data }) => transcribes.stopFromFlow(parse(flowTranscribeSchema, data)));
   }
+  // flow-manager's ai_summary: asks for the summary and answers at once (the flow goes on).
+  if (summaries) router.add('POST', '/v1/services/type/summary', async ({ data }) => summaries.startFromFlow(parse(flowSummarySchema, data)));
   if (tools) {
     // The pipeline's tool calls: results (also failures) go back to the LLM.
     // A replaced pipeline (crash resumption) runs no tool: its epoch is refused first.
@@ -103,6 +96,8 @@ export function createAiManagerRpcRouter(
   if (sessions) {
     // flow-manager's ai_talk: start the session and answer the actions the flow waits in.
     router.add('POST', '/v1/services/type/aicall', async ({ data }) => sessions.startFromFlow(serviceStartSchema.parse(data)));
+    // ai_task: the flow waits in a block until the task's LLM has finished (or the task timed out).
+    router.add('POST', '/v1/services/type/task', async ({ data }) => sessions.task.startFromFlow(serviceStartSchema.parse(data)));
   }
   router.add('GET', '/v1/ping', async () => ({
     service: identity.serviceName,
@@ -176,6 +171,5 @@ export function createAiManagerRpcRouter(
     }
     return rpcReply(recorded.created ? 201 : 200, recorded.entry);
   });
-  router.add('POST', '/v1/summaries', async ({ data }) => createAisummary(domain, parse(summarySchema, data)));
   return router;
 }

@@ -27,5 +27,17 @@ export async function pipelineAiSettings(
     turn_config: ai.turn_config,
     parameter: ai.parameter,
     ...(await pipelineFallbacks(domain, customerId, ai)),
+    no_input_timeout: ai.no_input_timeout,
+    no_input_max: ai.no_input_max,
   };
+}
+
+/**
+ * `deadline_at` of `POST /v1/pipelines`: when the session must end, `duration` seconds after the
+ * AIcall was created (null: no limit). Derived from stored values, so the pipeline that takes a
+ * session over (crash resumption) gets the original deadline, not a fresh one.
+ */
+export function sessionDeadline(aicall: { tm_create: string; duration: number }): string | null {
+  if (aicall.duration <= 0) return null;
+  return new Date(Date.parse(aicall.tm_create) + aicall.duration * 1000).toISOString();
 }

@@ -172,7 +172,7 @@ describe('crash resumption: a session moves to another pipeline-manager', () => 
   }
 
   /** A session started on `serving` (the only one on the shared queue), `caller` its last stored words. */
-  async function sessionOn(serving: FakeInstance, caller?: string): Promise<{ aicallId: string; activeflowId: string }> {
+  async function sessionOn(serving: FakeInstance, caller?: string, duration?: number): Promise<{ aicallId: string; activeflowId: string }> {
     const activeflowId = randomUUID();
     flowManager.activeflows.set(activeflowId, randomUUID());
     const started = await rpcCall<{ id: string }>(harness.bus, 'ai-manager', 'POST', '/v1/services/type/aicall', {
@@ -181,6 +181,7 @@ describe('crash resumption: a session moves to another pipeline-manager', () => 
       assistance_id: aiId,
       reference_type: 'call',
       reference_id: flowManager.activeflows.get(activeflowId),
+      ...(duration ? { duration } : {}),
     });
     expect(serving.pipelines.has(started.id)).toBe(true);
     sessions.push(started.id);
@@ -269,6 +270,21 @@ describe('crash resumption: a session moves to another pipeline-manager', () => 
     // The AIcall's own events: one resumption, and it did not end.
     const aicallEvents = harness.events.filter((event) => event.type.startsWith('aicall_') && (event.data as { id: string }).id === session.aicallId).map((event) => event.type);
     expect(aicallEvents).toEqual(['aicall_status_initiating', 'aicall_resumed']);
+  });
+
+  it('gives the resumed pipeline the session\'s original deadline (ai_talk.duration), not a fresh one', async () => {
+    const serving = await instance({ shared: true });
+    const session = await sessionOn(serving, 'hello', 600);
+    const first = startsOn(serving)[0]!.data as { deadline_at: string };
+    const aicall = (await call(harness, 'GET', `/v1.0/aicalls/${session.aicallId}`, { key: customer.key })).body as { tm_create: string; duration: number };
+    expect(aicall.duration).toBe(600);
+    expect(Date.parse(first.deadline_at)).toBe(Date.parse(aicall.tm_create) + 600_000);
+    const spare = await instance({ shared: false });
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // Both heard; a fresh deadline would now be later.
+
+    await serving.kill();
+    await eventually(() => spare.pipelines.get(session.aicallId), 3000);
+    expect((startsOn(spare)[0]!.data as { deadline_at: string }).deadline_at).toBe(first.deadline_at);
   });
 
   it('carries the stored tool calls with their results, and completes a call the crash left without one', async () => {

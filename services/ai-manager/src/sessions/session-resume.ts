@@ -6,7 +6,7 @@ import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import { getAi } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { callFlowManager, callPipeline } from './flow-manager-rpc.ts';
-import { pipelineAiSettings } from './pipeline-ai-settings.ts';
+import { pipelineAiSettings, sessionDeadline } from './pipeline-ai-settings.ts';
 import type { PipelineInstances } from './pipeline-instances.ts';
 import type { OfferedTool } from './session-start.ts';
 
@@ -204,6 +204,8 @@ export class SessionResumer {
         greeting: false,
         pipeline_epoch: row.pipeline_epoch,
         resume: { say: apologise ? (this.options.apology ?? defaultResumeApology) : null },
+        // The original deadline (ai_talk.duration): a takeover does not restart the clock.
+        deadline_at: sessionDeadline(row),
       },
       { instanceId, publisher: this.options.serviceName, timeoutMs: this.options.startTimeoutMs ?? 5000 },
     );

@@ -10,6 +10,7 @@ import { notFound } from '../domain/not-found.ts';
 import { FlowGiveBacks, type FlowGiveBackSettings } from './flow-give-back.ts';
 import { callPipeline } from './flow-manager-rpc.ts';
 import { SessionStarter, type ServiceStart, type SessionStartOptions } from './session-start.ts';
+import { TaskSessions, type TaskSessionsOptions } from './task-sessions.ts';
 import { TextSessions, type TextSessionsOptions } from './text-sessions.ts';
 
 export { defaultPlatformPrompt, serviceStartSchema, type OfferedTool, type ServiceStart } from './session-start.ts';
@@ -25,6 +26,8 @@ export interface SessionServiceOptions extends SessionStartOptions {
   metrics?: Registry;
   /** Text conversations (SMS, LINE, text AIcalls over the API): idle timeout, channel delivery, prompts. */
   text?: Pick<TextSessionsOptions, 'chatPrompt' | 'idleTimeoutMs' | 'idleSweepIntervalMs' | 'turnTimeoutMs' | 'deliver' | 'troubleReply' | 'now'>;
+  /** `ai_task`: how long a task may run (AICALL_TASK_TIMEOUT_SECONDS), its LLM requests, its prompt. */
+  task?: Pick<TaskSessionsOptions, 'timeoutMs' | 'maxLlmRequests' | 'taskPrompt' | 'handBackWaitMs'>;
 }
 
 /**
@@ -42,12 +45,15 @@ export class SessionService {
   readonly giveBacks: FlowGiveBacks;
   /** Text conversations: SMS, LINE and text AIcalls over the API (text-sessions.ts). */
   readonly text: TextSessions;
+  /** `ai_task`: a flow's non-real-time AI step (task-sessions.ts). */
+  readonly task: TaskSessions;
 
   constructor(private readonly options: SessionServiceOptions) {
     this.logger = options.logger.child({ component: 'sessions' });
     this.starter = new SessionStarter({ ...options, logger: this.logger });
     this.giveBacks = new FlowGiveBacks({ bus: options.bus, serviceName: options.serviceName, logger: this.logger, metrics: options.metrics, settings: options.giveBack });
     this.text = new TextSessions({ ...options.text, domain: options.domain, bus: options.bus, logger: options.logger, serviceName: options.serviceName, tools: options.tools, metrics: options.metrics });
+    this.task = new TaskSessions({ ...options.task, domain: options.domain, bus: options.bus, logger: options.logger, serviceName: options.serviceName, tools: options.tools, giveBacks: this.giveBacks });
   }
 
   /** Listens for pipelines ending and calls hanging up. */
@@ -67,6 +73,7 @@ export class SessionService {
     await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.close()));
     this.giveBacks.stop();
     await this.text.stop();
+    await this.task.idle();
   }
 
   /**

@@ -7,7 +7,7 @@ import { notFound } from '../domain/not-found.ts';
 import { getAi } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { callFlowManager } from './flow-manager-rpc.ts';
-import { pipelineAiSettings } from './pipeline-ai-settings.ts';
+import { pipelineAiSettings, sessionDeadline } from './pipeline-ai-settings.ts';
 
 /** A tool as the LLM is offered it. */
 export interface OfferedTool {
@@ -50,6 +50,8 @@ export const serviceStartSchema = z.object({
   assistance_id: z.uuid(),
   reference_type: z.enum(['call', 'conversation', 'api', 'ai', 'flow']).default('call'),
   reference_id: z.string().nullable().default(null),
+  /** `ai_talk.duration`: the voice session's time limit in seconds (0 = none; text sessions ignore it). */
+  duration: z.number().int().min(0).max(2_147_483_647).default(0),
 });
 export type ServiceStart = z.infer<typeof serviceStartSchema>;
 
@@ -147,6 +149,7 @@ export class SessionStarter {
           assistance_id: body.assistance_id,
           reference_type: 'call',
           reference_id: callId,
+          duration: 0,
         },
         { confirmLlmMs: this.options.confirmLlmMs ?? 8000 },
       );
@@ -168,13 +171,18 @@ export class SessionStarter {
       () => undefined,
       (error: unknown) => error,
     );
-    const aicall = await createAicall(domain, input.customer_id, {
-      assistance_type: input.assistance_type,
-      assistance_id: input.assistance_id,
-      reference_type: voice ? 'call' : input.reference_type === 'conversation' ? 'conversation' : '',
-      reference_id: voice || input.reference_type === 'conversation' ? input.reference_id : null,
-      activeflow_id: input.activeflow_id,
-    });
+    const aicall = await createAicall(
+      domain,
+      input.customer_id,
+      {
+        assistance_type: input.assistance_type,
+        assistance_id: input.assistance_id,
+        reference_type: voice ? 'call' : input.reference_type === 'conversation' ? 'conversation' : '',
+        reference_id: voice || input.reference_type === 'conversation' ? input.reference_id : null,
+        activeflow_id: input.activeflow_id,
+      },
+      { duration: input.duration },
+    );
     try {
       if (refusal) throw refusal;
       const ai = await getAi(domain, input.customer_id, input.assistance_id);
@@ -210,6 +218,7 @@ export class SessionStarter {
             // As in the reference, search_knowledge is not offered to an AI with no knowledge base.
             tools: (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
             ...(options.confirmLlmMs ? { confirm_llm_ms: options.confirmLlmMs } : {}),
+            deadline_at: sessionDeadline(aicall),
           },
           { publisher: this.options.serviceName, timeoutMs: this.options.pipelineStartTimeoutMs ?? 20_000 },
         );

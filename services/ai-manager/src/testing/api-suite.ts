@@ -11,6 +11,7 @@ import { knowledgebaseSearchSuite } from './suite/knowledgebase-search-suite.ts'
 import { knowledgebasesSuite } from './suite/knowledgebases-suite.ts';
 import { messagesSuite } from './suite/messages-suite.ts';
 import { realtimeSuite } from './suite/realtime-suite.ts';
+import { summariesSuite } from './suite/summaries-suite.ts';
 import { reportIdempotencySuite } from './suite/report-idempotency-suite.ts';
 import { customersSuite } from './suite/customers-suite.ts';
 import { paginationSuite } from './suite/pagination-suite.ts';
@@ -57,6 +58,7 @@ export function describeAiManagerApi(
     paginationSuite(get);
     aicallsSuite(get);
     messagesSuite(get);
+    summariesSuite(get);
     reportIdempotencySuite(get);
     isolationSuite(get);
     realtimeSuite(get);

@@ -1,4 +1,4 @@
-import type { AriBridge, AriChannel, AriPlayback } from './ari-types.ts';
+import type { AriBridge, AriChannel, AriLiveRecording, AriPlayback } from './ari-types.ts';
 
 /** Where Asterisk's ARI is and who we are to it. */
 export interface AriConnection {
@@ -39,15 +39,22 @@ export class AriClient {
   }
 
   async request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<T> {
+    const text = (await this.send(method, path, query, body)).toString('utf8');
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A request whose answer is bytes (a stored recording's file). */
+  private async send(method: string, path: string, query: Query = {}, body?: unknown, timeoutMs = this.timeoutMs): Promise<Buffer> {
     const url = new URL(`${this.connection.url.replace(/\/$/, '')}/ari${path}`);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
     const response = await fetch(url, {
       method,
       headers: { authorization: this.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.timeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
-    const text = await response.text();
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const text = response.ok ? '' : bytes.toString('utf8');
     if (!response.ok) {
       let message = text;
       try {
@@ -57,7 +64,7 @@ export class AriClient {
       }
       throw new AriError(response.status, `${method} ${path}: ${response.status} ${message}`);
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    return bytes;
   }
 
   info(): Promise<{ system?: { version?: string } }> {
@@ -134,6 +141,30 @@ export class AriClient {
    */
   snoop(channelId: string, options: { snoopId: string; spy: 'in' | 'out' | 'both'; appArgs?: string }): Promise<AriChannel> {
     return this.request('POST', `/channels/${encodeURIComponent(channelId)}/snoop`, { ...options, app: this.connection.app });
+  }
+
+  /**
+   * `POST /channels/{id}/record`: Asterisk records what the channel receives into
+   * `<spool>/recording/<name>.<format>` (LiveRecording `queued`, then RecordingStarted,
+   * RecordingFinished or RecordingFailed). The channel must be in the app and not in a bridge.
+   */
+  record(channelId: string, options: { name: string; format: string; ifExists: 'fail' | 'overwrite' | 'append'; beep: boolean; terminateOn: string; maxDurationSeconds: number; maxSilenceSeconds: number }): Promise<AriLiveRecording> {
+    return this.request('POST', `/channels/${encodeURIComponent(channelId)}/record`, options);
+  }
+
+  /** `POST /recordings/live/{name}/stop`: ends a live recording (RecordingFinished follows); 404 once it ended. */
+  stopLiveRecording(name: string): Promise<void> {
+    return this.request('POST', `/recordings/live/${encodeURIComponent(name)}/stop`);
+  }
+
+  /** `GET /recordings/stored/{name}/file`: the file of a finished recording (an hour of 8 kHz audio is 58 MB: 2 minutes' deadline). */
+  storedRecordingFile(name: string): Promise<Buffer> {
+    return this.send('GET', `/recordings/stored/${encodeURIComponent(name)}/file`, {}, undefined, 120_000);
+  }
+
+  /** `DELETE /recordings/stored/{name}`. */
+  deleteStoredRecording(name: string): Promise<void> {
+    return this.request('DELETE', `/recordings/stored/${encodeURIComponent(name)}`);
   }
 
   /** `POST /channels/externalMedia` (RTP/UDP, AudioSocket or WebSocket media). */

@@ -4,11 +4,12 @@ import type { AriConnects } from './ari-connect.ts';
 import type { AriExternalMedia } from './ari-external-media.ts';
 import type { AriPlaybacks } from './ari-playbacks.ts';
 import type { StoredMediaLeg, StoredObject, TelephonyRecords } from './ari-records.ts';
+import type { AriRecordings } from './ari-recordings.ts';
 import type { AriSnoops } from './ari-snoops.ts';
 import type { AriChannel } from './ari-types.ts';
 
 /** Ids flow-manager gives what it creates in Asterisk: anything else there is not its own. */
-const ownChannel = /^(media|connect|snoop)-/;
+const ownChannel = /^(media|connect|snoop|recording)-/;
 const ownBridge = /^(media|connect|bridge|snoop)-/;
 
 export interface AriReconcilerParts {
@@ -17,6 +18,7 @@ export interface AriReconcilerParts {
   externalMedia: AriExternalMedia;
   connects: AriConnects;
   snoops: AriSnoops;
+  recordings: AriRecordings;
   playbacks: AriPlaybacks;
   logger: Logger;
   /** Ends a call whose channel is gone (as a hang-up event would). */
@@ -38,6 +40,8 @@ export interface AriReconcilerParts {
  *   removed otherwise; a playback nobody waits for is stopped.
  * - A snoop media leg is kept (or adopted, when a dead process left it) while it is whole: the
  *   caller, the snoop, its RTP channel and its bridge all up; otherwise what is left is removed.
+ * - A recording is kept (or adopted) while a snoop of it is up; one whose snoops are all gone
+ *   is finished: its files are fetched from Asterisk and stored.
  * - Channels and bridges with flow-manager's id prefixes that nothing records are removed.
  */
 export class AriReconciler {
@@ -120,6 +124,10 @@ export class AriReconciler {
         await this.snoopLeg(object, channels, bridges, known);
         continue;
       }
+      if (object.kind === 'recording') {
+        this.recording(object, channels, known);
+        continue;
+      }
       const ids = [...object.channelIds, ...(object.bridgeId ? [object.bridgeId] : [])];
       if (connects.isRunning(object.id)) {
         for (const id of ids) known.add(id);
@@ -158,6 +166,19 @@ export class AriReconciler {
     } else {
       await snoops.discard(object);
       logger.info({ callId: object.callId, channelId: object.id }, 'snoop media leg of an ended call removed');
+    }
+  }
+
+  private recording(object: StoredObject, channels: Map<string, AriChannel>, known: Set<string>): void {
+    const { recordings, logger } = this.parts;
+    for (const id of object.channelIds) known.add(id);
+    if (recordings.isRunning(object.id)) return;
+    if (object.channelIds.some((channelId) => channels.has(channelId))) {
+      recordings.adopt(object, (channelId) => channels.has(channelId));
+      logger.info({ callId: object.callId, recordingId: object.id }, 'recording of a live call re-adopted');
+    } else {
+      recordings.finishLeft(object);
+      logger.info({ callId: object.callId, recordingId: object.id }, 'recording that ended while flow-manager was away finished');
     }
   }
 

@@ -12,12 +12,14 @@ export interface StoredMediaLeg {
 }
 
 /**
- * A `connect` (its callee channels and, once one answered, the bridge), a playback, or a snoop
- * media leg (id: its external media channel; channels: the snoop and that channel; its bridge).
+ * A `connect` (its callee channels and, once one answered, the bridge), a playback, a snoop
+ * media leg (id: its external media channel; channels: the snoop and that channel; its bridge),
+ * or a recording (id: the recording's; channels: its `in` and `out` snoops, also the names of
+ * their live recordings in Asterisk; no bridge).
  */
 export interface StoredObject {
   id: string;
-  kind: 'connect' | 'playback' | 'snoop';
+  kind: 'connect' | 'playback' | 'snoop' | 'recording';
   callId: string | undefined;
   callerChannelId: string;
   channelIds: string[];

@@ -7,6 +7,7 @@ import type {
   DigitsOption,
   ExternalMedia,
   ExternalMediaRequest,
+  RecordingSink,
   SnoopMedia,
   SnoopMediaRequest,
   TalkOption,
@@ -19,6 +20,7 @@ import { AriEventStream } from './ari-event-stream.ts';
 import { AriExternalMedia } from './ari-external-media.ts';
 import { AriPlaybacks } from './ari-playbacks.ts';
 import { AriReconciler } from './ari-reconciler.ts';
+import { AriRecordings } from './ari-recordings.ts';
 import type { TelephonyRecords } from './ari-records.ts';
 import { AriSnoops } from './ari-snoops.ts';
 import type { AriChannel, AriEvent } from './ari-types.ts';
@@ -76,6 +78,7 @@ export class AriTelephony implements CallControl {
   private readonly externalMedia: AriExternalMedia;
   private readonly connects: AriConnects;
   private readonly snoops: AriSnoops;
+  private readonly recordings: AriRecordings;
   private readonly reconciler: AriReconciler;
   /** Bridges made over RPC in the last minute: their owner is recorded right after they exist. */
   private readonly recentBridges = new Set<string>();
@@ -98,12 +101,14 @@ export class AriTelephony implements CallControl {
     );
     this.connects = new AriConnects(this.client, this.channels, options.records, this.logger, options.telDialTemplate);
     this.snoops = new AriSnoops(this.client, this.channels, options.records, this.logger, this.timeouts.stasisMs);
+    this.recordings = new AriRecordings(this.client, this.channels, options.records, this.logger, this.timeouts.stasisMs);
     this.reconciler = new AriReconciler({
       client: this.client,
       records: options.records,
       externalMedia: this.externalMedia,
       connects: this.connects,
       snoops: this.snoops,
+      recordings: this.recordings,
       playbacks: this.playbacks,
       logger: this.logger,
       channelGone: (channelId, reason) => this.channelGone(channelId, reason),
@@ -118,15 +123,17 @@ export class AriTelephony implements CallControl {
     });
   }
 
-  /** Connects the Stasis app; `callEvents` receives what happens to calls. */
-  async start(callEvents: CallEvents): Promise<void> {
+  /** Connects the Stasis app; `callEvents` receives what happens to calls, `recordings` the recordings that ended. */
+  async start(callEvents: CallEvents, recordings?: RecordingSink): Promise<void> {
     this.callEvents = callEvents;
+    this.recordings.setSink(recordings);
     await this.events.start();
     await this.reconciler.reconcile();
   }
 
   async stop(): Promise<void> {
     await this.events.close();
+    await this.recordings.idle();
   }
 
   isConnected(): boolean {
@@ -195,6 +202,14 @@ export class AriTelephony implements CallControl {
     return this.snoops.stop(channelId, call.id);
   }
 
+  startRecording(call: CallHandle, recordingId: string): Promise<void> {
+    return this.recordings.start(call, recordingId);
+  }
+
+  stopRecording(call: CallHandle, recordingId: string): Promise<boolean> {
+    return this.recordings.stop(recordingId, call.id);
+  }
+
   async stopMedia(call: CallHandle): Promise<void> {
     await this.playbacks.stopOn(call.channelId);
   }
@@ -261,6 +276,11 @@ export class AriTelephony implements CallControl {
       case 'PlaybackFinished':
         this.playbacks.finished(event.playback);
         return;
+      case 'RecordingStarted':
+      case 'RecordingFinished':
+      case 'RecordingFailed':
+        this.recordings.event(event);
+        return;
       case 'ChannelHangupRequest':
       case 'StasisEnd':
       case 'ChannelDestroyed': {
@@ -283,6 +303,7 @@ export class AriTelephony implements CallControl {
     // A caller gone takes its snoop media legs; a snoop (ended with its target, or hung up) or
     // their RTP channel gone takes its own leg (Asterisk leaves the rest).
     await this.snoops.channelGone(channelId);
+    this.recordings.channelGone(channelId);
     await this.connects.channelGone(channelId);
     // The flow hears of it first (a hard stop aborts what it waits for); waiters after.
     if (!state?.outbound && !helper) await this.callEvents?.hungUp(channelId, reason, state?.hungUpLocally ? 'local' : 'remote');

@@ -29,6 +29,17 @@ export interface AriPlayback {
   state: string;
 }
 
+/** A recording Asterisk makes (`POST /channels/{id}/record`); `duration` in whole seconds once it ended. */
+export interface AriLiveRecording {
+  name: string;
+  format: string;
+  /** `queued`, `recording`, `paused`, `done`, `failed`, `canceled`. */
+  state: string;
+  target_uri: string;
+  duration?: number;
+  cause?: string;
+}
+
 /** An event from `/ari/events`; fields by type as in events.json. */
 export interface AriEvent {
   type: string;
@@ -38,6 +49,8 @@ export interface AriEvent {
   channel?: AriChannel;
   bridge?: AriBridge;
   playback?: AriPlayback;
+  /** RecordingStarted, RecordingFinished, RecordingFailed. */
+  recording?: AriLiveRecording;
   digit?: string;
   duration_ms?: number;
   cause?: number;

@@ -149,4 +149,28 @@ export const migrations: Migrations = {
       for (const table of ['telephony_objects', 'external_media_legs']) await db.schema.dropTable(table).execute();
     },
   },
+  // Recordings of calls: one stereo WAV each (in the recording storage, not the database).
+  '0004_create_recordings': {
+    async up(db) {
+      await db.schema
+        .createTable('recordings')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('reference_type', 'text', (column) => column.notNull())
+        .addColumn('reference_id', 'uuid', (column) => column.notNull())
+        .addColumn('status', 'text', (column) => column.notNull())
+        .addColumn('format', 'text', (column) => column.notNull())
+        .addColumn('duration_ms', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('failure_reason', 'text', (column) => column.notNull().defaultTo(''))
+        .addColumn('tm_start', 'timestamptz')
+        .addColumn('tm_end', 'timestamptz')
+        .$call(addTimestampColumns)
+        .execute();
+      await createListIndex(db, 'recordings');
+      await db.schema.createIndex('recordings_reference_idx').on('recordings').columns(['reference_type', 'reference_id']).execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('recordings').execute();
+    },
+  },
 };

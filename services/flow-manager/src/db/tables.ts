@@ -101,13 +101,27 @@ export interface ExternalMediaLegsTable {
 export interface TelephonyObjectsTable {
   /** The connect's id (`connect-...`), the playback's id, or a snoop leg's RTP channel (`snoop-...-rtp`). */
   id: string;
-  kind: 'connect' | 'playback' | 'snoop';
+  kind: 'connect' | 'playback' | 'snoop' | 'recording';
   call_id: string | null;
   caller_channel_id: string;
   /** A connect's callee channels (empty for a playback); a snoop leg's snoop and RTP channels. */
   channel_ids: JsonbColumn<string[]>;
   bridge_id: string | null;
   tm_create: string;
+}
+
+/** `recordings`: recordings of calls; the file is in the recording storage (`<customer>/<id>.wav`). */
+export interface RecordingsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  reference_type: string;
+  reference_id: string;
+  status: string;
+  format: string;
+  duration_ms: number;
+  failure_reason: string;
+  tm_start: string | null;
+  tm_end: string | null;
 }
 
 export interface FlowManagerTables {
@@ -119,6 +133,7 @@ export interface FlowManagerTables {
   bridges: BridgesTable;
   external_media_legs: ExternalMediaLegsTable;
   telephony_objects: TelephonyObjectsTable;
+  recordings: RecordingsTable;
 }
 
 export type FlowManagerDb = Kysely<FlowManagerTables> | Transaction<FlowManagerTables>;

@@ -30,7 +30,9 @@ import { checkedActions, createFlow, deleteFlow, getFlow, listFlows, updateFlow 
 import { receiveInboundMessage, inboundMessageSchema } from '../domain/messages/inbound-messages.ts';
 import { notFound } from '../domain/not-found.ts';
 import { createNumber, deleteNumber, getNumber, listNumbers, updateNumber } from '../domain/numbers/number-service.ts';
+import type { Recordings } from '../domain/recordings/recordings.ts';
 import type { Caller, KeyVerifier } from './key-verifier.ts';
+import { recordingRoutes } from './recording-routes.ts';
 import {
   activeflowCreateSchema,
   flowManagerDocsPath,
@@ -43,6 +45,7 @@ export interface PublicRouteDependencies {
   context: DomainContext;
   runner: ActiveflowRunner;
   callEvents: CallEvents;
+  recordings: Recordings;
   verifier: KeyVerifier;
   /** The per-key rate limit, charged right after the key check like ai-manager's. */
   limiter: RateLimiter;
@@ -73,8 +76,8 @@ const security = keySecurity;
 const querystring = listQuerySchema;
 
 /**
- * flow-manager's public API under /v1.0: flows, numbers, activeflows, calls and inbound text
- * messages. Every route needs an access key; another customer's resource is a 404. The
+ * flow-manager's public API under /v1.0: flows, numbers, activeflows, calls, recordings
+ * (recording-routes.ts) and inbound text messages. Every route needs an access key; another customer's resource is a 404. The
  * routes live in a scope of their own with the zod validator and serializer and an OpenAPI
  * document (UI at /v1.0/docs/flow-manager, JSON at /v1.0/docs/flow-manager/json, no key
  * needed), so they sit beside ai-manager's on one server in the one-process mode.
@@ -89,7 +92,7 @@ export async function registerPublicRoutes(app: FastifyInstance, dependencies: P
         info: {
           title: 'AI voice platform: flow-manager',
           description:
-            'Flows, numbers, activeflows, calls and inbound text messages. Authenticate with an access key: Authorization: Bearer <key>, ?accesskey=<key> or ?token=<key>. AIs, AIcalls, messages, summaries and knowledge bases are ai-manager\'s: see its document at /v1.0/docs.',
+            'Flows, numbers, activeflows, calls, recordings and inbound text messages. Authenticate with an access key: Authorization: Bearer <key>, ?accesskey=<key> or ?token=<key>. AIs, AIcalls, messages, summaries and knowledge bases are ai-manager\'s: see its document at /v1.0/docs.',
           version: '1.0.0',
         },
         components: { securitySchemes: { ...accessKeySecuritySchemes } },
@@ -106,6 +109,7 @@ export async function registerPublicRoutes(app: FastifyInstance, dependencies: P
         callers.set(request, caller);
       });
       await api.register(publicRoutes(dependencies));
+      await api.register(recordingRoutes(dependencies.recordings, (request) => callerOf(request).customerId));
     });
   });
 }

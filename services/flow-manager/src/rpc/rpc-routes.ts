@@ -8,7 +8,9 @@ import { checkedActions, findFlow } from '../domain/flows/flow-service.ts';
 import { inboundMessageSchema, receiveInboundMessage } from '../domain/messages/inbound-messages.ts';
 import { notFound } from '../domain/not-found.ts';
 import { substitute } from '../domain/variables/variables.ts';
+import type { Recordings } from '../domain/recordings/recordings.ts';
 import { addCallRoutes } from './call-rpc-routes.ts';
+import { addRecordingRoutes } from './recording-rpc-routes.ts';
 import { id } from './path-id.ts';
 
 const createSchema = z.strictObject({
@@ -30,7 +32,7 @@ const conversationMessageSchema = inboundMessageSchema.extend({
 /**
  * flow-manager's routes on the bus for the other services: activeflows created by others,
  * getting control back (`service_stop`, `continue`), hard stop, `add_actions`, variables,
- * and call control (call-rpc-routes.ts). Every route on an existing resource names the
+ * call control (call-rpc-routes.ts) and recordings (recording-rpc-routes.ts). Every route on an existing resource names the
  * customer it acts for (`rpcCustomer`) and finds only that customer's resource: another
  * customer's activeflow or call is a 404 exactly like a missing one.
  */
@@ -38,6 +40,7 @@ export function createFlowManagerRpcRouter(
   context: DomainContext,
   runner: ActiveflowRunner,
   callEvents: CallEvents,
+  recordings: Recordings,
   identity: { serviceName: string; instanceId: string },
 ): RpcRouter {
   const router = createRpcRouter();
@@ -111,5 +114,6 @@ export function createFlowManagerRpcRouter(
   });
 
   addCallRoutes(router, context, callEvents);
+  addRecordingRoutes(router, recordings);
   return router;
 }

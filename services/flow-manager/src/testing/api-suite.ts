@@ -124,6 +124,10 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
         '/v1.0/calls/{id}': ['get'],
         '/v1.0/calls/{id}/hangup': ['post'],
         '/v1.0/conversation_messages': ['post'],
+        '/v1.0/recordings': ['get', 'post'],
+        '/v1.0/recordings/{id}': ['delete', 'get'],
+        '/v1.0/recordings/{id}/stop': ['post'],
+        '/v1.0/recordings/{id}/file': ['get'],
       };
       expect(Object.keys(document.paths).sort()).toEqual(Object.keys(routes).sort());
       for (const [path, methods] of Object.entries(routes)) {
@@ -134,7 +138,8 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
           expect(operation.summary, `${method} ${path}`).toBeTruthy();
           expect(operation.security, `${method} ${path}`).toEqual([{ bearerAccessKey: [] }, { accessKeyQuery: [] }, { tokenQuery: [] }]);
           const success = operation.responses['200'] ?? operation.responses['202'];
-          expect(success?.content['application/json'].schema.properties, `${method} ${path}`).toBeDefined();
+          // A recording's file is a WAV, not JSON.
+          if (!path.endsWith('/file')) expect(success?.content['application/json'].schema.properties, `${method} ${path}`).toBeDefined();
           const error = operation.responses['4XX'] ?? operation.responses['4xx'];
           const errorBody = error?.content['application/json'].schema.properties?.error as { properties: object } | undefined;
           expect(Object.keys(errorBody?.properties ?? {}), `${method} ${path}`).toEqual(expect.arrayContaining(['status', 'reason', 'message', 'request_id']));

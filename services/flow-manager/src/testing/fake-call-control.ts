@@ -80,6 +80,15 @@ export class FakeCallControl implements CallControl {
     return channelId === `snoop-${call.id}-rtp`;
   }
 
+  async startRecording(call: CallHandle, recordingId: string): Promise<void> {
+    this.operations.push(`recording_start ${call.id} ${recordingId}`);
+  }
+
+  async stopRecording(call: CallHandle, recordingId: string): Promise<boolean> {
+    this.operations.push(`recording_stop ${call.id} ${recordingId}`);
+    return true;
+  }
+
   async stopMedia(): Promise<void> {
     this.operations.push('stop_media');
   }

@@ -51,6 +51,11 @@ export class CallerInput {
     });
   }
 
+  /** The caller's words await the end-of-turn decision (the no-input clock must not run over them). */
+  get turnPending(): boolean {
+    return this.turnEnd.text !== '';
+  }
+
   /** Stops the pending timers (the conversation ended). */
   cancelTimers(): void {
     this.turnEnd.cancel();

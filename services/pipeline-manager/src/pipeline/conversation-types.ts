@@ -2,6 +2,7 @@ import type { TurnConfig } from '@avp/shared';
 import type { AudioFrame } from '../media/audio-format.ts';
 import type { MediaTransport } from '../media/media-transport.ts';
 import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
+import type { SessionLimitSettings } from './session-limits.ts';
 import type { LlmMessage, LlmProvider, LlmToolCall, LlmToolDefinition, SttProvider, TtsProvider } from '../providers/types.ts';
 
 /** What the conversation needs of a voice activity detector (the media engine's fits). */
@@ -89,5 +90,7 @@ export interface ConversationOptions {
   maxToolRounds?: number;
   /** The AI's `turn_config` (end of turn, interruptions, stalls); missing parts take the defaults. */
   turnConfig?: TurnConfig;
+  /** The session's time limit and no-input re-prompts (session-limits.ts); absent = none. */
+  limits?: SessionLimitSettings;
   now?: () => number;
 }

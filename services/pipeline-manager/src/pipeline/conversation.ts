@@ -8,6 +8,7 @@ import { createInterruptionPolicy, type InterruptionPolicy } from './interruptio
 import { ResumableOutput } from './resumable-output.ts';
 import type { ConversationOptions, TurnLatency } from './conversation-types.ts';
 import { PreemptiveAnswer } from './preemptive-answer.ts';
+import { SessionLimits } from './session-limits.ts';
 import { isStallError, type StallError } from './stall-watchdog.ts';
 import { runToolRound } from './tool-round.ts';
 
@@ -49,6 +50,8 @@ export class Conversation {
   private readonly interruption: InterruptionPolicy;
   /** The tool calls of the last round, until their results are in the history. */
   private toolsInFlight: Promise<unknown> = Promise.resolve();
+  /** The time limit and no-input re-prompts (session-limits.ts), once listening. */
+  private limits: SessionLimits | undefined;
 
   constructor(options: ConversationOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -92,12 +95,23 @@ export class Conversation {
       isEnded: () => this.ended,
       botIsActive: () => this.botIsActive(),
       isClosing: () => this.closing,
-      speechStarted: (event) => this.interruption.speechStarted(event),
-      speechStopped: () => this.interruption.speechStopped(),
-      transcript: (text, final) => this.interruption.transcript(text, final),
+      speechStarted: (event) => {
+        this.limits?.callerSpeech(true);
+        this.interruption.speechStarted(event);
+      },
+      speechStopped: () => {
+        this.limits?.callerSpeech(false);
+        this.interruption.speechStopped();
+      },
+      transcript: (text, final) => {
+        if (text.trim() !== '') this.limits?.callerWords();
+        this.interruption.transcript(text, final);
+      },
       userTurn: (text, latency) => {
-        if (this.interruption.admitTurn(text)) this.userSaid(text, latency);
-        else this.discardPreempted(); // A backchannel or echo over the bot: not a turn.
+        if (this.interruption.admitTurn(text)) {
+          this.limits?.callerInput();
+          this.userSaid(text, latency);
+        } else this.discardPreempted(); // A backchannel or echo over the bot: not a turn.
       },
       preemptTurn: (text, latency) => this.preemptTurn(text, latency),
       discardPreempted: () => this.discardPreempted(),
@@ -110,6 +124,24 @@ export class Conversation {
     this.unsubscribe.push(transport.onSegmentPlayed((playout) => this.record.segmentPlayed(playout)));
     this.unsubscribe.push(transport.onClose((reason) => void this.stop(`media closed: ${reason}`)));
     if (this.options.greeting ?? true) this.startTurn();
+    this.startLimits();
+  }
+
+  /** The session's time limit and no-input re-prompts, when the start asked for them. */
+  private startLimits(): void {
+    const settings = this.options.limits;
+    if (!settings || this.ended) return;
+    this.limits = new SessionLimits(settings, this.options.language, {
+      botIsActive: () => this.botIsActive(),
+      callerTurnPending: () => this.input?.turnPending ?? false,
+      isOver: () => this.ended || this.closing,
+      queuedMs: () => this.output.queuedMs(),
+      onSegmentPlayed: (listener) => this.output.onSegmentPlayed(listener),
+      // Stored like speech and DTMF, so the conversation on record is the one the LLM saw.
+      prompt: (text) => this.userSaid(text),
+      end: (text, reason) => void this.sayAndStop(text, reason),
+    });
+    this.limits.start();
   }
 
   /**
@@ -143,6 +175,7 @@ export class Conversation {
   /** Text from outside (an injected message): a user message, answered like speech. */
   sendText(text: string): void {
     if (this.ended) return;
+    this.limits?.callerInput();
     this.interruptForNewInput();
     this.messages.push({ role: 'user', content: text });
     this.startTurn();
@@ -151,6 +184,7 @@ export class Conversation {
   /** A DTMF digit from the caller reaches the LLM as a user event. */
   dtmf(digit: string): void {
     if (this.ended) return;
+    this.limits?.callerInput();
     // Stored like speech, so the conversation on record is the one the LLM saw.
     this.userSaid(`[The caller pressed the phone key ${digit}]`);
   }
@@ -192,6 +226,7 @@ export class Conversation {
     if (this.current && !this.current.reported) this.bargeIn(false);
     this.ended = true;
     this.input?.cancelTimers();
+    this.limits?.cancel();
     this.interruption.cancel();
     this.discardPreempted();
     this.current?.controller.abort(new Error(reason));

@@ -8,7 +8,7 @@ import { Conversation, type ConversationEvent, type ConversationVad, type ToolEx
 import { ConversationReports, type ReportingSession } from './conversation-reports.ts';
 import { connectCallMedia, type MediaTransportKind } from './media-connection.ts';
 import { realInboundFrames, type LivenessTarget } from './pipeline-liveness.ts';
-import { checkMediaChoice, toLlmHistory, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
+import { checkMediaChoice, sessionLimits, toLlmHistory, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 import { confirmFirstOutput, fallbackProviders, providerFailure, watchFirstOutput } from './provider-start.ts';
 import { ReportOutbox } from './report-outbox.ts';
 
@@ -188,6 +188,7 @@ export class PipelineSessions {
         tools: request.tools,
         greeting: request.greeting,
         ...(request.ai.turn_config ? { turnConfig: request.ai.turn_config } : {}),
+        limits: sessionLimits(request),
         executeTool: (call) => this.executeTool(session, call),
         onEvent: (event) => this.onEvent(session, event),
       });

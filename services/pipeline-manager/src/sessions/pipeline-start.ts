@@ -1,5 +1,6 @@
-import { toolCallSchema, turnConfigSchema, vadConfigSchema } from '@avp/shared';
+import { defaultNoInputMax, noInputMaxSchema, noInputTimeoutSchema, toolCallSchema, turnConfigSchema, vadConfigSchema } from '@avp/shared';
 import { z } from 'zod';
+import type { SessionLimitSettings } from '../pipeline/session-limits.ts';
 import type { LlmMessage, LlmProvider, SttProvider, TtsProvider } from '../providers/types.ts';
 
 /**
@@ -39,6 +40,10 @@ export const pipelineStartSchema = z.object({
     /** Tried when the TTS stalls, and says the filler meanwhile; with its own voice. */
     fallback_tts_type: z.string().optional(),
     fallback_tts_voice_id: z.string().optional(),
+    /** Seconds of caller silence, after the bot finished, before it re-prompts (0 or absent = off). */
+    no_input_timeout: noInputTimeoutSchema.optional(),
+    /** Re-prompts for silence before the session ends (stop_service); default 2. */
+    no_input_max: noInputMaxSchema.optional(),
   }),
   /** System prompts and earlier messages, oldest first. */
   messages: z.array(historyMessageSchema).default([]),
@@ -61,6 +66,11 @@ export const pipelineStartSchema = z.object({
    * `messages`, `greeting: false`). `say`: spoken first (the apology for a lost turn), or nothing.
    */
   resume: z.object({ say: z.string().trim().min(1).max(500).nullable().default(null) }).optional(),
+  /**
+   * When the session must end (`ai_talk.duration` after the AIcall started), as an absolute
+   * time so a resumed pipeline keeps the original deadline; null = no limit.
+   */
+  deadline_at: z.iso.datetime({ offset: true }).nullable().default(null),
   /**
    * When > 0, the start waits (at most this long) for the greeting's first LLM output, and a
    * provider failure before it is a 500 PROVIDER_ERROR answer instead of a session that ends
@@ -96,6 +106,14 @@ export function toLlmHistory(messages: readonly HistoryMessage[]): LlmMessage[] 
     }
   }
   return history;
+}
+
+/** The conversation's limits from a start request; `now` is the wall clock the deadline is read against. */
+export function sessionLimits(request: PipelineStart, now = Date.now()): SessionLimitSettings | undefined {
+  const endAfterMs = request.deadline_at === null ? undefined : Date.parse(request.deadline_at) - now;
+  const noInputTimeoutMs = Math.round((request.ai.no_input_timeout ?? 0) * 1000);
+  if (endAfterMs === undefined && noInputTimeoutMs === 0) return undefined;
+  return { ...(endAfterMs !== undefined ? { endAfterMs } : {}), noInputTimeoutMs, noInputMax: request.ai.no_input_max ?? defaultNoInputMax };
 }
 
 /** Refuses what Asterisk cannot carry: slin16 over RTP is dropped by Asterisk on receipt. */

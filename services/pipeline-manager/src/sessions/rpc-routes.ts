@@ -1,5 +1,7 @@
 import { createRpcRouter, rpcCustomer, rpcReply, type RpcRouteContext, type RpcRouter } from '@avp/shared';
 import { z } from 'zod';
+import { summaryRequestSchema } from '../summaries/summary-request.ts';
+import type { Summaries } from '../summaries/summaries.ts';
 import { textTurnSchema, type TextTurns } from '../text/text-turns.ts';
 import { transcriberStartSchema, type Transcribers } from '../transcribe/transcribers.ts';
 import { pipelineStartSchema, type PipelineSessions } from './pipeline-sessions.ts';
@@ -16,6 +18,7 @@ export function createPipelineRpcRouter(
   identity: { serviceName: string; instanceId: string },
   textTurns?: TextTurns,
   transcribers?: Transcribers,
+  summaries?: Summaries,
 ): RpcRouter {
   /** The path's pipeline, checked to be the request's customer's; answers the data without the customer id. */
   const owned = (request: RpcRouteContext): { id: string; data: unknown } => {
@@ -27,6 +30,8 @@ export function createPipelineRpcRouter(
   const router = createRpcRouter();
   // A text conversation's answer (SMS, LINE, API): any process takes it from the shared queue.
   if (textTurns) router.add('POST', '/v1/text_turns', async ({ data }) => textTurns.answer(textTurnSchema.parse(data)));
+  // A summary of a transcription (shared queue, stateless): the request carries everything, for the named customer.
+  if (summaries) router.add('POST', '/v1/summaries', async ({ data }) => summaries.write(summaryRequestSchema.parse(data)));
   if (transcribers) {
     // A call's direction transcribed (shared queue; flow-manager checks the call is the customer's).
     router.add('POST', '/v1/transcribers', async ({ data }) => rpcReply(201, await transcribers.start(transcriberStartSchema.parse(data))));

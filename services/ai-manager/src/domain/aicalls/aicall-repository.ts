@@ -30,6 +30,9 @@ export interface NewAicall {
   ai_fallback_engine_model: string;
   ai_fallback_tts_type: string;
   ai_fallback_tts_voice_id: string;
+  ai_no_input_timeout: number;
+  ai_no_input_max: number;
+  duration: number;
   stt_language: string;
   parameter: Record<string, unknown>;
   activeflow_id: string | null;

@@ -41,6 +41,9 @@ export function toAicall(row: AicallRow): Aicall {
     ai_fallback_engine_model: row.ai_fallback_engine_model,
     ai_fallback_tts_type: row.ai_fallback_tts_type,
     ai_fallback_tts_voice_id: row.ai_fallback_tts_voice_id,
+    ai_no_input_timeout: row.ai_no_input_timeout,
+    ai_no_input_max: row.ai_no_input_max,
+    duration: row.duration,
     stt_language: row.stt_language,
     parameter: row.parameter,
     activeflow_id: row.activeflow_id,
@@ -58,8 +61,9 @@ export function toAicall(row: AicallRow): Aicall {
  * Creates the AIcall record in `initiating` with a snapshot of its AI (voice settings only
  * for calls) and publishes `aicall_status_initiating`. Starting the pipeline comes with the
  * session issue. A second live session for the same call or conversation is a 409.
+ * `limits.duration`: the session's time limit in seconds (`ai_talk.duration`; voice sessions only).
  */
-export async function createAicall(context: DomainContext, customerId: string, fields: AicallCreate): Promise<Aicall> {
+export async function createAicall(context: DomainContext, customerId: string, fields: AicallCreate, limits: { duration?: number } = {}): Promise<Aicall> {
   try {
     return await withEvents(context.db, context.events, async (trx, emit) => {
       const ai = await findAi(trx, customerId, fields.assistance_id);
@@ -80,6 +84,9 @@ export async function createAicall(context: DomainContext, customerId: string, f
         ai_fallback_engine_model: ai.fallback_engine_model,
         ai_fallback_tts_type: voice ? ai.fallback_tts_type : '',
         ai_fallback_tts_voice_id: voice ? ai.fallback_tts_voice_id : '',
+        ai_no_input_timeout: voice ? ai.no_input_timeout : 0,
+        ai_no_input_max: ai.no_input_max,
+        duration: voice ? (limits.duration ?? 0) : 0,
         stt_language: ai.stt_language,
         parameter: ai.parameter,
         activeflow_id: fields.activeflow_id ?? null,

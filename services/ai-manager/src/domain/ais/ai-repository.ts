@@ -26,6 +26,8 @@ export interface AiRowFields {
   fallback_engine_key_encrypted: string | null;
   fallback_tts_type: string;
   fallback_tts_voice_id: string;
+  no_input_timeout: number;
+  no_input_max: number;
 }
 
 function toColumns(fields: AiRowFields) {

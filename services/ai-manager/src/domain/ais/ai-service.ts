@@ -1,4 +1,4 @@
-import { appError, newId, type Ai, type AiFields, type ListQuery, type ListResponse } from '@avp/shared';
+import { appError, defaultNoInputMax, newId, type Ai, type AiFields, type ListQuery, type ListResponse } from '@avp/shared';
 import type { AiManagerDb } from '../../db/tables.ts';
 import { withEvents } from '../../events/event-publisher.ts';
 import { findKnowledgebasesForShare } from '../knowledgebases/knowledgebase-repository.ts';
@@ -29,6 +29,8 @@ export function toAi(row: AiRow): Ai {
     media_transport: row.media_transport as Ai['media_transport'],
     knowledgebase_ids: row.knowledgebase_ids,
     ...fallbackView(row),
+    no_input_timeout: row.no_input_timeout,
+    no_input_max: row.no_input_max,
     tm_create: row.tm_create,
     tm_update: row.tm_update,
     tm_delete: row.tm_delete,
@@ -38,7 +40,10 @@ export function toAi(row: AiRow): Ai {
 /** Set by fallbackColumns (PUT keeps them when left out). */
 type FallbackFields = 'fallback_engine_model' | 'fallback_engine_key_encrypted' | 'fallback_tts_type' | 'fallback_tts_voice_id';
 
-function commonFields(fields: AiFields): Omit<AiRowFields, 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled' | 'turn_config' | 'media_transport' | 'knowledgebase_ids' | FallbackFields> {
+/** Kept by `PUT` when left out. */
+type KeptFields = 'engine_key_encrypted' | 'vad_config' | 'smart_turn_enabled' | 'turn_config' | 'media_transport' | 'knowledgebase_ids' | 'no_input_timeout' | 'no_input_max';
+
+function commonFields(fields: AiFields): Omit<AiRowFields, KeptFields | FallbackFields> {
   return {
     name: fields.name,
     detail: fields.detail,
@@ -83,6 +88,8 @@ export async function createAi(context: DomainContext, customerId: string, field
       media_transport: fields.media_transport ?? '',
       knowledgebase_ids: await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids ?? []),
       ...fallbackColumns(context, id, fields),
+      no_input_timeout: fields.no_input_timeout ?? 0,
+      no_input_max: fields.no_input_max ?? defaultNoInputMax,
     });
     const ai = toAi(row);
     await emit('ai_created', customerId, ai);
@@ -102,11 +109,11 @@ export async function listAiPage(context: DomainContext, customerId: string, pag
 }
 
 /**
- * Replaces every mutable field. Six fields keep their stored value when the body leaves
+ * Replaces every mutable field. Some fields keep their stored value when the body leaves
  * them out, so a client that does not know them cannot wipe them: `engine_key` (write-only,
  * a client cannot send back what it never sees; `""` removes it), `vad_config`,
- * `smart_turn_enabled`, `turn_config`, `media_transport` and `knowledgebase_ids` (`[]`
- * removes every link).
+ * `smart_turn_enabled`, `turn_config`, `media_transport`, `knowledgebase_ids` (`[]`
+ * removes every link), the four fallback fields, `no_input_timeout` and `no_input_max`.
  */
 export async function updateAi(context: DomainContext, customerId: string, id: string, fields: AiFields): Promise<Ai> {
   return withEvents(context.db, context.events, async (trx, emit) => {
@@ -123,6 +130,8 @@ export async function updateAi(context: DomainContext, customerId: string, id: s
       knowledgebase_ids:
         fields.knowledgebase_ids === undefined ? current.knowledgebase_ids : await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids),
       ...fallbackColumns(context, id, fields, current),
+      no_input_timeout: fields.no_input_timeout ?? current.no_input_timeout,
+      no_input_max: fields.no_input_max ?? current.no_input_max,
     });
     if (!row) throw notFound('AI');
     const ai = toAi(row);

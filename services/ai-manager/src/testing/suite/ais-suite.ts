@@ -91,6 +91,20 @@ export function aisSuite(get: GetContext): void {
       expect(changed.body.turn_config).toEqual({});
     });
 
+    it('stores no_input_timeout and no_input_max (defaults 0 and 2), and PUT keeps them when left out', async () => {
+      const { harness } = get();
+      const { key } = await createTestCustomer(harness);
+      expect((await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody() })).body).toMatchObject({ no_input_timeout: 0, no_input_max: 2 });
+      const created = await call(harness, 'POST', '/v1.0/ais', { key, body: aiBody({ no_input_timeout: 7.5, no_input_max: 3 }) });
+      expect(created.body).toMatchObject({ no_input_timeout: 7.5, no_input_max: 3 });
+      const id = created.body.id as string;
+      const kept = await call(harness, 'PUT', `/v1.0/ais/${id}`, { key, body: { engine_model: 'openai.gpt-4o' } });
+      expect(kept.body).toMatchObject({ no_input_timeout: 7.5, no_input_max: 3 });
+      const changed = await call(harness, 'PUT', `/v1.0/ais/${id}`, { key, body: { engine_model: 'openai.gpt-4o', no_input_timeout: 0, no_input_max: 10 } });
+      expect(changed.body).toMatchObject({ no_input_timeout: 0, no_input_max: 10 });
+      expect((await call(harness, 'GET', `/v1.0/ais/${id}`, { key })).body).toMatchObject({ no_input_timeout: 0, no_input_max: 10 });
+    });
+
     it('stores the engine key encrypted and never returns it', async () => {
       const { harness, database } = get();
       const { key } = await createTestCustomer(harness);

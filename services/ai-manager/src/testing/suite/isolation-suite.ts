@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { rpcCall } from '@avp/shared';
 import { describe, expect, it } from 'vitest';
 import { aiBody, call, createTestCustomer, type ApiResponse } from '../harness.ts';
+import { storeTranscription } from '../summary-fixtures.ts';
 import type { GetContext } from './context.ts';
 
 /** The error body without its request id, which differs per request. */
@@ -23,11 +23,8 @@ export function isolationSuite(get: GetContext): void {
         body: { assistance_type: 'ai', assistance_id: ai.body.id },
       });
       const message = await call(harness, 'POST', '/v1.0/aimessages', { key: owner.key, body: { aicall_id: aicall.body.id, content: 'hi' } });
-      const summary = await rpcCall<{ id: string }>(harness.bus, 'ai-manager', 'POST', '/v1/summaries', {
-        customer_id: owner.id,
-        reference_type: 'call',
-        reference_id: randomUUID(),
-      });
+      const transcribeId = await storeTranscription(get().database, owner.id);
+      const summary = (await call(harness, 'POST', '/v1.0/aisummaries', { key: owner.key, body: { reference_type: 'transcribe', reference_id: transcribeId } })).body as { id: string };
 
       const requests: [('GET' | 'PUT' | 'DELETE' | 'POST'), (id: string) => string, unknown?][] = [
         ['GET', (id) => `/v1.0/ais/${id}`],

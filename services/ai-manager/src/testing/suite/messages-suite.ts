@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { aiBody, call, createTestCustomer, eventually } from '../harness.ts';
 import type { GetContext } from './context.ts';
 
-/** `/v1.0/aimessages` and `/v1.0/aisummaries`. */
+/** `/v1.0/aimessages` (summaries: summaries-suite.ts). */
 export function messagesSuite(get: GetContext): void {
   describe('AI messages', () => {
     it('sends a user message into a session, lists and reads it', async () => {
@@ -95,27 +95,6 @@ export function messagesSuite(get: GetContext): void {
       const late = await call(harness, 'POST', '/v1.0/aimessages', { key, body: { aicall_id: aicall.body.id, content: 'still there?' } });
       expect(late.status).toBe(409);
       expect(late.body.error.reason).toBe('INVALID_STATE');
-    });
-  });
-
-  describe('AI summaries', () => {
-    it('lists, reads and deletes summaries', async () => {
-      const { harness } = get();
-      const { key, id: customerId } = await createTestCustomer(harness);
-      const summary = await rpcCall<{ id: string; status: string }>(harness.bus, 'ai-manager', 'POST', '/v1/summaries', {
-        customer_id: customerId,
-        reference_type: 'call',
-        reference_id: randomUUID(),
-        language: 'en-US',
-      });
-      expect(summary.status).toBe('progressing');
-      const list = await call(harness, 'GET', '/v1.0/aisummaries', { key });
-      expect(list.body.result).toEqual([expect.objectContaining({ id: summary.id, customer_id: customerId, language: 'en-US' })]);
-      expect((await call(harness, 'GET', `/v1.0/aisummaries/${summary.id}`, { key })).body.id).toBe(summary.id);
-      const deleted = await call(harness, 'DELETE', `/v1.0/aisummaries/${summary.id}`, { key });
-      expect(deleted.body.tm_delete).not.toBeNull();
-      expect((await call(harness, 'GET', '/v1.0/aisummaries', { key })).body.result).toEqual([]);
-      expect((await call(harness, 'GET', `/v1.0/aisummaries/${summary.id}`, { key })).status).toBe(404);
     });
   });
 }

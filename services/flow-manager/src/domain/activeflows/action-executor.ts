@@ -14,6 +14,13 @@ export interface ServiceStarter {
   start(kind: ServiceKind, body: Record<string, unknown>): Promise<PushedService>;
 }
 
+/** Recordings of calls, for `recording_start` / `recording_stop`. */
+export interface CallRecorder {
+  start(customerId: string, callId: string): Promise<{ id: string }>;
+  /** Stops the call's running recordings. */
+  stopCall(customerId: string, callId: string): Promise<void>;
+}
+
 /** What running one action leads to. */
 export type Outcome =
   | { kind: 'next' }
@@ -44,6 +51,7 @@ export class ActionExecutor {
     private readonly context: DomainContext,
     private readonly calls: CallControl,
     private readonly services: ServiceStarter,
+    private readonly recordings?: CallRecorder,
   ) {}
 
   /** Whether the activeflow is running its own `hangup` action right now. */
@@ -116,25 +124,47 @@ export class ActionExecutor {
         if (kind === 'transcribe' && service.id) working.variables = setVariables(working.variables, { 'voipbin.transcribe.id': service.id });
         return { kind: 'next' };
       }
+      case 'recording_start': {
+        // Like a transcription, a recording that cannot start does not stop the call's flow:
+        // the recording is stored as `failed` with the reason, and the flow goes on.
+        const recording = await this.recorder()
+          .start(working.row.customer_id, call!.id)
+          .catch((error: unknown) => this.context.logger.warn({ err: error, activeflowId: working.row.id }, 'recording_start: the recording did not start'));
+        if (recording) working.variables = setVariables(working.variables, { 'voipbin.recording.id': recording.id });
+        return { kind: 'next' };
+      }
+      case 'recording_stop':
+        await this.recorder().stopCall(working.row.customer_id, call!.id);
+        return { kind: 'next' };
     }
   }
 
   private async startService(working: Working, kind: ServiceKind, action: Action): Promise<Outcome> {
     const { row } = working;
-    const option = action.option as { ai_id?: string; assistance_type?: string; assistance_id?: string };
+    const option = action.option as { ai_id?: string; assistance_type?: string; assistance_id?: string; duration?: number };
     const body: Record<string, unknown> = {
       customer_id: row.customer_id,
       activeflow_id: row.id,
       reference_type: row.reference_type === 'conversation' ? 'conversation' : row.reference_type === 'call' ? 'call' : row.reference_type,
       reference_id: row.reference_id,
     };
-    if (kind === 'summary') Object.assign(body, action.option);
-    else Object.assign(body, { assistance_type: option.assistance_type ?? 'ai', assistance_id: option.assistance_id ?? option.ai_id });
+    // A summary's reference is its option's (ai-manager takes the flow's own call when it names none).
+    if (kind === 'summary') Object.assign(body, { reference_type: undefined, reference_id: undefined }, action.option);
+    // `duration`: the AI session's time limit in seconds (ai-manager enforces it; 0 or absent = none).
+    else Object.assign(body, { assistance_type: option.assistance_type ?? 'ai', assistance_id: option.assistance_id ?? option.ai_id, ...(option.duration ? { duration: option.duration } : {}) });
     const service = await this.services.start(kind, body);
+    // A summary that could not be asked for is logged by ai-manager; the flow goes on without it.
+    if (kind === 'summary' && service.id === '') return { kind: 'next' };
     if (service.id === '') throw appError('INVALID_STATE', `The ${kind} service did not start.`);
     const actions = checkedPushActions(service.push_actions);
-    working.variables = setVariables(working.variables, kind === 'aicall' || kind === 'task' ? { 'voipbin.aicall.id': service.id } : {});
+    const idVariable = kind === 'summary' ? 'voipbin.ai_summary.id' : 'voipbin.aicall.id';
+    working.variables = setVariables(working.variables, { [idVariable]: service.id });
     return { kind: 'push', stackId: service.id, actions };
+  }
+
+  private recorder(): CallRecorder {
+    if (!this.recordings) throw appError('SERVICE_UNAVAILABLE', 'Recordings are not available here.');
+    return this.recordings;
   }
 
   private async requireCall(row: ActiveflowRow): Promise<CallHandle> {

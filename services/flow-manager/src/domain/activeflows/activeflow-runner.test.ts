@@ -135,6 +135,7 @@ describe('activeflow runner', () => {
     ]);
     expect(activeflow).toMatchObject({ status: 'waiting', current_stack_id: serviceId, current_action: { id: serviceId, type: 'block' } });
     expect(activeflow.variables['voipbin.aicall.id']).toBe(serviceId);
+    expect(started[0]!.body.duration).toBeUndefined();
 
     await expect(runner.serviceStop(activeflow.id, 'not-the-service')).rejects.toMatchObject({ reason: 'INVALID_STATE' });
     await runner.serviceStop(activeflow.id, serviceId);
@@ -142,6 +143,12 @@ describe('activeflow runner', () => {
     const after = toActiveflow((await findActiveflow(context.db, activeflow.id))!);
     expect(calls.operations.slice(-2)).toEqual(['talk back in the flow', 'hangup normal']);
     expect(after).toMatchObject({ status: 'ended', stacks: [expect.objectContaining({ id: 'main' })] });
+  });
+
+  it('passes ai_talk\'s duration to ai-manager as the session\'s time limit', async () => {
+    pushActions = [{ id: '99999999-9999-4999-8999-999999999998', type: 'block' }];
+    await runFlow([{ type: 'answer' }, { type: 'ai_talk', option: { ai_id: '22222222-2222-4222-8222-222222222222', duration: 90 } }, { type: 'hangup' }]);
+    expect(started).toEqual([{ kind: 'aicall', body: expect.objectContaining({ assistance_id: '22222222-2222-4222-8222-222222222222', duration: 90 }) }]);
   });
 
   it('waits in a block until continue names it', async () => {

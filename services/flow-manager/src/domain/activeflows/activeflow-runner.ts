@@ -14,7 +14,7 @@ import {
   type ActiveflowRow,
   type NewActiveflow,
 } from './activeflow-store.ts';
-import { ActionExecutor, checkedPushActions, type Outcome, type ServiceStarter, type Working } from './action-executor.ts';
+import { ActionExecutor, checkedPushActions, type CallRecorder, type Outcome, type ServiceStarter, type Working } from './action-executor.ts';
 import { advance, currentAction, insertAfterCurrent, insertBeforeCurrent, jump, popService, push } from './stack-machine.ts';
 
 export type { ServiceKind, ServiceStarter } from './action-executor.ts';
@@ -22,6 +22,8 @@ export type { ServiceKind, ServiceStarter } from './action-executor.ts';
 export interface ActiveflowRunnerOptions {
   /** Actions one activeflow may execute in all (a guard against endless loops). */
   maxExecuteCount?: number;
+  /** What `recording_start` / `recording_stop` use; without it they fail with SERVICE_UNAVAILABLE. */
+  recordings?: CallRecorder;
 }
 
 /**
@@ -47,7 +49,7 @@ export class ActiveflowRunner {
     services: ServiceStarter,
     options: ActiveflowRunnerOptions = {},
   ) {
-    this.executor = new ActionExecutor(context, calls, services);
+    this.executor = new ActionExecutor(context, calls, services, options.recordings);
     this.maxExecuteCount = options.maxExecuteCount ?? 1000;
   }
 

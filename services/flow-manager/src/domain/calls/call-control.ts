@@ -60,6 +60,23 @@ export interface SnoopMedia {
   localPort: number;
 }
 
+/** The two sides of a call as a recording holds them: `in` what the caller said, `out` what it heard. */
+export type RecordingSide = 'in' | 'out';
+
+/**
+ * How a recording the telephony side made ended: each side's file as Asterisk stored it (a WAV;
+ * missing when Asterisk stored none), or why nothing could be recorded.
+ */
+export interface RecordingOutcome {
+  files: Partial<Record<RecordingSide, Buffer>>;
+  failure?: string;
+}
+
+/** Told when a recording of a call has ended (stopped, or the call hung up); the telephony side's files are dropped once it resolves. */
+export interface RecordingSink {
+  recordingEnded(recordingId: string, outcome: RecordingOutcome): Promise<void>;
+}
+
 /**
  * What the flow engine asks of the telephony side. The ARI implementation drives Asterisk;
  * tests use a double. Every waiting operation stops early (rejecting) when `signal` aborts,
@@ -97,6 +114,15 @@ export interface CallControl {
   startSnoopMedia(call: CallHandle, request: SnoopMediaRequest): Promise<SnoopMedia>;
   /** Removes one of the call's snoop media legs by its channel id; false when the call has no such leg. */
   stopSnoopMedia(call: CallHandle, channelId: string): Promise<boolean>;
+  /**
+   * Records both sides of the call apart (a snoop per direction, each recorded by Asterisk);
+   * resolves once both record. When they end (`stopRecording`, or the call hangs up) the files
+   * go to the RecordingSink. Another recording, a snoop media leg or an AI session's leg on the
+   * same call is not touched.
+   */
+  startRecording(call: CallHandle, recordingId: string): Promise<void>;
+  /** Asks a running recording to stop (its end reaches the sink); false when this side does not know it. */
+  stopRecording(call: CallHandle, recordingId: string): Promise<boolean>;
   /** Stops whatever is playing on the call. */
   stopMedia(call: CallHandle): Promise<void>;
   /** Creates a mixing bridge; returns its id. */

@@ -105,6 +105,14 @@ export class MediaUrlGuard implements CallControl {
     return this.control.stopSnoopMedia(call, channelId);
   }
 
+  startRecording(call: CallHandle, recordingId: string): Promise<void> {
+    return this.control.startRecording(call, recordingId);
+  }
+
+  stopRecording(call: CallHandle, recordingId: string): Promise<boolean> {
+    return this.control.stopRecording(call, recordingId);
+  }
+
   stopMedia(call: CallHandle): Promise<void> {
     return this.control.stopMedia(call);
   }

@@ -39,6 +39,12 @@ export class UnavailableCallControl implements CallControl {
   async stopSnoopMedia(): Promise<boolean> {
     this.fail();
   }
+  async startRecording(): Promise<void> {
+    this.fail();
+  }
+  async stopRecording(): Promise<boolean> {
+    this.fail();
+  }
   async stopMedia(): Promise<void> {
     this.fail();
   }

@@ -89,7 +89,16 @@ await describeModes('AI summaries of calls', (mode) => {
       'the on-end flow to start',
       15_000,
     );
-    const variables = (await stack.api('GET', `/v1.0/activeflows/${onEndRun.id}`)).variables as Record<string, string>;
+    // Its variable_set runs just after it starts: read it once the flow has ended.
+    const ended = await found(
+      async () => {
+        const activeflow = await stack.api('GET', `/v1.0/activeflows/${onEndRun.id}`);
+        return activeflow.status === 'ended' ? activeflow : undefined;
+      },
+      'the on-end flow to run',
+      15_000,
+    );
+    const variables = ended.variables as Record<string, string>;
     expect(variables).toMatchObject({
       'voipbin.ai_summary.id': summaryId,
       'voipbin.ai_summary.reference_type': 'call',

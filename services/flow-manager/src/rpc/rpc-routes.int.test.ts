@@ -32,6 +32,8 @@ describe("flow-manager's bus routes act only on the named customer's resources",
   let bridgeId: string;
   /** The owner's flow (its call flow). */
   let flowId: string;
+  /** A recording of the owner's call. */
+  let recordingId: string;
 
   beforeAll(async () => {
     test = await createTestPgliteDatabase();
@@ -62,6 +64,7 @@ describe("flow-manager's bus routes act only on the named customer's resources",
     call = (await flowManager.callEvents.incoming({ channelId: 'chan-owner', source: '+15550001', destination: number })) as typeof call;
     bridgeId = (await rpcCall<{ id: string }>(bus, 'flow-manager', 'POST', '/v1/bridges', { customer_id: owner, name: 'owner' })).id;
     await flowManager.runner.idle();
+    recordingId = String((await api('POST', '/v1.0/recordings', { reference_type: 'call', reference_id: call.id })).id);
   });
 
   afterAll(async () => {
@@ -98,11 +101,13 @@ describe("flow-manager's bus routes act only on the named customer's resources",
     { method: 'DELETE', pattern: '/v1/bridges/:id/calls', uri: `/v1/bridges/${bridgeId}/calls`, data: { call_ids: [call.id] } },
     { method: 'DELETE', pattern: '/v1/bridges/:id', uri: `/v1/bridges/${bridgeId}`, data: {} },
     { method: 'GET', pattern: '/v1/flows/:id', uri: `/v1/flows/${flowId}` },
+    { method: 'GET', pattern: '/v1/recordings/:id', uri: `/v1/recordings/${recordingId}` },
+    { method: 'GET', pattern: '/v1/recordings/:id/audio', uri: `/v1/recordings/${recordingId}/audio?direction=in&offset_ms=0&length_ms=1000` },
   ];
 
   /** The request as sent for `customerId` (query on GET, body otherwise); answers the error reason or 'ok'. */
   const send = (request: ReturnType<typeof requests>[number], customerId?: string) => {
-    const uri = request.method === 'GET' && customerId ? `${request.uri}?customer_id=${customerId}` : request.uri;
+    const uri = request.method === 'GET' && customerId ? `${request.uri}${request.uri.includes('?') ? '&' : '?'}customer_id=${customerId}` : request.uri;
     const data = request.method === 'GET' ? undefined : { ...request.data, ...(customerId ? { customer_id: customerId } : {}) };
     return rpcCall(bus, 'flow-manager', request.method, uri, data).then(
       () => 'ok',

@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { registryProviders } from '@avp/pipeline-manager';
 import { isAppError, rpcCall, type RpcRouter } from '@avp/shared';
-import { eventually } from '@avp/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { internalProbes, serviceRoutes, type InternalProbe, type InternalService } from './testing/internal-probes.ts';
 import { probesFrom, type OpenApiDocument, type Probe } from './testing/openapi-probes.ts';
@@ -129,11 +128,15 @@ await describeModes('tenant isolation: one customer with another customer ids, o
     await expectAliceUntouched();
   }, 60_000);
 
-  it("runs Alice's AI nowhere when Bob's flow names it: ai_talk starts the session under Bob, who has no such AI", async () => {
-    const started = await bob.api('POST', '/v1.0/activeflows', { actions: [{ type: 'ai_talk', option: { ai_id: alice.ids.ai } }] });
-    let ended: ApiBody = {};
-    await eventually(async () => (ended = await bob.api('GET', `/v1.0/activeflows/${String(started.id)}`)).status === 'ended', 'the flow to end', 10_000, 50);
-    expect(ended.end_reason).toMatch(/^action ai_talk \(.*\) failed: No AI with this id\.$/);
+  it("runs Alice's AI nowhere when Bob's flow names it: refused when Bob saves or starts it (the session start refuses it too: the bus probes)", async () => {
+    for (const [url, body] of [
+      ['/v1.0/activeflows', { actions: [{ type: 'ai_talk', option: { ai_id: alice.ids.ai } }] }],
+      ['/v1.0/flows', { actions: [{ type: 'ai_task', option: { ai_id: alice.ids.ai } }] }],
+    ] as const) {
+      const response = await stack.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${bob.key}` }, payload: body });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json<{ error: { message: string } }>().error.message).toMatch(/actions\[0\] \((ai_talk|ai_task)\): ai_id: no AI [0-9a-f-]+ of yours/);
+    }
     await expectAliceUntouched();
   }, 30_000);
 

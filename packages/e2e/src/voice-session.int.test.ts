@@ -26,6 +26,8 @@ await describeModes('a voice AI session across flow-manager and pipeline-manager
     // ai-manager's part, reduced to what this test needs: keys, session start, records, tools.
     const sessionActivity = new Map<string, string>();
     return createRpcRouter()
+      // ai-manager's AI directory, asked when a flow naming an AI is saved: every AI is the customer's here.
+      .add('GET', '/v1/ais/:id', async ({ params }) => ({ id: params.id }))
       .add('POST', '/v1/accesskeys/verify', async ({ data }) => {
         if ((data as { key: string }).key !== key) throw appError('INVALID_CREDENTIALS');
         return { customer_id: customerId };

@@ -30,6 +30,7 @@ import { Recordings } from './domain/recordings/recordings.ts';
 import { RpcKeyVerifier, type KeyVerifier } from './http/key-verifier.ts';
 import { registerPublicRoutes } from './http/public-routes.ts';
 import { createFlowManagerRpcRouter } from './rpc/rpc-routes.ts';
+import { rpcAiLookup, type AiLookup } from './domain/flows/action-references.ts';
 
 /** The service's name: its bus queues are `flow-manager.request` and `flow-manager.event`. */
 export const serviceName = 'flow-manager';
@@ -59,6 +60,8 @@ export interface FlowManagerOptions {
   ari?: AriSettings;
   /** How calls are controlled (tests); overrides `ari`. */
   callControl?: CallControl;
+  /** Whether an AI is the customer's, for the check of a flow's actions when it is saved; default: ai-manager over RPC. */
+  aiLookup?: AiLookup;
   /** How `ai_talk` / `ai_task` / `ai_summary` start their service; default: ai-manager over RPC. */
   serviceStarter?: ServiceStarter;
   /** How access keys are checked; default: ai-manager over RPC, cached. */
@@ -101,7 +104,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
   await migrateToLatest(context.database, { schema: databaseSchema, migrations, logger });
   const db = context.database.forSchema<FlowManagerTables>(databaseSchema);
   const outbound = options.outbound ?? new OutboundPolicy();
-  const domain = createDomainContext(db, context.bus, logger, outbound);
+  const domain = createDomainContext(db, context.bus, logger, outbound, options.aiLookup ?? rpcAiLookup(context.bus, serviceName));
   const media = options.ari ? new MediaStore(options.ari.mediaBaseUrl) : undefined;
   const telephony =
     options.ari && !options.callControl

@@ -60,6 +60,8 @@ function describeRestart(kind: TelephonyKind): void {
       stack = await embeddedTelephonyStack();
       telephony = await startTestTelephony(kind, { ariApp, ariUser: 'asterisk', ariPassword: 'secret' });
       const aiManager = createRpcRouter()
+        // ai-manager's AI directory, asked when a flow naming an AI is saved: every AI is the customer's here.
+        .add('GET', '/v1/ais/:id', async ({ params }) => ({ id: params.id }))
         .add('POST', '/v1/accesskeys/verify', async ({ data }) => {
           if ((data as { key: string }).key !== key) throw appError('INVALID_CREDENTIALS');
           return { customer_id: customerId };

@@ -84,6 +84,8 @@ export const actionOptionSchemas = {
   }),
   block: z.strictObject({}),
   ai_talk: aiStartOptionSchema,
+  /** The product overview's name of `ai_talk`: the same action. */
+  ai: aiStartOptionSchema,
   ai_task: aiStartOptionSchema,
   /** Starts transcribing the flow's call (POST /v1.0/transcribes); the flow goes on at once. */
   transcribe_start: z.strictObject({

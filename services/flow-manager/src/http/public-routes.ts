@@ -26,6 +26,7 @@ import { findCustomerCall, listCalls, toCall } from '../domain/calls/call-store.
 import type { CallEvents } from '../domain/calls/call-events.ts';
 import { checkPlayActions } from '../domain/calls/media-url-guard.ts';
 import type { DomainContext } from '../domain/context.ts';
+import { checkActionReferences } from '../domain/flows/action-references.ts';
 import { checkedActions, createFlow, deleteFlow, getFlow, listFlows, updateFlow } from '../domain/flows/flow-service.ts';
 import { receiveInboundMessage, inboundMessageSchema } from '../domain/messages/inbound-messages.ts';
 import { notFound } from '../domain/not-found.ts';
@@ -197,6 +198,7 @@ function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies):
         }
         const actions = checkedActions(body.actions ?? []);
         await checkPlayActions(context.outbound, actions);
+        await checkActionReferences(context, customerId, actions);
         return runner.start({ customerId, flowId: null, actions, referenceType: 'api', referenceId: null, variables: body.variables });
       },
     });

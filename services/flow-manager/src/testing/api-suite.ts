@@ -58,6 +58,8 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
       if (!suite) return;
       bus = createInProcessBus();
       const aiManager = createRpcRouter()
+        // ai-manager's AI directory, asked when a flow naming an AI is saved: every AI is the customer's here.
+        .add('GET', '/v1/ais/:id', async ({ params }) => ({ id: params.id }))
         .add('POST', '/v1/accesskeys/verify', async ({ data }) => {
           const customerId = keys[(data as { key: string }).key];
           if (!customerId) throw appError('INVALID_CREDENTIALS');

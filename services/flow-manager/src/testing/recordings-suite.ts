@@ -128,12 +128,18 @@ export function describeRecordings(name: string, kind: TelephonyKind): void {
       return { caller, callId: String(found!.id), activeflowId: String(found!.activeflow_id) };
     }
 
-    /** Nothing of the recording is left in Asterisk: no snoop channel, no stored file. */
+    /**
+     * Nothing of the recording is left in Asterisk: no snoop channel, no stored file. (The files
+     * are deleted just after the recording is stored and marked ended, so this waits for it.)
+     */
     async function expectNothingLeft(recordingId: string): Promise<void> {
       await eventually(async () => !(await telephony.channels()).some((channel) => channel.id.startsWith(`recording-${recordingId}`)), 'the recording snoops to go');
       const auth = `Basic ${Buffer.from('asterisk:secret').toString('base64')}`;
-      const stored = (await (await fetch(`${telephony.url}/ari/recordings/stored`, { headers: { authorization: auth } })).json()) as { name: string }[];
-      expect(stored.map((entry) => entry.name).filter((name) => name.includes(recordingId))).toEqual([]);
+      const left = async () =>
+        ((await (await fetch(`${telephony.url}/ari/recordings/stored`, { headers: { authorization: auth } })).json()) as { name: string }[])
+          .map((entry) => entry.name)
+          .filter((name) => name.includes(recordingId));
+      await eventually(async () => (await left()).length === 0, 'the stored files to be deleted', 10_000).catch(async () => expect(await left()).toEqual([]));
     }
 
     it('records both sides of a call apart beside an AI media leg and a transcription leg: left what the caller said, right what it heard', async () => {

@@ -111,8 +111,9 @@ export class ActionExecutor {
       case 'block':
         return { kind: 'wait' };
       case 'ai_talk':
+      case 'ai':
       case 'ai_task':
-        return this.startService(working, action.type === 'ai_talk' ? 'aicall' : 'task', action);
+        return this.startService(working, action.type === 'ai_task' ? 'task' : 'aicall', action);
       case 'ai_summary':
         return this.startService(working, 'summary', action);
       case 'transcribe_start':

@@ -18,6 +18,7 @@ import type { Selectable } from 'kysely';
 import type { z } from 'zod';
 import type { FlowManagerDb, FlowsTable } from '../../db/tables.ts';
 import { checkPlayActions } from '../calls/media-url-guard.ts';
+import { checkActionReferences } from './action-references.ts';
 import { published, type DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
 
@@ -60,6 +61,7 @@ export async function createFlow(context: DomainContext, customerId: string, bod
   const fields = flowFieldsSchema.parse(body);
   const actions = checkedActions(fields.actions);
   await checkPlayActions(context.outbound, actions);
+  await checkActionReferences(context, customerId, actions);
   if (fields.on_complete_flow_id) await getFlow(context, customerId, fields.on_complete_flow_id);
   const row = await context.db
     .insertInto('flows')
@@ -97,6 +99,7 @@ export async function updateFlow(
   const fields = flowFieldsSchema.parse(body);
   const actions = checkedActions(fields.actions);
   await checkPlayActions(context.outbound, actions);
+  await checkActionReferences(context, customerId, actions);
   if (fields.on_complete_flow_id) await getFlow(context, customerId, fields.on_complete_flow_id);
   const row = await context.db
     .updateTable('flows')

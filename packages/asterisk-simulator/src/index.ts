@@ -1,6 +1,7 @@
 export { startAsteriskSimulator } from './simulator.ts';
 export type { AsteriskSimulator, AsteriskSimulatorOptions, PlaceCallOptions } from './simulator.ts';
 export { Caller } from './caller/scripted-caller.ts';
+export type { EndpointMatch, OutboundBehaviour } from './caller/outbound-scripts.ts';
 export type { CallerChannel, CallerHooks, CallerOptions, HeardSegment } from './caller/scripted-caller.ts';
 export type { FaultPlan } from './media/faults.ts';
 export { FORMATS, ENGINE_SAMPLE_RATE, ENGINE_FRAME_SAMPLES, FRAME_MS, encodeSamples, decodeBytes, rms, RateConverter, type MediaFormat } from './media/codecs.ts';

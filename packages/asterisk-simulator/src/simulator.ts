@@ -10,6 +10,7 @@ import { registerPlaybackRoutes } from './ari/playback-routes.ts';
 import { registerRecordingRoutes } from './ari/recording-routes.ts';
 import { Router, send } from './ari/router.ts';
 import { registerSystemRoutes } from './ari/system-routes.ts';
+import { endpointMatches, OutboundScripts, type EndpointMatch, type OutboundBehaviour } from './caller/outbound-scripts.ts';
 import { Caller, type CallerOptions } from './caller/scripted-caller.ts';
 import { RtpEndpoint } from './media/rtp-endpoint.ts';
 import { MAX_MEDIA_MESSAGE_BYTES } from './media/websocket-media.ts';
@@ -80,6 +81,17 @@ export interface AsteriskSimulator {
   waitForApp(app: string, timeoutMs?: number): Promise<void>;
   /** Resolves with the next originated call's far end (the called party). */
   nextOutboundCall(timeoutMs?: number): Promise<Caller>;
+  /**
+   * Resolves with the called party of the next originate to a matching endpoint (`PJSIP/+1555`,
+   * or just `+1555`): a `Caller` that hears the call's audio and plays speech into it.
+   */
+  waitForOutboundCall(match: EndpointMatch, timeoutMs?: number): Promise<Caller>;
+  /**
+   * How the called parties of matching originates behave (answer after N ms, busy, reject with
+   * a cause, ring without answering), instead of `autoAnswerOriginated`; the latest matching
+   * script wins. The returned function removes the script.
+   */
+  scriptOutbound(match: EndpointMatch, behaviour: OutboundBehaviour): () => void;
   readonly outboundCalls: EventEmitter<{ call: [Caller, string] }>;
   addSound(name: string, samples: Int16Array): void;
   addWebSocketClient(id: string, uri: string): void;
@@ -97,6 +109,7 @@ export async function startAsteriskSimulator(options: AsteriskSimulatorOptions =
   const asterisk = new Asterisk(asteriskId, new MediaLibrary(options.soundsDirectory, options.mediaCacheDirectoryLength), logger);
   const outboundCalls = new EventEmitter<{ call: [Caller, string] }>();
   const autoAnswer = options.autoAnswerOriginated ?? true;
+  const scripts = new OutboundScripts();
 
   const callerHooks = (channel: Channel) => ({
     dtmf: (digit: string, durationMs: number) => asterisk.dtmfFromFarEnd(channel, digit, durationMs),
@@ -140,7 +153,10 @@ export async function startAsteriskSimulator(options: AsteriskSimulatorOptions =
           : undefined;
       dialArgs.set(channel, { args, timer });
       outboundCalls.emit('call', caller, endpoint);
-      if (autoAnswer !== false) {
+      const behaviour = scripts.find(endpoint);
+      if (behaviour) {
+        OutboundScripts.apply(behaviour, caller);
+      } else if (autoAnswer !== false) {
         const delay = typeof autoAnswer === 'number' ? autoAnswer : 0;
         setTimeout(() => answerOutbound(channel), delay).unref();
       }
@@ -262,6 +278,22 @@ export async function startAsteriskSimulator(options: AsteriskSimulatorOptions =
         outboundCalls.once('call', listener);
       });
     },
+    waitForOutboundCall(match, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          outboundCalls.off('call', listener);
+          reject(new Error(`no outbound call to ${String(match)} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const listener = (caller: Caller, endpoint: string) => {
+          if (!endpointMatches(match, endpoint)) return;
+          clearTimeout(timer);
+          outboundCalls.off('call', listener);
+          resolve(caller);
+        };
+        outboundCalls.on('call', listener);
+      });
+    },
+    scriptOutbound: (match, behaviour) => scripts.add(match, behaviour),
     addSound: (name, samples) => asterisk.media.addSound(name, samples),
     addWebSocketClient: (id, uri) => void context.websocketClients.set(id, uri),
     channels: () => asterisk.listedChannels().map((channel) => channel.toJson()),

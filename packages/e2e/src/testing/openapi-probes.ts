@@ -16,6 +16,7 @@ interface JsonSchema {
   type?: string;
   format?: string;
   enum?: unknown[];
+  const?: unknown;
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
   properties?: Record<string, JsonSchema>;
@@ -162,8 +163,10 @@ function valueOf(tenant: Tenant, kind: ForeignKind, schema: JsonSchema): unknown
 
 /** A plain valid value of a non-id field (enums take their first value). */
 function sample(name: string, schema: JsonSchema): unknown {
-  if (name in fieldValues) return fieldValues[name];
   const plain = unwrap(schema);
+  // A field that is an object here (`POST /v1.0/calls`'s address `source`) is built from its schema.
+  if (name in fieldValues && plain.type !== 'object') return fieldValues[name];
+  if (plain.const !== undefined) return plain.const;
   if (plain.enum) return plain.enum[0];
   switch (plain.type) {
     case 'integer':
@@ -172,9 +175,9 @@ function sample(name: string, schema: JsonSchema): unknown {
     case 'boolean':
       return false;
     case 'array':
-      return [];
+      return plain.minItems && plain.items ? [sample(name, plain.items)] : [];
     case 'object':
-      return {};
+      return Object.fromEntries((plain.required ?? []).map((field) => [field, sample(field, plain.properties?.[field] ?? {})]));
     default:
       return 'isolation probe';
   }

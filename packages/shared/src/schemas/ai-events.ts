@@ -4,6 +4,7 @@ import { aicallStatuses } from './aicall.ts';
 /** flow-manager's events that reach customers (through ai-manager's outbox, in order per customer). */
 export const customerFlowEventTypes = [
   'call_created',
+  'call_ringing',
   'call_progressing',
   'call_hangup',
   'call_dtmf_received',

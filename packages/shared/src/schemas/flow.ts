@@ -289,7 +289,8 @@ export const activeflowSchema = z.object({
 });
 export type Activeflow = z.infer<typeof activeflowSchema>;
 
-export const callStatuses = ['ringing', 'progressing', 'hangup'] as const;
+/** `dialing` and `ringing` before an answer (an outgoing call starts `dialing`, an incoming one `ringing`). */
+export const callStatuses = ['dialing', 'ringing', 'progressing', 'hangup'] as const;
 export type CallStatus = (typeof callStatuses)[number];
 
 export const callSchema = z.object({
@@ -301,8 +302,13 @@ export const callSchema = z.object({
   source: z.string(),
   destination: z.string(),
   status: z.enum(callStatuses),
-  /** Why the call ended: normal, busy, noanswer, failed, ... and Asterisk's cause text. */
   hangup_by: z.enum(['', 'remote', 'local']),
+  /**
+   * Why the call ended. An outgoing call: `normal` (hung up by either side normally once
+   * answered), `noanswer`, `busy`, `failed`, `cancel` (hung up over the API while it rang), or
+   * Asterisk's cause text for another end after the answer. An incoming call: Asterisk's cause
+   * text (`Normal Clearing`, `hung up over ARI`), or the reason given over the API (`normal`).
+   */
   hangup_reason: z.string(),
   tm_create: timestamp,
   tm_update: timestamp,
@@ -350,6 +356,7 @@ export const flowManagerEventTypes = [
   'activeflow_updated',
   'activeflow_ended',
   'call_created',
+  'call_ringing',
   'call_progressing',
   'call_hangup',
   'call_dtmf_received',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@avp/shared';
-import type { CallHandle, ConnectOption } from '../domain/calls/call-control.ts';
+import type { CallHandle, ConnectOption, OriginateRequest } from '../domain/calls/call-control.ts';
 import type { AriChannels } from './ari-channels.ts';
 import type { AriClient } from './ari-client.ts';
 import type { StoredObject, TelephonyRecords } from './ari-records.ts';
@@ -39,10 +39,7 @@ export class AriConnects {
   async connect(call: CallHandle, option: ConnectOption, signal: AbortSignal): Promise<{ answered: boolean }> {
     // One id for the connect and its bridge: the record names what to remove.
     const id = `connect-${randomUUID()}`;
-    const legs = option.destinations.map((destination) => ({
-      channelId: `connect-${randomUUID()}`,
-      endpoint: destination.type === 'tel' ? this.telDialTemplate.replace('{target}', destination.target) : destination.target,
-    }));
+    const legs = option.destinations.map((destination) => ({ channelId: `connect-${randomUUID()}`, endpoint: this.dialString(destination) }));
     for (const leg of legs) this.channels.state(leg.channelId).outbound = true;
     this.running.add(id);
     await this.records.saveObject({ id, kind: 'connect', callId: call.id, callerChannelId: call.channelId, channelIds: legs.map((leg) => leg.channelId), bridgeId: id });
@@ -75,6 +72,34 @@ export class AriConnects {
       await this.client.destroyBridge(id).catch(() => undefined);
       await this.records.removeObject(id);
       this.running.delete(id);
+    }
+  }
+
+  /** The dial string of a destination: a `tel` through the template, an `endpoint` as given. */
+  dialString(destination: ConnectOption['destinations'][number]): string {
+    return destination.type === 'tel' ? this.telDialTemplate.replace('{target}', destination.target) : destination.target;
+  }
+
+  /**
+   * An outgoing call (`POST /v1.0/calls`): originated into the app with `call,<call id>` as its
+   * Stasis arguments, so its StasisStart (on the answer) names the call even after a restart.
+   * The call record, saved before, names the channel: a restart ends the call when the channel
+   * is gone and removes a `call-` channel no live call names. Asterisk enforces the ring timeout.
+   */
+  async originateCall(request: OriginateRequest): Promise<void> {
+    // Known from the start, so that its answer and a hang-up of ours are told apart before StasisStart.
+    this.channels.state(request.channelId);
+    try {
+      await this.client.originate({
+        endpoint: this.dialString(request.destination),
+        channelId: request.channelId,
+        appArgs: `call,${request.callId}`,
+        callerId: request.source,
+        timeout: request.timeout,
+      });
+    } catch (error) {
+      this.channels.remove(request.channelId);
+      throw error;
     }
   }
 

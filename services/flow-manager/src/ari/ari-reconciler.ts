@@ -9,7 +9,7 @@ import type { AriSnoops } from './ari-snoops.ts';
 import type { AriChannel } from './ari-types.ts';
 
 /** Ids flow-manager gives what it creates in Asterisk: anything else there is not its own. */
-const ownChannel = /^(media|connect|snoop|recording)-/;
+const ownChannel = /^(media|connect|snoop|recording|call)-/;
 const ownBridge = /^(media|connect|bridge|snoop)-/;
 
 export interface AriReconcilerParts {
@@ -61,7 +61,8 @@ export class AriReconciler {
     }
     try {
       await this.endVanishedCalls(channels);
-      const known = new Set<string>();
+      // An outgoing call's channel (`call-...`) is named by its live call record.
+      const known = new Set<string>(await this.parts.records.liveChannels());
       await this.mediaLegs(channels, bridges, known);
       await this.connectsAndPlaybacks(channels, bridges, known);
       await this.customerBridges(bridges, known);

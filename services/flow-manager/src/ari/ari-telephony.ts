@@ -7,6 +7,7 @@ import type {
   DigitsOption,
   ExternalMedia,
   ExternalMediaRequest,
+  OriginateRequest,
   RecordingSink,
   SnoopMedia,
   SnoopMediaRequest,
@@ -60,6 +61,9 @@ export interface AriTelephonyOptions {
   /** Where what is created in Asterisk is recorded, and the calls and sessions it belongs to. */
   records: TelephonyRecords;
 }
+
+/** Our hang-up reasons that ARI's DELETE /channels/{id}?reason= spells differently. */
+const ariHangupReasons: Record<string, string> = { noanswer: 'no_answer', cancel: 'normal', failed: 'failure' };
 
 /** How long a bridge made over RPC may exist before its owner is recorded (the reconcile spares it). */
 const recentBridgeMs = 60_000;
@@ -167,7 +171,7 @@ export class AriTelephony implements CallControl {
     const state = this.channels.get(call.channelId);
     if (state) state.hungUpLocally = true;
     try {
-      await this.client.hangup(call.channelId, reason === 'noanswer' ? 'no_answer' : reason);
+      await this.client.hangup(call.channelId, ariHangupReasons[reason] ?? reason);
     } catch (error) {
       // Gone already: hanging up is done.
       if (!(error instanceof AriError && error.status === 404)) throw error;
@@ -176,6 +180,10 @@ export class AriTelephony implements CallControl {
 
   connect(call: CallHandle, option: ConnectOption, signal: AbortSignal): Promise<{ answered: boolean }> {
     return this.connects.connect(call, option, signal);
+  }
+
+  originate(request: OriginateRequest): Promise<void> {
+    return this.connects.originateCall(request);
   }
 
   async collectDigits(call: CallHandle, option: DigitsOption, signal: AbortSignal): Promise<string> {
@@ -247,6 +255,12 @@ export class AriTelephony implements CallControl {
         if (!channel) return;
         this.channels.enteredStasis(channel.id);
         const state = this.channels.state(channel.id);
+        // An outgoing call (POST /v1.0/calls) enters the app when it is answered.
+        if (event.args?.[0] === 'call') {
+          if (channel.state === 'Up') this.channels.markAnswered(channel.id);
+          await this.callEvents?.outgoingAnswered(channel.id);
+          return;
+        }
         if (state.outbound || event.args?.[0] === 'connect' || isHelperChannel(channel)) {
           state.outbound = true;
           if (channel.state === 'Up') this.channels.markAnswered(channel.id);
@@ -259,7 +273,12 @@ export class AriTelephony implements CallControl {
         });
         return;
       }
+      case 'Dial':
+        // An outgoing call's far end rings (Dial RINGING; ChannelStateChange Ringing comes too).
+        if (event.peer && event.dialstatus === 'RINGING' && !this.channels.get(event.peer.id)?.outbound) await this.callEvents?.ringing(event.peer.id);
+        return;
       case 'ChannelStateChange':
+        if (channel?.state === 'Ringing' && !this.channels.get(channel.id)?.outbound) await this.callEvents?.ringing(channel.id);
         if (channel?.state === 'Up') {
           this.channels.markAnswered(channel.id);
           if (!this.channels.get(channel.id)?.outbound) await this.callEvents?.answered(channel.id);
@@ -285,7 +304,7 @@ export class AriTelephony implements CallControl {
       case 'StasisEnd':
       case 'ChannelDestroyed': {
         if (!channel) return;
-        await this.channelGone(channel.id, hangupReason(event), isHelperChannel(channel));
+        await this.channelGone(channel.id, hangupReason(event), isHelperChannel(channel), event.cause);
         return;
       }
       default:
@@ -294,7 +313,7 @@ export class AriTelephony implements CallControl {
   }
 
   /** A channel's end, reported once however many events Asterisk sends about it. */
-  private async channelGone(channelId: string, reason: string, helper = false): Promise<void> {
+  private async channelGone(channelId: string, reason: string, helper = false, cause?: number): Promise<void> {
     const { state, first } = this.channels.remove(channelId);
     if (!first) return;
     // A caller gone takes its external media leg and bridge with it.
@@ -306,7 +325,7 @@ export class AriTelephony implements CallControl {
     this.recordings.channelGone(channelId);
     await this.connects.channelGone(channelId);
     // The flow hears of it first (a hard stop aborts what it waits for); waiters after.
-    if (!state?.outbound && !helper) await this.callEvents?.hungUp(channelId, reason, state?.hungUpLocally ? 'local' : 'remote');
+    if (!state?.outbound && !helper) await this.callEvents?.hungUp(channelId, reason, state?.hungUpLocally ? 'local' : 'remote', cause);
     if (state) for (const listener of [...state.hangupListeners]) listener(appError('INVALID_STATE', `The call hung up (${reason}).`));
   }
 }

@@ -55,6 +55,9 @@ export interface AriEvent {
   duration_ms?: number;
   cause?: number;
   cause_txt?: string;
+  /** Dial: the channel dialled (an originated one), and `""`, `RINGING`, `ANSWER`, `BUSY`, `NOANSWER`, ... */
+  peer?: AriChannel;
+  dialstatus?: string;
   /** ChannelHangupRequest: the hang-up was asked for (ARI, a soft hang-up) rather than done by the far end. */
   soft?: boolean;
 }

@@ -33,6 +33,7 @@ import { notFound } from '../domain/not-found.ts';
 import { createNumber, deleteNumber, getNumber, listNumbers, updateNumber } from '../domain/numbers/number-service.ts';
 import type { Recordings } from '../domain/recordings/recordings.ts';
 import type { Caller, KeyVerifier } from './key-verifier.ts';
+import { outgoingCallRoutes } from './outgoing-call-routes.ts';
 import { recordingRoutes } from './recording-routes.ts';
 import {
   activeflowCreateSchema,
@@ -111,6 +112,7 @@ export async function registerPublicRoutes(app: FastifyInstance, dependencies: P
       });
       await api.register(publicRoutes(dependencies));
       await api.register(recordingRoutes(dependencies.recordings, (request) => callerOf(request).customerId));
+      await api.register(outgoingCallRoutes(dependencies.context, dependencies.callEvents, (request) => callerOf(request).customerId));
     });
   });
 }

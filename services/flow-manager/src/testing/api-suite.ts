@@ -122,7 +122,7 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
         '/v1.0/activeflows': ['get', 'post'],
         '/v1.0/activeflows/{id}': ['get'],
         '/v1.0/activeflows/{id}/stop': ['post'],
-        '/v1.0/calls': ['get'],
+        '/v1.0/calls': ['get', 'post'],
         '/v1.0/calls/{id}': ['get'],
         '/v1.0/calls/{id}/hangup': ['post'],
         '/v1.0/conversation_messages': ['post'],

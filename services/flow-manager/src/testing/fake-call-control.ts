@@ -5,6 +5,7 @@ import type {
   DigitsOption,
   ExternalMedia,
   ExternalMediaRequest,
+  OriginateRequest,
   SnoopMedia,
   SnoopMediaRequest,
   TalkOption,
@@ -47,6 +48,10 @@ export class FakeCallControl implements CallControl {
   async connect(call: CallHandle, option: ConnectOption): Promise<{ answered: boolean }> {
     this.operations.push(`connect ${option.destinations.map((destination) => destination.target).join(',')}`);
     return { answered: this.connectAnswers };
+  }
+
+  async originate(request: OriginateRequest): Promise<void> {
+    this.operations.push(`originate ${request.destination.target}`);
   }
 
   async collectDigits(call: CallHandle, option: DigitsOption): Promise<string> {

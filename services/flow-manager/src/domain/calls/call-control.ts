@@ -3,6 +3,17 @@ import type { actionOptionSchemas } from '@avp/shared';
 
 export type TalkOption = z.output<(typeof actionOptionSchemas)['talk']>;
 export type ConnectOption = z.output<(typeof actionOptionSchemas)['connect']>;
+
+/** An outgoing call to place: the call record exists already and names `channelId`. */
+export interface OriginateRequest {
+  callId: string;
+  channelId: string;
+  destination: ConnectOption['destinations'][number];
+  /** Caller id shown to the called party. */
+  source: string;
+  /** Seconds to ring before Asterisk gives up (the call ends `noanswer`). */
+  timeout: number;
+}
 export type DigitsOption = z.output<(typeof actionOptionSchemas)['digits_receive']>;
 
 /** The call an action works on, as the call controller knows it. */
@@ -95,6 +106,11 @@ export interface CallControl {
    * answered within the timeout.
    */
   connect(call: CallHandle, option: ConnectOption, signal: AbortSignal): Promise<{ answered: boolean }>;
+  /**
+   * Places an outgoing call; resolves once the telephony side took it. What happens next (it
+   * rings, is answered, ends) arrives as call events (`CallEvents`).
+   */
+  originate(request: OriginateRequest): Promise<void>;
   /** Collects DTMF digits (those pressed before count too); resolves with what was collected. */
   collectDigits(call: CallHandle, option: DigitsOption, signal: AbortSignal): Promise<string>;
   /** Connects the call's audio to an external media leg (for pipeline-manager), in a bridge of its own. */

@@ -13,9 +13,11 @@ import {
   insertCall,
   markCallHangup,
   markCallProgressing,
+  markCallRinging,
   setCallActiveflow,
   toCall,
 } from './call-store.ts';
+import { isUnansweredOutgoing, OutgoingCalls, outgoingEndReason } from './outgoing-calls.ts';
 
 /** A new channel in the Stasis app, as the telephony side reports it. */
 export interface IncomingChannel {
@@ -30,11 +32,16 @@ export interface IncomingChannel {
  * (the ARI Stasis app) calls these; so do tests.
  */
 export class CallEvents {
+  /** Outgoing calls (`POST /v1.0/calls`): placed there, their flows started here on the answer. */
+  readonly outgoing: OutgoingCalls;
+
   constructor(
     private readonly context: DomainContext,
     private readonly runner: ActiveflowRunner,
     private readonly control: CallControl,
-  ) {}
+  ) {
+    this.outgoing = new OutgoingCalls(context, runner, control);
+  }
 
   /**
    * An inbound call: runs the call flow of the dialled number. A number nobody owns, or one
@@ -74,11 +81,32 @@ export class CallEvents {
     if (updated) await this.context.publish('call_progressing', toCall(updated));
   }
 
-  /** The call's channel is gone: record who ended it and why, and stop its activeflow. */
-  async hungUp(channelId: string, reason: string, by: 'remote' | 'local' = 'remote'): Promise<void> {
+  /** An outgoing call's far end rings. */
+  async ringing(channelId: string): Promise<void> {
+    const call = await findCallByChannel(this.context.db, channelId);
+    if (call?.direction !== 'outgoing') return;
+    const updated = await markCallRinging(this.context.db, call.id);
+    if (updated) await this.context.publish('call_ringing', toCall(updated));
+  }
+
+  /** An outgoing call was answered and entered the Stasis app: it is progressing and its flow starts. */
+  async outgoingAnswered(channelId: string): Promise<void> {
+    await this.answered(channelId);
+    const call = await findCallByChannel(this.context.db, channelId);
+    if (call?.direction === 'outgoing') await this.outgoing.answered(call);
+  }
+
+  /**
+   * The call's channel is gone: record who ended it and why, and stop its activeflow. An
+   * outgoing call's reason is a category (`outgoingEndReason`: `noanswer`, `busy`, `failed`,
+   * `cancel` before the answer, `normal` after it), an incoming call's Asterisk's cause text.
+   */
+  async hungUp(channelId: string, reason: string, by: 'remote' | 'local' = 'remote', cause?: number): Promise<void> {
     const call = await findCallByChannel(this.context.db, channelId);
     if (!call) return;
-    const ended = await markCallHangup(this.context.db, call.id, by, reason);
+    if (call.direction === 'outgoing') this.outgoing.forget(call.id);
+    const why = call.direction === 'outgoing' ? outgoingEndReason(call, reason, by, cause) : reason;
+    const ended = await markCallHangup(this.context.db, call.id, by, why);
     if (!ended) return;
     await this.context.publish('call_hangup', toCall(ended));
     if (ended.activeflow_id) await this.runner.stop(ended.activeflow_id, 'the call hung up', { hangup: false });
@@ -193,6 +221,7 @@ export class CallEvents {
   async hangupCall(customerId: string, callId: string, reason: string): Promise<Call> {
     const call = await this.customerCall(customerId, callId);
     if (call.status === 'hangup') return toCall(call);
+    if (isUnansweredOutgoing(call)) return this.outgoing.cancel(call);
     await this.control.hangup(callHandle(call), reason);
     const ended = await markCallHangup(this.context.db, call.id, 'local', reason);
     if (!ended) return toCall((await findCall(this.context.db, callId))!);

@@ -42,7 +42,7 @@ export function callHandle(row: CallRow): CallHandle {
 
 export async function insertCall(
   db: FlowManagerDb,
-  input: { customerId: string; channelId: string; direction: Call['direction']; source: string; destination: string },
+  input: { customerId: string; channelId: string; direction: Call['direction']; source: string; destination: string; status?: CallStatus },
 ): Promise<CallRow> {
   return db
     .insertInto('calls')
@@ -54,7 +54,7 @@ export async function insertCall(
       direction: input.direction,
       source: input.source,
       destination: input.destination,
-      status: 'ringing',
+      status: input.status ?? 'ringing',
       hangup_by: '',
       hangup_reason: '',
       tm_progressing: null,
@@ -108,9 +108,14 @@ export async function markCallProgressing(db: FlowManagerDb, id: string): Promis
     .updateTable('calls')
     .set({ status: 'progressing', tm_progressing: currentTimestamp(), ...updateTimestamps() })
     .where('id', '=', id)
-    .where('status', '=', 'ringing')
+    .where('status', 'in', ['dialing', 'ringing'])
     .returningAll()
     .executeTakeFirst();
+}
+
+/** An outgoing call's far end rings: `dialing` -> `ringing` once; undefined otherwise. */
+export async function markCallRinging(db: FlowManagerDb, id: string): Promise<CallRow | undefined> {
+  return db.updateTable('calls').set({ status: 'ringing', ...updateTimestamps() }).where('id', '=', id).where('status', '=', 'dialing').returningAll().executeTakeFirst();
 }
 
 /** Marks a call ended once; returns undefined when it had ended already. */

@@ -1,5 +1,5 @@
 import { appError, HostUnresolvedError, OutboundRefusedError, type Action, type OutboundPolicy } from '@avp/shared';
-import type { CallControl, CallHandle, ConnectOption, DigitsOption, ExternalMedia, ExternalMediaRequest, SnoopMedia, SnoopMediaRequest, TalkOption } from './call-control.ts';
+import type { CallControl, CallHandle, ConnectOption, DigitsOption, ExternalMedia, ExternalMediaRequest, OriginateRequest, SnoopMedia, SnoopMediaRequest, TalkOption } from './call-control.ts';
 
 /**
  * `play` hands its URLs to Asterisk, which fetches `http(s)://` media itself (also when given
@@ -79,6 +79,10 @@ export class MediaUrlGuard implements CallControl {
 
   connect(call: CallHandle, option: ConnectOption, signal: AbortSignal): Promise<{ answered: boolean }> {
     return this.control.connect(call, option, signal);
+  }
+
+  originate(request: OriginateRequest): Promise<void> {
+    return this.control.originate(request);
   }
 
   collectDigits(call: CallHandle, option: DigitsOption, signal: AbortSignal): Promise<string> {

@@ -21,6 +21,9 @@ export class UnavailableCallControl implements CallControl {
   async connect(): Promise<{ answered: boolean }> {
     this.fail();
   }
+  async originate(): Promise<void> {
+    this.fail();
+  }
   async collectDigits(): Promise<string> {
     this.fail();
   }

@@ -90,6 +90,17 @@ interface Running {
   onFinal: (() => void) | undefined;
 }
 
+/** A transcriber's state as it starts: nothing heard yet. */
+function runningEntry(
+  id: string,
+  request: TranscriberStart,
+  stt: SttSession,
+  provider: string,
+  source: Pick<Running, 'transport' | 'legChannelId' | 'originMs'>,
+): Running {
+  return { id, request, stt, provider, ...source, utteranceFrom: undefined, mediaMs: 0, stopping: false, reading: Promise.resolve(), feeding: Promise.resolve(), onFinal: undefined };
+}
+
 /**
  * Transcription, one direction per transcriber. Of a live call: flow-manager bridges a snoop of
  * the call (that direction only) with an RTP external media leg to this process; the audio goes
@@ -154,21 +165,7 @@ export class Transcribers {
       if (legChannelId) await this.removeLeg(request, callId, legChannelId);
       throw error;
     }
-    const entry: Running = {
-      id,
-      request,
-      transport,
-      stt,
-      provider: provider.name,
-      legChannelId,
-      originMs: request.origin_ms ?? Date.now(),
-      utteranceFrom: undefined,
-      mediaMs: 0,
-      stopping: false,
-      reading: Promise.resolve(),
-      feeding: Promise.resolve(),
-      onFinal: undefined,
-    };
+    const entry = runningEntry(id, request, stt, provider.name, { transport, legChannelId, originMs: request.origin_ms ?? Date.now() });
     this.running.set(id, entry);
     transport.onAudio((frame) => this.onAudio(entry, frame));
     transport.onClose((reason) => {
@@ -196,21 +193,7 @@ export class Transcribers {
       );
     const first = await read(0, recordingWindowMs);
     const stt = await provider.start({ language: request.stt_language, sampleRate: PIPELINE_SAMPLE_RATE });
-    const entry: Running = {
-      id,
-      request,
-      transport: undefined,
-      stt,
-      provider: provider.name,
-      legChannelId: undefined,
-      originMs: Date.now(),
-      utteranceFrom: undefined,
-      mediaMs: 0,
-      stopping: false,
-      reading: Promise.resolve(),
-      feeding: Promise.resolve(),
-      onFinal: undefined,
-    };
+    const entry = runningEntry(id, request, stt, provider.name, { transport: undefined, legChannelId: undefined, originMs: Date.now() });
     this.running.set(id, entry);
     entry.reading = this.read(entry);
     entry.feeding = this.feed(entry, (offsetMs, lengthMs) => (offsetMs === 0 ? Promise.resolve(first) : read(offsetMs, lengthMs)));

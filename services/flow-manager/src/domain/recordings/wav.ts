@@ -1,3 +1,4 @@
+import { wavHeader } from '@avp/shared';
 /** Mono 16-bit PCM as read from a WAV file. */
 export interface MonoPcm {
   sampleRate: number;
@@ -37,24 +38,8 @@ export function decodeWav(file: Buffer): MonoPcm & { channels: number } {
   throw new Error('a WAV file without a data chunk');
 }
 
-/** A canonical 16-bit PCM WAV header for `dataBytes` of interleaved samples. */
-export function wavHeader(sampleRate: number, channels: number, dataBytes: number): Buffer {
-  const header = Buffer.alloc(wavHeaderBytes);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write('WAVE', 8, 'ascii');
-  header.write('fmt ', 12, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(channels, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * channels * 2, 28);
-  header.writeUInt16LE(channels * 2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
-}
+/** The canonical 16-bit PCM WAV header (the platform's one, shared with the demo's and the tests' WAVs). */
+export { wavHeader } from '@avp/shared';
 
 /**
  * One stereo WAV from two mono sides: left what the caller said, right what it heard. Both

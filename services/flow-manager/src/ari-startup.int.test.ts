@@ -158,8 +158,11 @@ describe('flow-manager started before Asterisk', () => {
       const caller = simulator.placeCall({ app: ariApp, extension: number, callerNumber: '+15550001111' });
       await caller.waitForAnswer(10_000);
       await caller.waitForHangup(10_000);
-      const calls = await api<{ result: { channel_id: string; status: string }[] }>('GET', '/v1.0/calls?page_size=100');
-      expect(calls.result).toContainEqual(expect.objectContaining({ channel_id: caller.id, status: 'hangup' }));
+      // The caller sees the hang-up a moment before flow-manager has stored it: poll.
+      type CallRow = { channel_id: string; status: string };
+      const callOf = async () => (await api<{ result: CallRow[] }>('GET', '/v1.0/calls?page_size=100')).result.find((c) => c.channel_id === caller.id);
+      await eventually(async () => (await callOf())?.status === 'hangup', 'the call to be stored as hung up', 10_000, 100);
+      expect(await callOf()).toMatchObject({ channel_id: caller.id, status: 'hangup' });
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- flow-manager log (tail) ---\n${output.split('\n').slice(-30).join('\n')}`, { cause: error });
     } finally {

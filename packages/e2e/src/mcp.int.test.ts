@@ -131,6 +131,47 @@ await describeModes('the MCP server operates the platform through its public API
     expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ id: flow.id, actions: expect.arrayContaining([expect.objectContaining({ type: 'ai_talk' })]) });
   }, 120_000);
 
+  it('places an outbound call on which the AI talks to the called party, and reads the conversation back', async () => {
+    expect(first.flowId).not.toBe('');
+    const assistant = await open(stack.key);
+    const target = '+15550109001';
+    stack.simulator.scriptOutbound(target, { kind: 'answer', afterMs: 300 });
+    const answered = stack.simulator.waitForOutboundCall(target, 10_000);
+    const placed = await assistant.ok<{ calls: { id: string; status: string; direction: string }[] }>('place_call', { source: '+15550109000', destinations: [target], flow_id: first.flowId, timeout: 20 });
+    expect(placed.calls).toEqual([expect.objectContaining({ status: 'dialing', direction: 'outgoing' })]);
+    const callId = placed.calls[0]!.id;
+    const party = await answered;
+    await party.waitForAnswer(10_000);
+    await party.waitForAudio(20_000); // The greeting.
+    let activeflowId = '';
+    await eventually(async () => {
+      activeflowId = (await assistant.ok<{ activeflow_id: string | null }>('get_call', { id: callId })).activeflow_id ?? '';
+      return activeflowId !== '';
+    }, 'the call to run its flow', 10_000);
+    let aicallId = '';
+    await eventually(async () => {
+      aicallId = (await assistant.ok<Page<{ id: string; activeflow_id: string }>>('list_aicalls', { reference_type: 'call' })).result.find((entry) => entry.activeflow_id === activeflowId)?.id ?? '';
+      return aicallId !== '';
+    }, 'the AI session of the outbound call', 20_000);
+    const conversation = async () => (await assistant.ok<{ messages: { role: string; content: string }[] }>('get_aicall_conversation', { aicall_id: aicallId })).messages;
+    await eventually(async () => (await conversation()).some((message) => message.role === 'assistant'), 'the greeting to be stored', 20_000);
+    await party.waitForSilence(20_000);
+    await party.play(Int16Array.from({ length: 16_000 * 0.8 }, (_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 300 * i) / 16_000))));
+    await eventually(async () => (await conversation()).some((message) => message.content.startsWith('Nice to meet you, Ada')), 'the answer', 30_000);
+    // The assistant ends the call; the called party hears it end.
+    expect(await assistant.ok('hangup_call', { id: callId })).toMatchObject({ id: callId, status: 'hangup', hangup_by: 'local', hangup_reason: 'normal' });
+    await party.waitForHangup(10_000);
+    await eventually(async () => (await assistant.ok<{ status: string }>('get_aicall', { id: aicallId })).status === 'terminated', 'the AIcall to end', 20_000);
+
+    // Another customer can neither follow nor end the call, nor dial with the first customer's flow.
+    const other = await open(await stack.createCustomer('mcp-outbound-other'));
+    expect((await other.call('get_call', { id: callId })).text).toMatch(/404 RESOURCE_NOT_FOUND/);
+    expect((await other.call('hangup_call', { id: callId })).text).toMatch(/404 RESOURCE_NOT_FOUND/);
+    const refused = await other.call('place_call', { source: '+15550109000', destinations: [target], flow_id: first.flowId });
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toMatch(/404 RESOURCE_NOT_FOUND/);
+  }, 120_000);
+
   it('shows another customer none of the first customer\'s AIs, flows or AIcalls', async () => {
     expect(first.aicallId).not.toBe('');
     const other = await open(await stack.createCustomer('mcp-other'));

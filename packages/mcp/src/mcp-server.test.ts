@@ -38,14 +38,32 @@ function textOf(result: unknown): string {
 const ai = { id: '5f0c6c2e-0000-4000-8000-000000000001', name: 'receptionist', engine_model: 'openai.gpt-4o', engine_key_set: true, tm_create: 'x' };
 
 describe('the platform MCP server', () => {
-  it('offers the platform tools and no outbound call tool', async () => {
+  it('offers the platform tools, outbound calls among them', async () => {
     const client = await connect(fakeApi({}).transport);
     const names = (await client.listTools()).tools.map((tool) => tool.name);
     expect(names).toEqual(
       expect.arrayContaining(['create_ai', 'update_ai', 'list_ais', 'get_ai', 'delete_ai', 'create_flow', 'update_flow', 'list_flows', 'get_flow', 'create_number', 'list_numbers', 'bind_number_flow']),
     );
     expect(names).toEqual(expect.arrayContaining(['create_knowledgebase', 'add_knowledgebase_document', 'search_knowledgebase', 'list_calls', 'list_aicalls', 'get_aicall_conversation', 'list_summaries', 'send_aicall_message']));
-    expect(names.some((name) => /outbound|place_call|dial/.test(name))).toBe(false);
+    expect(names).toEqual(expect.arrayContaining(['place_call', 'get_call', 'hangup_call']));
+  });
+
+  it('places a call with the API\'s address objects from plain numbers', async () => {
+    const api = fakeApi({ 'POST /v1.0/calls': { status: 200, body: { calls: [{ id: 'c-1', status: 'dialing' }] } } });
+    const client = await connect(api.transport);
+    const result = await client.callTool({ name: 'place_call', arguments: { source: '+15550001000', destinations: ['+15550001001', '+15550001002'], flow_id: 'f-1', timeout: 20 } });
+    expect(result.isError).toBeFalsy();
+    expect(JSON.parse(textOf(result))).toEqual({ calls: [{ id: 'c-1', status: 'dialing' }] });
+    const posted = api.seen.find((request) => request.method === 'POST' && request.url === '/v1.0/calls');
+    expect(JSON.parse(posted!.body!)).toEqual({
+      source: { type: 'tel', target: '+15550001000' },
+      destinations: [
+        { type: 'tel', target: '+15550001001' },
+        { type: 'tel', target: '+15550001002' },
+      ],
+      flow_id: 'f-1',
+      timeout: 20,
+    });
   });
 
   it('turns an API error into a tool error carrying the reason and the message', async () => {

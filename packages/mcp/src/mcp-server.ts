@@ -14,7 +14,7 @@ const instructions = `Operates an AI voice platform through its public API, as t
 - Flows are the steps a call runs. An AI answers a phone number when a flow [{"type":"answer"},{"type":"ai_talk","option":{"ai_id":"<AI id>"}},{"type":"hangup"}] is bound to the number (create_number with call_flow_id, or bind_number_flow).
 - A call with an AI makes an AIcall (list_aicalls); get_aicall_conversation reads what was said, send_aicall_message speaks into a running one.
 - Errors come back as tool errors with the platform's status, reason and message (a VALIDATION_FAILED message names the field): fix the input and try again.
-- Placing outbound calls is not possible yet.`;
+- place_call dials numbers and runs a flow (or inline actions, e.g. an ai_talk) once a call is answered; get_call follows it (dialing, ringing, progressing, hangup with hangup_reason), hangup_call ends it. It calls real phones: confirm destinations with the user.`;
 
 /**
  * An MCP server for one API client (one access key): the platform's tools and the

@@ -132,4 +132,51 @@ export function registerFlowTools(server: McpServer, client: ApiClient): void {
     },
     handler(async (args) => send(client, { method: 'GET', path: '/v1.0/calls', query: args })),
   );
+
+  server.registerTool(
+    'get_call',
+    {
+      title: 'Get a call',
+      description: 'Reads one phone call: status (dialing, ringing, progressing, hangup), direction, source, destination, activeflow_id (the flow it runs once answered), hangup_by and hangup_reason (normal, noanswer, busy, failed, cancel).',
+      inputSchema: { id: idSchema.describe('The call\'s id (place_call or list_calls gives it).') },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    handler(async ({ id }) => send(client, { method: 'GET', path: `/v1.0/calls/${encodeURIComponent(id)}` })),
+  );
+
+  server.registerTool(
+    'place_call',
+    {
+      title: 'Place an outbound call',
+      description:
+        'Calls phone numbers (one call per destination) and, once a call is answered, runs a flow on it: flow_id (a flow of yours) or inline actions, e.g. [{"type":"answer"},{"type":"ai_talk","option":{"ai_id":"<AI id>"}},{"type":"hangup"}] to have an AI talk to the called party (a reminder, a survey). Answers the calls as created (status dialing); follow one with get_call, its AI session with list_aicalls (by activeflow_id) and get_aicall_conversation. A call not answered within timeout seconds ends noanswer, a busy one busy, and no flow runs for them. This dials real numbers: confirm the destination with the user first.',
+      inputSchema: {
+        source: z.string().min(1).describe('The caller id the called party sees, e.g. "+15551234567".'),
+        destinations: z.array(z.string().min(1)).min(1).max(10).describe('The numbers to call ("+15557654321"), 1-10; each gets its own call.'),
+        flow_id: z.string().optional().describe('The flow (id) to run on an answered call; leave out to give actions instead.'),
+        actions: z.array(actionSchema).optional().describe('The actions to run on an answered call when there is no flow_id, checked like a flow\'s.'),
+        timeout: z.number().int().min(1).max(300).optional().describe('Seconds each call rings before it ends noanswer (default 30).'),
+        variables: z.record(z.string(), z.string()).optional().describe('Variables the flow starts with (e.g. {"customer_name":"Ada"}), usable as ${customer_name} in prompts and actions.'),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    handler(async ({ source, destinations, ...rest }) =>
+      send(client, {
+        method: 'POST',
+        path: '/v1.0/calls',
+        body: { source: { type: 'tel', target: source }, destinations: destinations.map((target) => ({ type: 'tel', target })), ...definedFields(rest) },
+      }),
+    ),
+  );
+
+  server.registerTool(
+    'hangup_call',
+    {
+      title: 'Hang up a call',
+      description: 'Ends a call that is ringing or in progress (an unanswered outbound call ends cancel). A call that has already ended is left as it is.',
+      inputSchema: { id: idSchema.describe('The call\'s id.') },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    handler(async ({ id }) => send(client, { method: 'POST', path: `/v1.0/calls/${encodeURIComponent(id)}/hangup` })),
+  );
 }

@@ -14,11 +14,14 @@
  * Needs the PostgreSQL of DATABASE_URL_ADMIN (default postgres://postgres@127.0.0.1:5432/postgres);
  * creates and drops its own database. The server runs in a child process (bench-server.ts)
  * with request logging at `warn`, rate limiting off, and the in-process bus unless
- * RABBITMQ_URL is set. Prints requests/s and latency percentiles (and, with BENCH_JSON=<file>,
+ * RABBITMQ_URL is set. Also reads each server's CPU time (/proc) around its GET runs:
+ * `rest_get_ai_cpu_ratio_to_fastify_pg` = the bare route's CPU per request / ai-manager's, the
+ * same comparison by cost rather than throughput, much steadier on a busy machine. Prints requests/s and latency percentiles (and, with BENCH_JSON=<file>,
  * writes them there as JSON: rest_get_ai_rps, rest_get_ai_p99_ms, rest_post_ai_rps, ...).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writeBenchJson } from '../lib/bench-json.ts';
@@ -47,6 +50,12 @@ const bareLine = await new Promise<string>((resolve, reject) => {
   bare.once('exit', (code) => reject(new Error(`bare Fastify server exited with ${code}`)));
 });
 const bareUrl = (JSON.parse(bareLine) as { url: string }).url;
+
+/** User + system CPU time of a process so far, in microseconds (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
 
 /** Two runs merged: requests/s over both, the worse p50/p99 (their histograms are not kept). */
 function merge(first: LoadResult, second: LoadResult): LoadResult {
@@ -78,10 +87,20 @@ try {
   await runAutocannon({ ...getAi, durationMs: 2000 });
   await runAutocannon({ ...getBare, durationMs: 2000 });
   const half = (seconds * 1000) / 2;
-  const aiFirst = await runAutocannon({ ...getAi, durationMs: half });
-  const bareFirst = await runAutocannon({ ...getBare, durationMs: half });
-  const aiSecond = await runAutocannon({ ...getAi, durationMs: half });
-  const bareSecond = await runAutocannon({ ...getBare, durationMs: half });
+  // Each server's own CPU time over its runs: per request it hardly depends on what else the
+  // machine does, unlike requests/s.
+  const cpu = { ai: 0, bare: 0 };
+  const measured = async (which: 'ai' | 'bare') => {
+    const pid = (which === 'ai' ? server : bare).pid!;
+    const before = cpuMicros(pid);
+    const result = await runAutocannon({ ...(which === 'ai' ? getAi : getBare), durationMs: half });
+    cpu[which] += cpuMicros(pid) - before;
+    return result;
+  };
+  const aiFirst = await measured('ai');
+  const bareFirst = await measured('bare');
+  const aiSecond = await measured('ai');
+  const bareSecond = await measured('bare');
   const aiResult = merge(aiFirst, aiSecond);
   const bareResult = merge(bareFirst, bareSecond);
   report('GET /v1.0/ais/{id}', aiResult, 'rest_get_ai');
@@ -89,6 +108,12 @@ try {
   const ratio = aiResult.requestsPerSecond / bareResult.requestsPerSecond;
   writeBenchJson({ rest_get_ai_ratio_to_fastify_pg: ratio });
   console.log(`GET /v1.0/ais/{id} reaches ${(ratio * 100).toFixed(0)} % of the bare route's requests/s (autocannon, ${connections} connections, 2 x ${half / 1000} s each, alternating)`);
+  const aiCpu = cpu.ai / aiResult.requests;
+  const bareCpu = cpu.bare / bareResult.requests;
+  writeBenchJson({ rest_get_ai_cpu_us_per_request: aiCpu, rest_fastify_pg_cpu_us_per_request: bareCpu, rest_get_ai_cpu_ratio_to_fastify_pg: bareCpu / aiCpu });
+  console.log(
+    `server CPU per request: ai-manager ${aiCpu.toFixed(1)} us, bare route ${bareCpu.toFixed(1)} us (bare / ai-manager ${(bareCpu / aiCpu).toFixed(2)}, the ceiling's share by CPU rather than by throughput)`,
+  );
   const body = JSON.stringify({
     name: 'bench',
     engine_model: 'openai.gpt-4o-mini',

@@ -19,6 +19,9 @@ export interface LoadOptions {
   durationMs: number;
 }
 
+/** A run of a fixed number of requests instead of a fixed time (autocannon's `amount`). */
+export type AutocannonOptions = (LoadOptions | (Omit<LoadOptions, 'durationMs'> & { amount: number })) & { durationMs?: number };
+
 function percentile(sorted: number[], fraction: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
@@ -78,14 +81,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
  * per second over the whole run, p50 and p99 of the latency. Non-2xx answers and socket errors
  * count as errors.
  */
-export async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
+export async function runAutocannon(options: AutocannonOptions): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
     method: options.method,
     headers: options.headers,
     ...(options.body !== undefined ? { body: options.body } : {}),
     connections: options.connections,
-    duration: options.durationMs / 1000,
+    ...('amount' in options ? { amount: options.amount } : { duration: (options.durationMs ?? 10_000) / 1000 }),
   });
   return {
     requests: result.requests.total,

@@ -16,12 +16,21 @@ export const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const timestampInputPattern =
   /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2}){0,2})$/i;
 
+const utcTextPattern = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,6}\+00$/;
+
 /**
  * Formats a timestamp the way the API shows it: `2026-01-02T03:04:05.123456Z`. Accepts
  * PostgreSQL text or JSON output in any time zone, ISO-8601 strings and Dates (which carry
  * milliseconds only, so their last three digits are zeros). Throws on anything else.
  */
 export function toApiTimestamp(value: string | Date): Timestamp {
+  // What nearly every row carries: PostgreSQL's text output in UTC with a fraction
+  // (`2026-01-02 03:04:05.123456+00`; trailing zeros of the fraction dropped), read on every
+  // response, so it skips the general parse.
+  if (typeof value === 'string' && utcTextPattern.test(value)) {
+    const fraction = value.slice(20, -3);
+    return `${value.slice(0, 10)}T${value.slice(11, 19)}.${fraction.length === 6 ? fraction : fraction.padEnd(6, '0')}Z`;
+  }
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw new RangeError('Invalid Date');
     return `${value.toISOString().slice(0, 23)}000Z`;

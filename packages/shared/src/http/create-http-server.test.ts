@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { z } from 'zod';
 import { appError } from '../errors/app-error.ts';
 import { silentLogger } from '../logging/create-logger.ts';
@@ -156,5 +157,30 @@ describe('createHttpServer body parsing', () => {
     const poisoned = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{"__proto__":{"admin":true}}' });
     expect(poisoned.statusCode).toBe(400);
     await app.close();
+  });
+});
+
+describe('createHttpServer request logs', () => {
+  it('logs each request with its id at info, and nothing per request below it', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) };
+    for (const level of ['info', 'warn'] as const) {
+      lines.length = 0;
+      const app = createHttpServer({ logger: pino({ level }, destination) });
+      app.get('/quiet', { logLevel: 'warn' }, async () => ({ ok: true }));
+      app.get('/items/:id', async () => ({ ok: true }));
+      await app.inject({ method: 'GET', url: '/items/7', headers: { 'x-request-id': 'req-7' } });
+      await app.inject({ method: 'GET', url: '/quiet', headers: { 'x-request-id': 'req-8' } });
+      await app.close();
+      const perRequest = lines.filter((line) => line.reqId !== undefined).map((line) => [line.reqId, line.msg]);
+      expect(perRequest, level).toEqual(
+        level === 'info'
+          ? [
+              ['req-7', 'incoming request'],
+              ['req-7', 'request completed'],
+            ]
+          : [],
+      );
+    }
   });
 });

@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling } from './error-handler.ts';
 import { clientErrorHandler, frameworkErrorHandler, installClosingGuard } from './framework-errors.ts';
+import { lazyChildLoggerFactory } from './lazy-request-logger.ts';
 import { httpLoggerOptions } from './log-serializers.ts';
 import { installStorableStringGuard, jsonDepthExceeds, jsonTooDeepError } from './request-guards.ts';
 import { generateRequestId, requestIdHeader } from './request-id.ts';
@@ -25,6 +26,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     // Access keys in URLs (under any parameter name, percent-encoded or not) never reach the logs.
     loggerInstance: options.logger.child({}, httpLoggerOptions),
+    // A request's child logger is made only once it logs something.
+    childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     genReqId: generateRequestId,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustProxy ?? false,

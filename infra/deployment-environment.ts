@@ -71,9 +71,15 @@ function processEnvironmentReads(directory: string): string[] {
 }
 
 /** Every variable a program reads: its schema's fields and direct reads in its own and the shared code. */
+/** Variables a library reads on a program's behalf: the S3 client's default credentials (recordings). */
+const readByLibraries: Partial<Record<Program, string[]>> = {
+  'flow-manager': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'],
+};
+
 export function variablesReadBy(program: Program): Set<string> {
   if (program === 'asterisk') return new Set(Object.keys(renderScriptDefaults()));
   return new Set([
+    ...(readByLibraries[program] ?? []),
     ...Object.keys(environmentSchemas[program].shape),
     ...processEnvironmentReads(join(root, 'packages', 'shared', 'src')),
     ...processEnvironmentReads(join(root, 'services', program, 'src')),

@@ -13,11 +13,11 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './bus.ts';
-import { reasonReply, runRpcHandler, timeoutError } from './replies.ts';
+import { deliverEvent, deliverRequest, InFlight } from './rabbitmq-delivery.ts';
+import { reasonReply, timeoutError } from './replies.ts';
 
 const directReplyTo = 'amq.rabbitmq.reply-to';
 const defaultTimeoutMs = 3000;
-const redeliveryDelayMs = 200;
 
 export interface RabbitMqBusOptions {
   url: string;
@@ -262,7 +262,7 @@ class RabbitMqBus implements Bus {
           await opened.assertQueue(queue.name, queue.durable ? { durable: true } : { durable: false, autoDelete: true });
           const { consumerTag } = await opened.consume(queue.name, (message) => {
             if (!message) return;
-            inFlight.track(this.serveOne(opened, handler, message));
+            inFlight.track(deliverRequest(opened, handler, message, this.logger));
           });
           consumerTags.push(consumerTag);
         }
@@ -279,29 +279,6 @@ class RabbitMqBus implements Bus {
         await this.closeChannel(current);
       },
     };
-  }
-
-  private async serveOne(channel: Channel, handler: RpcHandler, message: ConsumeMessage): Promise<void> {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(message.content.toString('utf8'));
-    } catch {
-      raw = undefined;
-    }
-    const reply = await runRpcHandler(handler, raw, this.logger);
-    const { replyTo, correlationId } = message.properties;
-    try {
-      if (replyTo) {
-        channel.sendToQueue(String(replyTo), Buffer.from(JSON.stringify(reply)), {
-          correlationId,
-          contentType: 'application/json',
-        });
-      }
-      channel.ack(message);
-    } catch (error) {
-      // The channel went away with the connection; the requester has been told already.
-      this.logger.debug({ reason: (error as Error).message }, 'could not send an rpc reply');
-    }
   }
 
   async publish(publisher: string, event: Omit<EventEnvelope, 'publisher'>): Promise<void> {
@@ -370,7 +347,7 @@ class RabbitMqBus implements Bus {
         for (const type of eventTypes) await opened.bindQueue(queue, exchange, type);
         const started = await opened.consume(queue, (message) => {
           if (!message) return;
-          inFlight.track(this.consumeOne(opened, queue, deadQueue, temporary, maxAttempts, handler, message));
+          inFlight.track(deliverEvent(opened, { queue, deadQueue, temporary, maxAttempts }, handler, message, this.logger));
         });
         consumerTag = started.consumerTag;
         channel = opened;
@@ -386,55 +363,6 @@ class RabbitMqBus implements Bus {
         await this.closeChannel(current);
       },
     };
-  }
-
-  private async consumeOne(
-    channel: Channel,
-    queue: string,
-    deadQueue: string,
-    temporary: boolean,
-    maxAttempts: number,
-    handler: EventHandler,
-    message: ConsumeMessage,
-  ): Promise<void> {
-    const attempt = Number(message.properties.headers?.['x-attempt'] ?? 1);
-    let failure: unknown;
-    let event: EventEnvelope | undefined;
-    try {
-      event = eventEnvelopeSchema.parse(JSON.parse(message.content.toString('utf8')));
-      await handler(event);
-    } catch (error) {
-      failure = error;
-    }
-    try {
-      if (failure === undefined) {
-        channel.ack(message);
-        return;
-      }
-      const type = event?.type ?? 'malformed';
-      if (event && attempt < maxAttempts) {
-        this.logger.warn({ queue, type, attempt, err: failure }, 'event handler failed; redelivering');
-        await new Promise((resolve) => setTimeout(resolve, redeliveryDelayMs * attempt));
-        channel.sendToQueue(queue, message.content, {
-          persistent: !temporary,
-          contentType: 'application/json',
-          headers: { 'x-attempt': attempt + 1 },
-        });
-      } else {
-        this.logger.error({ queue, type, attempts: attempt, err: failure }, 'event dead-lettered');
-        if (!temporary) {
-          channel.sendToQueue(deadQueue, message.content, {
-            persistent: true,
-            contentType: 'application/json',
-            headers: { 'x-attempt': attempt, 'x-error': failure instanceof Error ? failure.message : String(failure) },
-          });
-        }
-      }
-      channel.ack(message);
-    } catch (error) {
-      // Not acknowledged: the broker delivers the event again after reconnecting.
-      this.logger.debug({ reason: (error as Error).message }, 'could not settle an event');
-    }
   }
 
   /** Sets a consumer up on the current connection and keeps it for later reconnects. */
@@ -469,20 +397,6 @@ class RabbitMqBus implements Bus {
 
   private assertOpen(): void {
     if (this.closed) throw new Error('The bus is closed.');
-  }
-}
-
-/** Counts running handlers so a closing consumer can wait for them. */
-class InFlight {
-  private readonly running = new Set<Promise<void>>();
-
-  track(task: Promise<void>): void {
-    this.running.add(task);
-    void task.finally(() => this.running.delete(task));
-  }
-
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.running]);
   }
 }
 

@@ -58,7 +58,25 @@ await describeModes(
       const aiBody = scriptedAi(askNameScript, { detail: 'fuzzed', parameter: { company: 'Acme', tiers: [1, 2] }, tool_names: ['stop_service'], knowledgebase_ids: [knowledgebase] });
       const ai = await example('POST', '/v1.0/ais', aiBody);
       examples.set('PUT /v1.0/ais/{id}', aiBody);
-      const flowBody = { name: 'fuzz flow', detail: '', actions: [{ type: 'variable_set', option: { key: 'greeting', value: 'hi ${voipbin.call.source}' } }, { type: 'talk', option: { text: 'Hello' } }, { type: 'hangup' }] };
+      const [front, back] = [randomUUID(), randomUUID()];
+      const teamBody = {
+        name: 'fuzz team',
+        start_member_id: front,
+        members: [
+          { id: front, name: 'front', ai_id: ai, transitions: [{ function_name: 'to_back', description: 'hand over', next_member_id: back }] },
+          { id: back, name: 'back', ai_id: ai, transitions: [] },
+        ],
+        parameter: { desk: 'fuzz' },
+      };
+      await example('POST', '/v1.0/teams', teamBody);
+      examples.set('PUT /v1.0/teams/{id}', teamBody);
+      // With an ai_talk that carries its AI's settings inline, so that fuzzed settings reach ai-manager's checks.
+      const { name: _inlineName, ...inlineAi } = aiBody;
+      const flowBody = {
+        name: 'fuzz flow',
+        detail: '',
+        actions: [{ type: 'variable_set', option: { key: 'greeting', value: 'hi ${voipbin.call.source}' } }, { type: 'talk', option: { text: 'Hello' } }, { type: 'ai_talk', option: { ...inlineAi, detail: undefined, engine_key: 'sk-fuzz' } }, { type: 'hangup' }],
+      };
       const flow = await example('POST', '/v1.0/flows', flowBody);
       examples.set('PUT /v1.0/flows/{id}', flowBody);
       await example('POST', '/v1.0/numbers', { number: '+15550100', call_flow_id: flow, message_flow_id: flow });

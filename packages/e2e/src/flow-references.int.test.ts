@@ -6,7 +6,7 @@ import { askNameScript, describeModes, scriptedAi, useStack, type Api } from './
 /**
  * What a flow names must run: a flow is refused when it is saved (or an activeflow when it is
  * started with actions) if an `ai_talk` / `ai` / `ai_task` names an AI that is not the
- * customer's, a team (none can run here yet), an `ai_summary` a conference or an on-end flow that
+ * customer's, a team that is not the customer's, an `ai_summary` a conference or an on-end flow that
  * is not the customer's; each problem named by its position. The overview's `ai` action is
  * `ai_talk`.
  */
@@ -14,12 +14,18 @@ await describeModes('flows are checked when saved: every AI and flow they name i
   const stack = useStack(() => ({ mode, name: 'flow-references' }));
   const api: Api = (...args) => stack.api(...args);
 
-  it("refuses another customer's AI, a team, a conference summary and another customer's on-end flow, at save", async () => {
+  it("refuses another customer's AI, another customer's team, a conference summary and another customer's on-end flow, at save", async () => {
     const mine = await api('POST', '/v1.0/ais', scriptedAi(askNameScript));
     const otherKey = await stack.createCustomer('flow-references-other');
     const other = stack.apiAs(otherKey);
     const theirs = await other('POST', '/v1.0/ais', scriptedAi(askNameScript));
     const theirFlow = await other('POST', '/v1.0/flows', { actions: [{ type: 'hangup' }] });
+    const teamOf = (aiId: string) => {
+      const memberId = randomUUID();
+      return { name: 'desk', start_member_id: memberId, members: [{ id: memberId, ai_id: aiId }] };
+    };
+    const myTeam = await api('POST', '/v1.0/teams', teamOf(mine.id as string));
+    const theirTeam = await other('POST', '/v1.0/teams', teamOf(theirs.id as string));
     const myFlow = await api('POST', '/v1.0/flows', { actions: [{ type: 'hangup' }] });
 
     const refused = async (actions: object[], ...problems: RegExp[]) => {
@@ -32,7 +38,11 @@ await describeModes('flows are checked when saved: every AI and flow they name i
     await refused([{ type: 'answer' }, { type: 'ai_talk', option: { ai_id: theirs.id } }], /actions\[1\] \(ai_talk\): ai_id: no AI [0-9a-f-]+ of yours/);
     await refused([{ type: 'ai', option: { ai_id: randomUUID() } }], /actions\[0\] \(ai\): ai_id: no AI/);
     await refused([{ type: 'ai_task', option: { assistance_type: 'ai', assistance_id: theirs.id } }], /actions\[0\] \(ai_task\): assistance_id: no AI/);
-    await refused([{ type: 'ai_talk', option: { assistance_type: 'team', assistance_id: randomUUID() } }], /teams are not available/);
+    await refused([{ type: 'ai_talk', option: { assistance_type: 'team', assistance_id: theirTeam.id } }], /actions\[0\] \(ai_talk\): assistance_id: no team [0-9a-f-]+ of yours/);
+    await refused([{ type: 'ai_task', option: { assistance_type: 'team', assistance_id: randomUUID() } }], /actions\[0\] \(ai_task\): assistance_id: no team/);
+    // A team's id is no AI's, and an AI's id no team's.
+    await refused([{ type: 'ai_talk', option: { assistance_type: 'ai', assistance_id: myTeam.id } }], /assistance_id: no AI/);
+    await refused([{ type: 'ai_talk', option: { assistance_type: 'team', assistance_id: mine.id } }], /assistance_id: no team/);
     await refused(
       [
         { type: 'ai_summary', option: { reference_type: 'conference', reference_id: randomUUID() } },
@@ -51,6 +61,7 @@ await describeModes('flows are checked when saved: every AI and flow they name i
     const fine = await api('POST', '/v1.0/flows', {
       actions: [
         { type: 'ai', option: { ai_id: mine.id } },
+        { type: 'ai_talk', option: { assistance_type: 'team', assistance_id: myTeam.id } },
         { type: 'ai_summary', option: { reference_type: 'call', on_end_flow_id: myFlow.id } },
       ],
     });

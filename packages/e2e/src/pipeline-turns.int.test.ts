@@ -153,7 +153,7 @@ await describeModes('conversation turns through the simulator, with a fake LLM v
     // Each spoken answer is stored with its turn's latencies; the caller's messages have none.
     const all = ((await api('GET', `/v1.0/aimessages?aicall_id=${aicallId}&page_size=100`)) as { result: { role: string; content: string; latency: Record<string, number> | null }[] }).result;
     const answer = all.find((message) => message.content === 'Sure. Which day suits you?')!;
-    expect(answer.latency).toEqual({ first_audio_ms: expect.any(Number), stt_final_ms: expect.any(Number), llm_first_token_ms: expect.any(Number), tts_first_byte_ms: expect.any(Number) });
+    expect(answer.latency).toEqual({ first_audio_ms: expect.any(Number), stt_final_ms: expect.any(Number), llm_first_token_ms: expect.any(Number), tts_first_byte_ms: expect.any(Number), end_of_turn_ms: expect.any(Number) });
     expect(answer.latency!.first_audio_ms).toBeGreaterThan(0);
     expect(all.find((message) => message.content === 'I would like an appointment.')!.latency).toBeNull();
 

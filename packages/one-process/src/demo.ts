@@ -262,6 +262,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     print('');
     print(`The platform keeps running. API docs: ${platform.url}/v1.0/docs`);
+    print(`Web console: ${platform.url}/console (sign in with the development access key below)`);
     print(`Development access key: ${accessKey}`);
     print(`  try: curl -H 'Authorization: Bearer ${accessKey}' ${platform.url}/v1.0/aimessages?aicall_id=${String(aicall.id)}`);
     print('Press Ctrl+C to stop.');

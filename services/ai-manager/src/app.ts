@@ -25,6 +25,7 @@ import { PipelineInstances } from './sessions/pipeline-instances.ts';
 import { PipelineTakeover } from './sessions/pipeline-takeover.ts';
 import { SessionResumer } from './sessions/session-resume.ts';
 import { SessionService, type OfferedTool, type SessionServiceOptions } from './sessions/session-service.ts';
+import { WebSessions } from './sessions/web-sessions.ts';
 import { toolDefinitions } from './tools/tool-catalog.ts';
 import { ToolExecutor, type ToolExecutorOptions } from './tools/tool-executor.ts';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/webhook-dispatcher.ts';
@@ -98,6 +99,13 @@ export interface AiManagerOptions {
    * when it runs as a service of its own; unset: on the same server (the one-process mode).
    */
   flowManagerApiUrl?: string;
+  /**
+   * WEB_SESSION_RELAY_URL: `ws://host:port` where pipeline-manager reaches this instance for a
+   * web session's audio; unset: the address the browser's connection arrived at.
+   */
+  webSessionRelayUrl?: string;
+  /** How long a web session's media token waits for its browser (default 60 s); then the AIcall ends. */
+  webSessionTokenTtlMs?: number;
   /**
    * Text conversations' AI: AICALL_CONVERSATION_IDLE_TIMEOUT_HOURS (idleTimeoutMs, default 24 h),
    * how long an answer may take (TEXT_ANSWER_TIMEOUT_MS), the clock idle expiry reads (tests).
@@ -191,6 +199,13 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     text: { ...options.textSessions, deliver: (input) => conversations.deliver(input) },
     task: options.taskSessions,
   });
+  const webSessions = new WebSessions({
+    domain,
+    sessions,
+    logger,
+    ...(options.webSessionRelayUrl ? { relayBaseUrl: options.webSessionRelayUrl } : {}),
+    ...(options.webSessionTokenTtlMs !== undefined ? { tokenTtlMs: options.webSessionTokenTtlMs } : {}),
+  });
   const takeoverSettings = options.pipelineTakeover ?? {};
   const instances = new PipelineInstances({
     bus: context.bus,
@@ -263,6 +278,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
         revocations,
         adminToken: options.adminToken,
         sessions,
+        webSessions,
         conversations,
         transcribes,
         summaries,
@@ -299,6 +315,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       await takeover.stop();
       await watchdog.stop();
       await instances.stop();
+      await webSessions.stopAll();
       await sessions.stop();
       await transcribes.stop();
       await summaries.stop();

@@ -118,6 +118,8 @@ export const aiManagerSettingsSchema = z.object({
    * server as ai-manager's routes (the one-process mode).
    */
   FLOW_MANAGER_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Where pipeline-manager reaches this instance for web sessions' audio (ws://host:port); unset: the address the browser's connection arrived at. */
+  WEB_SESSION_RELAY_URL: z.url({ protocol: /^wss?$/ }).optional(),
   /** Shortest time between a change of a live voice session and a message sent into it (POST /v1.0/aimessages). */
   AICALL_SEND_COOLDOWN_SECONDS: z.coerce.number().min(0).default(3),
   /** A conversation's (SMS, LINE) AIcall with no message for this long is ended; the next message starts a new one. */
@@ -199,6 +201,7 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
     taskSessions: { timeoutMs: settings.AICALL_TASK_TIMEOUT_SECONDS * 1000 },
     ...(settings.PUBLIC_URL ? { publicUrl: settings.PUBLIC_URL.replace(/\/+$/, '') } : {}),
     ...(settings.FLOW_MANAGER_API_URL ? { flowManagerApiUrl: settings.FLOW_MANAGER_API_URL.replace(/\/+$/, '') } : {}),
+    ...(settings.WEB_SESSION_RELAY_URL ? { webSessionRelayUrl: settings.WEB_SESSION_RELAY_URL.replace(/\/+$/, '') } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ import { RpcKeyVerifier, type KeyVerifier } from './http/key-verifier.ts';
 import { registerPublicRoutes } from './http/public-routes.ts';
 import { createFlowManagerRpcRouter } from './rpc/rpc-routes.ts';
 import { rpcAiLookup, type AiLookup } from './domain/flows/action-references.ts';
+import { registerDialInSocket } from './media-streams/dial-in-socket.ts';
+import { ExternalMediaStreams, type ExternalMediaStreamsOptions } from './media-streams/external-media-streams.ts';
 
 /** The service's name: its bus queues are `flow-manager.request` and `flow-manager.event`. */
 export const serviceName = 'flow-manager';
@@ -72,6 +74,8 @@ export interface FlowManagerOptions {
   outbound?: OutboundPolicy;
   /** Where recording files go; default a directory under the OS temp dir. */
   recordingStorage?: RecordingStorage;
+  /** Timeouts of external media streams (tests). */
+  externalMedia?: Pick<ExternalMediaStreamsOptions, 'connectTimeoutMs' | 'dialInTimeoutMs'>;
 }
 
 /** Starts AI services through ai-manager's RPC routes `POST /v1/services/type/<kind>`. */
@@ -96,6 +100,8 @@ export interface FlowManager extends Service {
   /** The bus routes it serves (tests enumerate them to check every one for tenant isolation). */
   rpcRouter: RpcRouter;
   recordings: Recordings;
+  /** External media streams to third-party engines. */
+  externalMedia: ExternalMediaStreams;
 }
 
 /** Builds flow-manager from its dependencies and brings its schema up to date. */
@@ -118,8 +124,17 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
       : undefined;
   const callControl = new MediaUrlGuard(options.callControl ?? telephony ?? new UnavailableCallControl(), outbound);
   const recordings = new Recordings(domain, callControl, options.recordingStorage ?? new LocalRecordingStorage(defaultRecordingDirectory()));
-  const runner = new ActiveflowRunner(domain, callControl, options.serviceStarter ?? rpcServiceStarter(context), { recordings });
-  const callEvents = new CallEvents(domain, runner, callControl);
+  const mediaBaseUrl = options.ari?.mediaBaseUrl;
+  const externalMedia = new ExternalMediaStreams(domain, callControl, {
+    hangupCall: (customerId, callId) => callEvents.hangupCall(customerId, callId, 'normal'),
+    reportUsage: async (usage) => {
+      await rpcCall(context.bus, 'ai-manager', 'POST', '/v1/usages', usage, { timeoutMs: 10_000, publisher: serviceName });
+    },
+    flowPublicBase: () => (typeof mediaBaseUrl === 'function' ? mediaBaseUrl() : (mediaBaseUrl ?? 'http://127.0.0.1')),
+    ...options.externalMedia,
+  });
+  const runner = new ActiveflowRunner(domain, callControl, options.serviceStarter ?? rpcServiceStarter(context), { recordings, externalMedia });
+  const callEvents: CallEvents = new CallEvents(domain, runner, callControl);
   const router = createFlowManagerRpcRouter(domain, runner, callEvents, recordings, { serviceName, instanceId: context.instanceId });
   const verifier = options.keyVerifier ?? new RpcKeyVerifier(context.bus);
   const rateLimit = options.rateLimit ?? defaultRateLimit;
@@ -127,6 +142,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
 
   let server: Subscription | undefined;
   let revocations: Subscription | undefined;
+  let streamEvents: Subscription | undefined;
   let telephonyStarted: Promise<void> | undefined;
   let stopping = false;
   return {
@@ -136,6 +152,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
     telephony,
     rpcRouter: router,
     recordings,
+    externalMedia,
     // Not ready while the Stasis app is not connected: calls cannot reach this process then.
     readinessChecks: telephony
       ? {
@@ -147,7 +164,8 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
       : {},
     async registerRoutes(app) {
       media?.registerRoutes(app);
-      await registerPublicRoutes(app, { context: domain, runner, callEvents, recordings, verifier, limiter });
+      registerDialInSocket(app, externalMedia);
+      await registerPublicRoutes(app, { context: domain, runner, callEvents, recordings, verifier, limiter, externalMedia });
     },
     async start() {
       server = await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId });
@@ -160,6 +178,17 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
           if (revocation) verifier.forget?.(revocation);
         },
         { queue: `${serviceName}.revocations.${context.instanceId}`, temporary: true },
+      );
+      // The caller's DTMF and hang-up reach the external media streams this process runs.
+      streamEvents = await context.bus.subscribe(
+        serviceName,
+        ['call_dtmf_received', 'call_hangup'],
+        async (event) => {
+          const data = event.data as { call_id?: string; id?: string; digit?: string };
+          if (event.type === 'call_dtmf_received' && data.call_id && data.digit) externalMedia.dtmf(data.call_id, data.digit);
+          if (event.type === 'call_hangup' && data.id) await externalMedia.callEnded(data.id);
+        },
+        { queue: `${serviceName}.external-media.${context.instanceId}`, temporary: true },
       );
       logger.info({ instanceId: context.instanceId }, 'serving requests');
       if (telephony) {
@@ -179,6 +208,9 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
     },
     async stop() {
       stopping = true;
+      await streamEvents?.close();
+      streamEvents = undefined;
+      await externalMedia.stopAll();
       await telephony?.stop();
       await telephonyStarted;
       await server?.close();

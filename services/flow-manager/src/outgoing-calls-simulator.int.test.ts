@@ -43,6 +43,10 @@ describe('outgoing calls through the Asterisk simulator', () => {
       if (!customerId) throw appError('INVALID_CREDENTIALS');
       return { customer_id: customerId };
     });
+    // ai-manager's team directory: no team is anyone's here.
+    aiManager.add('GET', '/v1/teams/:id', async () => {
+      throw appError('RESOURCE_NOT_FOUND', 'No team with this id.');
+    });
     await stack.bus.serve('ai-manager', aiManager.handle, { shared: true });
     await stack.bus.subscribe('flow-manager', ['#'], async (event) => void events.push(event), { queue: `outgoing-calls-${ariApp}` });
     await startFlowManager();

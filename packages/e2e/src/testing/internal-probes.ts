@@ -34,6 +34,10 @@ export const serviceRoutes: Record<InternalService, string[]> = {
     // Statuses of many AIcalls at once (pipeline-manager's liveness check): each is matched on
     // id and the customer named with it, and another customer's answers null like a missing one.
     'POST /v1/aicalls/states',
+    // Saves the inline AI settings of an owner's actions (flow-manager, when it saves a flow) for
+    // the customer named in the body: every row is keyed by that customer, so another customer's
+    // owner id reaches none of theirs (ai-manager's inline AI suite and e2e inline-ai test that).
+    'PUT /v1/inline_ais',
   ],
   'flow-manager': ['GET /v1/ping', 'POST /v1/bridges'],
   'pipeline-manager': [
@@ -83,6 +87,7 @@ export function internalProbes(victim: Tenant, prober: Tenant, pipelineInstance:
       route: 'POST /v1/services/type/task (victim AI)',
     },
     ai('GET', '/v1/ais/:id', `/v1/ais/${ids.ai}`),
+    ai('GET', '/v1/teams/:id', `/v1/teams/${ids.team}`),
     ai('GET', '/v1/aicalls/:id', `/v1/aicalls/${ids.aicall}`),
     ai('POST', '/v1/aicalls/:id/status', `/v1/aicalls/${ids.aicall}/status`, { status: 'terminating' }),
     ai('POST', '/v1/aimessages', '/v1/aimessages', { aicall_id: ids.aicall, role: 'assistant', direction: 'incoming', content: 'probe' }),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { HttpMethod } from './stack.ts';
 import { lineInbound, twilioInbound, webhookHeaders, type ResourceKind, type Tenant } from './tenants.ts';
 
@@ -79,6 +80,7 @@ const notFoundMessages: Record<ForeignKind, RegExp> = {
   conversation_message: /^No conversation message with this id/,
   transcribe: /^No transcribe with this id/,
   recording: /^Recording not found/,
+  team: /^No team with this id/,
 };
 
 /** Path segments before a parameter, and the resource they hold. */
@@ -100,6 +102,7 @@ const segmentKinds: Record<string, ForeignKind> = {
   conversations: 'conversation',
   transcribes: 'transcribe',
   recordings: 'recording',
+  teams: 'team',
 };
 
 /** Id fields (in bodies and queries) and the resource they name. */
@@ -120,6 +123,12 @@ const fieldKinds: Record<string, ForeignKind> = {
   channel_id: 'conversation_channel',
   transcribe_id: 'transcribe',
 };
+
+/**
+ * Id fields that name no resource of a customer: a team's members are named by ids the
+ * customer chooses within the team (another team's member ids mean nothing in it).
+ */
+const notResourceFields = new Set(['start_member_id']);
 
 /** Fields whose value is a phone number: another customer's number is named by value. */
 const numberFields = new Set(['number', 'destination']);
@@ -148,6 +157,7 @@ function slotKind(name: string, schema: JsonSchema): ForeignKind | undefined {
   const plain = unwrap(schema);
   const idList = plain.type === 'array' && plain.items !== undefined && isUuid(plain.items);
   if (isUuid(schema) || idList) {
+    if (notResourceFields.has(name)) return undefined;
     const kind = fieldKinds[name];
     if (!kind) throw new Error(`The id field "${name}" names no known resource: add it to fieldKinds so the isolation sweep can probe it.`);
     return kind;
@@ -168,6 +178,8 @@ function sample(name: string, schema: JsonSchema): unknown {
   if (name in fieldValues && plain.type !== 'object') return fieldValues[name];
   if (plain.const !== undefined) return plain.const;
   if (plain.enum) return plain.enum[0];
+  // An id inside a required object (a team's members): one of no one's.
+  if (plain.type === 'string' && plain.format === 'uuid') return randomUUID();
   switch (plain.type) {
     case 'integer':
     case 'number':

@@ -34,6 +34,8 @@ export const resourceKinds = [
   'transcribe',
   /** A recording of its call, still recording. */
   'recording',
+  /** A team whose one member is its AI. */
+  'team',
 ] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
 
@@ -130,6 +132,8 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
   const knowledgebase = await api('POST', '/v1.0/knowledgebases', { name: `${options.name} handbook` });
   const document = await api('POST', `/v1.0/knowledgebases/${String(knowledgebase.id)}/documents`, { name: 'hours', content: `${options.name} opens at nine.` });
   const ai = await api('POST', '/v1.0/ais', scriptedAi(askNameScript, { name: `${options.name} assistant`, tool_names: ['all'], knowledgebase_ids: [knowledgebase.id] }));
+  const memberId = randomUUID();
+  const team = await api('POST', '/v1.0/teams', { name: `${options.name} desk`, start_member_id: memberId, members: [{ id: memberId, name: 'desk', ai_id: ai.id }] });
   const secret = `secret-of-${options.name}-${randomUUID()}`;
   const handOver = options.voice ? [{ type: 'ai_talk', option: { ai_id: ai.id } }] : [{ type: 'block' }];
   const flow = await api('POST', '/v1.0/flows', { actions: [{ type: 'variable_set', option: { key: 'secret', value: secret } }, { type: 'answer' }, ...handOver, { type: 'hangup' }] });
@@ -246,6 +250,7 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
       line_conversation: lineConversation.id,
       transcribe: String(transcribe.id),
       recording: String(recording.id),
+      team: String(team.id),
     },
   };
 }
@@ -288,6 +293,7 @@ export async function snapshot(tenant: Tenant): Promise<Record<string, unknown>>
     transcripts: `/v1.0/transcripts?transcribe_id=${ids.transcribe}`,
     recordings: '/v1.0/recordings',
     recording: `/v1.0/recordings/${ids.recording}`,
+    teams: '/v1.0/teams',
   };
   const entries = await Promise.all(Object.entries(reads).map(async ([name, url]) => [name, await api('GET', url)] as const));
   return Object.fromEntries(entries);

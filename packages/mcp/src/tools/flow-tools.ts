@@ -5,8 +5,13 @@ import { definedFields, handler, idSchema, pageShape, send } from '../tool-kit.t
 
 const actionSchema = z
   .looseObject({
-    type: z.string().describe('answer, talk, play, hangup, connect, digits_receive, variable_set, branch, goto, block, ai_talk, ai_task, ai_summary, transcribe_start, transcribe_stop, recording_start, recording_stop'),
-    option: z.record(z.string(), z.unknown()).optional().describe('The action\'s options, e.g. {"ai_id": "..."} for ai_talk, {"text": "Hello"} for talk.'),
+    type: z.string().describe('answer, talk, play, hangup, connect, digits_receive, variable_set, branch, goto, block, ai_talk, ai, ai_task, ai_summary, transcribe_start, transcribe_stop, recording_start, recording_stop, external_media_start, external_media_stop'),
+    option: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'The action\'s options, e.g. {"ai_id": "..."} for ai_talk, {"text": "Hello"} for talk. ai_talk/ai_task may carry an AI\'s settings inline instead of ai_id (engine_model, init_prompt, tts_type, tts_voice_id, stt_type, stt_language, tool_names, engine_key, ...: the fields of create_ai but name/detail); an inline engine_key is stored encrypted and shown only as engine_key_set.',
+      ),
     id: z.string().optional().describe('The action\'s id (a UUID), to jump to it with next_id, goto or branch; assigned when left out.'),
     next_id: z.string().optional().describe('The id of the action that runs next instead of the following one.'),
   });

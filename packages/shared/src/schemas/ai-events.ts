@@ -13,6 +13,8 @@ export const customerFlowEventTypes = [
   'activeflow_ended',
   'recording_started',
   'recording_finished',
+  'external_media_started',
+  'external_media_stopped',
 ] as const;
 
 /**
@@ -23,6 +25,9 @@ export const aiManagerEventTypes = [
   'ai_created',
   'ai_updated',
   'ai_deleted',
+  'team_created',
+  'team_updated',
+  'team_deleted',
   ...aicallStatuses.map((status) => `aicall_status_${status}` as const),
   'aicall_deleted',
   /** A session's pipeline was lost and another pipeline-manager took it over (data: the AIcall and `reason`). */

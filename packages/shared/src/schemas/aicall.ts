@@ -7,12 +7,15 @@ const timestamp = z.string().meta({ description: 'UTC timestamp, 2026-01-02T03:0
 export const aicallStatuses = ['initiating', 'progressing', 'terminating', 'terminated'] as const;
 export type AicallStatus = (typeof aicallStatuses)[number];
 
-/** What an AIcall serves: a voice call, a text conversation, a task, or nothing (API only). */
-export const aicallReferenceTypes = ['', 'call', 'conversation', 'task'] as const;
+/**
+ * What an AIcall serves: a voice call, a text conversation, a task, nothing (API only), or a
+ * browser's microphone (`web_session`, started with `POST /v1.0/web_sessions`).
+ */
+export const aicallReferenceTypes = ['', 'call', 'conversation', 'task', 'web_session'] as const;
 export type AicallReferenceType = (typeof aicallReferenceTypes)[number];
 
-/** Who answers in an AIcall. Teams come with a later issue. */
-export const assistanceTypes = ['ai'] as const;
+/** Who answers in an AIcall: one AI, or a team of AIs that hand the conversation to each other. */
+export const assistanceTypes = ['ai', 'team'] as const;
 export type AssistanceType = (typeof assistanceTypes)[number];
 
 /** An AIcall (one AI session) as the API, events and webhooks show it. */
@@ -40,6 +43,8 @@ export const aicallSchema = z.object({
   duration: z.number().int(),
   stt_language: z.string(),
   parameter: z.record(z.string(), z.unknown()),
+  /** A team's session: the member answering now (null for a single AI). */
+  current_member_id: z.uuid().nullable(),
   activeflow_id: z.uuid().nullable(),
   reference_type: z.enum(aicallReferenceTypes),
   reference_id: z.uuid().nullable(),
@@ -56,7 +61,8 @@ export const aicallCreateSchema = z
   .strictObject({
     assistance_type: z.enum(assistanceTypes),
     assistance_id: z.uuid(),
-    reference_type: z.enum(aicallReferenceTypes).default(''),
+    // A web session starts from POST /v1.0/web_sessions, which hands out its media token.
+    reference_type: z.enum(aicallReferenceTypes).exclude(['web_session']).default(''),
     reference_id: z.uuid().nullable().optional(),
     activeflow_id: z.uuid().nullable().optional(),
   })

@@ -25,6 +25,8 @@ export const aimessageLatencySchema = z.object({
   stt_final_ms: z.number().optional(),
   llm_first_token_ms: z.number().optional(),
   tts_first_byte_ms: z.number().optional(),
+  /** End of the caller's speech to the end of the turn decided (turn_config.end_of_turn). */
+  end_of_turn_ms: z.number().optional(),
 });
 export type AimessageLatency = z.infer<typeof aimessageLatencySchema>;
 
@@ -43,7 +45,8 @@ export const aimessageSchema = z.object({
    * For an assistant answer spoken in a voice session: how long its turn took, in ms
    * (`first_audio_ms`: end of the caller's speech, or the turn's start when it began
    * without speech, to the first audio sent; `stt_final_ms`, `llm_first_token_ms`,
-   * `tts_first_byte_ms`: the parts). Null otherwise.
+   * `tts_first_byte_ms`: the parts; `end_of_turn_ms`: the wait until the end of the caller's
+   * turn was decided). Null otherwise.
    */
   latency: aimessageLatencySchema.nullable(),
   tm_create: timestamp,

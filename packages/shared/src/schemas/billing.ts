@@ -38,8 +38,8 @@ export type BillingAccount = z.infer<typeof billingAccountSchema>;
 export const billingLedgerKinds = ['initial', 'usage', 'top_up'] as const;
 export type BillingLedgerKind = (typeof billingLedgerKinds)[number];
 
-/** What a usage event measured. */
-export const billingUsageKinds = ['llm', 'stt', 'tts'] as const;
+/** What a usage event measured (`external_media`: the minutes of an external media stream, in `audio_seconds`). */
+export const billingUsageKinds = ['llm', 'stt', 'tts', 'external_media'] as const;
 export type BillingUsageKind = (typeof billingUsageKinds)[number];
 
 /** One change of a balance. */
@@ -51,7 +51,7 @@ export const billingLedgerEntrySchema = z.object({
   /** The usage event's id (kind `usage`): one entry per usage event. */
   usage_id: z.uuid().nullable(),
   aicall_id: z.uuid().nullable(),
-  /** `llm`, `stt` or `tts` for a usage; empty otherwise. */
+  /** `llm`, `stt`, `tts` or `external_media` for a usage; empty otherwise. */
   usage_kind: z.enum([...billingUsageKinds, '']),
   /** The engine that was used (`openai.gpt-4o-mini`, `deepgram`, `local`); empty otherwise. */
   provider: z.string(),

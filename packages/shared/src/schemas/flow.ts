@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { languageTagSchema } from './ai.ts';
 import { transcribePhrasesSchema } from './transcribe.ts';
+import { checkAiStartOption, inlineAiOptionShape, inlineAiReadOnlyOptionShape } from './inline-ai.ts';
+import { externalMediaActionOptionSchema } from './external-media.ts';
 
 const timestamp = z.string().meta({ description: 'UTC timestamp, 2026-01-02T03:04:05.123456Z' });
 
@@ -13,7 +15,11 @@ export const connectDestinationSchema = z.strictObject({
   target: z.string().min(1).max(200),
 });
 
-/** `ai_talk` / `ai_task`: which AI (or team) to start; `ai_id` is the older spelling of (ai, id). */
+/**
+ * `ai_talk` / `ai_task`: which AI (or team) to start; `ai_id` is the older spelling of (ai, id).
+ * Instead of naming an AI, the option may carry an AI's settings inline (the fields of
+ * `POST /v1.0/ais` but name and detail, same rules; see inline-ai.ts).
+ */
 const aiStartOptionSchema = z
   .strictObject({
     ai_id: z.uuid().optional(),
@@ -26,10 +32,10 @@ const aiStartOptionSchema = z
      * or `ai_task`.
      */
     duration: z.number().int().min(0).max(2_147_483_647).optional(),
+    ...inlineAiOptionShape,
+    ...inlineAiReadOnlyOptionShape,
   })
-  .refine((option) => option.assistance_id !== undefined || option.ai_id !== undefined, {
-    message: 'needs assistance_id (with assistance_type) or ai_id',
-  });
+  .superRefine(checkAiStartOption);
 
 /**
  * The option of each action type. Every string option may use `${variable}` placeholders,
@@ -101,6 +107,15 @@ export const actionOptionSchemas = {
   /** Stops the recordings of the flow's call that are still running. */
   recording_stop: z.strictObject({}),
   /**
+   * Connects the flow's call to a third-party engine's WebSocket (see POST
+   * /v1.0/calls/{id}/external-media); sets `voipbin.external_media.id` (and, for `dial_in`,
+   * `voipbin.external_media.url`). With `wait` (default) the flow stays here until the stream
+   * ends (the engine closes its socket, `external_media_stop`, the API) and then goes on.
+   */
+  external_media_start: externalMediaActionOptionSchema,
+  /** Ends the external media stream of the flow's call, if one runs. */
+  external_media_stop: z.strictObject({}),
+  /**
    * Summarises a call, transcription or recording once its transcription is done; the flow goes
    * on at once (`voipbin.ai_summary.id` names the summary). Without `reference_id`, a `call`
    * summary is of the flow's own call; `${voipbin.call.id}`-style placeholders work.
@@ -117,7 +132,7 @@ export type ActionType = keyof typeof actionOptionSchemas;
 export const actionTypes = Object.keys(actionOptionSchemas) as [ActionType, ...ActionType[]];
 
 /** Action types that need a call (they fail on an activeflow without one). */
-export const callActionTypes: readonly ActionType[] = ['answer', 'talk', 'play', 'hangup', 'connect', 'digits_receive', 'transcribe_start', 'transcribe_stop', 'recording_start', 'recording_stop'];
+export const callActionTypes: readonly ActionType[] = ['answer', 'talk', 'play', 'hangup', 'connect', 'digits_receive', 'transcribe_start', 'transcribe_stop', 'recording_start', 'recording_stop', 'external_media_start', 'external_media_stop'];
 
 /** An action as a client writes it: the id is optional and assigned on create. */
 export const actionInputSchema = z.strictObject({
@@ -362,6 +377,8 @@ export const flowManagerEventTypes = [
   'call_dtmf_received',
   'recording_started',
   'recording_finished',
+  'external_media_started',
+  'external_media_stopped',
   'number_created',
   'number_updated',
   'number_deleted',

@@ -7,6 +7,8 @@ import { textTurnMigrations } from './migration-0017-text-turns.ts';
 import { transcribeMigrations } from './migration-0018-transcribes.ts';
 import { summaryMigrations } from './migration-0019-summaries.ts';
 import { sessionLimitMigrations } from './migration-0020-session-limits.ts';
+import { inlineAiMigrations } from './migration-0021-inline-ais.ts';
+import { teamMigrations } from './migration-0022-teams.ts';
 
 /**
  * ai-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
@@ -358,4 +360,6 @@ export const migrations: Migrations = {
   ...transcribeMigrations,
   ...summaryMigrations,
   ...sessionLimitMigrations,
+  ...inlineAiMigrations,
+  ...teamMigrations,
 };

@@ -51,6 +51,14 @@ export interface AisTable extends TimestampColumns {
   /** Seconds of caller silence before the AI re-prompts (0 = off), and re-prompts before it ends the session. */
   no_input_timeout: Generated<number>;
   no_input_max: Generated<number>;
+  /**
+   * An inline AI (the settings an `ai_talk` / `ai_task` action carries; migration 0021): what
+   * owns it (`flow`, `activeflow`, `calls`), the owner's id and the action's id. Null for an AI
+   * made through `/v1.0/ais`; an inline AI is hidden from those routes.
+   */
+  inline_owner_type: ColumnType<string | null, string | null | undefined, string | null>;
+  inline_owner_id: ColumnType<string | null, string | null | undefined, string | null>;
+  inline_action_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `aicalls`: one AI session and its state. */
@@ -87,6 +95,28 @@ export interface AicallsTable extends TimestampColumns {
   pipeline_epoch: ColumnType<number, number | undefined, number>;
   /** Text conversations: the answer the AIcall waits for; an older turn's answer and tool calls are refused. */
   text_turn_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A team's session: the member answering now and its AI (null for a single AI; migration 0022). */
+  current_member_id: ColumnType<string | null, string | null | undefined, string | null>;
+  current_ai_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A team member as stored in `teams.members`. */
+export interface TeamMemberColumn {
+  id: string;
+  name: string;
+  ai_id: string;
+  transitions: { function_name: string; description: string; next_member_id: string }[];
+}
+
+/** `teams`: AIs that hand a conversation to each other (migration 0022). */
+export interface TeamsTable extends TimestampColumns {
+  id: string;
+  customer_id: string;
+  name: string;
+  detail: string;
+  start_member_id: string;
+  members: JsonbColumn<TeamMemberColumn[]>;
+  parameter: JsonbColumn<Record<string, unknown>>;
 }
 
 /** `aimessages`: the messages of an AIcall. */
@@ -336,6 +366,7 @@ export interface AiManagerTables {
   conversation_channels: ConversationChannelsTable;
   conversations: ConversationsTable;
   conversation_messages: ConversationMessagesTable;
+  teams: TeamsTable;
 }
 
 /** ai-manager's Kysely, or a transaction on it. */

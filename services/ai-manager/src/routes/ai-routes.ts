@@ -1,7 +1,7 @@
 import { aiFieldsSchema, aiSchema } from '@avp/shared';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
-import { createAi, getAi, listAiPage, removeAi, updateAi } from '../domain/ais/ai-service.ts';
+import { createAi, getNamedAi, listAiPage, removeAi, updateAi } from '../domain/ais/ai-service.ts';
 import { callerOf } from '../http/caller.ts';
 import { parseId } from '../http/ids.ts';
 import { idParamsSchema, keySecurity, listResponseSchema, pageQuerySchema, responses } from './route-schemas.ts';
@@ -21,7 +21,7 @@ export function aiRoutes(domain: DomainContext): FastifyPluginAsyncZod {
     });
     api.get('/v1.0/ais/:id', {
       schema: { tags, summary: 'Get an AI', security: keySecurity, params: idParamsSchema, response: responses(aiSchema) },
-      handler: async (request) => getAi(domain, callerOf(request).customerId, parseId(request.params.id)),
+      handler: async (request) => getNamedAi(domain, callerOf(request).customerId, parseId(request.params.id)),
     });
     api.put('/v1.0/ais/:id', {
       schema: {

@@ -1,6 +1,7 @@
 import { aicallCreateSchema, aicallFiltersSchema, aicallSchema, aicallWithCostSchema, appError } from '@avp/shared';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
+import { getNamedAi } from '../domain/ais/ai-service.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import {
   createAicall,
@@ -30,6 +31,8 @@ export function aicallRoutes(domain: DomainContext, sessions?: SessionService): 
       },
       handler: async (request) => {
         const customerId = callerOf(request).customerId;
+        // A flow's inline AI is the flow's own: named here it is "not there", like in /v1.0/ais.
+        if (request.body.assistance_type !== 'team') await getNamedAi(domain, customerId, request.body.assistance_id);
         // 402 INSUFFICIENT_BALANCE below the minimum balance, before anything is created.
         if (request.body.reference_type === 'call' && sessions) {
           return getAicall(domain, customerId, await sessions.startForCall(customerId, request.body));

@@ -14,6 +14,7 @@ import type { SummaryService } from '../summaries/summary-service.ts';
 import type { TranscribeService } from '../transcribes/transcribe-service.ts';
 import { setCaller } from '../http/caller.ts';
 import { adminRoutes } from './admin-routes.ts';
+import { consoleRoutes } from './console-routes.ts';
 import { aiRoutes } from './ai-routes.ts';
 import { aicallRoutes } from './aicall-routes.ts';
 import { aimessageRoutes } from './aimessage-routes.ts';
@@ -24,8 +25,11 @@ import { conversationRoutes } from './conversation-routes.ts';
 import { conversationWebhookRoutes } from './conversation-webhook-routes.ts';
 import { customerRoutes } from './customer-routes.ts';
 import { knowledgebaseRoutes } from './knowledgebase-routes.ts';
+import { teamRoutes } from './team-routes.ts';
 import { mcpRoutes, type McpRouteOptions } from './mcp-routes.ts';
 import { websocketRoutes } from './websocket-routes.ts';
+import { webSessionMediaRoutes, webSessionRoutes } from './web-session-routes.ts';
+import type { WebSessions } from '../sessions/web-sessions.ts';
 
 export interface PublicApiDependencies {
   domain: DomainContext;
@@ -46,6 +50,8 @@ export interface PublicApiDependencies {
   publicUrl?: string;
   /** The MCP endpoint `/v1.0/mcp`: where its tools reach flow-manager's routes. */
   mcp?: McpRouteOptions;
+  /** Web sessions (a browser's microphone): `POST /v1.0/web_sessions` and their media sockets. */
+  webSessions?: WebSessions;
   /** Largest WebSocket message a client may send. */
   maxWebsocketMessageBytes?: number;
 }
@@ -85,6 +91,10 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
     await scope.register(websocket, { options: { maxPayload: dependencies.maxWebsocketMessageBytes ?? 64 * 1024 } });
 
     await scope.register(adminRoutes(domain, dependencies.revocations, dependencies.adminToken));
+    // The web console's static files (no key: its page asks for one, see console-routes.ts).
+    await scope.register(consoleRoutes());
+    // A web session's media sockets carry a one-time token of their own, not an access key.
+    if (dependencies.webSessions) await scope.register(webSessionMediaRoutes(dependencies.webSessions));
     // Vendors' webhooks carry no access key: their signature authenticates them.
     if (dependencies.conversations) await scope.register(conversationWebhookRoutes(domain, dependencies.conversations, dependencies.publicUrl));
     await scope.register(async (keyed) => {
@@ -118,6 +128,7 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
       });
       await keyed.register(customerRoutes(domain));
       await keyed.register(aiRoutes(domain));
+      await keyed.register(teamRoutes(domain));
       await keyed.register(aicallRoutes(domain, dependencies.sessions));
       await keyed.register(aimessageRoutes(domain, dependencies.sessions));
       await keyed.register(aisummaryRoutes(domain, dependencies.summaries));
@@ -126,6 +137,7 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
       if (dependencies.conversations) await keyed.register(conversationRoutes(domain, dependencies.conversations, dependencies.publicUrl));
       if (dependencies.transcribes) await keyed.register(transcribeRoutes(dependencies.transcribes));
       await keyed.register(websocketRoutes(hub));
+      if (dependencies.webSessions) await keyed.register(webSessionRoutes(domain, dependencies.webSessions));
       await keyed.register(mcpRoutes(app, dependencies.mcp));
     });
   });

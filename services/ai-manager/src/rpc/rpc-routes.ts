@@ -14,16 +14,18 @@ import {
   type RpcRouter,
 } from '@avp/shared';
 import { z } from 'zod';
-import { getAi } from '../domain/ais/ai-service.ts';
+import { getNamedAi } from '../domain/ais/ai-service.ts';
 import { changeAicallStatus, getAicall } from '../domain/aicalls/aicall-service.ts';
 import { aicallOwnedBy } from '../domain/aicalls/aicall-repository.ts';
 import { assertCurrentPipeline, assertCurrentTextTurn, pipelineEpochSchema, textTurnSchema } from '../domain/aicalls/pipeline-fence.ts';
 import { addAicallStatesRoute } from './aicall-states-route.ts';
+import { addInlineAiRoutes } from './inline-ai-routes.ts';
 import { publishIntermediate, recordAimessage } from '../domain/aimessages/aimessage-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import type { KeyAuthenticator } from '../domain/customers/key-authenticator.ts';
 import { notFound } from '../domain/not-found.ts';
 import { parseId } from '../http/ids.ts';
+import { getTeam } from '../domain/teams/team-service.ts';
 import { serviceStartSchema, type SessionService } from '../sessions/session-service.ts';
 import { flowSummarySchema, type SummaryService } from '../summaries/summary-service.ts';
 import { toolCallRequestSchema, type ToolExecutor } from '../tools/tool-executor.ts';
@@ -109,9 +111,17 @@ export function createAiManagerRpcRouter(
     const caller = await authenticator.authenticate(key);
     return { customer_id: caller.customerId, accesskey_id: caller.keyId };
   });
+  // flow-manager's check of the AI an action names: an AI of /v1.0/ais (an inline AI is a 404 like a missing one).
   router.add('GET', '/v1/ais/:id', async ({ params, query }) => {
     const customerId = parse(z.uuid(), query.get('customer_id'));
-    return getAi(domain, customerId, parseId(params.id!));
+    return getNamedAi(domain, customerId, parseId(params.id!));
+  });
+  // flow-manager saving actions with an AI's settings inline: checked and stored as the owner's hidden AIs.
+  addInlineAiRoutes(router, domain);
+  // flow-manager's check of ai_talk / ai_task with a team: 404 for a missing team or another customer's.
+  router.add('GET', '/v1/teams/:id', async ({ params, query }) => {
+    const customerId = parse(z.uuid(), query.get('customer_id'));
+    return getTeam(domain, customerId, parseId(params.id!));
   });
   router.add('GET', '/v1/aicalls/:id', async (request) => getAicall(domain, rpcCustomer(request).customerId, parseId(request.params.id!)));
   // pipeline-manager's liveness check: the status of all its pipelines' AIcalls at once.

@@ -372,4 +372,57 @@ describe('crash resumption: a session moves to another pipeline-manager', () => 
     const notifications = (await messages(session.aicallId)).filter((message) => message.role === 'notification');
     expect(notifications.map((message) => message.content)).toEqual([expect.stringContaining('the voice pipeline stopped unexpectedly')]);
   });
+
+  it("resumes a team's session with the member answering when it was lost: its voice, prompts and tools", async () => {
+    const ai = async (fields: Record<string, unknown>) => (await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody({ tts_type: 'local', ...fields }) })).body.id as string;
+    const reception = await ai({ init_prompt: 'You are the receptionist.', tts_voice_id: 'en-us', tool_names: [] });
+    const billing = await ai({ init_prompt: 'You are the billing clerk.', tts_voice_id: 'en-gb', tool_names: ['stop_service'] });
+    const [front, back] = [randomUUID(), randomUUID()];
+    const team = await call(harness, 'POST', '/v1.0/teams', {
+      key: customer.key,
+      body: {
+        start_member_id: front,
+        members: [
+          { id: front, ai_id: reception, transitions: [{ function_name: 'to_billing', next_member_id: back }] },
+          { id: back, name: 'Billing', ai_id: billing, transitions: [{ function_name: 'to_reception', next_member_id: front }] },
+        ],
+      },
+    });
+    const serving = await instance({ shared: true });
+    const activeflowId = randomUUID();
+    flowManager.activeflows.set(activeflowId, randomUUID());
+    const started = await rpcCall<{ id: string }>(harness.bus, 'ai-manager', 'POST', '/v1/services/type/aicall', {
+      customer_id: customer.id,
+      activeflow_id: activeflowId,
+      assistance_type: 'team',
+      assistance_id: team.body.id,
+      reference_type: 'call',
+      reference_id: flowManager.activeflows.get(activeflowId),
+    });
+    sessions.push(started.id);
+    await report(started.id, 0, 'a question about my bill');
+    await reportMessage(started.id, { role: 'assistant', direction: 'incoming', content: 'One moment.', tool_calls: [{ id: 'call-t', type: 'function', function: { name: 'to_billing', arguments: '{}' } }] });
+    const switched = await rpcCall<{ result: string }>(harness.bus, 'ai-manager', 'POST', `/v1/aicalls/${started.id}/tool_execute`, {
+      customer_id: customer.id,
+      id: 'call-t',
+      name: 'to_billing',
+      arguments: '{}',
+      pipeline_epoch: 0,
+    });
+    expect(switched.result).toBe('success');
+    await reportMessage(started.id, { role: 'tool', direction: 'outgoing', content: JSON.stringify(switched), tool_call_id: 'call-t' });
+    const spare = await instance({ shared: false });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // Both heard.
+    await serving.kill();
+    await eventually(() => spare.pipelines.get(started.id), 3000);
+
+    const start = startsOn(spare)[0]!.data as { ai: Record<string, unknown>; tools: { name: string }[]; messages: { role: string; content: string }[] };
+    expect(start.ai).toMatchObject({ tts_voice_id: 'en-gb' });
+    expect(start.tools.map((tool) => tool.name)).toEqual(['stop_service', 'to_reception']);
+    const system = start.messages.filter((message) => message.role === 'system').map((message) => message.content);
+    expect(system).toContain('You are the billing clerk.');
+    expect(system).not.toContain('You are the receptionist.');
+    expect(start.messages.filter((message) => message.role !== 'system').map((message) => message.role)).toEqual(['user', 'assistant', 'tool']);
+    expect((await call(harness, 'GET', `/v1.0/aicalls/${started.id}`, { key: customer.key })).body.current_member_id).toBe(back);
+  });
 });

@@ -9,6 +9,7 @@ import { callFlowManager, callPipeline } from './flow-manager-rpc.ts';
 import { pipelineAiSettings, sessionDeadline } from './pipeline-ai-settings.ts';
 import type { PipelineInstances } from './pipeline-instances.ts';
 import type { OfferedTool } from './session-start.ts';
+import { currentTeamMember, memberHistory, memberPrompts, memberTools, teamParameter } from './team-sessions.ts';
 
 /** What a resumed session says first when a turn was lost (`PIPELINE_RESUME_APOLOGY`). */
 export const defaultResumeApology = 'Sorry, I missed that. Could you say it again?';
@@ -181,12 +182,16 @@ export class SessionResumer {
   private async startOn(row: AicallRow, instanceId: string, wasSpeaking: boolean): Promise<boolean> {
     const { domain } = this.options;
     // In parallel: every ms here is silence on the call.
-    const [ai, history] = await Promise.all([getAi(domain, row.customer_id, row.assistance_id), this.history(row.id)]);
-    const apologise = needsApology(history, wasSpeaking);
+    const [team, stored] = await Promise.all([currentTeamMember(domain, row), this.history(row.id)]);
+    const ai = team ? { ...team.ai, parameter: teamParameter(team) } : await getAi(domain, row.customer_id, row.assistance_id);
+    const apologise = needsApology(stored, wasSpeaking);
     const variables = () =>
       row.activeflow_id
         ? callFlowManager<{ variables: Record<string, string> }>(this.options, row.customer_id, 'GET', `/v1/variables/${row.activeflow_id}`).then((reply) => reply.variables)
         : Promise.resolve({});
+    // A team's session goes on with the member answering when it was lost, under that member's prompts.
+    const platformPrompt = stored[0]?.role === 'system' ? stored[0].content : '';
+    const history = team ? memberHistory(stored, await memberPrompts(team, platformPrompt, variables)) : stored;
     await rpcCall(
       this.options.bus,
       'pipeline-manager',
@@ -200,7 +205,9 @@ export class SessionResumer {
         ai: await pipelineAiSettings(domain, row.customer_id, ai, variables),
         media_transport: ai.media_transport === '' ? null : ai.media_transport,
         messages: history,
-        tools: (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
+        tools: team
+          ? memberTools(team, this.options.tools)
+          : (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
         greeting: false,
         pipeline_epoch: row.pipeline_epoch,
         resume: { say: apologise ? (this.options.apology ?? defaultResumeApology) : null },

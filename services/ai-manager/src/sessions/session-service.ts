@@ -1,4 +1,4 @@
-import { appError, isAppError, type AicallCreate, type AicallStatus, type Aimessage, type AimessageCreate, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
+import { appError, isAppError, type Aicall, type AicallCreate, type AicallStatus, type Aimessage, type AimessageCreate, type EventEnvelope, type Logger, type Subscription } from '@avp/shared';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { findAicall, touchAicall } from '../domain/aicalls/aicall-repository.ts';
@@ -12,6 +12,7 @@ import { callPipeline } from './flow-manager-rpc.ts';
 import { SessionStarter, type ServiceStart, type SessionStartOptions } from './session-start.ts';
 import { TaskSessions, type TaskSessionsOptions } from './task-sessions.ts';
 import { TextSessions, type TextSessionsOptions } from './text-sessions.ts';
+import { createWebSession, startWebPipeline } from './web-session-start.ts';
 
 export { defaultPlatformPrompt, serviceStartSchema, type OfferedTool, type ServiceStart } from './session-start.ts';
 
@@ -89,6 +90,27 @@ export class SessionService {
   /** `POST /v1.0/aicalls` with `reference_type: call`: see SessionStarter.startForCall. */
   startForCall(customerId: string, body: AicallCreate): Promise<string> {
     return this.starter.startForCall(customerId, body);
+  }
+
+  /** `POST /v1.0/web_sessions`: see createWebSession (web-session-start.ts). */
+  createWebSession(customerId: string, aiId: string): Promise<Aicall> {
+    return createWebSession({ ...this.options, logger: this.logger }, customerId, aiId);
+  }
+
+  /** A web session's browser connected: see startWebPipeline (web-session-start.ts). */
+  startWebPipeline(customerId: string, aicallId: string, mediaUrl: string): Promise<void> {
+    return startWebPipeline({ ...this.options, logger: this.logger }, customerId, aicallId, mediaUrl);
+  }
+
+  /**
+   * A web session's socket closed: its pipeline stops with `reason` (once it has stored what
+   * was said) and the AIcall ends. There is no flow to give back.
+   */
+  async endWebSession(customerId: string, aicallId: string, reason: string): Promise<void> {
+    const row = await findAicall(this.options.domain.db, aicallId, customerId);
+    if (!row || row.reference_type !== 'web_session') return;
+    await this.stopPipeline(row.id, reason);
+    await terminateAicall(this.options.domain, customerId, row.id);
   }
 
   /** `POST /v1.0/aicalls` binding an AIcall without a call to an activeflow: see SessionStarter.assertOwnActiveflow. */

@@ -8,6 +8,7 @@ import { getAi } from '../domain/ais/ai-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { callFlowManager } from './flow-manager-rpc.ts';
 import { pipelineAiSettings, sessionDeadline } from './pipeline-ai-settings.ts';
+import { memberTools, teamParameter, teamStart } from './team-sessions.ts';
 
 /** A tool as the LLM is offered it. */
 export interface OfferedTool {
@@ -46,7 +47,8 @@ class SessionStartFailure extends Error {
 export const serviceStartSchema = z.object({
   customer_id: z.uuid(),
   activeflow_id: z.uuid().nullable().default(null),
-  assistance_type: z.enum(['ai']).default('ai'),
+  /** `team`: `assistance_id` is a team's; the session starts with its start member. */
+  assistance_type: z.enum(['ai', 'team']).default('ai'),
   assistance_id: z.uuid(),
   reference_type: z.enum(['call', 'conversation', 'api', 'ai', 'flow']).default('call'),
   reference_id: z.string().nullable().default(null),
@@ -124,7 +126,8 @@ export class SessionStarter {
     const { domain } = this.options;
     const callId = body.reference_id;
     if (!callId) throw appError('VALIDATION_FAILED', 'reference_id: required when reference_type is call');
-    await getAi(domain, customerId, body.assistance_id);
+    if (body.assistance_type === 'team') await teamStart(domain, customerId, body.assistance_id);
+    else await getAi(domain, customerId, body.assistance_id);
     const call = await this.flowManager<{ customer_id: string; status: string; activeflow_id?: string | null }>(customerId, 'GET', `/v1/calls/${callId}`).catch(
       (error: unknown) => {
         if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
@@ -145,7 +148,7 @@ export class SessionStarter {
         {
           customer_id: customerId,
           activeflow_id: activeflowId,
-          assistance_type: 'ai',
+          assistance_type: body.assistance_type,
           assistance_id: body.assistance_id,
           reference_type: 'call',
           reference_id: callId,
@@ -171,6 +174,8 @@ export class SessionStarter {
       () => undefined,
       (error: unknown) => error,
     );
+    // A team's session runs as its start member: that member's AI decides everything but the team's parameter.
+    const team = input.assistance_type === 'team' ? await teamStart(domain, input.customer_id, input.assistance_id) : undefined;
     const aicall = await createAicall(
       domain,
       input.customer_id,
@@ -181,11 +186,11 @@ export class SessionStarter {
         reference_id: voice || input.reference_type === 'conversation' ? input.reference_id : null,
         activeflow_id: input.activeflow_id,
       },
-      { duration: input.duration },
+      { duration: input.duration, ...(team ? { team: { memberId: team.member.id, aiId: team.ai.id, parameter: team.team.parameter } } : {}) },
     );
     try {
       if (refusal) throw refusal;
-      const ai = await getAi(domain, input.customer_id, input.assistance_id);
+      const ai = team ? { ...team.ai, parameter: teamParameter(team) } : await getAi(domain, input.customer_id, input.assistance_id);
       // The flow's variables, read once for the prompts and the voice, and only if needed.
       let variables: Promise<Record<string, string>> | undefined;
       const flowVariables = () => (variables ??= this.flowVariables(input.customer_id, input.activeflow_id));
@@ -216,7 +221,9 @@ export class SessionStarter {
             media_transport: ai.media_transport === '' ? null : ai.media_transport,
             messages: prompts.map((content) => ({ role: 'system', content })),
             // As in the reference, search_knowledge is not offered to an AI with no knowledge base.
-            tools: (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
+            tools: team
+              ? memberTools(team, this.options.tools)
+              : (this.options.tools?.(ai.tool_names) ?? []).filter((tool) => tool.name !== 'search_knowledge' || ai.knowledgebase_ids.length > 0),
             ...(options.confirmLlmMs ? { confirm_llm_ms: options.confirmLlmMs } : {}),
             deadline_at: sessionDeadline(aicall),
           },

@@ -9,6 +9,7 @@ import { callFlowManager } from './flow-manager-rpc.ts';
 import { pipelineAiSettings } from './pipeline-ai-settings.ts';
 import { storedHistory } from './session-resume.ts';
 import { renderSystemPrompts, type OfferedTool, type ServiceStart } from './session-start.ts';
+import { teamParameter, teamStart } from './team-sessions.ts';
 
 /** The platform's first system prompt of an `ai_task`: no one to talk to, tools to act with. */
 export const defaultTaskPrompt = [
@@ -67,10 +68,12 @@ export class TaskSessions {
     // Also the ownership check: flow-manager answers 404 for another customer's activeflow.
     const variables = await this.flowVariables(input.customer_id, input.activeflow_id);
     await domain.billing?.assertCanStart(input.customer_id);
-    const ai = await getAi(domain, input.customer_id, input.assistance_id);
+    // A team's task runs as its start member (one text turn: no hand-overs).
+    const team = input.assistance_type === 'team' ? await teamStart(domain, input.customer_id, input.assistance_id) : undefined;
+    const ai = team ? { ...team.ai, parameter: teamParameter(team) } : await getAi(domain, input.customer_id, input.assistance_id);
     const aicall = await createAicall(domain, input.customer_id, {
-      assistance_type: 'ai',
-      assistance_id: ai.id,
+      assistance_type: input.assistance_type,
+      assistance_id: team ? team.team.id : ai.id,
       reference_type: 'task',
       reference_id: input.activeflow_id,
       activeflow_id: input.activeflow_id,

@@ -11,6 +11,10 @@ import { callFlowManager } from './flow-manager-rpc.ts';
 import { pipelineAiSettings } from './pipeline-ai-settings.ts';
 import { storedHistory } from './session-resume.ts';
 import { renderSystemPrompts, type OfferedTool, type ServiceStart } from './session-start.ts';
+import { currentTeamMember, memberHistory, memberPrompts, memberTools, teamParameter } from './team-sessions.ts';
+
+/** Most hand-overs between a team's members while answering one message. */
+const maxSwitchesPerMessage = 3;
 
 /** The platform's first system prompt in a text conversation (SMS, LINE, text AIcalls over the API). */
 export const defaultChatPrompt = [
@@ -142,7 +146,7 @@ export class TextSessions {
       throw appError('VALIDATION_FAILED', 'The activeflow has no voipbin.conversation_message.text: ai_talk with a conversation runs in a message flow.');
     }
     const aicall = await this.serialized(`${input.customer_id}:${conversationId}`, () =>
-      this.conversationAicall(input.customer_id, input.assistance_id, conversationId, input.activeflow_id!, async () => variables),
+      this.conversationAicall(input.customer_id, input.assistance_type, input.assistance_id, conversationId, input.activeflow_id!, async () => variables),
     );
     await this.take(aicall, text, input.activeflow_id);
     return { id: aicall.id, type: 'aicall', push_actions: [] };
@@ -152,10 +156,12 @@ export class TextSessions {
    * `POST /v1.0/aicalls` with reference_type `""`: a text AIcall over the API, ready for
    * messages (`progressing`, with its system prompts). 402 below the minimum balance.
    */
-  async createForApi(customerId: string, fields: { assistance_id: string; activeflow_id?: string | null }): Promise<Aicall> {
+  async createForApi(customerId: string, fields: { assistance_type?: 'ai' | 'team'; assistance_id: string; activeflow_id?: string | null }): Promise<Aicall> {
     await this.options.domain.billing?.assertCanStart(customerId);
     const activeflowId = fields.activeflow_id?.toLowerCase() ?? null;
-    const aicall = await createAicall(this.options.domain, customerId, { assistance_type: 'ai', assistance_id: fields.assistance_id, reference_type: '', activeflow_id: activeflowId });
+    const type = fields.assistance_type ?? 'ai';
+    // A team's AIcall starts with its start member (createAicall finds it).
+    const aicall = await createAicall(this.options.domain, customerId, { assistance_type: type, assistance_id: fields.assistance_id, reference_type: '', activeflow_id: activeflowId });
     const flowVariables = () => this.flowVariables(customerId, activeflowId);
     await this.prepare(aicall, flowVariables);
     return getAicall(this.options.domain, customerId, aicall.id);
@@ -191,6 +197,7 @@ export class TextSessions {
   /** The conversation's live AIcall, or a new one (an idle one is ended first). Runs under the conversation's lock. */
   private async conversationAicall(
     customerId: string,
+    assistanceType: 'ai' | 'team',
     aiId: string,
     conversationId: string,
     activeflowId: string,
@@ -212,7 +219,7 @@ export class TextSessions {
       if (existing) await this.expire(existing);
       try {
         const aicall = await createAicall(domain, customerId, {
-          assistance_type: 'ai',
+          assistance_type: assistanceType,
           assistance_id: aiId,
           reference_type: 'conversation',
           reference_id: conversationId,
@@ -233,7 +240,8 @@ export class TextSessions {
   /** A new text AIcall's system prompts, a notice for voice-only tools it names, and `progressing`. */
   private async prepare(aicall: Aicall, flowVariables: () => Promise<Record<string, string>>): Promise<void> {
     const { domain } = this.options;
-    const ai = await getAi(domain, aicall.customer_id, aicall.assistance_id);
+    const team = await currentTeamMember(domain, aicall);
+    const ai = team ? { ...team.ai, parameter: teamParameter(team) } : await getAi(domain, aicall.customer_id, aicall.assistance_id);
     const prompts = await renderSystemPrompts(this.options.chatPrompt ?? defaultChatPrompt, ai.init_prompt, ai.parameter, flowVariables).catch(() =>
       renderSystemPrompts(this.options.chatPrompt ?? defaultChatPrompt, ai.init_prompt, ai.parameter, async () => ({})),
     );
@@ -276,12 +284,19 @@ export class TextSessions {
     return message;
   }
 
-  /** Has pipeline-manager answer the turn; stores and sends the answer if the turn is still current. */
-  private async answer(row: AicallRow, turnId: string): Promise<void> {
+  /**
+   * Has pipeline-manager answer the turn; stores and sends the answer if the turn is still
+   * current. A team's member that hands the conversation over ends its part of the answer
+   * there (its words are sent); the member it named answers the same message next.
+   */
+  private async answer(row: AicallRow, turnId: string, switches = 0): Promise<void> {
     const { domain } = this.options;
     const log = { aicallId: row.id, turnId };
     try {
-      const ai = await getAi(domain, row.customer_id, row.assistance_id);
+      const team = await currentTeamMember(domain, row);
+      const ai = team ? { ...team.ai, parameter: teamParameter(team) } : await getAi(domain, row.customer_id, row.assistance_id);
+      const stored = await storedHistory(domain, row.id);
+      const platformPrompt = stored[0]?.role === 'system' ? stored[0].content : (this.options.chatPrompt ?? defaultChatPrompt);
       const reply = await rpcCall<{ text: string; final_text: string; end_session: string | null; superseded: boolean }>(
         this.options.bus,
         'pipeline-manager',
@@ -292,8 +307,8 @@ export class TextSessions {
           customer_id: row.customer_id,
           turn_id: turnId,
           ai: await pipelineAiSettings(domain, row.customer_id, ai, async () => ({})),
-          messages: await storedHistory(domain, row.id),
-          tools: this.offeredTools(ai),
+          messages: team ? memberHistory(stored, await memberPrompts(team, platformPrompt, () => this.flowVariables(row.customer_id, row.activeflow_id))) : stored,
+          tools: team ? memberTools(team, this.options.tools, voiceOnlyTools) : this.offeredTools(ai),
         },
         { publisher: this.options.serviceName, timeoutMs: this.options.turnTimeoutMs ?? 150_000 },
       );
@@ -309,6 +324,14 @@ export class TextSessions {
         // stop_service: the conversation's next message starts a new AIcall.
         await terminateAicall(domain, row.customer_id, row.id);
         this.logger.info({ ...log, reason: reply.end_session }, 'conversation session ended by the AI');
+        return;
+      }
+      if (team && switches < maxSwitchesPerMessage) {
+        const now = await findAicall(domain.db, row.id);
+        if (now && now.current_member_id !== row.current_member_id && now.text_turn_id === turnId && isLive(now.status as Aicall['status'])) {
+          this.logger.info({ ...log, memberId: now.current_member_id }, 'team member switched; the new member answers');
+          await this.answer(now, turnId, switches + 1);
+        }
       }
     } catch (error) {
       if (!(await this.isCurrent(row.id, turnId).catch(() => false))) {

@@ -1,6 +1,6 @@
 import { appError, isAppError, type Aisummary, type AisummaryCreate, type Bus, type EventEnvelope, type Logger, type Subscription, type Transcribe } from '@avp/shared';
 import { z } from 'zod';
-import { getAi } from '../domain/ais/ai-service.ts';
+import { getNamedAi } from '../domain/ais/ai-service.ts';
 import { createAisummary, findAisummaryOf, findProgressingAisummaryIds, findUnwrittenAisummaryIds } from '../domain/aisummaries/aisummary-service.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { notFound } from '../domain/not-found.ts';
@@ -110,7 +110,8 @@ export class SummaryService {
         throw isAppError(error) && error.httpStatus === 404 ? notFound('flow') : error;
       });
     }
-    if (input.ai_id) await getAi(domain, customerId, input.ai_id);
+    // A flow's inline AI is the flow's own: not one to name here (404 like in /v1.0/ais).
+    if (input.ai_id) await getNamedAi(domain, customerId, input.ai_id);
     const key = { customer_id: customerId, reference_type: input.reference_type, reference_id: input.reference_id, language: input.language };
     const existing = await findAisummaryOf(domain, key);
     if (existing) return existing;

@@ -6,6 +6,7 @@ import { aicallsSuite } from './suite/aicalls-suite.ts';
 import { aisSuite } from './suite/ais-suite.ts';
 import { billingSuite } from './suite/billing-suite.ts';
 import { internalSuite } from './suite/internal-suite.ts';
+import { inlineAisSuite } from './suite/inline-ais-suite.ts';
 import { isolationSuite } from './suite/isolation-suite.ts';
 import { knowledgebaseSearchSuite } from './suite/knowledgebase-search-suite.ts';
 import { knowledgebasesSuite } from './suite/knowledgebases-suite.ts';
@@ -67,6 +68,7 @@ export function describeAiManagerApi(
     websocketResumeSuite(get);
     platformSuite(get);
     internalSuite(get);
+    inlineAisSuite(get);
     billingSuite(get);
     knowledgebasesSuite(get);
     knowledgebaseSearchSuite(get);

@@ -7,7 +7,9 @@ import { callFlowManager } from '../sessions/flow-manager-rpc.ts';
 import { EmailSender, type EmailSettings } from './send-email.ts';
 import { SmsSender, type SmsSettings } from './send-message.ts';
 import { searchKnowledge } from './search-knowledge.ts';
-import { toolCatalog } from './tool-catalog.ts';
+import { toolCatalog, toolDefinitions } from './tool-catalog.ts';
+import { currentTeamMember } from '../sessions/team-sessions.ts';
+import { runTransition, type TransitionResult } from './team-transition.ts';
 
 /** Tools that act on a live phone call: never offered, and refused, in a text conversation. */
 export const voiceOnlyTools: ReadonlySet<string> = new Set(['connect_call', 'stop_media', 'stop_flow']);
@@ -34,6 +36,8 @@ export interface ToolResult {
   /** Set by tools that end the session: the pipeline ends with this reason after its audio has played. */
   end_session?: 'stop_service' | 'stop_flow' | 'connect_call';
   data?: unknown;
+  /** A team's transition in a call: the new member's settings for the pipeline (team-transition.ts). */
+  switch_member?: TransitionResult['switch_member'];
 }
 
 /** The external services some tools use; a tool whose service is not configured is not offered. */
@@ -84,7 +88,19 @@ export class ToolExecutor {
     const aicall = await findAicall(this.domain.db, aicallId, call.customer_id);
     if (!aicall) return failed('The AI conversation does not exist.');
     if (aicall.status !== 'initiating' && aicall.status !== 'progressing') return failed(`The AI conversation is ${aicall.status}.`);
-    const ai = await this.domain.db.selectFrom('ais').select('tool_names').where('id', '=', aicall.assistance_id).executeTakeFirst();
+    // A team's session: the member answering now may hand over (its transitions), and runs its own AI's tools.
+    const member = await currentTeamMember(this.domain, aicall).catch(() => undefined);
+    if (member?.member.transitions.some((transition) => transition.function_name === call.name)) {
+      const offer = (names: string[]) => toolDefinitions(names).filter((tool) => this.isAvailable(tool.name));
+      const context = { domain: this.domain, bus: this.bus, serviceName: this.serviceName, offer };
+      try {
+        return { tool_call_id: call.id, ...(await runTransition(context, aicall, member, call.name)) };
+      } catch (error) {
+        this.logger.error({ err: error, aicallId, tool: call.name }, 'team transition failed');
+        return failed(isAppError(error) ? error.message : 'The conversation could not be handed over.');
+      }
+    }
+    const ai = await this.domain.db.selectFrom('ais').select('tool_names').where('id', '=', aicall.current_ai_id ?? aicall.assistance_id).executeTakeFirst();
     const allowed = ai?.tool_names ?? [];
     if (!toolCatalog[call.name as keyof typeof toolCatalog]) return failed(`There is no tool named ${call.name}.`);
     if (!allowed.includes('all') && !allowed.includes(call.name)) return failed(`The tool ${call.name} is not enabled for this AI.`);
@@ -148,7 +164,7 @@ export class ToolExecutor {
           if (!this.sms) return failed('Text messages (SMS) are not configured on this platform; the message was not sent.');
           return { ...base, ...(await this.sms.send(args, aicallId)) };
         case 'search_knowledge':
-          return { ...base, ...(await searchKnowledge(this.domain, aicall, args)) };
+          return { ...base, ...(await searchKnowledge(this.domain, { customer_id: aicall.customer_id, assistance_id: aicall.current_ai_id ?? aicall.assistance_id }, args)) };
         default:
           return failed(`The tool ${call.name} is not available on this platform yet.`);
       }

@@ -6,6 +6,7 @@ import { checkPlayActions } from '../domain/calls/media-url-guard.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { checkActionReferences } from '../domain/flows/action-references.ts';
 import { checkedActions, getFlow } from '../domain/flows/flow-service.ts';
+import { newInlineAiOwner, saveInlineAis } from '../domain/flows/inline-ais.ts';
 import { outgoingCallCreateSchema, outgoingCallsSchema } from './route-schemas.ts';
 
 /**
@@ -35,6 +36,8 @@ export function outgoingCallRoutes(context: DomainContext, callEvents: CallEvent
           actions = checkedActions(body.actions ?? []);
           await checkPlayActions(context.outbound, actions);
           await checkActionReferences(context, customerId, actions);
+          // Inline AI settings: one hidden AI per action for all the calls of this request (503 when ai-manager cannot take them: nothing is dialled).
+          actions = await saveInlineAis(context, customerId, newInlineAiOwner('calls'), actions);
         }
         const calls = await callEvents.outgoing.create(customerId, {
           source: body.source,

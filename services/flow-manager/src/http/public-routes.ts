@@ -27,6 +27,7 @@ import type { CallEvents } from '../domain/calls/call-events.ts';
 import { checkPlayActions } from '../domain/calls/media-url-guard.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { checkActionReferences } from '../domain/flows/action-references.ts';
+import { newInlineAiOwner, saveInlineAis } from '../domain/flows/inline-ais.ts';
 import { checkedActions, createFlow, deleteFlow, getFlow, listFlows, updateFlow } from '../domain/flows/flow-service.ts';
 import { receiveInboundMessage, inboundMessageSchema } from '../domain/messages/inbound-messages.ts';
 import { notFound } from '../domain/not-found.ts';
@@ -35,6 +36,8 @@ import type { Recordings } from '../domain/recordings/recordings.ts';
 import type { Caller, KeyVerifier } from './key-verifier.ts';
 import { outgoingCallRoutes } from './outgoing-call-routes.ts';
 import { recordingRoutes } from './recording-routes.ts';
+import type { ExternalMediaStreams } from '../media-streams/external-media-streams.ts';
+import { externalMediaRoutes } from '../media-streams/external-media-routes.ts';
 import {
   activeflowCreateSchema,
   flowManagerDocsPath,
@@ -51,6 +54,8 @@ export interface PublicRouteDependencies {
   verifier: KeyVerifier;
   /** The per-key rate limit, charged right after the key check like ai-manager's. */
   limiter: RateLimiter;
+  /** External media streams (`/v1.0/calls/{id}/external-media`); absent in tests that do not need them. */
+  externalMedia?: ExternalMediaStreams;
 }
 
 const callers = new WeakMap<FastifyRequest, Caller>();
@@ -113,6 +118,7 @@ export async function registerPublicRoutes(app: FastifyInstance, dependencies: P
       await api.register(publicRoutes(dependencies));
       await api.register(recordingRoutes(dependencies.recordings, (request) => callerOf(request).customerId));
       await api.register(outgoingCallRoutes(dependencies.context, dependencies.callEvents, (request) => callerOf(request).customerId));
+      if (dependencies.externalMedia) await api.register(externalMediaRoutes(dependencies.externalMedia, (request) => callerOf(request).customerId));
     });
   });
 }
@@ -125,7 +131,8 @@ function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies):
       schema: {
         tags,
         summary: 'Create a flow',
-        description: 'Actions are checked (options by type, ids unique, references inside the flow); a bad one is a 400 naming its position and type.',
+        description:
+          'Actions are checked (options by type, ids unique, references inside the flow); a bad one is a 400 naming its position and type. An ai_talk / ai / ai_task may give the AI\'s settings inline instead of an ai_id (the fields of POST /v1.0/ais but name and detail, same rules): ai-manager keeps them (503 when it cannot; nothing is saved), and the action shows them without the keys, with engine_key_set, fallback_engine_key_set and inline_ai_id (read-only).',
         security,
         body: flowFieldsSchema,
         response: routeResponses(flowSchema),
@@ -144,7 +151,8 @@ function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies):
       schema: {
         tags,
         summary: 'Replace a flow',
-        description: 'Replaces every field; fields left out take their defaults. Running activeflows keep the actions they started with.',
+        description:
+          'Replaces every field; fields left out take their defaults. Running activeflows keep the actions they started with. An inline AI action keeps its settings by PUT /v1.0/ais\'s rules, matched by the action id: an engine_key left out keeps the stored key, "" removes it.',
         security,
         params,
         body: flowFieldsSchema,
@@ -201,7 +209,10 @@ function publicRoutes({ context, runner, callEvents }: PublicRouteDependencies):
         const actions = checkedActions(body.actions ?? []);
         await checkPlayActions(context.outbound, actions);
         await checkActionReferences(context, customerId, actions);
-        return runner.start({ customerId, flowId: null, actions, referenceType: 'api', referenceId: null, variables: body.variables });
+        // Inline AI settings are saved in ai-manager first, owned by the activeflow to be (503 when it cannot: nothing starts).
+        const owner = newInlineAiOwner('activeflow');
+        const saved = await saveInlineAis(context, customerId, owner, actions);
+        return runner.start({ id: owner.id, customerId, flowId: null, actions: saved, referenceType: 'api', referenceId: null, variables: body.variables });
       },
     });
     api.get('/v1.0/activeflows', {

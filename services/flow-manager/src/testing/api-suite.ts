@@ -125,6 +125,7 @@ export function describeFlowManagerApi(name: string, open: () => Promise<SuiteDa
         '/v1.0/calls': ['get', 'post'],
         '/v1.0/calls/{id}': ['get'],
         '/v1.0/calls/{id}/hangup': ['post'],
+        '/v1.0/calls/{id}/external-media': ['delete', 'get', 'post'],
         '/v1.0/conversation_messages': ['post'],
         '/v1.0/recordings': ['get', 'post'],
         '/v1.0/recordings/{id}': ['delete', 'get'],

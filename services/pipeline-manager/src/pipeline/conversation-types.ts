@@ -20,6 +20,18 @@ export interface ToolExecution {
   endSession?: string;
 }
 
+/** A team's session moving to another member (Conversation.switchMember). */
+export interface MemberSwitch {
+  llm: LlmProvider;
+  tts: TtsProvider;
+  voiceId: string;
+  tools: LlmToolDefinition[];
+  /** The member's system prompts, in place of the leading system messages of the history. */
+  systemMessages: string[];
+  fallbackLlm?: LlmProvider;
+  fallbackTts?: TtsProvider;
+}
+
 /** Timestamps (ms on the conversation's clock) of one turn, from the caller's silence to our first audio. */
 export interface TurnLatency {
   turn: number;

@@ -6,7 +6,7 @@ import { createBotTurn, type BotTurn } from './bot-turn.ts';
 import { CallerInput } from './caller-input.ts';
 import { createInterruptionPolicy, type InterruptionPolicy } from './interruption.ts';
 import { ResumableOutput } from './resumable-output.ts';
-import type { ConversationOptions, TurnLatency } from './conversation-types.ts';
+import type { ConversationOptions, MemberSwitch, TurnLatency } from './conversation-types.ts';
 import { PreemptiveAnswer } from './preemptive-answer.ts';
 import { SessionLimits } from './session-limits.ts';
 import { isStallError, type StallError } from './stall-watchdog.ts';
@@ -15,7 +15,7 @@ import { runToolRound } from './tool-round.ts';
 /** Longest wait, as a conversation ends, for STT's last events (its usage) after closing it. */
 const STT_USAGE_WAIT_MS = 1000;
 
-export type { ConversationEvent, ConversationOptions, ConversationVad, ToolExecution, TurnLatency } from './conversation-types.ts';
+export type { ConversationEvent, ConversationOptions, ConversationVad, MemberSwitch, ToolExecution, TurnLatency } from './conversation-types.ts';
 
 /**
  * One live voice conversation: caller audio goes to VAD and STT; a finished caller turn
@@ -170,6 +170,29 @@ export class Conversation {
     })();
     this.turns.add(running);
     void running.finally(() => this.turns.delete(running));
+  }
+
+  /**
+   * A team's session hands the conversation to another member: its LLM, voice, tools and
+   * system prompts apply from the next LLM request on (the turn under way continues with them
+   * after its tool round), and the history of the conversation is kept. The caller's speech
+   * recognition stays the one the session started with.
+   */
+  switchMember(change: MemberSwitch): void {
+    if (this.ended) return;
+    // An answer prepared ahead was written by the member before: it goes, unheard.
+    this.discardPreempted();
+    const options = this.options;
+    options.llm = change.llm;
+    options.tts = change.tts;
+    options.voiceId = change.voiceId;
+    options.tools = change.tools;
+    options.fallbackLlm = change.fallbackLlm;
+    options.fallbackTts = change.fallbackTts;
+    // The member's system prompts replace the leading ones; the conversation after them stays.
+    let leading = 0;
+    while (this.messages[leading]?.role === 'system') leading++;
+    this.messages.splice(0, leading, ...change.systemMessages.map((content) => ({ role: 'system' as const, content })));
   }
 
   /** Text from outside (an injected message): a user message, answered like speech. */

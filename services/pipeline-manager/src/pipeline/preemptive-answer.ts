@@ -33,7 +33,13 @@ export class PreemptiveAnswer {
     private readonly now: () => number,
   ) {
     this.decided = new Promise((resolve) => (this.settle = resolve));
-    this.speech = new BotSpeech({ ...options, transport: this.holdingTransport(options.transport), onEvent: (event) => this.onEvent(event) }, now);
+    // The conversation's options read live, not copied (a team's member switch changes the
+    // engines, voice and tools in the middle of a turn); only the output and events are the answer's own.
+    const held: ConversationOptions = Object.assign(Object.create(options) as ConversationOptions, {
+      transport: this.holdingTransport(options.transport),
+      onEvent: (event: ConversationEvent) => this.onEvent(event),
+    });
+    this.speech = new BotSpeech(held, now);
   }
 
   get isHeld(): boolean {

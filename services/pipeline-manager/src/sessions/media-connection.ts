@@ -1,14 +1,18 @@
 import { rpcCall, type Bus, type Logger } from '@avp/shared';
 import type { MediaTransport } from '../media/media-transport.ts';
 import { createRtpTransport } from '../media/rtp-transport.ts';
+import { connectWebMedia } from '../media/web-media.ts';
 import { connectWebSocketMedia } from '../media/websocket-transport.ts';
 import type { PipelineStart } from './pipeline-start.ts';
 
-/** How the call's audio reaches a pipeline: an RTP external media leg or Asterisk's WebSocket media channel. */
-export type MediaTransportKind = 'rtp' | 'websocket';
+/**
+ * How the audio reaches a pipeline: a call's RTP external media leg or Asterisk's WebSocket
+ * media channel, or (`web`) a browser's microphone relayed by ai-manager (web-media.ts).
+ */
+export type MediaTransportKind = 'rtp' | 'websocket' | 'web';
 
 /** Wire codec per transport when the request names none: G.711 u-law on RTP, 16 kHz linear on WebSocket. */
-const defaultFormat: Record<MediaTransportKind, PipelineStart['format'] & string> = { rtp: 'ulaw', websocket: 'slin16' };
+const defaultFormat: Record<MediaTransportKind, PipelineStart['format'] & string> = { rtp: 'ulaw', websocket: 'slin16', web: 'slin16' };
 
 export interface MediaConnectionOptions {
   bus: Bus;
@@ -44,6 +48,7 @@ interface ExternalMediaReply {
  * was set up.
  */
 export async function connectCallMedia(request: PipelineStart, kind: MediaTransportKind, options: MediaConnectionOptions): Promise<MediaConnection> {
+  if (kind === 'web' || request.call_id === null) return { transport: await connectWebMedia(request), kind: 'web', channelId: undefined };
   const format = request.format ?? defaultFormat[kind];
   const path = `/v1/calls/${request.call_id}/external_media`;
   const call = <T>(method: 'POST' | 'DELETE', uri: string, data: Record<string, unknown>) =>

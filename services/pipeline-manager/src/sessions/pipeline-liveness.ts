@@ -5,7 +5,8 @@ import type { MediaTransportStats } from '../media/media-transport.ts';
 export interface LivenessTarget {
   id: string;
   customerId: string;
-  callId: string;
+  /** null for a web session: no call to ask about; it ends when the browser's socket closes. */
+  callId: string | null;
   /** The AIcall's pipeline epoch the pipeline runs under; another in ai-manager's answer means it was replaced. */
   epoch: number;
   /** Inbound frames that carried audio Asterisk sent (see realInboundFrames). */
@@ -200,6 +201,7 @@ export class PipelineLiveness {
 
   /** Whether flow-manager says the call is up; undefined when it did not answer. */
   private async callIsUp(target: LivenessTarget): Promise<boolean | undefined> {
+    if (target.callId === null) return true;
     try {
       const call = await rpcCall<{ status?: string }>(
         this.options.bus,

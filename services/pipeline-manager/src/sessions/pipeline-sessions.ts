@@ -11,6 +11,7 @@ import { realInboundFrames, type LivenessTarget } from './pipeline-liveness.ts';
 import { checkMediaChoice, sessionLimits, toLlmHistory, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 import { confirmFirstOutput, fallbackProviders, providerFailure, watchFirstOutput } from './provider-start.ts';
 import { ReportOutbox } from './report-outbox.ts';
+import { buildMemberSwitch, memberSwitchSchema } from './member-switch.ts';
 
 export { pipelineStartSchema, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 
@@ -39,7 +40,8 @@ export interface PipelineSessionsOptions {
 export interface PipelineInfo {
   pipeline_id: string;
   aicall_id: string;
-  call_id: string;
+  /** null for a web session (no call). */
+  call_id: string | null;
   instance_id: string;
   started_at: string;
   /** The AIcall's pipeline epoch this pipeline runs under (crash resumption's fencing). */
@@ -150,7 +152,7 @@ export class PipelineSessions {
     if (this.sessions.has(id)) throw appError('RESOURCE_ALREADY_EXISTS', `A pipeline for AIcall ${id} is running.`);
     const { providers } = this.options;
     const kind = request.media_transport ?? this.options.mediaTransport ?? 'rtp';
-    const refusal = checkMediaChoice(kind, request.format);
+    const refusal = checkMediaChoice(kind, request.format, request);
     if (refusal) throw appError('VALIDATION_FAILED', refusal);
     const { transport, channelId } = await connectCallMedia(request, kind, {
       bus: this.options.bus,
@@ -251,7 +253,7 @@ export class PipelineSessions {
 
   private async executeTool(session: Session, call: LlmToolCall): Promise<ToolExecution> {
     await this.reports.drained(session.id); // The tool call message is stored (or given up) before the tool runs.
-    const reply = await rpcCall<{ result?: string; message?: string; run_llm?: boolean; end_session?: string }>(
+    const answer = await rpcCall<{ result?: string; message?: string; run_llm?: boolean; end_session?: string; switch_member?: unknown }>(
       this.options.bus,
       'ai-manager',
       'POST',
@@ -259,6 +261,14 @@ export class PipelineSessions {
       { customer_id: session.request.customer_id, id: call.id, name: call.name, arguments: call.arguments, pipeline_epoch: session.request.pipeline_epoch },
       { publisher: this.serviceName, timeoutMs: 30_000 },
     );
+    // A team's transition: the settings of the member who answers from now on (never shown to the LLM).
+    const { switch_member: switchMember, ...reply } = answer;
+    if (switchMember !== undefined) {
+      const settings = memberSwitchSchema.parse(switchMember);
+      const change = buildMemberSwitch(this.options.providers, settings, (message, error) => this.logger.warn({ aicallId: session.id, err: error }, message));
+      session.conversation.switchMember(change);
+      this.logger.info({ aicallId: session.id, memberId: settings.member_id, engineModel: settings.ai.engine_model, ttsType: settings.ai.tts_type }, 'team member switched');
+    }
     return {
       result: JSON.stringify(reply),
       runLlm: reply.run_llm ?? true,
@@ -322,6 +332,7 @@ export class PipelineSessions {
    */
   private async stopMedia(request: PipelineStart, channelId: string | undefined): Promise<void> {
     const callId = request.call_id;
+    if (callId === null) return; // A web session has no call and no leg.
     const body = { customer_id: request.customer_id, ...(channelId ? { channel_id: channelId } : {}) };
     await rpcCall(this.options.bus, 'flow-manager', 'DELETE', `/v1/calls/${callId}/external_media`, body, { publisher: this.serviceName }).catch(
       (error: unknown) => this.logger.warn({ err: error, callId }, 'could not remove the external media leg'),

@@ -20,8 +20,8 @@ export const pipelineStartSchema = z.object({
   aicall_id: z.uuid(),
   customer_id: z.uuid(),
   activeflow_id: z.uuid().nullable().default(null),
-  /** flow-manager's call whose audio the pipeline takes over. */
-  call_id: z.uuid(),
+  /** flow-manager's call whose audio the pipeline takes over; null for a web session (`media_transport: web`). */
+  call_id: z.uuid().nullable(),
   ai: z.object({
     engine_model: z.string(),
     engine_key: z.string().optional(),
@@ -52,7 +52,12 @@ export const pipelineStartSchema = z.object({
    * How the call's audio reaches the pipeline; null = the deployment's default
    * (pipeline-manager's MEDIA_TRANSPORT). An AI's `media_transport` overrides it.
    */
-  media_transport: z.enum(['rtp', 'websocket']).nullable().default(null),
+  media_transport: z.enum(['rtp', 'websocket', 'web']).nullable().default(null),
+  /**
+   * `web`: the browser's microphone, relayed by ai-manager. The pipeline connects to this
+   * WebSocket, which speaks Asterisk's WebSocket media protocol in slin16 (web-media.ts).
+   */
+  media_url: z.url({ protocol: /^wss?$/ }).optional(),
   /** Codec between Asterisk and the pipeline; default ulaw over RTP, slin16 over WebSocket (slin16 works over WebSocket only). */
   format: z.enum(['ulaw', 'alaw', 'slin16']).optional(),
   greeting: z.boolean().default(true),
@@ -117,7 +122,10 @@ export function sessionLimits(request: PipelineStart, now = Date.now()): Session
 }
 
 /** Refuses what Asterisk cannot carry: slin16 over RTP is dropped by Asterisk on receipt. */
-export function checkMediaChoice(transport: 'rtp' | 'websocket', format: PipelineStart['format']): string | undefined {
+export function checkMediaChoice(transport: 'rtp' | 'websocket' | 'web', format: PipelineStart['format'], request?: Pick<PipelineStart, 'call_id' | 'media_url'>): string | undefined {
+  if (request && transport === 'web' && !request.media_url) return 'media_url: required with the web media transport';
+  if (request && transport !== 'web' && request.call_id === null) return 'call_id: required with the rtp and websocket media transports';
+  if (transport === 'web' && format !== undefined && format !== 'slin16') return 'format: the web media transport carries slin16 only';
   return transport === 'rtp' && format === 'slin16' ? 'format slin16 works over the websocket media transport only; use ulaw or alaw over rtp' : undefined;
 }
 

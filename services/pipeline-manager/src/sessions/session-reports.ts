@@ -21,6 +21,7 @@ export function latencyOf(turn: TurnLatency | undefined): Record<string, number>
     stt_final_ms: between(turn.userStoppedAt, turn.sttFinalAt),
     llm_first_token_ms: between(turn.llmRequestAt, turn.llmFirstTokenAt),
     tts_first_byte_ms: between(turn.llmFirstTokenAt, turn.ttsFirstByteAt),
+    end_of_turn_ms: between(turn.userStoppedAt, turn.turnEndAt),
   }).filter((entry): entry is [string, number] => entry[1] !== undefined);
   return Object.fromEntries(entries);
 }

@@ -38,6 +38,9 @@ export interface NewAicall {
   activeflow_id: string | null;
   reference_type: string;
   reference_id: string | null;
+  /** A team's session: the starting member and its AI. */
+  current_member_id?: string;
+  current_ai_id?: string;
 }
 
 export async function insertAicall(db: AiManagerDb, fields: NewAicall): Promise<AicallRow> {

@@ -4,6 +4,7 @@ import {
   newId,
   type Aicall,
   type AicallCreate,
+  type AicallReferenceType,
   type AicallStatus,
   type ListQuery,
   type ListResponse,
@@ -11,6 +12,8 @@ import {
 import { withEvents, type EmitEvent } from '../../events/event-publisher.ts';
 import type { AiManagerDb } from '../../db/tables.ts';
 import { findAi } from '../ais/ai-repository.ts';
+import { findTeam } from '../teams/team-repository.ts';
+import { teamNotFound } from '../teams/team-service.ts';
 import type { DomainContext } from '../context.ts';
 import { notFound } from '../not-found.ts';
 import { assertTransition } from './aicall-status.ts';
@@ -46,6 +49,7 @@ export function toAicall(row: AicallRow): Aicall {
     duration: row.duration,
     stt_language: row.stt_language,
     parameter: row.parameter,
+    current_member_id: row.current_member_id,
     activeflow_id: row.activeflow_id,
     reference_type: row.reference_type as Aicall['reference_type'],
     reference_id: row.reference_id,
@@ -62,18 +66,27 @@ export function toAicall(row: AicallRow): Aicall {
  * for calls) and publishes `aicall_status_initiating`. Starting the pipeline comes with the
  * session issue. A second live session for the same call or conversation is a 409.
  * `limits.duration`: the session's time limit in seconds (`ai_talk.duration`; voice sessions only).
+ * `limits.team`: a team's session (`assistance_id` is the team's): the snapshot is of the
+ * starting member's AI, with the team's parameter over the AI's.
  */
-export async function createAicall(context: DomainContext, customerId: string, fields: AicallCreate, limits: { duration?: number } = {}): Promise<Aicall> {
+export async function createAicall(
+  context: DomainContext,
+  customerId: string,
+  fields: Omit<AicallCreate, 'reference_type'> & { reference_type: AicallReferenceType },
+  limits: { duration?: number; team?: { memberId: string; aiId: string; parameter: Record<string, unknown> } } = {},
+): Promise<Aicall> {
   try {
     return await withEvents(context.db, context.events, async (trx, emit) => {
-      const ai = await findAi(trx, customerId, fields.assistance_id);
+      const team = limits.team ?? (fields.assistance_type === 'team' ? await startMemberOf(trx, customerId, fields.assistance_id) : undefined);
+      const ai = await findAi(trx, customerId, team?.aiId ?? fields.assistance_id);
       if (!ai) throw notFound('AI');
-      const voice = fields.reference_type === 'call';
+      const voice = fields.reference_type === 'call' || fields.reference_type === 'web_session';
       const row = await insertAicall(trx, {
         id: newId(),
         customer_id: customerId,
         assistance_type: fields.assistance_type,
-        assistance_id: ai.id,
+        assistance_id: team ? fields.assistance_id.toLowerCase() : ai.id,
+        ...(team ? { current_member_id: team.memberId, current_ai_id: ai.id } : {}),
         ai_engine_model: ai.engine_model,
         ai_tts_type: voice ? ai.tts_type : '',
         ai_tts_voice_id: voice ? ai.tts_voice_id : '',
@@ -88,7 +101,7 @@ export async function createAicall(context: DomainContext, customerId: string, f
         ai_no_input_max: ai.no_input_max,
         duration: voice ? (limits.duration ?? 0) : 0,
         stt_language: ai.stt_language,
-        parameter: ai.parameter,
+        parameter: team ? { ...ai.parameter, ...team.parameter } : ai.parameter,
         activeflow_id: fields.activeflow_id ?? null,
         reference_type: fields.reference_type,
         reference_id: fields.reference_id ?? null,
@@ -103,6 +116,14 @@ export async function createAicall(context: DomainContext, customerId: string, f
     }
     throw error;
   }
+}
+
+/** A team's start member, as createAicall takes it (a team that is not the customer's is a 404). */
+async function startMemberOf(db: AiManagerDb, customerId: string, teamId: string): Promise<{ memberId: string; aiId: string; parameter: Record<string, unknown> }> {
+  const team = await findTeam(db, customerId, teamId.toLowerCase());
+  const member = team?.members.find((entry) => entry.id === team.start_member_id);
+  if (!team || !member) throw teamNotFound();
+  return { memberId: member.id, aiId: member.ai_id, parameter: team.parameter };
 }
 
 export async function getAicall(context: DomainContext, customerId: string, id: string): Promise<Aicall> {

@@ -93,7 +93,8 @@ async function storeAimessage(context: DomainContext, aicallId: string, message:
       customer_id: aicall.customer_id,
       aicall_id: aicall.id,
       activeflow_id: aicall.activeflow_id,
-      active_ai_id: aicall.assistance_id,
+      // A team's session: the AI of the member answering now.
+      active_ai_id: aicall.current_ai_id ?? aicall.assistance_id,
       role: message.role,
       content: message.content,
       direction: message.direction,

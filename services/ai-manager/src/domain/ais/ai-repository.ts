@@ -41,10 +41,18 @@ function toColumns(fields: AiRowFields) {
   };
 }
 
-export async function insertAi(db: AiManagerDb, id: string, customerId: string, fields: AiRowFields): Promise<AiRow> {
+/** What owns an inline AI (see inline-ai-repository.ts); absent for an AI of `/v1.0/ais`. */
+export interface InlineOwner {
+  type: string;
+  id: string;
+  actionId: string;
+}
+
+export async function insertAi(db: AiManagerDb, id: string, customerId: string, fields: AiRowFields, inline?: InlineOwner): Promise<AiRow> {
+  const owner = inline ? { inline_owner_type: inline.type, inline_owner_id: inline.id, inline_action_id: inline.actionId } : {};
   return db
     .insertInto('ais')
-    .values({ id, customer_id: customerId, ...toColumns(fields), ...creationTimestamps() })
+    .values({ id, customer_id: customerId, ...toColumns(fields), ...owner, ...creationTimestamps() })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -81,6 +89,7 @@ export async function replaceAi(db: AiManagerDb, customerId: string, id: string,
     .executeTakeFirst();
 }
 
+/** Deletes an AI of `/v1.0/ais` (an inline AI goes with its owner, never through this). */
 export async function deleteAi(db: AiManagerDb, customerId: string, id: string): Promise<AiRow | undefined> {
   return db
     .updateTable('ais')
@@ -88,11 +97,13 @@ export async function deleteAi(db: AiManagerDb, customerId: string, id: string):
     .where('id', '=', id)
     .where('customer_id', '=', customerId)
     .where('tm_delete', 'is', null)
+    .where('inline_owner_id', 'is', null)
     .returningAll()
     .executeTakeFirst();
 }
 
+/** The customer's AIs of `/v1.0/ais`; inline AIs (the settings of flow actions) are not listed. */
 export async function listAis(db: AiManagerDb, customerId: string, page: ListQuery) {
-  const query = db.selectFrom('ais').selectAll().where('customer_id', '=', customerId).where('tm_delete', 'is', null);
+  const query = db.selectFrom('ais').selectAll().where('customer_id', '=', customerId).where('tm_delete', 'is', null).where('inline_owner_id', 'is', null);
   return listPage(query, page);
 }

@@ -76,30 +76,67 @@ function sealEngineKey(context: DomainContext, aiId: string, engineKey: string):
   return engineKey === '' ? null : context.secrets.encrypt(engineKey, aiId);
 }
 
+/** The stored fields of a new AI `id`: defaults for what the body leaves out, the keys sealed. */
+export async function newAiRowFields(context: DomainContext, trx: AiManagerDb, customerId: string, id: string, fields: AiFields): Promise<AiRowFields> {
+  return {
+    ...commonFields(fields),
+    engine_key_encrypted: sealEngineKey(context, id, fields.engine_key ?? ''),
+    vad_config: fields.vad_config ?? {},
+    smart_turn_enabled: fields.smart_turn_enabled ?? false,
+    turn_config: fields.turn_config ?? {},
+    media_transport: fields.media_transport ?? '',
+    knowledgebase_ids: await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids ?? []),
+    ...fallbackColumns(context, id, fields),
+    no_input_timeout: fields.no_input_timeout ?? 0,
+    no_input_max: fields.no_input_max ?? defaultNoInputMax,
+  };
+}
+
+/** The stored fields replacing the AI `current` by `PUT`'s rules (see updateAi). */
+export async function replacedAiRowFields(context: DomainContext, trx: AiManagerDb, customerId: string, current: AiRow, fields: AiFields): Promise<AiRowFields> {
+  const id = current.id;
+  return {
+    ...commonFields(fields),
+    engine_key_encrypted: fields.engine_key === undefined ? current.engine_key_encrypted : sealEngineKey(context, id, fields.engine_key),
+    vad_config: fields.vad_config ?? current.vad_config,
+    smart_turn_enabled: fields.smart_turn_enabled ?? current.smart_turn_enabled,
+    turn_config: fields.turn_config ?? current.turn_config,
+    media_transport: fields.media_transport ?? current.media_transport,
+    knowledgebase_ids:
+      fields.knowledgebase_ids === undefined ? current.knowledgebase_ids : await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids),
+    ...fallbackColumns(context, id, fields, current),
+    no_input_timeout: fields.no_input_timeout ?? current.no_input_timeout,
+    no_input_max: fields.no_input_max ?? current.no_input_max,
+  };
+}
+
 export async function createAi(context: DomainContext, customerId: string, fields: AiFields): Promise<Ai> {
   const id = newId();
   return withEvents(context.db, context.events, async (trx, emit) => {
-    const row = await insertAi(trx, id, customerId, {
-      ...commonFields(fields),
-      engine_key_encrypted: sealEngineKey(context, id, fields.engine_key ?? ''),
-      vad_config: fields.vad_config ?? {},
-      smart_turn_enabled: fields.smart_turn_enabled ?? false,
-      turn_config: fields.turn_config ?? {},
-      media_transport: fields.media_transport ?? '',
-      knowledgebase_ids: await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids ?? []),
-      ...fallbackColumns(context, id, fields),
-      no_input_timeout: fields.no_input_timeout ?? 0,
-      no_input_max: fields.no_input_max ?? defaultNoInputMax,
-    });
+    const row = await insertAi(trx, id, customerId, await newAiRowFields(context, trx, customerId, id, fields));
     const ai = toAi(row);
     await emit('ai_created', customerId, ai);
     return ai;
   });
 }
 
+/**
+ * An AI of the customer's, inline ones included: what a session runs (an inline AI is the
+ * settings of a flow's action, run exactly like a named AI).
+ */
 export async function getAi(context: DomainContext, customerId: string, id: string): Promise<Ai> {
   const row = await findAi(context.db, customerId, id);
   if (!row) throw notFound('AI');
+  return toAi(row);
+}
+
+/**
+ * An AI of `/v1.0/ais`: an inline AI is "not there" (404 like a missing one), so it can be
+ * neither read through `/v1.0/ais` nor named by `ai_id` in another action.
+ */
+export async function getNamedAi(context: DomainContext, customerId: string, id: string): Promise<Ai> {
+  const row = await findAi(context.db, customerId, id);
+  if (!row || row.inline_owner_id !== null) throw notFound('AI');
   return toAi(row);
 }
 
@@ -118,21 +155,9 @@ export async function listAiPage(context: DomainContext, customerId: string, pag
 export async function updateAi(context: DomainContext, customerId: string, id: string, fields: AiFields): Promise<Ai> {
   return withEvents(context.db, context.events, async (trx, emit) => {
     const current = await findAiForUpdate(trx, customerId, id);
-    if (!current) throw notFound('AI');
-    const row = await replaceAi(trx, customerId, id, {
-      ...commonFields(fields),
-      engine_key_encrypted:
-        fields.engine_key === undefined ? current.engine_key_encrypted : sealEngineKey(context, id, fields.engine_key),
-      vad_config: fields.vad_config ?? current.vad_config,
-      smart_turn_enabled: fields.smart_turn_enabled ?? current.smart_turn_enabled,
-      turn_config: fields.turn_config ?? current.turn_config,
-      media_transport: fields.media_transport ?? current.media_transport,
-      knowledgebase_ids:
-        fields.knowledgebase_ids === undefined ? current.knowledgebase_ids : await checkedKnowledgebaseIds(trx, customerId, fields.knowledgebase_ids),
-      ...fallbackColumns(context, id, fields, current),
-      no_input_timeout: fields.no_input_timeout ?? current.no_input_timeout,
-      no_input_max: fields.no_input_max ?? current.no_input_max,
-    });
+    // An inline AI changes with its flow's action only.
+    if (!current || current.inline_owner_id !== null) throw notFound('AI');
+    const row = await replaceAi(trx, customerId, id, await replacedAiRowFields(context, trx, customerId, current, fields));
     if (!row) throw notFound('AI');
     const ai = toAi(row);
     await emit('ai_updated', customerId, ai);

@@ -13,6 +13,16 @@ describe('billing rates', () => {
     expect(rateFor(defaultBillingRates, 'local', 'tts_per_1k_characters')).toBe(0);
   });
 
+  it('prices external media stream minutes at their own rate, 0 unless configured', () => {
+    expect(priceUsage(defaultBillingRates, { kind: 'external_media', provider: 'external_media.twilio', audio_seconds: 90 })).toBe(0);
+    const rates = mergeBillingRates({ default: { external_media_per_minute: 0.004 }, 'external_media.asterisk': { external_media_per_minute: 0.002 } });
+    // 90 s at 0.004 per minute = 0.006 units; the asterisk format's own rate is half that.
+    expect(priceUsage(rates, { kind: 'external_media', provider: 'external_media.twilio', audio_seconds: 90 })).toBe(6000);
+    expect(priceUsage(rates, { kind: 'external_media', provider: 'external_media.asterisk', audio_seconds: 90 })).toBe(3000);
+    // Not the STT rate, whatever the provider's other rates.
+    expect(priceUsage(mergeBillingRates({ default: { stt_per_minute: 5 } }), { kind: 'external_media', provider: 'external_media.twilio', audio_seconds: 60 })).toBe(0);
+  });
+
   it('prices every quantity in whole micro-units, rounded up', () => {
     // 1000 in at 1/M + 500 out at 4/M = 1000 + 2000 micro.
     expect(priceUsage(defaultBillingRates, { provider: 'x.y', input_tokens: 1000, output_tokens: 500 })).toBe(3000);
@@ -54,6 +64,8 @@ describe('billing rates', () => {
     expect(billing!.rates!.openai).toMatchObject({ llm_input_per_1m_tokens: 2.5, llm_output_per_1m_tokens: 12 });
     const defaults = aiManagerOptionsFromSettings(aiManagerSettingsSchema.parse({})).billing;
     expect(defaults).toMatchObject({ initialBalance: 10_000_000, minimumBalance: 10_000, cutoffBalance: 0, rates: defaultBillingRates });
+    const streams = aiManagerOptionsFromSettings(aiManagerSettingsSchema.parse({ BILLING_RATES: '{"default": {"external_media_per_minute": 0.004}}' })).billing!.rates!;
+    expect(priceUsage(streams, { kind: 'external_media', provider: 'external_media.twilio', audio_seconds: 60 })).toBe(4000);
     for (const bad of ['{nope', '[]', '{"openai": {"llm_input_per_1m_tokens": -1}}', '{"openai": {"per_call": 1}}']) {
       expect(aiManagerSettingsSchema.safeParse({ BILLING_RATES: bad }).success, bad).toBe(false);
     }

@@ -9,7 +9,11 @@ import { z } from 'zod';
  */
 export const billingRateFields = ['llm_input_per_1m_tokens', 'llm_output_per_1m_tokens', 'tts_per_1k_characters', 'stt_per_minute'] as const;
 export type BillingRateField = (typeof billingRateFields)[number];
-export type BillingRate = Record<BillingRateField, number>;
+/**
+ * `external_media_per_minute`: per minute of an external media stream (flow-manager's calls
+ * relayed to a customer's own engine, provider `external_media.<format>`); 0 unless configured.
+ */
+export type BillingRate = Record<BillingRateField, number> & { external_media_per_minute?: number };
 
 /** Rates by provider name; `default` prices whatever no other entry names. */
 export type BillingRates = Record<string, Partial<BillingRate>> & { default: BillingRate };
@@ -24,6 +28,7 @@ export const billingRateOverridesSchema = z.record(
     llm_output_per_1m_tokens: price.optional(),
     tts_per_1k_characters: price.optional(),
     stt_per_minute: price.optional(),
+    external_media_per_minute: price.optional(),
   }),
 );
 export type BillingRateOverrides = z.infer<typeof billingRateOverridesSchema>;
@@ -64,8 +69,10 @@ export function rateFor(rates: BillingRates, provider: string, field: BillingRat
  * What a usage event costs, in whole micro-units (rounded up, so no use is free unless its
  * rate is 0). Every quantity the event carries is priced, whatever its kind.
  */
-export function priceUsage(rates: BillingRates, usage: Pick<BillingUsage, 'provider' | 'input_tokens' | 'output_tokens' | 'characters' | 'audio_seconds'>): number {
+export function priceUsage(rates: BillingRates, usage: Pick<BillingUsage, 'provider' | 'input_tokens' | 'output_tokens' | 'characters' | 'audio_seconds'> & { kind?: BillingUsage['kind'] }): number {
   const perUnit = microUnitsPerUnit;
+  // A stream's minutes have a rate of their own (0 unless configured), not the STT rate.
+  if (usage.kind === 'external_media') return Math.ceil(Math.round((usage.audio_seconds ?? 0) * externalMediaRateFor(rates, usage.provider) * (perUnit / 60) * 1000) / 1000);
   const micro =
     (usage.input_tokens ?? 0) * rateFor(rates, usage.provider, 'llm_input_per_1m_tokens') * (perUnit / 1_000_000) +
     (usage.output_tokens ?? 0) * rateFor(rates, usage.provider, 'llm_output_per_1m_tokens') * (perUnit / 1_000_000) +
@@ -73,6 +80,12 @@ export function priceUsage(rates: BillingRates, usage: Pick<BillingUsage, 'provi
     (usage.audio_seconds ?? 0) * rateFor(rates, usage.provider, 'stt_per_minute') * (perUnit / 60);
   // Snap float noise (0.1 * 3) to a thousandth of a micro-unit before rounding up.
   return Math.ceil(Math.round(micro * 1000) / 1000);
+}
+
+/** The per-minute rate of an external media stream: the provider, its family, `default`, else 0. */
+export function externalMediaRateFor(rates: BillingRates, provider: string): number {
+  const family = provider.split('.')[0] ?? provider;
+  return rates[provider]?.external_media_per_minute ?? rates[family]?.external_media_per_minute ?? rates.default.external_media_per_minute ?? 0;
 }
 
 /** Units (as configured, e.g. `10` or `0.01`) to micro-units. */

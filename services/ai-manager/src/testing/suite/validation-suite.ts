@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { aiBody, call, createTestCustomer } from '../harness.ts';
 import type { GetContext } from './context.ts';
 
-/** Each rule: a body change and the field the 400 must name. */
-const invalidAis: [string, Record<string, unknown>, string][] = [
+/** Each rule: a body change and the field the 400 must name (shared with the inline AI suite: inline settings follow the same rules). */
+export const invalidAis: [string, Record<string, unknown>, string][] = [
   ['an engine_model without a provider prefix', { engine_model: 'gpt-4o' }, 'engine_model'],
   ['an engine_model with an unknown provider', { engine_model: 'dialogflow.x' }, 'engine_model'],
   ['an engine_model with nothing after the dot', { engine_model: 'openai.' }, 'engine_model'],

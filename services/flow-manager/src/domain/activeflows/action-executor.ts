@@ -21,6 +21,14 @@ export interface CallRecorder {
   stopCall(customerId: string, callId: string): Promise<void>;
 }
 
+/** External media streams, for `external_media_start` / `external_media_stop` (src/media-streams). */
+export interface FlowExternalMedia {
+  /** Starts a stream on the flow's call; `done` resolves when it has ended. A stream that could not start resolves ended. */
+  startForFlow(customerId: string, callId: string, activeflowId: string, option: Record<string, unknown>): Promise<{ id: string; url: string; done: Promise<void> }>;
+  /** Ends the call's stream, if one runs. */
+  stopCall(customerId: string, callId: string): Promise<void>;
+}
+
 /** What running one action leads to. */
 export type Outcome =
   | { kind: 'next' }
@@ -52,6 +60,7 @@ export class ActionExecutor {
     private readonly calls: CallControl,
     private readonly services: ServiceStarter,
     private readonly recordings?: CallRecorder,
+    private readonly externalMedia?: FlowExternalMedia,
   ) {}
 
   /** Whether the activeflow is running its own `hangup` action right now. */
@@ -137,12 +146,27 @@ export class ActionExecutor {
       case 'recording_stop':
         await this.recorder().stopCall(working.row.customer_id, call!.id);
         return { kind: 'next' };
+      case 'external_media_start': {
+        const option = action.option as { direction?: string; wait?: boolean };
+        const started = await this.mediaStreams().startForFlow(working.row.customer_id, call!.id, working.row.id, action.option);
+        working.variables = setVariables(working.variables, {
+          'voipbin.external_media.id': started.id,
+          ...(option.direction === 'dial_in' ? { 'voipbin.external_media.url': started.url } : {}),
+        });
+        // With `wait` the flow stays here while the stream runs; a hard stop ends the stream.
+        if (option.wait !== false) await untilDoneOrAborted(started.done, signal, () => this.mediaStreams().stopCall(working.row.customer_id, call!.id));
+        return { kind: 'next' };
+      }
+      case 'external_media_stop':
+        await this.mediaStreams().stopCall(working.row.customer_id, call!.id);
+        return { kind: 'next' };
     }
   }
 
   private async startService(working: Working, kind: ServiceKind, action: Action): Promise<Outcome> {
     const { row } = working;
-    const option = action.option as { ai_id?: string; assistance_type?: string; assistance_id?: string; duration?: number };
+    // An action with inline AI settings runs the hidden AI they were saved as (`inline_ai_id`, flows/inline-ais.ts).
+    const option = action.option as { ai_id?: string; assistance_type?: string; assistance_id?: string; inline_ai_id?: string; duration?: number };
     const body: Record<string, unknown> = {
       customer_id: row.customer_id,
       activeflow_id: row.id,
@@ -152,7 +176,7 @@ export class ActionExecutor {
     // A summary's reference is its option's (ai-manager takes the flow's own call when it names none).
     if (kind === 'summary') Object.assign(body, { reference_type: undefined, reference_id: undefined }, action.option);
     // `duration`: the AI session's time limit in seconds (ai-manager enforces it; 0 or absent = none).
-    else Object.assign(body, { assistance_type: option.assistance_type ?? 'ai', assistance_id: option.assistance_id ?? option.ai_id, ...(option.duration ? { duration: option.duration } : {}) });
+    else Object.assign(body, { assistance_type: option.assistance_type ?? 'ai', assistance_id: option.assistance_id ?? option.ai_id ?? option.inline_ai_id, ...(option.duration ? { duration: option.duration } : {}) });
     const service = await this.services.start(kind, body);
     // A summary that could not be asked for is logged by ai-manager; the flow goes on without it.
     if (kind === 'summary' && service.id === '') return { kind: 'next' };
@@ -161,6 +185,11 @@ export class ActionExecutor {
     const idVariable = kind === 'summary' ? 'voipbin.ai_summary.id' : 'voipbin.aicall.id';
     working.variables = setVariables(working.variables, { [idVariable]: service.id });
     return { kind: 'push', stackId: service.id, actions };
+  }
+
+  private mediaStreams(): FlowExternalMedia {
+    if (!this.externalMedia) throw appError('SERVICE_UNAVAILABLE', 'External media streams are not available here.');
+    return this.externalMedia;
   }
 
   private recorder(): CallRecorder {
@@ -184,4 +213,19 @@ export function checkedPushActions(inputs: unknown[]): Action[] {
   if (result.actions) return result.actions;
   const message = result.problems.map((problem) => `[${problem.index}] (${problem.type}): ${problem.message}`).join('; ');
   throw appError('VALIDATION_FAILED', `The pushed actions are not valid: ${message}`);
+}
+
+/** Waits for `done`; when `signal` aborts first, runs `stop` and waits for `done` after all. */
+async function untilDoneOrAborted(done: Promise<void>, signal: AbortSignal, stop: () => Promise<void>): Promise<void> {
+  if (signal.aborted) {
+    await stop();
+    return;
+  }
+  const onAbort = () => void stop();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await done;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }

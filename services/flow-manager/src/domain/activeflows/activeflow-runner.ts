@@ -14,7 +14,7 @@ import {
   type ActiveflowRow,
   type NewActiveflow,
 } from './activeflow-store.ts';
-import { ActionExecutor, checkedPushActions, type CallRecorder, type Outcome, type ServiceStarter, type Working } from './action-executor.ts';
+import { ActionExecutor, checkedPushActions, type CallRecorder, type FlowExternalMedia, type Outcome, type ServiceStarter, type Working } from './action-executor.ts';
 import { advance, currentAction, insertAfterCurrent, insertBeforeCurrent, jump, popService, push } from './stack-machine.ts';
 
 export type { ServiceKind, ServiceStarter } from './action-executor.ts';
@@ -24,6 +24,8 @@ export interface ActiveflowRunnerOptions {
   maxExecuteCount?: number;
   /** What `recording_start` / `recording_stop` use; without it they fail with SERVICE_UNAVAILABLE. */
   recordings?: CallRecorder;
+  /** What `external_media_start` / `external_media_stop` use; without it they fail with SERVICE_UNAVAILABLE. */
+  externalMedia?: FlowExternalMedia;
 }
 
 /**
@@ -49,7 +51,7 @@ export class ActiveflowRunner {
     services: ServiceStarter,
     options: ActiveflowRunnerOptions = {},
   ) {
-    this.executor = new ActionExecutor(context, calls, services, options.recordings);
+    this.executor = new ActionExecutor(context, calls, services, options.recordings, options.externalMedia);
     this.maxExecuteCount = options.maxExecuteCount ?? 1000;
   }
 

@@ -21,6 +21,14 @@ function fetchedUrl(url: string): string | undefined {
 export async function checkPlayActions(policy: OutboundPolicy, actions: readonly Action[]): Promise<void> {
   const problems: string[] = [];
   for (const [index, action] of actions.entries()) {
+    // An external media stream's engine URL follows the same rule (the platform dials it).
+    if (action.type === 'external_media_start') {
+      const url = (action.option as { url?: string }).url;
+      if (url === undefined || url.includes('${')) continue;
+      const refusal = await refusalOf(policy, url.trim().replace(/^ws(s?):/i, 'http$1:'));
+      if (refusal) problems.push(`actions[${index}] (external_media_start): option.url: ${refusal}`);
+      continue;
+    }
     if (action.type !== 'play') continue;
     const urls = (action.option as { stream_urls: string[] }).stream_urls;
     for (const [position, url] of urls.entries()) {

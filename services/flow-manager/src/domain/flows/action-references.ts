@@ -1,18 +1,19 @@
 import { appError, isAppError, rpcCall, type Action, type Bus } from '@avp/shared';
 import type { DomainContext } from '../context.ts';
 
-/** Whether an AI exists and is the customer's (ai-manager's directory). */
-export type AiLookup = (customerId: string, aiId: string) => Promise<boolean>;
+/** Whether an AI (or, with `kind: 'team'`, a team of AIs) exists and is the customer's (ai-manager's directory). */
+export type AiLookup = (customerId: string, aiId: string, kind?: 'ai' | 'team') => Promise<boolean>;
 
 /**
- * The AI lookup over the bus: ai-manager's `GET /v1/ais/{id}?customer_id=` answers 404 for an AI
- * that is missing or another customer's. ai-manager unreachable is a 503: a flow is not saved
- * unchecked.
+ * The AI lookup over the bus: ai-manager's `GET /v1/ais/{id}?customer_id=` (a team's:
+ * `GET /v1/teams/{id}?customer_id=`) answers 404 for one that is missing or another customer's.
+ * ai-manager unreachable is a 503: a flow is not saved unchecked.
  */
 export function rpcAiLookup(bus: Bus, publisher: string): AiLookup {
-  return async (customerId, aiId) => {
+  return async (customerId, aiId, kind = 'ai') => {
     try {
-      await rpcCall(bus, 'ai-manager', 'GET', `/v1/ais/${encodeURIComponent(aiId)}?customer_id=${encodeURIComponent(customerId)}`, undefined, { publisher, timeoutMs: 5000 });
+      const uri = `/v1/${kind === 'team' ? 'teams' : 'ais'}/${encodeURIComponent(aiId)}?customer_id=${encodeURIComponent(customerId)}`;
+      await rpcCall(bus, 'ai-manager', 'GET', uri, undefined, { publisher, timeoutMs: 5000 });
       return true;
     } catch (error) {
       if (isAppError(error) && error.httpStatus === 404 && error.reason === 'RESOURCE_NOT_FOUND') return false;
@@ -21,14 +22,21 @@ export function rpcAiLookup(bus: Bus, publisher: string): AiLookup {
   };
 }
 
+/** `assistance_type: team`: the team (ai-manager's `GET /v1/teams/{id}`) must be the customer's; the problem, if any. */
+async function missingTeam(context: DomainContext, customerId: string, option: Record<string, unknown>): Promise<string | undefined> {
+  const teamId = String(option.assistance_id ?? '');
+  if (teamId && context.aiLookup && !(await context.aiLookup(customerId, teamId, 'team'))) return `assistance_id: no team ${teamId} of yours`;
+  return undefined;
+}
+
 /** The actions that start an AI (`ai` is the overview's name of ai_talk). */
 const aiActionTypes = new Set(['ai_talk', 'ai', 'ai_task']);
 
 /**
  * What the actions name must exist and be the customer's, so that a flow that is saved also
- * runs: the AI of `ai_talk` / `ai` / `ai_task`, the on-end flow of `ai_summary`. A team cannot
- * run here yet, and a conference cannot be summarised (there are none): both are refused. Every
- * problem is named by position and type in one 400, like the schema's.
+ * runs: the AI or team of `ai_talk` / `ai` / `ai_task`, the on-end flow of `ai_summary`. A
+ * conference cannot be summarised (there are none): it is refused. Every problem is named by
+ * position and type in one 400, like the schema's.
  */
 export async function checkActionReferences(context: DomainContext, customerId: string, actions: readonly Action[]): Promise<void> {
   const problems: { index: number; type: string; message: string }[] = [];
@@ -36,7 +44,8 @@ export async function checkActionReferences(context: DomainContext, customerId: 
     const option = action.option as Record<string, unknown>;
     if (aiActionTypes.has(action.type)) {
       if (option.assistance_type === 'team') {
-        problems.push({ index, type: action.type, message: 'assistance_type: teams are not available on this platform yet; name an AI (assistance_type "ai")' });
+        const teamProblem = await missingTeam(context, customerId, option);
+        if (teamProblem) problems.push({ index, type: action.type, message: teamProblem });
         continue;
       }
       const aiId = String(option.assistance_id ?? option.ai_id ?? '');

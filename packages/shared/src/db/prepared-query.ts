@@ -1,4 +1,5 @@
 import { createQueryId, type CompiledQuery, type Compilable, type Kysely } from 'kysely';
+import { directQueryOf } from './create-database.ts';
 
 /**
  * A hot read built with Kysely once and then only executed: building a query, running the
@@ -41,6 +42,10 @@ export function preparedQuery<Db extends Kysely<any>, Name extends string, Row>(
       const slot = slots[index];
       return slot === undefined ? value : values[slot];
     });
+    // On PostgreSQL, straight to a pooled connection: the SQL is final and no plugin of ours
+    // changes result rows, so Kysely's execution path would only add work.
+    const direct = directQueryOf(db);
+    if (direct) return (await direct(template.sql, parameters)) as Row[];
     const query: CompiledQuery<Row> = { sql: template.sql, query: template.query, parameters, queryId: createQueryId() };
     return (await db.executeQuery(query)).rows;
   };

@@ -12,7 +12,7 @@ import type { SessionService } from '../sessions/session-service.ts';
 import type { ConversationService } from '../conversations/conversation-service.ts';
 import type { SummaryService } from '../summaries/summary-service.ts';
 import type { TranscribeService } from '../transcribes/transcribe-service.ts';
-import { setCaller } from '../http/caller.ts';
+import { decorateCaller, setCaller } from '../http/caller.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { consoleRoutes } from './console-routes.ts';
 import { aiRoutes } from './ai-routes.ts';
@@ -98,6 +98,7 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
     // Vendors' webhooks carry no access key: their signature authenticates them.
     if (dependencies.conversations) await scope.register(conversationWebhookRoutes(domain, dependencies.conversations, dependencies.publicUrl));
     await scope.register(async (keyed) => {
+      decorateCaller(keyed);
       const admit = (request: FastifyRequest, reply: FastifyReply, caller: Caller) => {
         enforceRateLimit(limiter, caller.keyId, reply);
         setCaller(request, caller);

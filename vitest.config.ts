@@ -44,7 +44,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{packages,services}/**/*.int.test.ts'],
+          include: ['{packages,services,bench}/**/*.int.test.ts'],
           exclude,
           testTimeout: 30_000,
           hookTimeout: 60_000,

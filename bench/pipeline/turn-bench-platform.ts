@@ -100,6 +100,8 @@ export async function startTurnBench(options: TurnBenchOptions): Promise<TurnBen
       );
       return { id: aicallId, type: 'aicall', push_actions: [{ id: aicallId, type: 'block' }] };
     })
+    // flow-manager checks the AI a flow names when the flow is saved: every one is the customer's here.
+    .add('GET', '/v1/ais/:id', async ({ params }) => ({ id: params.id, customer_id: customerId }))
     .add('POST', '/v1/aicalls/:id/status', async () => ({}))
     .add('POST', '/v1/aimessages', async () => ({}))
     .add('POST', '/v1/aimessages/intermediate', async () => ({}))

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { problemsByField } from '../web/field-problems.ts';
 import { latencyBars, latencyScale } from '../web/latency-layout.ts';
 import { toolResultText } from '../web/tool-result.ts';
+import { offsetLabel, transcriptionLines } from '../web/transcription.ts';
 
 describe('problemsByField', () => {
   const fields = ['name', 'engine_model', 'parameter', 'tool_names'];
@@ -98,5 +99,26 @@ describe('toolResultText', () => {
   it('shows anything else as it is', () => {
     expect(toolResultText('plain text')).toBe('plain text');
     expect(toolResultText('{"other":1}')).toBe('{"other":1}');
+  });
+});
+
+describe('transcriptionLines', () => {
+  it('puts both sides in the order they were said, naming who spoke, with m:ss offsets', () => {
+    const lines = transcriptionLines([
+      { direction: 'out', message: 'your table is booked', offset_ms: 9_400 },
+      { direction: 'in', message: 'a table for two', offset_ms: 4_250 },
+      { direction: 'out', message: 'hello how can i help you', offset_ms: 300 },
+      { direction: 'in', message: 'thanks', offset_ms: 64_000 },
+    ]);
+    expect(lines).toEqual([
+      { at: '0:00', speaker: 'Heard by the caller', text: 'hello how can i help you' },
+      { at: '0:04', speaker: 'Caller', text: 'a table for two' },
+      { at: '0:09', speaker: 'Heard by the caller', text: 'your table is booked' },
+      { at: '1:04', speaker: 'Caller', text: 'thanks' },
+    ]);
+  });
+
+  it('never shows a negative offset', () => {
+    expect(offsetLabel(-20)).toBe('0:00');
   });
 });

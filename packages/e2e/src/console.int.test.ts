@@ -200,6 +200,10 @@ function consoleTests(mode: StackMode): void {
     const card = page.locator('article.live-call:not(.ended)');
     await card.locator('.message.role-assistant').first().waitFor({ timeout: 20_000 });
     const aicallId = String(await card.getAttribute('data-aicall-id'));
+    // What the caller hears is transcribed too (the recogniser double hears "Ada" in the AI's
+    // next sentence): the history shows it.
+    const callId = (await api('GET', `/v1.0/aicalls/${aicallId}`)).reference_id as string;
+    const transcribe = await api('POST', '/v1.0/transcribes', { reference_type: 'call', reference_id: callId, direction: 'out', language: 'en-US' });
 
     // A message within 3 s of the session's last change is refused (429 SEND_COOLDOWN): the page
     // says so and keeps the text, and sending again later goes through.
@@ -216,13 +220,14 @@ function consoleTests(mode: StackMode): void {
     );
     await card.locator('.message.role-user', { hasText: 'Grace' }).waitFor({ timeout: 20_000 });
     await card.locator('.message.role-assistant', { hasText: 'Nice to meet you, Grace' }).waitFor({ timeout: 20_000 });
+    await eventually(async () => ((await api('GET', `/v1.0/transcripts?transcribe_id=${transcribe.id as string}`)).result as unknown[]).length > 0, 'the answer to be transcribed', 10_000);
     await card.getByRole('button', { name: 'Hang up' }).click();
     await eventually(async () => (await api('GET', `/v1.0/aicalls/${aicallId}`)).status === 'terminated', 'the AIcall to end', 20_000);
     await page.locator(`article[data-aicall-id="${aicallId}"] .status`, { hasText: 'terminated' }).waitFor({ timeout: 20_000 });
     await eventually(() => caller.ended, 'the flow to hang the call up after ai_talk', 20_000);
   }, 60_000);
 
-  it('shows a past AIcall\'s conversation and cost in the history, with no script or policy error on the way', async () => {
+  it('shows a past AIcall\'s conversation and cost, and another\'s transcription, in the history, with no script or policy error on the way', async () => {
     const { page } = browser;
     await page.getByRole('link', { name: 'History' }).click();
     await page.locator('tbody tr').first().waitFor();
@@ -232,6 +237,11 @@ function consoleTests(mode: StackMode): void {
     await page.locator('.transcript .message.role-user', { hasText: 'Ada' }).waitFor();
     await page.getByText(/Cost: \d+ micro-units/).waitFor();
     await screenshot('console-history');
+    // The newer call's transcription of what its caller heard.
+    await page.locator('tbody tr').first().getByRole('button', { name: 'Open' }).click();
+    await page.locator('.transcription-section h3', { hasText: 'Transcription of the call (out, done)' }).waitFor();
+    await page.locator('.transcription li', { hasText: 'Heard by the caller: Ada' }).waitFor();
+    await screenshot('console-history-transcription');
     expect(browser.errors).toEqual([]);
   }, 30_000);
 }

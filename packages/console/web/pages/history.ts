@@ -1,6 +1,7 @@
 import { api, listAll, storedKey } from '../api.ts';
 import { formatTime, h, replaceChildren } from '../dom.ts';
 import { transcriptList, type Aimessage } from '../transcript.ts';
+import { transcriptionList, type TranscriptLine } from '../transcription.ts';
 
 interface Aicall {
   id: string;
@@ -20,6 +21,14 @@ interface Summary {
   content: string;
 }
 
+interface Transcribe {
+  id: string;
+  reference_type: string;
+  reference_id: string;
+  status: string;
+  direction: string;
+}
+
 interface Recording {
   id: string;
   reference_id: string;
@@ -27,7 +36,7 @@ interface Recording {
   duration_ms: number;
 }
 
-/** Past AIcalls (`#/history`): the list, and one call's conversation, cost, summary and recordings. */
+/** Past AIcalls (`#/history`): the list, and one call's conversation, cost, summary, transcriptions and recordings. */
 export async function renderHistory(container: HTMLElement): Promise<void> {
   const detail = h('div', { class: 'editor' });
   const aicalls = await listAll<Aicall>('/v1.0/aicalls', 3);
@@ -71,6 +80,13 @@ export async function renderHistory(container: HTMLElement): Promise<void> {
           aicall.reference_type === 'call' ? listAll<Recording>('/v1.0/recordings', 3).then((all) => all.filter((recording) => recording.reference_id === reference), () => []) : Promise.resolve([]),
         ])
       : [[], []];
+    // The transcriptions of the call and of its recordings, with their transcripts.
+    const transcribedIds = new Set([reference, ...recordings.map((recording) => recording.id)].filter((id): id is string => Boolean(id)));
+    const transcribes =
+      aicall.reference_type === 'call' ? await listAll<Transcribe>('/v1.0/transcribes', 3).then((all) => all.filter((transcribe) => transcribedIds.has(transcribe.reference_id)), () => []) : [];
+    const transcriptions = await Promise.all(
+      transcribes.map(async (transcribe) => ({ transcribe, lines: await listAll<TranscriptLine>(`/v1.0/transcripts?transcribe_id=${transcribe.id}`, 5) })),
+    );
     const key = storedKey() ?? '';
     replaceChildren(
       detail,
@@ -83,6 +99,14 @@ export async function renderHistory(container: HTMLElement): Promise<void> {
         ...recordings
           .filter((recording) => recording.status === 'ended')
           .map((recording) => h('section', {}, h('h3', {}, 'Recording'), h('audio', { controls: true, preload: 'none', src: `/v1.0/recordings/${recording.id}/file?token=${encodeURIComponent(key)}` }))),
+        ...transcriptions.map(({ transcribe, lines }) =>
+          h(
+            'section',
+            { class: 'transcription-section', 'data-transcribe-id': transcribe.id },
+            h('h3', {}, `Transcription of the ${transcribe.reference_type} (${transcribe.direction}, ${transcribe.status})`),
+            lines.length > 0 ? transcriptionList(lines) : h('p', { class: 'muted' }, 'Nothing transcribed.'),
+          ),
+        ),
         h('h3', {}, 'Conversation'),
         transcriptList(messages),
       ),

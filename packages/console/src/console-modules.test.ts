@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { problemsByField } from '../web/field-problems.ts';
 import { latencyBars, latencyScale } from '../web/latency-layout.ts';
 import { toolResultText } from '../web/tool-result.ts';
-import { offsetLabel, transcriptionLines } from '../web/transcription.ts';
+import { offsetLabel, transcriptionLines } from '../web/transcription-lines.ts';
 
 describe('problemsByField', () => {
   const fields = ['name', 'engine_model', 'parameter', 'tool_names'];

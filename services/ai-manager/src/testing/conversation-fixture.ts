@@ -3,6 +3,7 @@ import { createDatabase, type Database, type Subscription } from '@avp/shared';
 import { createTestPostgresDatabase, findInfrastructure } from '@avp/shared/testing';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { AiManager } from '../app.ts';
+import type { FlowStartRequest } from '../conversations/flow-starts.ts';
 import { call, createTestCustomer, eventually, startHarness, type Harness } from './harness.ts';
 import { signLine, signTwilio, startFakeLineApi, startFakeSmsApi, type FakeLineApi, type FakeSmsApi } from './messaging-fakes.ts';
 
@@ -12,15 +13,7 @@ export const channelSecret = 'line-secret-NEVER-SHOWN-456';
 export const channelAccessToken = 'line-access-NEVER-SHOWN-789';
 
 /** What ai-manager asked flow-manager's stand-in to run for an inbound message. */
-export interface FlowStart {
-  customer_id: string;
-  conversation_id: string;
-  message_id: string;
-  source: string;
-  destination: string;
-  text: string;
-  flow_id?: string;
-}
+export type FlowStart = FlowStartRequest;
 
 export interface Channel {
   id: string;

@@ -36,8 +36,13 @@ export type TranscriberStart = z.infer<typeof transcriberStartSchema>;
 /** Quiet after sound that ends an utterance in a recording (the local recogniser's endpoint is 600 ms). */
 const utteranceGapMs = 800;
 
-/** Longest wait for a recogniser's final after an utterance of a recording. */
-const finalWaitMs = 3000;
+/**
+ * Longest wait for a recogniser's final after an utterance of a recording. The recogniser
+ * answers every utterance (an empty final for sound without words), so this only bounds a
+ * recogniser that went quiet; a slow one (a long utterance on a busy machine) is waited for, or
+ * its words would be taken for the next utterance's or lost.
+ */
+const finalWaitMs = 15_000;
 
 /** One utterance heard in a direction: its text and where in the transcription it started. */
 export interface Transcript {
@@ -292,6 +297,10 @@ export class Transcribers {
           entry.utteranceFrom = undefined;
           entry.onFinal?.();
           await this.report('transcript', () => (this.options.report?.transcript ?? ((body) => this.aiManager('/v1/transcripts', body)))(transcript));
+        } else if (event.type === 'final' && entry.onFinal) {
+          // A recording's utterance with no words in it (noise): the recogniser has answered.
+          entry.utteranceFrom = undefined;
+          entry.onFinal();
         } else if (event.type === 'usage') {
           const usage = { customer_id: entry.request.customer_id, transcribe_id: entry.request.transcribe_id, provider: entry.provider, audio_seconds: event.audioSeconds };
           // Billed like a voice session's STT (one ledger entry per usage id), without an AIcall.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
 import { appError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { eventEnvelopeSchema, type EventEnvelope, type RpcRequest, type RpcResponse } from '../schemas/envelopes.ts';
@@ -14,6 +14,7 @@ import {
   type Subscription,
 } from './bus.ts';
 import { deliverEvent, deliverRequest, InFlight } from './rabbitmq-delivery.ts';
+import type { Live, ManagedConsumer, PendingRequest } from './rabbitmq-state.ts';
 import { reasonReply, timeoutError } from './replies.ts';
 
 const directReplyTo = 'amq.rabbitmq.reply-to';
@@ -33,30 +34,6 @@ export interface RabbitMqBusOptions {
    * deployments or test runs can share one broker without taking each other's messages.
    */
   namespace?: string;
-}
-
-/** What exists while connected; replaced after every reconnect. */
-interface Live {
-  model: ChannelModel;
-  /** Confirm channel for events. */
-  publish: ConfirmChannel;
-  /** Channel for requests: it consumes direct reply-to and receives returned (unroutable) requests. */
-  requests: Channel;
-  exchanges: Set<string>;
-}
-
-interface PendingRequest {
-  service: string;
-  request: RpcRequest;
-  resolve(reply: RpcResponse): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-}
-
-/** A consumer that must be set up again on every new connection. */
-interface ManagedConsumer {
-  description: string;
-  attach(model: ChannelModel): Promise<void>;
 }
 
 /**

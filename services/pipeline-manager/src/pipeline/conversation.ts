@@ -1,13 +1,14 @@
-import { isProviderError } from '../providers/provider-error.ts';
 import type { LlmMessage, SttSession } from '../providers/types.ts';
 import { AnswerRecord } from './answer-record.ts';
 import { BotSpeech } from './bot-speech.ts';
 import { createBotTurn, type BotTurn } from './bot-turn.ts';
 import { CallerInput } from './caller-input.ts';
+import { failureDetails } from './conversation-failures.ts';
+import { applyMember, replaceSystemPrompts } from './conversation-members.ts';
 import { createInterruptionPolicy, type InterruptionPolicy } from './interruption.ts';
 import { ResumableOutput } from './resumable-output.ts';
 import type { ConversationOptions, MemberSwitch, TurnLatency } from './conversation-types.ts';
-import { PreemptiveAnswer } from './preemptive-answer.ts';
+import { discardPrepared, PreemptiveAnswer } from './preemptive-answer.ts';
 import { SessionLimits } from './session-limits.ts';
 import { isStallError, type StallError } from './stall-watchdog.ts';
 import { runToolRound } from './tool-round.ts';
@@ -182,17 +183,8 @@ export class Conversation {
     if (this.ended) return;
     // An answer prepared ahead was written by the member before: it goes, unheard.
     this.discardPreempted();
-    const options = this.options;
-    options.llm = change.llm;
-    options.tts = change.tts;
-    options.voiceId = change.voiceId;
-    options.tools = change.tools;
-    options.fallbackLlm = change.fallbackLlm;
-    options.fallbackTts = change.fallbackTts;
-    // The member's system prompts replace the leading ones; the conversation after them stays.
-    let leading = 0;
-    while (this.messages[leading]?.role === 'system') leading++;
-    this.messages.splice(0, leading, ...change.systemMessages.map((content) => ({ role: 'system' as const, content })));
+    applyMember(this.options, change);
+    replaceSystemPrompts(this.messages, change.systemMessages);
   }
 
   /** Text from outside (an injected message): a user message, answered like speech. */
@@ -270,7 +262,7 @@ export class Conversation {
     this.options.onEvent({ type: 'user_transcript', turn: this.turnCounter + 1, text });
     this.messages.push({ role: 'user', content: text });
     if (!preempted || this.ended || this.closing) {
-      if (preempted) this.discardPreemptedTurn(preempted);
+      if (preempted) discardPrepared(preempted);
       this.startTurn(latency);
       return;
     }
@@ -295,15 +287,8 @@ export class Conversation {
   private discardPreempted(): void {
     const preempted = this.preempted;
     this.preempted = undefined;
-    if (preempted) this.discardPreemptedTurn(preempted);
+    if (preempted) discardPrepared(preempted);
   }
-
-  private discardPreemptedTurn({ answer, turn }: { answer: PreemptiveAnswer; turn: BotTurn }): void {
-    turn.controller.abort(new Error('preemptive answer discarded'));
-    answer.discard(turn.turn);
-  }
-
-  // ---- the bot's turn --------------------------------------------------------------------
 
   private botIsActive(): boolean {
     return this.current !== undefined && (!this.current.done || this.options.transport.queuedMs() > 0);
@@ -396,9 +381,7 @@ export class Conversation {
   private fail(error: unknown, stage: 'stt' | 'llm' | 'vad'): void {
     if (this.ended) return;
     if (isStallError(error)) return this.gaveUpAfterStall(error);
-    const details = isProviderError(error)
-      ? { category: error.category, message: error.message, provider: (error as { provider?: string }).provider }
-      : { category: stage === 'vad' ? 'internal' : 'unknown', message: error instanceof Error ? error.message : String(error) };
+    const details = failureDetails(error, stage);
     void this.stop(`${stage} failed: ${details.message}`, details);
   }
 

@@ -1,6 +1,7 @@
 import type { AudioFrame } from '../media/audio-format.ts';
 import type { MediaTransport } from '../media/media-transport.ts';
 import { BotSpeech } from './bot-speech.ts';
+import type { BotTurn } from './bot-turn.ts';
 import type { ConversationEvent, ConversationOptions, TurnLatency } from './conversation-types.ts';
 
 type HeldOutput = { kind: 'frame'; frame: AudioFrame; segmentId: string | undefined } | { kind: 'end'; segmentId: string };
@@ -124,4 +125,10 @@ export class PreemptiveAnswer {
       close: () => transport.close(),
     };
   }
+}
+
+/** An answer prepared ahead that will not be heard: its turn is aborted and the answer dropped. */
+export function discardPrepared({ answer, turn }: { answer: PreemptiveAnswer; turn: BotTurn }): void {
+  turn.controller.abort(new Error('preemptive answer discarded'));
+  answer.discard(turn.turn);
 }

@@ -118,10 +118,13 @@ export const actionOptionSchemas = {
   /**
    * Summarises a call, transcription or recording once its transcription is done; the flow goes
    * on at once (`voipbin.ai_summary.id` names the summary). Without `reference_id`, a `call`
-   * summary is of the flow's own call; `${voipbin.call.id}`-style placeholders work.
+   * summary is of the flow's own call; `${voipbin.call.id}`-style placeholders work. `ai_id`:
+   * an AI of the customer's whose engine_model and engine_key write it (as in POST
+   * /v1.0/aisummaries), else the platform's engine.
    */
   ai_summary: z.strictObject({
     on_end_flow_id: z.uuid().optional(),
+    ai_id: z.uuid().optional(),
     reference_type: z.enum(['call', 'conference', 'transcribe', 'recording']),
     reference_id: z.string().min(1).optional(),
     language: z.union([z.literal(''), languageTagSchema]).default(''),

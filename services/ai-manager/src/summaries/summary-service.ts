@@ -36,6 +36,8 @@ export const flowSummarySchema = z.object({
   reference_id: z.string().max(100).optional(),
   language: z.string().max(35).default(''),
   on_end_flow_id: z.uuid().optional(),
+  /** An AI of the customer's that writes the summary (its engine_model and engine_key). */
+  ai_id: z.uuid().optional(),
 });
 
 /**
@@ -156,6 +158,7 @@ export class SummaryService {
         language: input.language,
         activeflow_id: activeflowId,
         ...(input.on_end_flow_id ? { on_end_flow_id: input.on_end_flow_id.toLowerCase() } : {}),
+        ...(input.ai_id ? { ai_id: input.ai_id.toLowerCase() } : {}),
       });
       return { id: summary.id, type: 'ai_summary', push_actions: [] };
     } catch (error) {

@@ -34,7 +34,7 @@ const aiActionTypes = new Set(['ai_talk', 'ai', 'ai_task']);
 
 /**
  * What the actions name must exist and be the customer's, so that a flow that is saved also
- * runs: the AI or team of `ai_talk` / `ai` / `ai_task`, the on-end flow of `ai_summary`. A
+ * runs: the AI or team of `ai_talk` / `ai` / `ai_task`, the on-end flow and AI of `ai_summary`. A
  * conference cannot be summarised (there are none): it is refused. Every problem is named by
  * position and type in one 400, like the schema's.
  */
@@ -59,6 +59,10 @@ export async function checkActionReferences(context: DomainContext, customerId: 
       if (typeof onEnd === 'string') {
         const flow = await context.db.selectFrom('flows').select('id').where('id', '=', onEnd).where('customer_id', '=', customerId).where('tm_delete', 'is', null).executeTakeFirst();
         if (!flow) problems.push({ index, type: action.type, message: `on_end_flow_id: no flow ${onEnd} of yours` });
+      }
+      const summaryAi = option.ai_id;
+      if (typeof summaryAi === 'string' && context.aiLookup && !(await context.aiLookup(customerId, summaryAi))) {
+        problems.push({ index, type: action.type, message: `ai_id: no AI ${summaryAi} of yours` });
       }
     }
   }

@@ -6,7 +6,11 @@
  * own process), the two alternating in two rounds each so that the machine's other load falls
  * on both alike. `rest_get_ai_ratio_to_fastify_pg` = ai-manager's requests/s / the bare
  * route's: what authentication, tenancy, validation, serialisation and the platform's hooks
- * cost (the absolute requests/s depend on the machine; the ratio much less).
+ * cost (the absolute requests/s depend on the machine; the ratio much less). ai-manager reads
+ * the row as a named statement described once per connection (packages/shared's
+ * describedQuery), cheaper than pg's own query; a third server, the bare route reading the same
+ * way (`--described`), gives `rest_get_ai_ratio_to_fastify_pg_described`: the platform's
+ * request handling alone.
  *
  *   pnpm tsx bench/ai-manager/ais.ts            # 10 s per endpoint, 16 connections
  *   BENCH_SECONDS=5 BENCH_CONNECTIONS=32 pnpm tsx bench/ai-manager/ais.ts
@@ -40,16 +44,21 @@ const firstLine = await new Promise<string>((resolve, reject) => {
   server.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
 });
 const { url, key, aiId, databaseUrl } = JSON.parse(firstLine) as { url: string; key: string; aiId: string; databaseUrl: string };
-const bare = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fastify-pg-server.ts', import.meta.url)), databaseUrl], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: process.env,
-});
-const bareLine = await new Promise<string>((resolve, reject) => {
-  const lines = createInterface({ input: bare.stdout! });
-  lines.once('line', resolve);
-  bare.once('exit', (code) => reject(new Error(`bare Fastify server exited with ${code}`)));
-});
-const bareUrl = (JSON.parse(bareLine) as { url: string }).url;
+/** Starts a bare Fastify + PostgreSQL route (fastify-pg-server.ts) on the bench database; answers it and its URL. */
+async function startBare(extra: string[]): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fastify-pg-server.ts', import.meta.url)), databaseUrl, ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: process.env,
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bare Fastify server exited with ${code}`)));
+  });
+  return { child, url: (JSON.parse(line) as { url: string }).url };
+}
+const bareServer = await startBare([]);
+const describedServer = await startBare(['--described']);
 
 /** User + system CPU time of a process so far, in microseconds (/proc/<pid>/stat, clock ticks of 10 ms). */
 function cpuMicros(pid: number): number {
@@ -82,37 +91,52 @@ try {
   writeBenchJson({ rest_connections: connections, rest_seconds_per_endpoint: seconds });
   const headers = { authorization: `Bearer ${key}` };
   const getAi = { url: `${url}/v1.0/ais/${aiId}`, method: 'GET' as const, headers, connections };
-  const getBare = { url: `${bareUrl}/ais/${aiId}`, method: 'GET' as const, headers: {}, connections };
+  const getBare = { url: `${bareServer.url}/ais/${aiId}`, method: 'GET' as const, headers: {}, connections };
+  const getDescribed = { url: `${describedServer.url}/ais/${aiId}`, method: 'GET' as const, headers: {}, connections };
+  const targets = {
+    ai: { pid: server.pid!, options: getAi },
+    bare: { pid: bareServer.child.pid!, options: getBare },
+    described: { pid: describedServer.child.pid!, options: getDescribed },
+  };
+  type Target = keyof typeof targets;
   // A short warm-up so JIT and connection pools are settled before measuring.
-  await runAutocannon({ ...getAi, durationMs: 2000 });
-  await runAutocannon({ ...getBare, durationMs: 2000 });
+  for (const target of Object.values(targets)) await runAutocannon({ ...target.options, durationMs: 2000 });
   const half = (seconds * 1000) / 2;
   // Each server's own CPU time over its runs: per request it hardly depends on what else the
   // machine does, unlike requests/s.
-  const cpu = { ai: 0, bare: 0 };
-  const measured = async (which: 'ai' | 'bare') => {
-    const pid = (which === 'ai' ? server : bare).pid!;
-    const before = cpuMicros(pid);
-    const result = await runAutocannon({ ...(which === 'ai' ? getAi : getBare), durationMs: half });
-    cpu[which] += cpuMicros(pid) - before;
-    return result;
-  };
-  const aiFirst = await measured('ai');
-  const bareFirst = await measured('bare');
-  const aiSecond = await measured('ai');
-  const bareSecond = await measured('bare');
-  const aiResult = merge(aiFirst, aiSecond);
-  const bareResult = merge(bareFirst, bareSecond);
+  const cpu: Record<Target, number> = { ai: 0, bare: 0, described: 0 };
+  const runs: Record<Target, LoadResult[]> = { ai: [], bare: [], described: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const which of Object.keys(targets) as Target[]) {
+      const { pid, options } = targets[which];
+      const before = cpuMicros(pid);
+      runs[which].push(await runAutocannon({ ...options, durationMs: half }));
+      cpu[which] += cpuMicros(pid) - before;
+    }
+  }
+  const aiResult = merge(runs.ai[0]!, runs.ai[1]!);
+  const bareResult = merge(runs.bare[0]!, runs.bare[1]!);
+  const describedResult = merge(runs.described[0]!, runs.described[1]!);
   report('GET /v1.0/ais/{id}', aiResult, 'rest_get_ai');
   report('bare Fastify + 1 PG lookup', bareResult, 'rest_fastify_pg');
+  report('the same, described', describedResult, 'rest_fastify_pg_described');
   const ratio = aiResult.requestsPerSecond / bareResult.requestsPerSecond;
-  writeBenchJson({ rest_get_ai_ratio_to_fastify_pg: ratio });
+  const describedRatio = aiResult.requestsPerSecond / describedResult.requestsPerSecond;
+  writeBenchJson({ rest_get_ai_ratio_to_fastify_pg: ratio, rest_get_ai_ratio_to_fastify_pg_described: describedRatio });
   console.log(`GET /v1.0/ais/{id} reaches ${(ratio * 100).toFixed(0)} % of the bare route's requests/s (autocannon, ${connections} connections, 2 x ${half / 1000} s each, alternating)`);
+  console.log(`and ${(describedRatio * 100).toFixed(0)} % of a bare route reading the row the way ai-manager does (a statement described once per connection)`);
   const aiCpu = cpu.ai / aiResult.requests;
   const bareCpu = cpu.bare / bareResult.requests;
-  writeBenchJson({ rest_get_ai_cpu_us_per_request: aiCpu, rest_fastify_pg_cpu_us_per_request: bareCpu, rest_get_ai_cpu_ratio_to_fastify_pg: bareCpu / aiCpu });
+  const describedCpu = cpu.described / describedResult.requests;
+  writeBenchJson({
+    rest_get_ai_cpu_us_per_request: aiCpu,
+    rest_fastify_pg_cpu_us_per_request: bareCpu,
+    rest_fastify_pg_described_cpu_us_per_request: describedCpu,
+    rest_get_ai_cpu_ratio_to_fastify_pg: bareCpu / aiCpu,
+    rest_get_ai_cpu_ratio_to_fastify_pg_described: describedCpu / aiCpu,
+  });
   console.log(
-    `server CPU per request: ai-manager ${aiCpu.toFixed(1)} us, bare route ${bareCpu.toFixed(1)} us (bare / ai-manager ${(bareCpu / aiCpu).toFixed(2)}, the ceiling's share by CPU rather than by throughput)`,
+    `server CPU per request: ai-manager ${aiCpu.toFixed(1)} us, bare route ${bareCpu.toFixed(1)} us (bare / ai-manager ${(bareCpu / aiCpu).toFixed(2)}), described bare route ${describedCpu.toFixed(1)} us (${(describedCpu / aiCpu).toFixed(2)})`,
   );
   const body = JSON.stringify({
     name: 'bench',
@@ -138,8 +162,10 @@ try {
     'rest_post_ai',
   );
 } finally {
-  bare.kill('SIGTERM');
-  await once(bare, 'exit');
+  for (const child of [bareServer.child, describedServer.child]) {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
   server.kill('SIGTERM');
   await once(server, 'exit');
 }

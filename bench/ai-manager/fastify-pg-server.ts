@@ -5,8 +5,14 @@
  * logging, hooks or schemas. Run by ais.ts in its own process, on the database bench-server.ts
  * created: `tsx fastify-pg-server.ts <databaseUrl>`; prints one JSON line `{url}` when ready.
  * Fastify and pg are the versions the platform runs (loaded from packages/shared).
+ *
+ * With `--described` the lookup runs the way ai-manager runs its hot reads on PostgreSQL
+ * (packages/shared's describedQuery: a named prepared statement described once per
+ * connection), so the two differ by the platform's request handling alone.
  */
 import { createRequire } from 'node:module';
+import { describedQuery } from '../../packages/shared/src/db/described-query.ts';
+import { postgresTypes } from '../../packages/shared/src/db/type-parsers.ts';
 
 interface BareApp {
   get(path: string, handler: (request: { params: { id: string } }) => Promise<unknown>): void;
@@ -15,6 +21,7 @@ interface BareApp {
 }
 interface PgPool {
   query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+  connect(): Promise<Parameters<typeof describedQuery>[0] & { release(): void }>;
   end(): Promise<void>;
 }
 
@@ -23,12 +30,20 @@ const fastify = requireFromShared('fastify') as (options: { logger: boolean }) =
 const { Pool } = requireFromShared('pg') as { Pool: new (options: { connectionString: string; max: number }) => PgPool };
 
 const databaseUrl = process.argv[2];
-if (!databaseUrl) throw new Error('usage: fastify-pg-server.ts <databaseUrl>');
+if (!databaseUrl) throw new Error('usage: fastify-pg-server.ts <databaseUrl> [--described]');
+const described = process.argv.includes('--described');
 const pool = new Pool({ connectionString: databaseUrl, max: 10 });
 const app = fastify({ logger: false });
+const text = 'select * from ai_manager.ais where id = $1';
+const types = postgresTypes as Parameters<typeof describedQuery>[3];
 app.get('/ais/:id', async (request) => {
-  const { rows } = await pool.query('select * from ai_manager.ais where id = $1', [request.params.id]);
-  return rows[0] ?? {};
+  if (!described) return (await pool.query(text, [request.params.id])).rows[0] ?? {};
+  const client = await pool.connect();
+  try {
+    return (await describedQuery(client, text, [request.params.id], types))[0] ?? {};
+  } finally {
+    client.release();
+  }
 });
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`${JSON.stringify({ url })}\n`);

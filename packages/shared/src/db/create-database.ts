@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Dialect, type PGliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logging/index.ts';
+import { describedQuery } from './described-query.ts';
 import { leasePglite } from './shared-pglite.ts';
 import { postgresTypes } from './type-parsers.ts';
 
@@ -22,6 +23,12 @@ export interface CreateDatabaseOptions {
   applicationName?: string;
   /** Receives failures of idle pooled connections, which would otherwise go unnoticed. */
   logger?: Logger;
+  /**
+   * PostgreSQL: run hot reads as named prepared statements described once per connection
+   * (default true; see described-query.ts). Turn off behind a connection pooler that does not
+   * keep prepared statements between transactions (PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -107,13 +114,17 @@ function createPostgresDatabase(url: string, options: CreateDatabaseOptions): Da
     options: pool.options,
     Client: pg.Client,
   };
-  // Straight to a pooled connection, for preparedQuery's hot reads (no Kysely in between).
+  // Straight to a pooled connection, for preparedQuery's hot reads (no Kysely in between), as a
+  // statement prepared and described once per connection.
   const direct: DirectQuery = async (text, parameters) => {
     const client = await connect();
     try {
-      const result = await client.query(text, parameters as unknown[]);
+      const rows =
+        options.preparedStatements === false
+          ? (await client.query(text, parameters as unknown[])).rows
+          : await describedQuery(client, text, parameters, postgresTypes as Parameters<typeof describedQuery>[3]);
       client.release();
-      return result.rows;
+      return rows;
     } catch (error) {
       // A connection that failed is not given to the next query.
       client.release(error instanceof Error ? error : true);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPostgresDatabase, type TestPostgresDatabase } from '../testing/test-database.ts';
 import { findInfrastructure } from '../testing/test-infrastructure.ts';
@@ -54,6 +55,23 @@ describe('preparedQuery on PostgreSQL', () => {
         throw new Error('roll back');
       })
       .catch((error: unknown) => expect((error as Error).message).toBe('roll back'));
+  });
+
+  it('answers the same rows with prepared statements turned off (DATABASE_PREPARED_STATEMENTS=false)', async (context) => {
+    if (!testDatabase) return context.skip();
+    const plain = await createDatabase({ ...testDatabase.options, poolSize: 1, preparedStatements: false });
+    try {
+      const db = database.forSchema<ExampleTables>('prepared_example');
+      const plainDb = plain.forSchema<ExampleTables>('prepared_example');
+      const customerId = newId();
+      const note = await createNote(db, { customer_id: customerId, title: 'plain' });
+      expect(await findNote(plainDb, { id: note.id, customerId })).toEqual(await findNote(db, { id: note.id, customerId }));
+      expect(await findNote(plainDb, { id: note.id, customerId })).toEqual([note]);
+      const statements = await sql<{ count: number }>`select count(*)::int as count from pg_prepared_statements`.execute(plainDb);
+      expect(statements.rows).toEqual([{ count: 0 }]);
+    } finally {
+      await plain.close();
+    }
   });
 
   it('keeps the pool usable after queries fail (more failures than connections)', async (context) => {

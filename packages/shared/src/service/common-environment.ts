@@ -14,6 +14,11 @@ export const commonEnvironmentSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   /** PostgreSQL URL; absent = embedded PGlite under DATA_DIR. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /**
+   * PostgreSQL: hot reads as named prepared statements described once per connection; false
+   * behind a pooler that drops prepared statements between transactions.
+   */
+  DATABASE_PREPARED_STATEMENTS: env.boolean(true),
   /** Folder for embedded data (PGlite). */
   DATA_DIR: z.string().default('./data'),
   /** RabbitMQ URL; absent = in-process bus (one-process mode only). */

@@ -44,7 +44,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Runn
   const shutdown = new GracefulShutdown(logger, environment.SHUTDOWN_STEP_TIMEOUT_MS);
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const database = await createDatabase({ url: environment.DATABASE_URL, dataDir: environment.DATA_DIR, logger });
+    const database = await createDatabase({ url: environment.DATABASE_URL, dataDir: environment.DATA_DIR, logger, preparedStatements: environment.DATABASE_PREPARED_STATEMENTS });
     cleanups.unshift(() => database.close());
     logger.info({ driver: database.kind }, 'database connected');
 

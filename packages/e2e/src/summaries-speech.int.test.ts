@@ -1,7 +1,7 @@
 import { createLlmProvider, registryProviders } from '@avp/pipeline-manager';
 import { startFakeLlm, type FakeLlm } from '@avp/pipeline-manager/llm-fake';
 import { resampleClip, synthesizeWithEspeak } from '@avp/shared';
-import { eventually } from '@avp/shared/testing';
+import { eventually, eventuallyFound } from '@avp/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeModes, scriptedAi, useStack, type Api, type Stack } from './testing/stack.ts';
 
@@ -43,13 +43,6 @@ function spoken(text: string): string {
     .trim();
 }
 
-/** Polls `read` until it gives a value, and answers it. */
-async function found<T>(read: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
-  let value: T | undefined;
-  await eventually(async () => (value = await read()) !== undefined, what, timeoutMs, 100);
-  return value!;
-}
-
 /** The talking AI: greets, hears what the caller wants, confirms and ends (the flow goes on after ai_talk). */
 function bookingAi(api: Api) {
   return api(
@@ -71,7 +64,7 @@ async function bookingCall(stack: Stack, actions: object[], callerNumber: string
   const number = await stack.numberWithFlow(actions);
   const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber });
   await caller.waitForAnswer(10_000);
-  const call = await found(
+  const call = await eventuallyFound(
     async () => ((await stack.api('GET', '/v1.0/calls')).result as { id: string; channel_id: string; activeflow_id: string | null }[]).find((entry) => entry.channel_id === caller.id && entry.activeflow_id),
     'the call and its flow',
     15_000,
@@ -92,7 +85,7 @@ async function bookingCall(stack: Stack, actions: object[], callerNumber: string
 
 /** The summary once it is no longer progressing. */
 function written(stack: Stack, summaryId: string): Promise<Summary> {
-  return found(
+  return eventuallyFound(
     async () => {
       const current = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Summary;
       return current.status === 'progressing' ? undefined : current;
@@ -189,12 +182,12 @@ await describeModes('AI summaries of spoken calls', (mode) => {
     expect(summary.content.toLowerCase()).toContain(`agent: ${spoken(reply)}`);
 
     // The on-end flow ran for the summary with its variables, and substituted its content.
-    const onEndRun = await found(
+    const onEndRun = await eventuallyFound(
       async () => ((await api('GET', '/v1.0/activeflows?page_size=100')).result as { id: string; reference_type: string; reference_id: string }[]).find((entry) => entry.reference_type === 'ai' && entry.reference_id === summaryId),
       'the on-end flow to start',
       15_000,
     );
-    const ended = await found(
+    const ended = await eventuallyFound(
       async () => {
         const activeflow = await api('GET', `/v1.0/activeflows/${onEndRun.id}`);
         return activeflow.status === 'ended' ? activeflow : undefined;
@@ -266,7 +259,7 @@ await describeModes('AI summaries of spoken calls', (mode) => {
 
     // The request's tokens (the fake reports 10 in, 5 out) were billed to the customer, with no AIcall.
     const account = ((await api('GET', '/v1.0/billing-accounts')).result as { id: string }[])[0]!;
-    const entry = await found(
+    const entry = await eventuallyFound(
       async () =>
         ((await api('GET', `/v1.0/billing-accounts/${account.id}/ledger?page_size=100`)).result as { usage_kind: string; provider: string; aicall_id: string | null; input_tokens: number | null; output_tokens: number | null; amount: number }[]).find(
           (row) => row.usage_kind === 'llm' && row.provider === `openai.${model}`,

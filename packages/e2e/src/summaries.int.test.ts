@@ -1,5 +1,5 @@
 import { registryProviders } from '@avp/pipeline-manager';
-import { eventually } from '@avp/shared/testing';
+import { eventually, eventuallyFound } from '@avp/shared/testing';
 import { expect, it } from 'vitest';
 import { askNameScript, describeModes, scriptedAi, useStack } from './testing/stack.ts';
 import { stretchStt } from './testing/stretch-stt.ts';
@@ -22,13 +22,6 @@ interface Summary {
  * summariser) writes the summary from what each side said; the on-end flow runs with the
  * summary's variables. The recogniser is a double that reports each stretch of sound.
  */
-/** Polls `read` until it gives a value, and answers it. */
-async function found<T>(read: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
-  let value: T | undefined;
-  await eventually(async () => (value = await read()) !== undefined, what, timeoutMs, 50);
-  return value!;
-}
-
 await describeModes('AI summaries of calls', (mode) => {
   const stack = useStack(() => ({
     mode,
@@ -50,14 +43,14 @@ await describeModes('AI summaries of calls', (mode) => {
     ]);
     const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber: '+15550003456' });
     await caller.waitForAnswer(10_000);
-    const call = await found(
+    const call = await eventuallyFound(
       async () => ((await stack.api('GET', '/v1.0/calls')).result as { id: string; channel_id: string; activeflow_id: string | null }[]).find((entry) => entry.channel_id === caller.id && entry.activeflow_id),
       'the call and its flow',
       15_000,
     );
 
     // The flow went on at once, naming the summary; the call's transcription of both sides runs.
-    const summaryId = await found(async () => ((await stack.api('GET', `/v1.0/activeflows/${call.activeflow_id}`)).variables as Record<string, string>)['voipbin.ai_summary.id'], 'the summary id variable', 15_000);
+    const summaryId = await eventuallyFound(async () => ((await stack.api('GET', `/v1.0/activeflows/${call.activeflow_id}`)).variables as Record<string, string>)['voipbin.ai_summary.id'], 'the summary id variable', 15_000);
     const asked = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Summary;
     expect(asked).toMatchObject({ status: 'progressing', reference_type: 'call', reference_id: call.id, activeflow_id: call.activeflow_id });
     expect(await stack.api('GET', `/v1.0/transcribes/${asked.transcribe_id}`)).toMatchObject({ reference_id: call.id, direction: 'both', status: 'progressing' });
@@ -68,7 +61,7 @@ await describeModes('AI summaries of calls', (mode) => {
     const heard = async () => ((await stack.api('GET', `/v1.0/transcripts?transcribe_id=${asked.transcribe_id}&page_size=100`)).result as { direction: string }[]).map((entry) => entry.direction);
     await eventually(async () => (await heard()).includes('in') && (await heard()).includes('out'), 'both sides to be heard', 20_000, 100);
     caller.hangup();
-    const summary = await found(
+    const summary = await eventuallyFound(
       async () => {
         const current = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Summary;
         return current.status === 'progressing' ? undefined : current;
@@ -84,13 +77,13 @@ await describeModes('AI summaries of calls', (mode) => {
     expect(await stack.api('GET', `/v1.0/transcribes/${asked.transcribe_id}`)).toMatchObject({ status: 'done' });
 
     // The on-end flow ran for the summary (reference_type ai) with its variables.
-    const onEndRun = await found(
+    const onEndRun = await eventuallyFound(
       async () => ((await stack.api('GET', '/v1.0/activeflows?page_size=100')).result as { id: string; reference_type: string; reference_id: string }[]).find((entry) => entry.reference_type === 'ai' && entry.reference_id === summaryId),
       'the on-end flow to start',
       15_000,
     );
     // Its variable_set runs just after it starts: read it once the flow has ended.
-    const ended = await found(
+    const ended = await eventuallyFound(
       async () => {
         const activeflow = await stack.api('GET', `/v1.0/activeflows/${onEndRun.id}`);
         return activeflow.status === 'ended' ? activeflow : undefined;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { signLine, signTwilio } from '@avp/ai-manager/testing/messaging-fakes';
 import type { Caller } from '@avp/asterisk-simulator';
 import { rpcCall } from '@avp/shared';
-import { eventually } from '@avp/shared/testing';
+import { eventually, eventuallyFound } from '@avp/shared/testing';
 import { askNameScript, scriptedAi, type Api, type ApiBody, type Stack } from './stack.ts';
 
 /** Every kind of resource a customer owns, as the isolation probes name them. */
@@ -104,13 +104,6 @@ export function webhookHeaders(
 
 const result = (body: ApiBody) => (body.result ?? []) as (ApiBody & { id: string })[];
 
-/** What `find` answers once it answers something (polled every 50 ms). */
-async function found<T>(find: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  let value: T | undefined;
-  await eventually(async () => (value = await find()) !== undefined, what, timeoutMs, 50);
-  return value!;
-}
-
 /**
  * Creates a tenant through the public API (its key, or a new customer): an AI linked to a
  * knowledge base with a document, a flow and a number (with a message flow of its own), a live call on that number whose flow
@@ -143,7 +136,7 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
 
   const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber: '+15550009999' });
   await caller.waitForAnswer(20_000);
-  const call = await found(async () => result(await api('GET', '/v1.0/calls')).find((entry) => entry.channel_id === caller.id && entry.activeflow_id), 'the call and its flow', 20_000);
+  const call = await eventuallyFound(async () => result(await api('GET', '/v1.0/calls')).find((entry) => entry.channel_id === caller.id && entry.activeflow_id), 'the call and its flow', 20_000);
   const activeflowId = String(call.activeflow_id);
   // Transcribed from the start: a voice session's greeting is heard on `out` (when the legs are up in time).
   const transcribe = await api('POST', '/v1.0/transcribes', { reference_type: 'call', reference_id: call.id, direction: 'both' });
@@ -159,9 +152,9 @@ export async function createTenant(stack: Stack, options: { name: string; key?: 
   if (options.voice) {
     // The session has greeted the caller (the greeting is stored once played) and now listens.
     await caller.waitForAudio(20_000);
-    aicallId = (await found(async () => result(await api('GET', `/v1.0/aicalls?reference_id=${call.id}`))[0], 'the voice session', 20_000)).id;
+    aicallId = (await eventuallyFound(async () => result(await api('GET', `/v1.0/aicalls?reference_id=${call.id}`))[0], 'the voice session', 20_000)).id;
     aimessageId = (
-      await found(
+      await eventuallyFound(
         async () => result(await api('GET', `/v1.0/aimessages?aicall_id=${aicallId}`)).find((message) => message.role === 'assistant'),
         'the greeting to be stored',
         30_000,

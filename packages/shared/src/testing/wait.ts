@@ -9,6 +9,13 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
   }
 }
 
+/** What `read` answers once it answers something (polled like `eventually`); rejects after `timeoutMs` naming `what`. */
+export async function eventuallyFound<T>(read: () => Promise<T | undefined>, what: string, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+  let value: T | undefined;
+  await eventually(async () => (value = await read()) !== undefined, what, timeoutMs, intervalMs);
+  return value!;
+}
+
 /** Ports this process has handed out: the kernel may give the same free port twice in a row. */
 const handedOut = new Set<number>();
 

@@ -1,6 +1,6 @@
 import { registryProviders } from '@avp/pipeline-manager';
 import { rpcCall } from '@avp/shared';
-import { eventually } from '@avp/shared/testing';
+import { eventually, eventuallyFound } from '@avp/shared/testing';
 import { expect, it } from 'vitest';
 import { describeModes, useStack } from './testing/stack.ts';
 import { stretchStt } from './testing/stretch-stt.ts';
@@ -81,8 +81,12 @@ await describeModes('live transcription of a call', (mode) => {
     ]);
     const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber: '+15550002346' });
     await caller.waitForAnswer(10_000);
-    const calls = (await stack.api('GET', '/v1.0/calls')).result as { id: string; channel_id: string; activeflow_id: string }[];
-    const call = calls.find((entry) => entry.channel_id === caller.id)!;
+    // The call's record names its activeflow a moment after the answer.
+    const call = await eventuallyFound(
+      async () => ((await stack.api('GET', '/v1.0/calls')).result as { id: string; channel_id: string; activeflow_id: string | null }[]).find((entry) => entry.channel_id === caller.id && entry.activeflow_id),
+      'the call and its activeflow',
+      15_000,
+    );
     const transcribeOfCall = async () => ((await stack.api('GET', '/v1.0/transcribes')).result as { id: string; reference_id: string; status: string; direction: string }[]).find((entry) => entry.reference_id === call.id);
     await eventually(async () => (await transcribeOfCall())?.status === 'done', 'transcribe_stop to end the transcription', 30_000);
     const transcribe = (await transcribeOfCall())!;

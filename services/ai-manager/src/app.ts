@@ -11,6 +11,7 @@ import { SecretBox } from './domain/secrets/secret-box.ts';
 import { ConversationService, type ConversationServiceOptions } from './conversations/conversation-service.ts';
 import { SummaryService, type SummaryServiceOptions } from './summaries/summary-service.ts';
 import { TranscribeService, type TranscribeServiceOptions } from './transcribes/transcribe-service.ts';
+import { TranscriberWatchdog } from './transcribes/transcriber-watchdog.ts';
 import { createAiManagerMetrics } from './events/ai-manager-metrics.ts';
 import { EventPublisher } from './events/event-publisher.ts';
 import { EventRelay, type EventRelayOptions } from './events/event-relay.ts';
@@ -248,6 +249,9 @@ export async function createAiManager(context: ServiceContext, options: AiManage
     probeTimeoutMs: takeoverSettings.probeTimeoutMs,
   });
   const transcribes = new TranscribeService({ domain, bus: context.bus, logger, serviceName, ...options.transcribes });
+  // Lost transcribers are noticed like lost pipelines (the same check interval and evidence).
+  const { stopTimeoutMs: _stopTimeoutMs, ...transcriberChecks } = options.pipelineWatchdog ?? {};
+  const transcriberWatchdog = new TranscriberWatchdog({ domain, bus: context.bus, logger, serviceName, transcribes, ...transcriberChecks });
   const summaries = new SummaryService({ domain, bus: context.bus, logger, serviceName, transcriptions: transcribes, ...options.summaries });
   const conversations = new ConversationService({ domain, bus: context.bus, logger, serviceName, ...options.conversations });
   const router = createAiManagerRpcRouter(domain, authenticator, { serviceName, instanceId: context.instanceId }, sessions, tools, transcribes, summaries);
@@ -302,6 +306,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       await summaries.start();
       await instances.start();
       watchdog.start();
+      transcriberWatchdog.start();
       takeover.start();
       stopWebhookWakeups = events.onWebhooksQueued(() => dispatcher.wake());
       dispatcher.start();
@@ -314,6 +319,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
       subscriptions = [];
       await takeover.stop();
       await watchdog.stop();
+      await transcriberWatchdog.stop();
       await instances.stop();
       await webSessions.stopAll();
       await sessions.stop();

@@ -164,6 +164,9 @@ export interface TranscriberRef {
   instance_id: string;
   /** A recording's transcriber that has heard the whole file. */
   finished?: boolean;
+  /** What the transcriber was started with, to start it again elsewhere if its pipeline-manager is lost. */
+  origin_ms?: number;
+  phrases?: string[];
 }
 
 /** `transcribes`: live transcriptions of calls; `transcribers` are pipeline-manager's, one per direction. */

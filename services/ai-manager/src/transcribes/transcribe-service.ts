@@ -83,6 +83,9 @@ export const finishedTranscriberSchema = z.strictObject({
   transcriber_id: z.string().min(1).max(100),
 });
 
+/** What a transcriber hears: a live call, or a recording that has ended. */
+export type TranscriberSource = { call_id: string } | { recording_id: string };
+
 /** A transcription to start; `phrases` may be left out (the API's body always has them). */
 export type TranscribeFields = Omit<TranscribeCreate, 'phrases'> & { phrases?: string[] };
 
@@ -140,24 +143,7 @@ export class TranscribeService {
     const started: TranscriberRef[] = [];
     try {
       for (const direction of directions) {
-        const reply = await rpcCall<{ transcriber_id: string; instance_id: string }>(
-          this.options.bus,
-          'pipeline-manager',
-          'POST',
-          '/v1/transcribers',
-          {
-            transcribe_id: id,
-            customer_id: customerId,
-            ...source,
-            direction,
-            stt_type: this.options.sttType ?? 'deepgram',
-            stt_language: fields.language,
-            parameter: fields.phrases?.length ? { stt_phrases: fields.phrases } : {},
-            origin_ms: originMs,
-          },
-          { publisher: this.options.serviceName, timeoutMs: this.options.startTimeoutMs ?? 15_000 },
-        );
-        started.push({ direction, transcriber_id: reply.transcriber_id, instance_id: reply.instance_id });
+        started.push(await this.startTranscriber({ transcribeId: id, customerId, source, direction, language: fields.language, phrases: fields.phrases, originMs }));
       }
     } catch (error) {
       await this.stopTranscribers(customerId, started);
@@ -186,6 +172,42 @@ export class TranscribeService {
     });
     this.logger.info({ transcribeId: id, referenceType: fields.reference_type, referenceId: fields.reference_id, directions }, 'transcription started');
     return transcribe;
+  }
+
+  /**
+   * Starts one direction's transcriber on whichever pipeline-manager instance takes it (the
+   * shared queue), and answers how to find it and start it again.
+   */
+  async startTranscriber(input: {
+    transcribeId: string;
+    customerId: string;
+    source: TranscriberSource;
+    direction: 'in' | 'out';
+    language: string;
+    phrases?: string[];
+    originMs: number;
+    /** A recording's transcriber started again: the utterances reported up to here are not reported twice. */
+    resumeAfterMs?: number;
+  }): Promise<TranscriberRef> {
+    const reply = await rpcCall<{ transcriber_id: string; instance_id: string }>(
+      this.options.bus,
+      'pipeline-manager',
+      'POST',
+      '/v1/transcribers',
+      {
+        transcribe_id: input.transcribeId,
+        customer_id: input.customerId,
+        ...input.source,
+        direction: input.direction,
+        stt_type: this.options.sttType ?? 'deepgram',
+        stt_language: input.language,
+        parameter: input.phrases?.length ? { stt_phrases: input.phrases } : {},
+        origin_ms: input.originMs,
+        ...(input.resumeAfterMs === undefined ? {} : { resume_after_ms: input.resumeAfterMs }),
+      },
+      { publisher: this.options.serviceName, timeoutMs: this.options.startTimeoutMs ?? 15_000 },
+    );
+    return { direction: input.direction, transcriber_id: reply.transcriber_id, instance_id: reply.instance_id, origin_ms: input.originMs, ...(input.phrases?.length ? { phrases: input.phrases } : {}) };
   }
 
   /** A live call of the customer's, as transcribers name it. */

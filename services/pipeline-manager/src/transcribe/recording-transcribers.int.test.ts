@@ -108,6 +108,28 @@ describe('Transcribers of a recording', () => {
     expect(usages.reduce((sum, usage) => sum + usage.audio_seconds, 0)).toBeCloseTo(2 * durationS, 0);
   }, 60_000);
 
+  it('started again after a lost one (resume_after_ms): hears the whole file but reports only the utterances after that point', async () => {
+    const transcripts: Transcript[] = [];
+    const finished: unknown[] = [];
+    const transcribers = new Transcribers({
+      bus,
+      logger: silentLogger(),
+      serviceName: 'pipeline-manager',
+      instanceId: 'test',
+      stt: (request) => createSttProvider({ stt_type: 'local', parameter: request.parameter }),
+      report: { transcript: async (transcript) => transcripts.push(transcript), usage: async () => undefined, finished: async (done) => finished.push(done) },
+    });
+    const phrases = ['book a table for two people tomorrow', 'what are your opening hours'];
+    // The first sentence (at 1.5 s) was reported by the lost transcriber.
+    const resumeAfterMs = speechAtMs.in![0]! + 300;
+    await transcribers.start(
+      transcriberStartSchema.parse({ transcribe_id: randomUUID(), customer_id: customerId, recording_id: recordingId, direction: 'in', stt_type: 'local', parameter: { stt_phrases: phrases }, resume_after_ms: resumeAfterMs }),
+    );
+    await eventually(() => finished.length === 1, 'the end', 30_000, 50);
+    expect(transcripts.map((transcript) => transcript.text)).toEqual(['what are your opening hours']);
+    expect(Math.abs(transcripts[0]!.offset_ms - speechAtMs.in![1]!)).toBeLessThan(150);
+  }, 60_000);
+
   it('reads a long recording a window at a time, and stops when asked (no finish reported)', async () => {
     sides.in = new Int16Array(rate * 50); // 50 s of quiet: three windows
     const stt = new FakeStt();

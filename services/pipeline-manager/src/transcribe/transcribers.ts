@@ -29,6 +29,12 @@ export const transcriberStartSchema = z
     parameter: z.record(z.string(), z.unknown()).default({}),
     /** Epoch ms the transcript offsets of a call count from (the same for both directions); default: when this transcriber starts. */
     origin_ms: z.number().int().min(0).optional(),
+    /**
+     * A recording's transcriber started again after the first was lost: the utterances starting
+     * at or before this position (ms into the recording) were reported by the first one, and are
+     * heard again without being reported.
+     */
+    resume_after_ms: z.number().int().min(0).optional(),
   })
   .refine((request) => (request.call_id === undefined) !== (request.recording_id === undefined), { message: 'Name either call_id or recording_id.' });
 export type TranscriberStart = z.infer<typeof transcriberStartSchema>;
@@ -296,6 +302,8 @@ export class Transcribers {
           };
           entry.utteranceFrom = undefined;
           entry.onFinal?.();
+          const resumeAfterMs = entry.request.resume_after_ms;
+          if (!entry.transport && resumeAfterMs !== undefined && transcript.offset_ms <= resumeAfterMs) continue;
           await this.report('transcript', () => (this.options.report?.transcript ?? ((body) => this.aiManager('/v1/transcripts', body)))(transcript));
         } else if (event.type === 'final' && entry.onFinal) {
           // A recording's utterance with no words in it (noise): the recogniser has answered.

@@ -30,6 +30,7 @@ export function summariesSuite(get: GetContext): void {
     const summaryRequests: SummaryRequest[] = [];
     const flowStarts: Record<string, unknown>[] = [];
     let transcriberStarts = 0;
+    const transcribers = new Set<string>();
     const servers: Subscription[] = [];
 
     beforeAll(async () => {
@@ -56,9 +57,16 @@ export function summariesSuite(get: GetContext): void {
       const pipelineManager = createRpcRouter()
         .add('POST', '/v1/transcribers', async () => {
           transcriberStarts++;
-          return { transcriber_id: randomUUID(), instance_id: 'summaries-suite-pm' };
+          const id = randomUUID();
+          transcribers.add(id);
+          return { transcriber_id: id, instance_id: 'summaries-suite-pm' };
         })
-        .add('POST', '/v1/transcribers/:id/stop', async () => ({ stopped: true }))
+        // The transcriber watchdog's check: these transcribers run here.
+        .add('GET', '/v1/transcribers', async () => ({ instance_id: 'summaries-suite-pm', result: [...transcribers].map((id) => ({ transcriber_id: id })) }))
+        .add('POST', '/v1/transcribers/:id/stop', async ({ params }) => {
+          transcribers.delete(params.id!);
+          return { stopped: true };
+        })
         .add('POST', '/v1/summaries', async ({ data }) => {
           const request = data as SummaryRequest;
           summaryRequests.push(request);

@@ -1,4 +1,4 @@
-import { isAppError, rpcCall, type Bus, type Logger } from '@avp/shared';
+import { isAppError, RepeatingCheck, rpcCall, type Bus, type Logger } from '@avp/shared';
 import { listLivePipelines, releaseLostPipeline } from '../domain/aicalls/aicall-repository.ts';
 import { terminateAicall } from '../domain/aicalls/aicall-service.ts';
 import { recordAimessage } from '../domain/aimessages/aimessage-service.ts';
@@ -73,6 +73,7 @@ interface Streak {
 export class PipelineWatchdog {
   private readonly logger: Logger;
   private readonly intervalMs: number;
+  private readonly loop: RepeatingCheck;
   private readonly probeTimeoutMs: number;
   private readonly lostAfterMs: number;
   private readonly minFailedChecks: number;
@@ -80,39 +81,22 @@ export class PipelineWatchdog {
   private readonly instanceFailures = new Map<string, Streak>();
   /** Checks in a row in which a live instance did not know the pipeline, by AIcall. */
   private readonly misses = new Map<string, Streak>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
 
   constructor(private readonly options: PipelineWatchdogOptions) {
     this.logger = options.logger.child({ component: 'pipeline-watchdog' });
     this.intervalMs = options.intervalMs ?? 2000;
+    this.loop = new RepeatingCheck(this.intervalMs, () => this.check());
     this.probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1000, Math.max(1, this.intervalMs));
     this.lostAfterMs = options.lostAfterMs ?? 10_000;
     this.minFailedChecks = Math.max(1, options.minFailedChecks ?? 2);
   }
 
   start(): void {
-    if (this.intervalMs <= 0 || !this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.check().finally(() => {
-        this.running = undefined;
-        this.schedule();
-      });
-    }, this.intervalMs);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round: checks every instance that runs a live AIcall's pipeline. Never throws. */

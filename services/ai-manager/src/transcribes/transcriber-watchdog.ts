@@ -1,4 +1,4 @@
-import { isAppError, jsonb, rpcCall, updateTimestamps, type Bus, type Logger } from '@avp/shared';
+import { isAppError, jsonb, RepeatingCheck, rpcCall, updateTimestamps, type Bus, type Logger } from '@avp/shared';
 import type { Selectable } from 'kysely';
 import type { TranscriberRef, TranscribesTable } from '../db/tables.ts';
 import type { DomainContext } from '../domain/context.ts';
@@ -50,43 +50,27 @@ interface Streak {
 export class TranscriberWatchdog {
   private readonly logger: Logger;
   private readonly intervalMs: number;
+  private readonly loop: RepeatingCheck;
   private readonly probeTimeoutMs: number;
   private readonly lostAfterMs: number;
   private readonly minFailedChecks: number;
   private readonly streaks = new Map<string, Streak>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
 
   constructor(private readonly options: TranscriberWatchdogOptions) {
     this.logger = options.logger.child({ component: 'transcriber-watchdog' });
     this.intervalMs = options.intervalMs ?? 2000;
+    this.loop = new RepeatingCheck(this.intervalMs, () => this.check());
     this.probeTimeoutMs = options.probeTimeoutMs ?? Math.min(this.intervalMs || 1000, 1000);
     this.lostAfterMs = options.lostAfterMs ?? 10_000;
     this.minFailedChecks = options.minFailedChecks ?? 2;
   }
 
   start(): void {
-    if (this.intervalMs <= 0 || !this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.check().finally(() => {
-        this.running = undefined;
-        this.schedule();
-      });
-    }, this.intervalMs);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round over the transcribers of progressing transcriptions. Never throws. */

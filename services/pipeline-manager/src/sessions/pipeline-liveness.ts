@@ -1,4 +1,4 @@
-import { isAppError, rpcCall, type Bus, type Logger } from '@avp/shared';
+import { isAppError, RepeatingCheck, rpcCall, type Bus, type Logger } from '@avp/shared';
 import type { MediaTransportStats } from '../media/media-transport.ts';
 
 /** What the liveness check needs of one running pipeline. */
@@ -84,44 +84,28 @@ export function orphanReason(state: AicallState, epoch: number, terminatingCheck
 export class PipelineLiveness {
   private readonly logger: Logger;
   private readonly intervalMs: number;
+  private readonly loop: RepeatingCheck;
   private readonly mediaTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   /** Checks in a row that found the AIcall terminating, by pipeline. */
   private readonly terminating = new Map<string, number>();
   /** Real inbound frames at the last change, and when that was (or when the call was last confirmed up). */
   private readonly media = new Map<string, { frames: number; since: number }>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
 
   constructor(private readonly options: PipelineLivenessOptions) {
     this.logger = options.logger.child({ component: 'pipeline-liveness' });
     this.intervalMs = options.intervalMs ?? 5000;
+    this.loop = new RepeatingCheck(this.intervalMs, () => this.check());
     this.mediaTimeoutMs = options.mediaTimeoutMs ?? 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
   }
 
   start(): void {
-    if (this.intervalMs <= 0 || !this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.check().finally(() => {
-        this.running = undefined;
-        this.schedule();
-      });
-    }, this.intervalMs);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round over every running pipeline. Never throws. */

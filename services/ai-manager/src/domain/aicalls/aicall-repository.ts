@@ -4,6 +4,7 @@ import {
   deletionTimestamps,
   jsonb,
   listPage,
+  preparedQuery,
   updateTimestamps,
   type AicallStatus,
   type ListQuery,
@@ -58,8 +59,15 @@ export async function insertAicall(db: AiManagerDb, fields: NewAicall): Promise<
     .executeTakeFirstOrThrow();
 }
 
+// Hot reads (sessions, reports and the API find their AIcall): compiled once, described once per connection.
+const findAicallQuery = preparedQuery(['id'], (db: AiManagerDb, { id }) => db.selectFrom('aicalls').selectAll().where('id', '=', id).where('tm_delete', 'is', null));
+const findCustomerAicallQuery = preparedQuery(['id', 'customerId'], (db: AiManagerDb, { id, customerId }) =>
+  db.selectFrom('aicalls').selectAll().where('id', '=', id).where('customer_id', '=', customerId).where('tm_delete', 'is', null),
+);
+
 /** A live AIcall; with a customer id, only that customer's. */
 export async function findAicall(db: AiManagerDb, id: string, customerId?: string, options: { forUpdate?: boolean } = {}): Promise<AicallRow | undefined> {
+  if (!options.forUpdate) return (await (customerId === undefined ? findAicallQuery(db, { id }) : findCustomerAicallQuery(db, { id, customerId })))[0];
   let query = db.selectFrom('aicalls').selectAll().where('id', '=', id).where('tm_delete', 'is', null);
   if (customerId !== undefined) query = query.where('customer_id', '=', customerId);
   // Inside a transaction: holds the row until it commits, so concurrent status changes queue up.

@@ -4,6 +4,7 @@ import {
   jsonb,
   listPage,
   newId,
+  preparedQuery,
   toApiTimestamp,
   updateTimestamps,
   type Action,
@@ -82,18 +83,18 @@ export async function insertActiveflow(db: FlowManagerDb, input: NewActiveflow):
     .executeTakeFirstOrThrow();
 }
 
+// Hot reads (every step of a flow loads its activeflow): compiled once, described once per connection.
+const findActiveflowQuery = preparedQuery(['id'], (db: FlowManagerDb, { id }) => db.selectFrom('activeflows').selectAll().where('id', '=', id).where('tm_delete', 'is', null));
+const findCustomerActiveflowQuery = preparedQuery(['id', 'customerId'], (db: FlowManagerDb, { id, customerId }) =>
+  db.selectFrom('activeflows').selectAll().where('id', '=', id).where('customer_id', '=', customerId).where('tm_delete', 'is', null),
+);
+
 export async function findActiveflow(db: FlowManagerDb, id: string): Promise<ActiveflowRow | undefined> {
-  return db.selectFrom('activeflows').selectAll().where('id', '=', id).where('tm_delete', 'is', null).executeTakeFirst();
+  return (await findActiveflowQuery(db, { id }))[0];
 }
 
 export async function findCustomerActiveflow(db: FlowManagerDb, customerId: string, id: string): Promise<ActiveflowRow | undefined> {
-  return db
-    .selectFrom('activeflows')
-    .selectAll()
-    .where('id', '=', id)
-    .where('customer_id', '=', customerId)
-    .where('tm_delete', 'is', null)
-    .executeTakeFirst();
+  return (await findCustomerActiveflowQuery(db, { id, customerId }))[0];
 }
 
 export async function listActiveflows(db: FlowManagerDb, customerId: string, page: ListQuery): Promise<ListResponse<Activeflow>> {

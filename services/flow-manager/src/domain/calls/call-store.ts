@@ -3,6 +3,7 @@ import {
   currentTimestamp,
   listPage,
   newId,
+  preparedQuery,
   toApiTimestamp,
   updateTimestamps,
   type Call,
@@ -65,29 +66,26 @@ export async function insertCall(
     .executeTakeFirstOrThrow();
 }
 
+// Hot reads (every ARI event and flow step finds its call): compiled once, described once per connection.
+const findCallQuery = preparedQuery(['id'], (db: FlowManagerDb, { id }) => db.selectFrom('calls').selectAll().where('id', '=', id).where('tm_delete', 'is', null));
+const findCustomerCallQuery = preparedQuery(['id', 'customerId'], (db: FlowManagerDb, { id, customerId }) =>
+  db.selectFrom('calls').selectAll().where('id', '=', id).where('customer_id', '=', customerId).where('tm_delete', 'is', null),
+);
+const findCallByChannelQuery = preparedQuery(['channelId'], (db: FlowManagerDb, { channelId }) =>
+  db.selectFrom('calls').selectAll().where('channel_id', '=', channelId).where('status', '!=', 'hangup').where('tm_delete', 'is', null).limit(1),
+);
+
 export async function findCall(db: FlowManagerDb, id: string): Promise<CallRow | undefined> {
-  return db.selectFrom('calls').selectAll().where('id', '=', id).where('tm_delete', 'is', null).executeTakeFirst();
+  return (await findCallQuery(db, { id }))[0];
 }
 
 export async function findCustomerCall(db: FlowManagerDb, customerId: string, id: string): Promise<CallRow | undefined> {
-  return db
-    .selectFrom('calls')
-    .selectAll()
-    .where('id', '=', id)
-    .where('customer_id', '=', customerId)
-    .where('tm_delete', 'is', null)
-    .executeTakeFirst();
+  return (await findCustomerCallQuery(db, { id, customerId }))[0];
 }
 
 /** The live call on an Asterisk channel. */
 export async function findCallByChannel(db: FlowManagerDb, channelId: string): Promise<CallRow | undefined> {
-  return db
-    .selectFrom('calls')
-    .selectAll()
-    .where('channel_id', '=', channelId)
-    .where('status', '!=', 'hangup')
-    .where('tm_delete', 'is', null)
-    .executeTakeFirst();
+  return (await findCallByChannelQuery(db, { channelId }))[0];
 }
 
 export async function listCalls(db: FlowManagerDb, customerId: string, page: ListQuery): Promise<ListResponse<Call>> {

@@ -43,6 +43,17 @@ function spoken(text: string): string {
     .trim();
 }
 
+/**
+ * The AI's side of the transcripts: its sentences as it said them, in order, the reply always.
+ * The greeting starts as soon as the transcription's legs are up; on a loaded machine its first
+ * syllables can come before the out side's audio reaches the recogniser, which then (knowing
+ * whole phrases only) hears no phrase in it: the greeting may be missing, never garbled.
+ */
+function expectAiSentences(transcripts: Transcript[]): void {
+  const said = transcripts.filter((entry) => entry.direction === 'out').map((entry) => entry.message);
+  expect([[spoken(greeting), spoken(reply)], [spoken(reply)]]).toContainEqual(said);
+}
+
 /** The talking AI: greets, hears what the caller wants, confirms and ends (the flow goes on after ai_talk). */
 function bookingAi(api: Api) {
   return api(
@@ -165,16 +176,13 @@ await describeModes('AI summaries of spoken calls', (mode) => {
     // Each side's words: the caller's request in, the AI's sentences out.
     const transcripts = await transcriptsOf(api, transcribeId);
     expect(transcripts.filter((entry) => entry.direction === 'in').map((entry) => entry.message)).toEqual([spoken(callerWords)]);
-    expect(
-      transcripts
-        .filter((entry) => entry.direction === 'out')
-        .map((entry) => entry.message)
-        .join(' '),
-    ).toBe(`${spoken(greeting)} ${spoken(reply)}`);
+    expectAiSentences(transcripts);
     // The caller spoke after the greeting and before the reply.
     const asked = transcripts.find((entry) => entry.direction === 'in')!;
-    expect(transcripts.filter((entry) => entry.direction === 'out')[0]!.offset_ms).toBeLessThan(asked.offset_ms);
-    expect(transcripts.filter((entry) => entry.direction === 'out').at(-1)!.offset_ms).toBeGreaterThan(asked.offset_ms);
+    const said = transcripts.filter((entry) => entry.direction === 'out');
+    expect(said.find((entry) => entry.message === spoken(reply))!.offset_ms).toBeGreaterThan(asked.offset_ms);
+    const greeted = said.find((entry) => entry.message === spoken(greeting));
+    if (greeted) expect(greeted.offset_ms).toBeLessThan(asked.offset_ms);
 
     // The offline summariser quotes what the caller asked for, and what the agent said.
     expect(summary.content).toMatch(/^Call Type\n/);
@@ -248,12 +256,7 @@ await describeModes('AI summaries of spoken calls', (mode) => {
     const transcripts = await transcriptsOf(api, summary.transcribe_id);
     expect(JSON.parse(sent![1]!)).toEqual(transcripts.map((entry) => ({ speaker: entry.direction === 'in' ? 'caller' : 'agent', offset_ms: entry.offset_ms, text: entry.message })));
     expect(transcripts.filter((entry) => entry.direction === 'in').map((entry) => entry.message)).toEqual([spoken(callerWords)]);
-    expect(
-      transcripts
-        .filter((entry) => entry.direction === 'out')
-        .map((entry) => entry.message)
-        .join(' '),
-    ).toBe(`${spoken(greeting)} ${spoken(reply)}`);
+    expectAiSentences(transcripts);
     expect(JSON.parse(sent![2]!)).toMatchObject({ customer_tier: 'gold', 'voipbin.transcribe.id': summary.transcribe_id, 'voipbin.ai_summary.id': summaryId });
     expect(requests[0]!.tools).toEqual([]);
 

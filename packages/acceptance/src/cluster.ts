@@ -140,7 +140,6 @@ export async function startCluster(options: {
         ARI_USER: 'asterisk',
         ARI_PASSWORD: 'acceptance',
         ARI_APP: ariApp,
-        MEDIA_BASE_URL: `http://127.0.0.1:${ports['flow-manager']}`,
         // The scenarios poll; the rate limit has tests of its own.
         RATE_LIMIT_PER_SECOND: '0',
         ...options.extraEnvironment?.['flow-manager'],
@@ -164,7 +163,8 @@ export async function startCluster(options: {
     for (const [key, name] of names) {
       const port = key === name ? ports[name] : await freePort();
       const environment = { ...withoutProviderKeys(process.env), ...common, ...environments[name] };
-      processes[key] = new ServiceProcess(name, environment, port, `${key}-${namespace}`, logFileOf(logDirectory, key));
+      const environmentOfPort = (own: number): Record<string, string> => (name === 'flow-manager' ? { MEDIA_BASE_URL: `http://127.0.0.1:${own}` } : {});
+      processes[key] = new ServiceProcess(name, environment, port, `${key}-${namespace}`, logFileOf(logDirectory, key), environmentOfPort);
     }
     const services = {
       'ai-manager': processes['ai-manager']!.service,
@@ -175,10 +175,16 @@ export async function startCluster(options: {
       Object.entries(processes)
         .map(([key, entry]) => `--- ${key} (${entry.service.logFile}) ---\n${entry.logText().split('\n').slice(-lines).join('\n')}`)
         .join('\n');
-    const waitUntilReady = async (timeoutMs = 90_000) =>
+    let portMoves = 0;
+    const waitUntilReady = async (timeoutMs = 90_000, { movePorts = false } = {}) =>
       eventually(
         async () => {
           for (const entry of Object.values(processes)) {
+            if (movePorts && entry.lostItsPort() && portMoves < 5) {
+              portMoves += 1;
+              await entry.moveTo(await freePort());
+              return false;
+            }
             if (!entry.running) throw new Error(`${entry.service.name} (${entry.service.instanceId}) is not running`);
           }
           for (const entry of Object.values(processes)) {
@@ -198,7 +204,7 @@ export async function startCluster(options: {
 
     // Ready: started (logged after the services began consuming), /readyz, ARI and the bus.
     try {
-      await waitUntilReady();
+      await waitUntilReady(90_000, { movePorts: true });
       await telephony.waitForApp(20_000);
       await rpcCall(bus, 'pipeline-manager', 'GET', '/v1/ping', undefined, { instanceId: services['pipeline-manager'].instanceId, timeoutMs: 5000 });
     } catch (error) {

@@ -26,6 +26,8 @@ export interface RunningService {
 export class ServiceProcess {
   readonly service: RunningService;
   private log: WriteStream;
+  /** Characters of the log written before the current child started. */
+  private logStart = 0;
 
   constructor(
     name: ServiceName,
@@ -33,6 +35,8 @@ export class ServiceProcess {
     port: number,
     instanceId: string,
     logFile: string,
+    /** Settings that name the process's own port (flow-manager's MEDIA_BASE_URL), set again on a move. */
+    private readonly environmentOfPort: (port: number) => Record<string, string> = () => ({}),
   ) {
     this.log = createWriteStream(logFile, { flags: 'a' });
     this.service = { name, port, url: `http://127.0.0.1:${port}`, instanceId, logFile, child: undefined as unknown as ChildProcess, exited: Promise.resolve() };
@@ -40,9 +44,10 @@ export class ServiceProcess {
   }
 
   private spawn(): void {
+    this.logStart = this.logText().length;
     const child = spawn(process.execPath, ['--import', 'tsx', `services/${this.service.name}/src/main.ts`], {
       cwd: repositoryRoot,
-      env: { ...this.environment, PORT: String(this.service.port), INSTANCE_ID: this.service.instanceId },
+      env: { ...this.environment, ...this.environmentOfPort(this.service.port), PORT: String(this.service.port), INSTANCE_ID: this.service.instanceId },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(this.log, { end: false });
@@ -73,6 +78,24 @@ export class ServiceProcess {
   /** Starts the process again after it stopped or was killed (same port, instance id and log). */
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.service.name} is still running`);
+    this.spawn();
+  }
+
+  /**
+   * Whether the process exited because its port was taken: the port was free when the cluster
+   * picked it, but another test's process or an outgoing connection can take it before the child
+   * listens.
+   */
+  lostItsPort(): boolean {
+    return !this.running && this.logText().slice(this.logStart).includes('EADDRINUSE');
+  }
+
+  /** Starts the stopped process again on another port (after `lostItsPort`). */
+  async moveTo(port: number): Promise<void> {
+    if (this.running) throw new Error(`${this.service.name} is still running`);
+    this.log.write(`--- port ${this.service.port} was taken; starting again on port ${port} ---\n`);
+    this.service.port = port;
+    this.service.url = `http://127.0.0.1:${port}`;
     this.spawn();
   }
 

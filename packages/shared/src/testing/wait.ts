@@ -20,18 +20,43 @@ export async function eventuallyFound<T>(read: () => Promise<T | undefined>, wha
 const handedOut = new Set<number>();
 
 /**
+ * Where `freePort` looks: below Linux's ephemeral range (32768-60999 by default), so neither an
+ * outgoing connection nor a server listening on port 0 can take a port between the moment it was
+ * found free and the moment the server that needed it listens (a service process of the
+ * acceptance cluster once failed with EADDRINUSE that way). Each test worker has a block of its
+ * own, so two workers never pick the same port.
+ */
+const portRange = { first: 10_000, blocks: 20, blockSize: 400 };
+
+/**
  * A TCP port that was free a moment ago on 127.0.0.1 (for servers whose URL must be known first),
- * never one this process handed out before: two servers of one test cluster asking in a row were
- * once given the same port, and the second failed with EADDRINUSE.
+ * never one this process handed out before, from this worker's block (see `portRange`).
  */
 export async function freePort(): Promise<number> {
+  const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? process.pid);
+  const blockStart = portRange.first + (worker % portRange.blocks) * portRange.blockSize;
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = blockStart + Math.floor(Math.random() * portRange.blockSize);
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  // The block is used up (or taken by something else): any port the kernel offers.
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const port = await anyFreePort();
     if (handedOut.has(port)) continue;
     handedOut.add(port);
     return port;
   }
-  throw new Error('no fresh free port after 50 attempts');
+  throw new Error('no fresh free port after 150 attempts');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function anyFreePort(): Promise<number> {

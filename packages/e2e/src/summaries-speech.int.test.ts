@@ -1,6 +1,6 @@
 import { createLlmProvider, registryProviders } from '@avp/pipeline-manager';
 import { startFakeLlm, type FakeLlm } from '@avp/pipeline-manager/llm-fake';
-import { resampleClip, synthesizeWithEspeak } from '@avp/shared';
+import { resampleClip, synthesizeWithEspeak, type Aisummary } from '@avp/shared';
 import { eventually, eventuallyFound } from '@avp/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeModes, scriptedAi, useStack, type Api, type Stack } from './testing/stack.ts';
@@ -9,18 +9,6 @@ interface Transcript {
   direction: 'in' | 'out';
   message: string;
   offset_ms: number;
-}
-
-interface Summary {
-  id: string;
-  status: string;
-  content: string;
-  transcribe_id: string;
-  reference_type: string;
-  reference_id: string;
-  activeflow_id: string;
-  ai_id: string | null;
-  failure_reason: string;
 }
 
 /** What the AI says, and what the caller asks for in between. */
@@ -95,10 +83,10 @@ async function bookingCall(stack: Stack, actions: object[], callerNumber: string
 }
 
 /** The summary once it is no longer progressing. */
-function written(stack: Stack, summaryId: string): Promise<Summary> {
+function written(stack: Stack, summaryId: string): Promise<Aisummary> {
   return eventuallyFound(
     async () => {
-      const current = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Summary;
+      const current = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Aisummary;
       return current.status === 'progressing' ? undefined : current;
     },
     'the summary to be written after the hang-up',
@@ -253,7 +241,7 @@ await describeModes('AI summaries of spoken calls', (mode) => {
     const text = String(user!.content);
     const sent = /^Transcript:\n(.*)\n\nVariables:\n(.*)$/s.exec(text);
     expect(sent, text).not.toBeNull();
-    const transcripts = await transcriptsOf(api, summary.transcribe_id);
+    const transcripts = await transcriptsOf(api, summary.transcribe_id!);
     expect(JSON.parse(sent![1]!)).toEqual(transcripts.map((entry) => ({ speaker: entry.direction === 'in' ? 'caller' : 'agent', offset_ms: entry.offset_ms, text: entry.message })));
     expect(transcripts.filter((entry) => entry.direction === 'in').map((entry) => entry.message)).toEqual([spoken(callerWords)]);
     expectAiSentences(transcripts);

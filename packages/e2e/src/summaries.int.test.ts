@@ -1,19 +1,9 @@
 import { registryProviders } from '@avp/pipeline-manager';
+import type { Aisummary } from '@avp/shared';
 import { eventually, eventuallyFound } from '@avp/shared/testing';
 import { expect, it } from 'vitest';
 import { askNameScript, describeModes, scriptedAi, useStack } from './testing/stack.ts';
 import { stretchStt } from './testing/stretch-stt.ts';
-
-interface Summary {
-  id: string;
-  status: string;
-  content: string;
-  transcribe_id: string;
-  reference_type: string;
-  reference_id: string;
-  activeflow_id: string;
-  failure_reason: string;
-}
 
 /**
  * `ai_summary` in a call flow, end to end: the flow asks for a summary of its own call (a
@@ -51,7 +41,7 @@ await describeModes('AI summaries of calls', (mode) => {
 
     // The flow went on at once, naming the summary; the call's transcription of both sides runs.
     const summaryId = await eventuallyFound(async () => ((await stack.api('GET', `/v1.0/activeflows/${call.activeflow_id}`)).variables as Record<string, string>)['voipbin.ai_summary.id'], 'the summary id variable', 15_000);
-    const asked = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Summary;
+    const asked = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Aisummary;
     expect(asked).toMatchObject({ status: 'progressing', reference_type: 'call', reference_id: call.id, activeflow_id: call.activeflow_id });
     expect(await stack.api('GET', `/v1.0/transcribes/${asked.transcribe_id}`)).toMatchObject({ reference_id: call.id, direction: 'both', status: 'progressing' });
 
@@ -63,7 +53,7 @@ await describeModes('AI summaries of calls', (mode) => {
     caller.hangup();
     const summary = await eventuallyFound(
       async () => {
-        const current = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Summary;
+        const current = (await stack.api('GET', `/v1.0/aisummaries/${summaryId}`)) as unknown as Aisummary;
         return current.status === 'progressing' ? undefined : current;
       },
       'the summary to be written after the hang-up',

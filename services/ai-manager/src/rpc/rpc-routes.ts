@@ -29,7 +29,9 @@ import { getTeam } from '../domain/teams/team-service.ts';
 import { serviceStartSchema, type SessionService } from '../sessions/session-service.ts';
 import { flowSummarySchema, type SummaryService } from '../summaries/summary-service.ts';
 import { toolCallRequestSchema, type ToolExecutor } from '../tools/tool-executor.ts';
-import { finishedTranscriberSchema, flowTranscribeSchema, reportedTranscriptSchema, type TranscribeService } from '../transcribes/transcribe-service.ts';
+import { startTranscribeFromFlow, stopTranscribeFromFlow } from '../transcribes/transcribe-flow-actions.ts';
+import { finishedTranscriberSchema, flowTranscribeSchema, reportedTranscriptSchema } from '../transcribes/transcribe-records.ts';
+import type { TranscribeService } from '../transcribes/transcribe-service.ts';
 
 /** Parses RPC data; a failure is a 400 with the catalog body, never a hidden 500. */
 function parse<Schema extends z.ZodType>(schema: Schema, data: unknown): z.output<Schema> {
@@ -79,8 +81,8 @@ export function createAiManagerRpcRouter(
     // A recording's transcriber that heard the whole file (the named customer's transcription only).
     router.add('POST', '/v1/transcribers/finished', async ({ data }) => transcribes.transcriberFinished(parse(finishedTranscriberSchema, data)));
     // flow-manager's transcribe_start / transcribe_stop on the flow's own call (the call is checked under the customer).
-    router.add('POST', '/v1/services/type/transcribe', async ({ data }) => transcribes.startFromFlow(parse(flowTranscribeSchema, data)));
-    router.add('POST', '/v1/services/type/transcribe_stop', async ({ data }) => transcribes.stopFromFlow(parse(flowTranscribeSchema, data)));
+    router.add('POST', '/v1/services/type/transcribe', async ({ data }) => startTranscribeFromFlow(transcribes, parse(flowTranscribeSchema, data)));
+    router.add('POST', '/v1/services/type/transcribe_stop', async ({ data }) => stopTranscribeFromFlow(transcribes, parse(flowTranscribeSchema, data)));
   }
   // flow-manager's ai_summary: asks for the summary and answers at once (the flow goes on).
   if (summaries) router.add('POST', '/v1/services/type/summary', async ({ data }) => summaries.startFromFlow(parse(flowSummarySchema, data)));

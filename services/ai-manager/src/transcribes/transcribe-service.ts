@@ -15,17 +15,15 @@ import {
   type Logger,
   type Subscription,
   type Transcribe,
-  type TranscribeCreate,
   type Transcript,
-  transcribePhrasesSchema,
 } from '@avp/shared';
-import type { Selectable } from 'kysely';
 import { z } from 'zod';
-import type { TranscriberRef, TranscribesTable, TranscriptsTable } from '../db/tables.ts';
+import type { TranscriberRef } from '../db/tables.ts';
 import type { DomainContext } from '../domain/context.ts';
 import { notFound } from '../domain/not-found.ts';
 import { withEvents } from '../events/event-publisher.ts';
 import { callFlowManager } from '../sessions/flow-manager-rpc.ts';
+import { toTranscribe, toTranscript, type finishedTranscriberSchema, type reportedTranscriptSchema, type TranscribeFields, type TranscriberSource, type TranscribeRow } from './transcribe-records.ts';
 
 export interface TranscribeServiceOptions {
   domain: DomainContext;
@@ -38,67 +36,6 @@ export interface TranscribeServiceOptions {
   startTimeoutMs?: number;
 }
 
-type TranscribeRow = Selectable<TranscribesTable>;
-
-function toTranscribe(row: TranscribeRow): Transcribe {
-  return {
-    id: row.id,
-    customer_id: row.customer_id,
-    reference_type: row.reference_type as Transcribe['reference_type'],
-    reference_id: row.reference_id,
-    language: row.language,
-    direction: row.direction as Transcribe['direction'],
-    status: row.status as Transcribe['status'],
-    tm_create: row.tm_create,
-    tm_update: row.tm_update,
-    tm_delete: row.tm_delete,
-  };
-}
-
-function toTranscript(row: Selectable<TranscriptsTable>): Transcript {
-  return {
-    id: row.id,
-    customer_id: row.customer_id,
-    transcribe_id: row.transcribe_id,
-    direction: row.direction as Transcript['direction'],
-    message: row.message,
-    offset_ms: row.offset_ms,
-    tm_create: row.tm_create,
-  };
-}
-
-/** What a transcriber reports (pipeline-manager's `POST /v1/transcripts`). */
-export const reportedTranscriptSchema = z.strictObject({
-  transcribe_id: z.uuid(),
-  customer_id: z.uuid(),
-  direction: z.enum(['in', 'out']),
-  text: z.string().min(1).max(20_000),
-  offset_ms: z.number().int().min(0).max(2_147_483_647),
-});
-
-/** What a transcriber reports when it has heard all of its recording. */
-export const finishedTranscriberSchema = z.strictObject({
-  transcribe_id: z.uuid(),
-  customer_id: z.uuid(),
-  transcriber_id: z.string().min(1).max(100),
-});
-
-/** What a transcriber hears: a live call, or a recording that has ended. */
-export type TranscriberSource = { call_id: string } | { recording_id: string };
-
-/** A transcription to start; `phrases` may be left out (the API's body always has them). */
-export type TranscribeFields = Omit<TranscribeCreate, 'phrases'> & { phrases?: string[] };
-
-/** What the transcribe_start / transcribe_stop flow actions send (`POST /v1/services/type/transcribe[_stop]`). */
-export const flowTranscribeSchema = z.object({
-  customer_id: z.uuid(),
-  activeflow_id: z.uuid().nullable().optional(),
-  reference_id: z.uuid(),
-  language: z.string().max(35).default(''),
-  direction: z.enum(['in', 'out', 'both']).default('both'),
-  phrases: transcribePhrasesSchema,
-});
-
 /**
  * Live transcription of calls: `POST /v1.0/transcribes` asks pipeline-manager for a transcriber
  * per direction (each hears its side of the call on a snoop leg of its own, beside an AI
@@ -106,7 +43,7 @@ export const flowTranscribeSchema = z.object({
  * asked or when the call hangs up (`transcribe_done`). STT seconds are billed as usage.
  */
 export class TranscribeService {
-  private readonly logger: Logger;
+  readonly logger: Logger;
   private subscription: Subscription | undefined;
 
   constructor(private readonly options: TranscribeServiceOptions) {
@@ -210,13 +147,19 @@ export class TranscribeService {
     return { direction: input.direction, transcriber_id: reply.transcriber_id, instance_id: reply.instance_id, origin_ms: input.originMs, ...(input.phrases?.length ? { phrases: input.phrases } : {}) };
   }
 
-  /** A live call of the customer's, as transcribers name it. */
-  private async callSource(customerId: string, callId: string): Promise<{ call_id: string }> {
+  /** The customer's call from flow-manager; another customer's is a 404, like a missing one. */
+  async ownCall(customerId: string, callId: string): Promise<{ customer_id: string; status: string }> {
     const call = await callFlowManager<{ customer_id: string; status: string }>(this.options, customerId, 'GET', `/v1/calls/${callId}`).catch((error: unknown) => {
       if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
       throw error;
     });
     if (call.customer_id !== customerId) throw notFound('call');
+    return call;
+  }
+
+  /** A live call of the customer's, as transcribers name it. */
+  private async callSource(customerId: string, callId: string): Promise<{ call_id: string }> {
+    const call = await this.ownCall(customerId, callId);
     if (call.status === 'hangup') throw appError('INVALID_STATE', 'The call has ended.');
     return { call_id: callId };
   }
@@ -293,6 +236,20 @@ export class TranscribeService {
     });
   }
 
+  /** Stops every running transcription of the customer's call or recording; answers the last one's id. */
+  async finishAllOf(customerId: string, referenceId: string): Promise<string | undefined> {
+    const rows = await this.options.domain.db
+      .selectFrom('transcribes')
+      .select('id')
+      .where('customer_id', '=', customerId)
+      .where('reference_id', '=', referenceId)
+      .where('status', '=', 'progressing')
+      .where('tm_delete', 'is', null)
+      .execute();
+    for (const row of rows) await this.finish(customerId, row.id);
+    return rows.at(-1)?.id;
+  }
+
   /** Stops it if it runs, then soft-deletes it (its transcripts stay readable until then). */
   async remove(customerId: string, id: string): Promise<Transcribe> {
     await this.finish(customerId, id);
@@ -344,50 +301,6 @@ export class TranscribeService {
     });
   }
 
-  /**
-   * The `transcribe_start` flow action (`POST /v1/services/type/transcribe`): like the API on the
-   * flow's own call, but the flow never fails for it: a transcription that cannot start is
-   * logged and the answer names none (the flow goes on).
-   */
-  async startFromFlow(input: z.infer<typeof flowTranscribeSchema>): Promise<{ id: string; type: 'transcribe'; push_actions: [] }> {
-    try {
-      const transcribe = await this.create(input.customer_id.toLowerCase(), {
-        reference_type: 'call',
-        reference_id: input.reference_id.toLowerCase(),
-        language: input.language,
-        direction: input.direction,
-        phrases: input.phrases,
-      });
-      return { id: transcribe.id, type: 'transcribe', push_actions: [] };
-    } catch (error) {
-      // Another customer's call is refused like a missing one (a flow's own call never is).
-      if (isAppError(error) && error.httpStatus === 404) throw error;
-      this.logger.warn({ err: error, callId: input.reference_id, activeflowId: input.activeflow_id }, 'transcribe_start: the transcription could not start; the flow goes on');
-      return { id: '', type: 'transcribe', push_actions: [] };
-    }
-  }
-
-  /** The `transcribe_stop` flow action: ends the transcriptions of the flow's call (the customer's only). */
-  async stopFromFlow(input: { customer_id: string; reference_id: string }): Promise<{ id: string; type: 'transcribe_stop'; push_actions: [] }> {
-    const customerId = input.customer_id.toLowerCase();
-    // The call must be the customer's: another customer's is a 404, like a missing one.
-    const call = await callFlowManager<{ customer_id: string }>(this.options, customerId, 'GET', `/v1/calls/${input.reference_id}`).catch((error: unknown) => {
-      if (isAppError(error) && error.httpStatus === 404) throw notFound('call');
-      throw error;
-    });
-    if (call.customer_id !== customerId) throw notFound('call');
-    const rows = await this.options.domain.db
-      .selectFrom('transcribes')
-      .select('id')
-      .where('customer_id', '=', customerId)
-      .where('reference_id', '=', input.reference_id.toLowerCase())
-      .where('status', '=', 'progressing')
-      .where('tm_delete', 'is', null)
-      .execute();
-    for (const row of rows) await this.finish(customerId, row.id);
-    return { id: rows.at(-1)?.id ?? '', type: 'transcribe_stop', push_actions: [] };
-  }
-
   private async row(customerId: string, id: string, db = this.options.domain.db): Promise<TranscribeRow> {
     const row = await db.selectFrom('transcribes').selectAll().where('id', '=', id).where('customer_id', '=', customerId).where('tm_delete', 'is', null).executeTakeFirst();
     if (!row) throw notFound('transcribe');
@@ -408,13 +321,6 @@ export class TranscribeService {
 
   private async onCallHangup(event: EventEnvelope): Promise<void> {
     const call = z.object({ id: z.uuid(), customer_id: z.uuid() }).parse(event.data);
-    const rows = await this.options.domain.db
-      .selectFrom('transcribes')
-      .select('id')
-      .where('customer_id', '=', call.customer_id)
-      .where('reference_id', '=', call.id)
-      .where('status', '=', 'progressing')
-      .execute();
-    for (const row of rows) await this.finish(call.customer_id, row.id);
+    await this.finishAllOf(call.customer_id, call.id);
   }
 }

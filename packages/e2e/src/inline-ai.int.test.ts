@@ -126,6 +126,58 @@ await describeModes('inline AI settings in ai_talk, from save to a conversation'
     await eventually(async () => (await api('GET', `/v1.0/aicalls/${outgoing!.id}`)).status === 'terminated', 'the outgoing session to end', 20_000);
   }, 120_000);
 
+  it("lets a hidden AI of an activeflow or of outgoing calls go once nothing can start a session with it; a flow's stays", async () => {
+    const ais = stack.database.forSchema<{ ais: { id: string; tm_delete: string | null } }>('ai_manager');
+    const deleted = async (id: string) => (await ais.selectFrom('ais').select('tm_delete').where('id', '=', id).executeTakeFirstOrThrow()).tm_delete !== null;
+    const inlineAiOf = (activeflow: ApiBody, type: string) =>
+      (activeflow.stacks as { actions: ActionBody[] }[])[0]!.actions.find((action) => action.type === type)!.option.inline_ai_id as string;
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
+
+    // An activeflow started with actions: its hidden AI goes when it ends (here: stopped while it waits).
+    const started = await api('POST', '/v1.0/activeflows', { actions: [{ type: 'block' }, { type: 'ai_talk', option: inlineSettings(askNameScript) }] });
+    const activeflowAi = inlineAiOf(started, 'ai_talk');
+    expect(await deleted(activeflowAi)).toBe(false);
+    await api('POST', `/v1.0/activeflows/${started.id as string}/stop`);
+    await eventually(() => deleted(activeflowAi), "the ended activeflow's hidden AI to go", 10_000);
+
+    // A flow's hidden AI stays after its activeflows end: it is the flow's as long as the action is.
+    const actions = [{ type: 'answer' }, { type: 'ai_talk', option: inlineSettings(askNameScript) }, { type: 'hangup' }];
+    const number = await stack.numberWithFlow(actions);
+    const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber: '+15558881002' });
+    await caller.waitForAudio(20_000);
+    const inbound = await aicallOf(caller.id);
+    caller.hangup();
+    await eventually(async () => (await api('GET', `/v1.0/activeflows/${inbound.activeflow_id}`)).status === 'ended', 'the flow\'s activeflow to end', 20_000);
+    await eventually(async () => (await api('GET', `/v1.0/aicalls/${inbound.id}`)).status === 'terminated', 'the session to end', 20_000);
+    await settle();
+    expect(await deleted(inbound.assistance_id)).toBe(false);
+
+    // Outgoing calls share their request's hidden AI: it stays while one of them still rings, and goes with the last.
+    const [answeredTarget, ringingTarget] = ['+15550108101', '+15550108102'];
+    stack.simulator.scriptOutbound(answeredTarget, { kind: 'answer', afterMs: 300 });
+    stack.simulator.scriptOutbound(ringingTarget, { kind: 'ring' });
+    const answered = stack.simulator.waitForOutboundCall(answeredTarget, 10_000);
+    const created = await api('POST', '/v1.0/calls', {
+      source: { type: 'tel', target: '+15550108100' },
+      destinations: [{ type: 'tel', target: answeredTarget }, { type: 'tel', target: ringingTarget }],
+      actions,
+      timeout: 60,
+    });
+    const [first, second] = created.calls as { id: string }[];
+    const party = await answered;
+    await party.waitForAnswer(10_000);
+    await party.waitForAudio(20_000);
+    const activeflowId = (await api('GET', `/v1.0/calls/${first!.id}`)).activeflow_id as string;
+    const callsAi = inlineAiOf(await api('GET', `/v1.0/activeflows/${activeflowId}`), 'ai_talk');
+    party.hangup();
+    await eventually(async () => (await api('GET', `/v1.0/activeflows/${activeflowId}`)).status === 'ended', 'the answered call\'s activeflow to end', 20_000);
+    await settle();
+    expect((await api('GET', `/v1.0/calls/${second!.id}`)).status).toBe('ringing');
+    expect(await deleted(callsAi)).toBe(false);
+    await api('POST', `/v1.0/calls/${second!.id}/hangup`);
+    await eventually(() => deleted(callsAi), "the outgoing calls' hidden AI to go with the last of them", 10_000);
+  }, 120_000);
+
   it('refuses bad inline settings at save with the message of POST /v1.0/ais, and an AI named beside inline settings', async () => {
     const flow = await api('POST', '/v1.0/flows', { actions: [{ type: 'hangup' }] });
     const named = await api('POST', '/v1.0/ais', scriptedAi(askNameScript));

@@ -102,6 +102,22 @@ export const inlineAiSyncResultSchema = z.object({
 });
 export type InlineAiSyncResult = z.infer<typeof inlineAiSyncResultSchema>;
 
+/**
+ * ai-manager's `POST /v1/inline_ais/release` (flow-manager, once nothing will start a session
+ * with them any more: the last activeflow or unanswered outgoing call that carried them ended):
+ * the named customer's inline AIs owned by an activeflow or outgoing calls are deleted as soon as
+ * no session runs them (at once, or when the last one ends). A flow's inline AIs are never
+ * released this way: they live as long as their action in the flow.
+ */
+export const inlineAiReleaseSchema = z.strictObject({
+  customer_id: z.uuid(),
+  ai_ids: z.array(z.uuid()).min(1).max(500),
+});
+export type InlineAiRelease = z.input<typeof inlineAiReleaseSchema>;
+
+/** Its answer: how many were released (owned by an activeflow or calls, not deleted before) and how many deleted at once. */
+export const inlineAiReleaseResultSchema = z.object({ released: z.number().int(), deleted: z.number().int() });
+
 /** A problem of one action's inline settings (`details.problems` of the 400). */
 export const inlineAiProblemSchema = z.object({ action_id: z.string(), message: z.string() });
 export type InlineAiProblem = z.infer<typeof inlineAiProblemSchema>;

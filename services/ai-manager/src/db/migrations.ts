@@ -9,6 +9,7 @@ import { summaryMigrations } from './migration-0019-summaries.ts';
 import { sessionLimitMigrations } from './migration-0020-session-limits.ts';
 import { inlineAiMigrations } from './migration-0021-inline-ais.ts';
 import { teamMigrations } from './migration-0022-teams.ts';
+import { inlineReleaseMigrations } from './migration-0023-inline-release.ts';
 
 /**
  * ai-manager's migrations, applied in name order at start. Names are `NNNN_what`; a migration
@@ -362,4 +363,5 @@ export const migrations: Migrations = {
   ...sessionLimitMigrations,
   ...inlineAiMigrations,
   ...teamMigrations,
+  ...inlineReleaseMigrations,
 };

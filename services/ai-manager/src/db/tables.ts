@@ -59,6 +59,8 @@ export interface AisTable extends TimestampColumns {
   inline_owner_type: ColumnType<string | null, string | null | undefined, string | null>;
   inline_owner_id: ColumnType<string | null, string | null | undefined, string | null>;
   inline_action_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** An activeflow's or outgoing calls' inline AI whose owner can start no more sessions: deleted once none runs it (migration 0023). */
+  inline_owner_ended: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 /** `aicalls`: one AI session and its state. */

@@ -12,6 +12,7 @@ import {
 import { withEvents, type EmitEvent } from '../../events/event-publisher.ts';
 import type { AiManagerDb } from '../../db/tables.ts';
 import { findAi } from '../ais/ai-repository.ts';
+import { deleteReleasedInlineAi } from '../ais/inline-ai-repository.ts';
 import { findTeam } from '../teams/team-repository.ts';
 import { teamNotFound } from '../teams/team-service.ts';
 import type { DomainContext } from '../context.ts';
@@ -147,6 +148,8 @@ async function moveStatus(trx: AiManagerDb, emit: EmitEvent, current: AicallRow,
   const row = await updateAicallStatus(trx, current.id, current.status as AicallStatus, to);
   if (!row) throw appError('INVALID_STATE', 'The AIcall changed state meanwhile; retry.');
   await emit(`aicall_status_${to}`, row.customer_id, toAicall(row));
+  // The last session of an inline AI whose activeflow or outgoing calls ended takes it away.
+  if (to === 'terminated' && row.assistance_type === 'ai') await deleteReleasedInlineAi(trx, row.assistance_id);
   return row;
 }
 

@@ -42,3 +42,41 @@ export async function deleteInlineAisExcept(trx: AiManagerDb, customerId: string
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/**
+ * Marks the customer's inline AIs among `aiIds` whose owner (an activeflow, one request of
+ * outgoing calls) can start no more sessions; answers the ids marked. A flow's are never marked:
+ * they live as long as their action.
+ */
+export async function markInlineOwnersEnded(trx: AiManagerDb, customerId: string, aiIds: readonly string[]): Promise<string[]> {
+  const rows = await trx
+    .updateTable('ais')
+    .set({ inline_owner_ended: true })
+    .where('customer_id', '=', customerId)
+    .where('id', 'in', [...aiIds])
+    .where('inline_owner_type', 'in', ['activeflow', 'calls'])
+    .where('tm_delete', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Soft-deletes an inline AI whose owner ended once no session runs it (no AIcall of it short of
+ * `terminated`); answers whether it did. The AI's row is locked first, so of a release and a
+ * session's end, or of two sessions' ends, at once, the later one sees the earlier committed and
+ * deletes it: it cannot stay behind with both thinking the other still needs it.
+ */
+export async function deleteReleasedInlineAi(trx: AiManagerDb, aiId: string): Promise<boolean> {
+  const released = await trx.selectFrom('ais').select('id').where('id', '=', aiId).where('inline_owner_ended', '=', true).where('tm_delete', 'is', null).forUpdate().executeTakeFirst();
+  if (!released) return false;
+  const result = await trx
+    .updateTable('ais')
+    .set(deletionTimestamps())
+    .where('id', '=', aiId)
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('aicalls').select('aicalls.id').whereRef('aicalls.assistance_id', '=', 'ais.id').where('aicalls.status', '!=', 'terminated').where('aicalls.tm_delete', 'is', null))),
+    )
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

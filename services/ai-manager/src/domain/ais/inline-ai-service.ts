@@ -5,6 +5,7 @@ import {
   newId,
   toAppError,
   type AiFields,
+  type inlineAiReleaseSchema,
   type inlineAiSyncSchema,
   type InlineAiProblem,
   type InlineAiSyncResult,
@@ -13,7 +14,7 @@ import type { z } from 'zod';
 import type { DomainContext } from '../context.ts';
 import { insertAi, replaceAi } from './ai-repository.ts';
 import { newAiRowFields, replacedAiRowFields, toAi } from './ai-service.ts';
-import { deleteInlineAisExcept, findInlineAiForUpdate, lockInlineOwner } from './inline-ai-repository.ts';
+import { deleteInlineAisExcept, deleteReleasedInlineAi, findInlineAiForUpdate, lockInlineOwner, markInlineOwnersEnded } from './inline-ai-repository.ts';
 
 type InlineAiSync = z.output<typeof inlineAiSyncSchema>;
 
@@ -77,4 +78,24 @@ export async function syncInlineAis(context: DomainContext, request: InlineAiSyn
     const id = newId();
     return insertAi(trx, id, customerId, await newAiRowFields(context, trx, customerId, id, fields), { type: request.owner_type, id: ownerId, actionId });
   }
+}
+
+/**
+ * flow-manager's `POST /v1/inline_ais/release`: the named customer's inline AIs of an ended
+ * activeflow or of outgoing calls that all ended are marked, and each is deleted at once when no
+ * session runs it; a session still running it deletes it when it ends (`aicall-service.ts`).
+ * Ids of a flow's inline AIs, of named AIs, of another customer's or of deleted ones are
+ * skipped. Repeating a release changes nothing.
+ */
+export async function releaseInlineAis(context: DomainContext, request: z.output<typeof inlineAiReleaseSchema>): Promise<{ released: number; deleted: number }> {
+  const customerId = request.customer_id.toLowerCase();
+  const ids = [...new Set(request.ai_ids.map((id) => id.toLowerCase()))];
+  const released = await context.db.transaction().execute((trx) => markInlineOwnersEnded(trx, customerId, ids));
+  let deleted = 0;
+  // One transaction per AI: its row lock is held only while its own sessions are checked.
+  for (const id of released) {
+    if (await context.db.transaction().execute((trx) => deleteReleasedInlineAi(trx, id))) deleted += 1;
+  }
+  if (released.length > 0) context.logger.info({ customerId, released: released.length, deleted }, 'inline AIs released by their ended owner');
+  return { released: released.length, deleted };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isAppError, rpcCall, type InlineAiSync, type InlineAiSyncResult } from '@avp/shared';
+import { isAppError, rpcCall, type InlineAiRelease, type InlineAiSync, type InlineAiSyncResult } from '@avp/shared';
 import { describe, expect, it } from 'vitest';
 import type { AiManagerTables } from '../../db/tables.ts';
 import { aiBody, call, createTestCustomer, secretEngineKey, type Harness } from '../harness.ts';
@@ -15,6 +15,10 @@ function settings(overrides: Record<string, unknown> = {}): Record<string, unkno
 
 async function sync(harness: Harness, request: InlineAiSync): Promise<InlineAiSyncResult> {
   return rpcCall<InlineAiSyncResult>(harness.bus, 'ai-manager', 'PUT', '/v1/inline_ais', request);
+}
+
+async function release(harness: Harness, request: InlineAiRelease): Promise<{ released: number; deleted: number }> {
+  return rpcCall(harness.bus, 'ai-manager', 'POST', '/v1/inline_ais/release', request);
 }
 
 /** The refusal of a sync: its message and problems. */
@@ -155,6 +159,53 @@ export function inlineAisSuite(get: GetContext): void {
       await expect(rpcCall(harness.bus, 'ai-manager', 'PUT', '/v1/inline_ais', { owner_type: 'flow', owner_id: randomUUID(), ais: [] })).rejects.toMatchObject({ reason: 'VALIDATION_FAILED' });
       const repeated = { customer_id: customer.id, owner_type: 'flow' as const, owner_id: randomUUID(), ais: [{ action_id: action, settings: settings() }, { action_id: action, settings: settings() }] };
       await expect(sync(harness, repeated)).rejects.toMatchObject({ reason: 'VALIDATION_FAILED', message: expect.stringContaining('action ids must not repeat') });
+    });
+
+    it("release: an ended activeflow's or outgoing calls' inline AIs go at once when no session runs them; a flow's, a named AI and another customer's stay", async () => {
+      const { harness } = get();
+      const customer = await createTestCustomer(harness);
+      const other = await createTestCustomer(harness, 'other');
+      const owned = async (customerId: string, ownerType: 'flow' | 'activeflow' | 'calls') =>
+        (await sync(harness, { customer_id: customerId, owner_type: ownerType, owner_id: randomUUID(), ais: [{ action_id: randomUUID(), settings: settings() }] })).result[0]!.ai.id;
+      const ofActiveflow = await owned(customer.id, 'activeflow');
+      const ofCalls = await owned(customer.id, 'calls');
+      const ofFlow = await owned(customer.id, 'flow');
+      const othersActiveflow = await owned(other.id, 'activeflow');
+      const named = (await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody() })).body.id as string;
+
+      const answer = await release(harness, { customer_id: customer.id, ai_ids: [ofActiveflow, ofCalls, ofFlow, othersActiveflow, named, randomUUID()] });
+      expect(answer).toEqual({ released: 2, deleted: 2 });
+      for (const id of [ofActiveflow, ofCalls]) expect((await rows(get).where('id', '=', id).executeTakeFirstOrThrow()).tm_delete).not.toBeNull();
+      for (const id of [ofFlow, othersActiveflow, named]) expect(await rows(get).where('id', '=', id).executeTakeFirstOrThrow()).toMatchObject({ tm_delete: null, inline_owner_ended: false });
+      expect((await call(harness, 'GET', `/v1.0/ais/${named}`, { key: customer.key })).status).toBe(200);
+      // Repeated: nothing more happens.
+      expect(await release(harness, { customer_id: customer.id, ai_ids: [ofActiveflow, ofCalls] })).toEqual({ released: 0, deleted: 0 });
+      await expect(release(harness, { customer_id: customer.id, ai_ids: [] })).rejects.toMatchObject({ reason: 'VALIDATION_FAILED' });
+      await expect(release(harness, { customer_id: customer.id, ai_ids: ['not-a-uuid'] })).rejects.toMatchObject({ reason: 'VALIDATION_FAILED' });
+    });
+
+    it('release: an inline AI a session still runs stays until the last of its sessions ends', async () => {
+      const { harness } = get();
+      const customer = await createTestCustomer(harness);
+      const database = get().database.forSchema<AiManagerTables>('ai_manager');
+      // Two text sessions of an AI that is then made an activeflow's inline AI (the API names only named AIs).
+      const ai = (await call(harness, 'POST', '/v1.0/ais', { key: customer.key, body: aiBody() })).body.id as string;
+      const sessions: string[] = [];
+      for (let index = 0; index < 2; index += 1) {
+        const created = await call(harness, 'POST', '/v1.0/aicalls', { key: customer.key, body: { assistance_type: 'ai', assistance_id: ai, reference_type: '' } });
+        expect(created.status, JSON.stringify(created.body)).toBeLessThan(300);
+        sessions.push(created.body.id as string);
+      }
+      await database.updateTable('ais').set({ inline_owner_type: 'activeflow', inline_owner_id: randomUUID(), inline_action_id: randomUUID() }).where('id', '=', ai).execute();
+
+      expect(await release(harness, { customer_id: customer.id, ai_ids: [ai] })).toEqual({ released: 1, deleted: 0 });
+      expect(await rows(get).where('id', '=', ai).executeTakeFirstOrThrow()).toMatchObject({ tm_delete: null, inline_owner_ended: true });
+      expect((await call(harness, 'POST', `/v1.0/aicalls/${sessions[0]}/terminate`, { key: customer.key })).status).toBe(200);
+      expect((await rows(get).where('id', '=', ai).executeTakeFirstOrThrow()).tm_delete).toBeNull();
+      expect((await call(harness, 'POST', `/v1.0/aicalls/${sessions[1]}/terminate`, { key: customer.key })).status).toBe(200);
+      expect((await rows(get).where('id', '=', ai).executeTakeFirstOrThrow()).tm_delete).not.toBeNull();
+      // The ended sessions still show which AI they ran.
+      expect((await call(harness, 'GET', `/v1.0/aicalls/${sessions[1]}`, { key: customer.key })).body).toMatchObject({ assistance_id: ai, status: 'terminated' });
     });
   });
 }

@@ -3,6 +3,7 @@ import { callHandle, findCall } from '../calls/call-store.ts';
 import type { CallControl } from '../calls/call-control.ts';
 import type { DomainContext } from '../context.ts';
 import { findFlow } from '../flows/flow-service.ts';
+import { InlineAiReleaser } from '../flows/inline-ai-release.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
 import { setVariables, substituteDeep } from '../variables/variables.ts';
 import {
@@ -44,6 +45,8 @@ export class ActiveflowRunner {
   private readonly loopOf = new Map<string, Promise<void>>();
   private readonly executor: ActionExecutor;
   private readonly maxExecuteCount: number;
+  /** Releases the inline AIs of activeflows started with actions and of outgoing calls. */
+  readonly inlineAis: InlineAiReleaser;
 
   constructor(
     private readonly context: DomainContext,
@@ -53,6 +56,7 @@ export class ActiveflowRunner {
   ) {
     this.executor = new ActionExecutor(context, calls, services, options.recordings, options.externalMedia);
     this.maxExecuteCount = options.maxExecuteCount ?? 1000;
+    this.inlineAis = new InlineAiReleaser(context);
   }
 
   /** Creates an activeflow and starts running it in the background. */
@@ -265,6 +269,8 @@ export class ActiveflowRunner {
     const activeflow = await this.save(working, 'ended', reason);
     this.context.logger.info({ activeflowId: row.id, reason }, 'activeflow ended');
     await this.context.publish('activeflow_ended', activeflow);
+    // The inline AIs it was started with go once nothing else needs them (in the background: never fails the end).
+    void this.inlineAis.activeflowEnded(working.row);
     if (hangup && row.reference_type === 'call' && row.reference_id) {
       const call = await findCall(this.context.db, row.reference_id);
       if (call && call.status !== 'hangup') {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Action, Call } from '@avp/shared';
 import type { ActiveflowRunner } from '../activeflows/activeflow-runner.ts';
+import { inlineAiIdsOf } from '../flows/inline-ai-release.ts';
 import type { DomainContext } from '../context.ts';
 import type { CallControl, ConnectOption } from './call-control.ts';
 import { callHandle, findCall, insertCall, markCallHangup, setCallActiveflow, toCall, type CallRow } from './call-store.ts';
@@ -25,6 +26,8 @@ interface PendingFlow {
   actions: Action[];
   variables: Record<string, string>;
   timer: NodeJS.Timeout;
+  /** The inline AIs of `actions`, kept while the call rings (see InlineAiReleaser). */
+  inlineAiIds: string[];
 }
 
 /**
@@ -93,7 +96,9 @@ export class OutgoingCalls {
         status: 'dialing',
       });
       const timer = setTimeout(() => void this.ringDeadline(row.id), request.timeout * 1000 + ringDeadlineMarginMs).unref();
-      this.pending.set(row.id, { customerId, flowId: request.flowId, actions: request.actions, variables: request.variables, timer });
+      const inlineAiIds = request.flowId ? [] : inlineAiIdsOf(request.actions);
+      this.runner.inlineAis.hold(inlineAiIds);
+      this.pending.set(row.id, { customerId, flowId: request.flowId, actions: request.actions, variables: request.variables, timer, inlineAiIds });
       await this.context.publish('call_created', toCall(row));
       let answer = row;
       try {
@@ -109,9 +114,11 @@ export class OutgoingCalls {
 
   /** The call was answered and is in the Stasis app: its flow starts. */
   async answered(call: CallRow): Promise<void> {
-    const pending = this.pending.get(call.id);
-    this.forget(call.id);
-    if (call.activeflow_id) return;
+    const pending = this.take(call.id);
+    if (call.activeflow_id) {
+      if (pending) await this.runner.inlineAis.unhold(pending.customerId, pending.inlineAiIds, { answered: false });
+      return;
+    }
     if (!pending) {
       this.context.logger.warn({ callId: call.id }, 'an outgoing call was answered with no flow to run (placed before a restart); hanging up');
       await this.hangup(call, 'failed');
@@ -130,18 +137,28 @@ export class OutgoingCalls {
         ? await this.runner.startFlow({ ...common, flowId: pending.flowId })
         : await this.runner.start({ ...common, flowId: null, actions: pending.actions });
       await setCallActiveflow(this.context.db, call.id, activeflow.id);
+      // Its activeflow (stored) carries the inline AIs from here.
+      await this.runner.inlineAis.unhold(pending.customerId, pending.inlineAiIds, { answered: true });
     } catch (error) {
       // The flow was deleted meanwhile, or the database failed: nothing runs for the call.
       this.context.logger.warn({ err: error, callId: call.id }, 'the flow of an answered outgoing call could not start; hanging up');
+      await this.runner.inlineAis.unhold(pending.customerId, pending.inlineAiIds, { answered: false });
       await this.hangup(call, 'failed');
     }
   }
 
-  /** The call ended (or is being ended): its flow will never run. */
+  /** The call ended (or is being ended): its flow will never run, and its inline AIs are released if no other call needs them. */
   forget(callId: string): void {
+    const pending = this.take(callId);
+    if (pending) void this.runner.inlineAis.unhold(pending.customerId, pending.inlineAiIds, { answered: false });
+  }
+
+  /** The call's pending flow, no longer pending (its ring deadline cleared). */
+  private take(callId: string): PendingFlow | undefined {
     const pending = this.pending.get(callId);
     if (pending) clearTimeout(pending.timer);
     this.pending.delete(callId);
+    return pending;
   }
 
   /** Hangs up a call that has not been answered yet (`cancel`); answers the call as it then is. */

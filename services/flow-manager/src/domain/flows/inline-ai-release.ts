@@ -1,0 +1,101 @@
+import { rpcCall, type Action, type ActiveflowStack } from '@avp/shared';
+import { sql } from 'kysely';
+import { flowManagerServiceName, type DomainContext } from '../context.ts';
+import { mainStackId } from '../activeflows/stack-machine.ts';
+import { isInlineAiAction } from './inline-ais.ts';
+
+/** The hidden AIs that actions of an activeflow or of outgoing calls carry (each inline action's `inline_ai_id`). */
+export function inlineAiIdsOf(actions: readonly Action[]): string[] {
+  const ids = actions.filter(isInlineAiAction).map((action) => action.option.inline_ai_id);
+  return [...new Set(ids.filter((id): id is string => typeof id === 'string').map((id) => id.toLowerCase()))];
+}
+
+/**
+ * Lets ai-manager delete the inline AIs of activeflows started with actions and of outgoing
+ * calls once nothing can start a session with them any more (`POST /v1/inline_ais/release`;
+ * ai-manager waits for the sessions still running them). A flow's inline AIs are not this
+ * class's: they live as long as their action in the flow.
+ *
+ * The AIs of one request of outgoing calls are shared by its calls: they are released when the
+ * last of them is done, i.e. no call of theirs still rings (held here, in memory) and no
+ * activeflow carrying them runs (asked of the database). After a restart of this process the
+ * ringing calls are hung up (their flows were in memory) and their AIs are released by the
+ * next end of an activeflow that carries them, if any.
+ */
+export class InlineAiReleaser {
+  /** Inline AI id → how many outgoing calls that carry it still ring. */
+  private readonly ringing = new Map<string, number>();
+
+  constructor(private readonly context: DomainContext) {}
+
+  /** An outgoing call carrying these AIs was placed: they are kept while it rings. */
+  hold(aiIds: readonly string[]): void {
+    for (const id of aiIds) this.ringing.set(id, (this.ringing.get(id) ?? 0) + 1);
+  }
+
+  /**
+   * The ringing call is done: answered (its activeflow, started first, now carries the AIs) or
+   * ended unanswered, when the AIs are released if nothing else needs them.
+   */
+  async unhold(customerId: string, aiIds: readonly string[], options: { answered: boolean }): Promise<void> {
+    for (const id of aiIds) {
+      const count = (this.ringing.get(id) ?? 1) - 1;
+      if (count > 0) this.ringing.set(id, count);
+      else this.ringing.delete(id);
+    }
+    if (!options.answered) await this.releaseUnused(customerId, aiIds);
+  }
+
+  /** An activeflow ended: the inline AIs it started with are released if nothing else needs them. */
+  async activeflowEnded(activeflow: { id: string; customer_id: string; flow_id: string | null; stacks: readonly ActiveflowStack[] }): Promise<void> {
+    // A flow's activeflow runs the flow's inline AIs (and pushed flows run their own): not released.
+    if (activeflow.flow_id) return;
+    const started = activeflow.stacks.find((stack) => stack.id === mainStackId)?.actions ?? [];
+    await this.releaseUnused(activeflow.customer_id, inlineAiIdsOf(started));
+  }
+
+  /**
+   * Releases those of `aiIds` that no ringing call holds and no running activeflow of the
+   * customer's carries. Called after the caller's own change was committed, so of two activeflows
+   * ending at once at least one sees the other ended. Never throws: a failure is logged and the AIs
+   * stay (hidden, as before).
+   */
+  private async releaseUnused(customerId: string, aiIds: readonly string[]): Promise<void> {
+    const candidates = aiIds.filter((id) => !this.ringing.has(id));
+    if (candidates.length === 0) return;
+    try {
+      const stillCarried = await this.carriedByRunningActiveflows(customerId, candidates);
+      const unused = candidates.filter((id) => !stillCarried.has(id));
+      if (unused.length === 0) return;
+      const reply = await rpcCall<{ released: number; deleted: number }>(
+        this.context.bus,
+        'ai-manager',
+        'POST',
+        '/v1/inline_ais/release',
+        { customer_id: customerId, ai_ids: unused },
+        { publisher: flowManagerServiceName, timeoutMs: 5000 },
+      );
+      this.context.logger.info({ customerId, aiIds: unused, ...reply }, 'inline AIs released: nothing will start a session with them any more');
+    } catch (error) {
+      this.context.logger.warn({ err: error, customerId, aiIds: candidates }, 'could not release inline AIs; they stay hidden');
+    }
+  }
+
+  private async carriedByRunningActiveflows(customerId: string, aiIds: readonly string[]): Promise<Set<string>> {
+    const carried = new Set<string>();
+    for (const id of aiIds) {
+      const found = await this.context.db
+        .selectFrom('activeflows')
+        .select('id')
+        .where('customer_id', '=', customerId)
+        .where('status', '!=', 'ended')
+        .where('tm_delete', 'is', null)
+        .where('flow_id', 'is', null)
+        .where(sql<boolean>`stacks::text like ${`%${id}%`}`)
+        .limit(1)
+        .executeTakeFirst();
+      if (found) carried.add(id);
+    }
+    return carried;
+  }
+}

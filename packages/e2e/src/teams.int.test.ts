@@ -8,10 +8,12 @@ import { loudnessVad, scriptedStt } from './voice-doubles.ts';
 /** What the pipeline asked the engines for: each LLM request (by member) and each sentence spoken (with its voice). */
 interface Observed {
   llmRequests: { member: string; messages: { role: string; content: string }[] }[];
-  sentences: { text: string; voiceId: string; engine: string }[];
+  sentences: { text: string; voiceId: string; language: string; engine: string }[];
+  /** Each recogniser opened for the caller: the member it was built for and its language. */
+  sttStarts: { member: string; language: string }[];
 }
 
-/** The offline engines, watched: the member an LLM was built for, and the voice of every sentence sent to TTS. */
+/** The offline engines, watched: the member an LLM or a recogniser was built for, and the voice and language of every sentence sent to TTS. */
 function watchedProviders(observed: Observed): ProviderSource {
   return {
     llm(ai, messages) {
@@ -33,7 +35,7 @@ function watchedProviders(observed: Observed): ProviderSource {
           const session = inner.open(options);
           return {
             push(text) {
-              observed.sentences.push({ text, voiceId: options.voiceId, engine: inner.name });
+              observed.sentences.push({ text, voiceId: options.voiceId, language: options.language, engine: inner.name });
               return session.push(text);
             },
             end: () => session.end(),
@@ -43,7 +45,16 @@ function watchedProviders(observed: Observed): ProviderSource {
       };
     },
     // The caller's words, recognised after its speech (no offline recogniser for a tone).
-    stt: () => scriptedStt(['I have a question about my last invoice']),
+    stt(ai) {
+      const inner = scriptedStt(['I have a question about my last invoice']);
+      return {
+        name: inner.name,
+        start(options) {
+          observed.sttStarts.push({ member: String(ai.parameter.member_role ?? ''), language: options.language });
+          return inner.start(options);
+        },
+      };
+    },
   };
 }
 
@@ -74,13 +85,17 @@ const billingScript = {
  * session with its own tool (the flow goes on after ai_talk).
  */
 await describeModes('a team of AIs hands a call from one member to another', (mode) => {
-  const observed: Observed = { llmRequests: [], sentences: [] };
+  const observed: Observed = { llmRequests: [], sentences: [], sttStarts: [] };
   const stack = useStack({ mode, name: 'teams', pipelineManager: { createVad: async () => loudnessVad(), providers: watchedProviders(observed) } });
   const api: Api = (...args) => stack.api(...args);
 
-  it('switches member, voice and prompt mid-call and keeps the conversation', async () => {
+  it('switches member, voice, language, recogniser and prompt mid-call and keeps the conversation', async () => {
     const reception = await api('POST', '/v1.0/ais', scriptedAi(receptionScript, { name: 'reception', tts_voice_id: 'en-us', parameter: { member_role: 'reception' } }));
-    const billing = await api('POST', '/v1.0/ais', scriptedAi(billingScript, { name: 'billing', tts_voice_id: 'en-gb', tool_names: ['stop_service'], parameter: { member_role: 'billing' } }));
+    const billing = await api(
+      'POST',
+      '/v1.0/ais',
+      scriptedAi(billingScript, { name: 'billing', tts_voice_id: 'en-gb', stt_language: 'en-GB', tool_names: ['stop_service'], parameter: { member_role: 'billing' } }),
+    );
     const [front, back] = [randomUUID(), randomUUID()];
     const team = await api('POST', '/v1.0/teams', {
       name: 'harbour hotel',
@@ -117,10 +132,15 @@ await describeModes('a team of AIs hands a call from one member to another', (mo
 
     // The voice changed with the member: every sentence before the switch in the receptionist's, after it in billing's.
     const spoken = observed.sentences.filter((sentence) => sentence.engine === 'local');
-    expect(spoken.map((sentence) => [sentence.text, sentence.voiceId])).toEqual([
-      ['Front desk of the harbour hotel, how may I help?', 'en-us'],
-      ['Let me put you through to our billing office.', 'en-us'],
-      ['Billing office speaking, your invoice is fully paid.', 'en-gb'],
+    expect(spoken.map((sentence) => [sentence.text, sentence.voiceId, sentence.language])).toEqual([
+      ['Front desk of the harbour hotel, how may I help?', 'en-us', 'en-US'],
+      ['Let me put you through to our billing office.', 'en-us', 'en-US'],
+      ['Billing office speaking, your invoice is fully paid.', 'en-gb', 'en-GB'],
+    ]);
+    // The caller was heard by the receptionist's recogniser, then by billing's, in its language.
+    expect(observed.sttStarts).toEqual([
+      { member: 'reception', language: 'en-US' },
+      { member: 'billing', language: 'en-GB' },
     ]);
     // The billing member's LLM request: its own prompt, the team's parameter, and the conversation so far.
     const billingRequest = observed.llmRequests.find((request) => request.member === 'billing')!;

@@ -37,7 +37,7 @@ export class CallerInput {
 
   constructor(
     private readonly options: ConversationOptions,
-    private readonly stt: SttSession,
+    private stt: SttSession,
     private readonly now: () => number,
     private readonly hooks: CallerInputHooks,
   ) {
@@ -73,10 +73,14 @@ export class CallerInput {
     );
   }
 
-  /** Reads STT's events until the session ends or fails. */
-  async consumeStt(): Promise<void> {
+  /**
+   * Reads an STT session's events (the current one by default) until it ends or fails; its usage
+   * is metered under `provider`. A session replaced meanwhile (`replaceStt`) still delivers
+   * what it heard and its usage, but its failure no longer fails the conversation.
+   */
+  async consumeStt(stt = this.stt, provider = this.options.stt.name): Promise<void> {
     try {
-      for await (const event of this.stt.events) {
+      for await (const event of stt.events) {
         // After the end only the usage counts (STT reports it as its session closes).
         if (this.hooks.isEnded() && event.type !== 'usage') continue;
         if (event.type === 'interim' || event.type === 'final') this.hooks.transcript(event.text, event.type === 'final');
@@ -89,18 +93,30 @@ export class CallerInput {
             else if (this.options.turnEnd !== 'vad') this.turnEnd.providerEndOfUtterance();
             break;
           case 'usage':
-            this.options.onEvent({ type: 'usage', kind: 'stt', provider: this.options.stt.name, audioSeconds: event.audioSeconds });
+            this.options.onEvent({ type: 'usage', kind: 'stt', provider, audioSeconds: event.audioSeconds });
             break;
           case 'error':
-            this.hooks.fail(event.error, 'stt');
+            if (stt === this.stt) this.hooks.fail(event.error, 'stt');
             return;
           case 'interim':
             break;
         }
       }
     } catch (error) {
-      this.hooks.fail(error, 'stt');
+      if (stt === this.stt) this.hooks.fail(error, 'stt');
     }
+  }
+
+  /**
+   * The caller's audio goes to `next` from the next frame on (a team member with another
+   * recogniser or language); the previous session is closed, so it finishes what it heard and
+   * reports its usage. Resolves when `next` has been read to its end.
+   */
+  replaceStt(next: SttSession, provider: string): Promise<void> {
+    const previous = this.stt;
+    this.stt = next;
+    previous.close();
+    return this.consumeStt(next, provider);
   }
 
   private onVad(event: VadEvent): void {

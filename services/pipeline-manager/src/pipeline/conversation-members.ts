@@ -9,6 +9,7 @@ export function applyMember(options: ConversationOptions, change: MemberSwitch):
   options.tools = change.tools;
   options.fallbackLlm = change.fallbackLlm;
   options.fallbackTts = change.fallbackTts;
+  options.language = change.language;
 }
 
 /** The member's system prompts replace the leading ones; the conversation after them stays. */

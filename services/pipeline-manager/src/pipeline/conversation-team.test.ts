@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TtsOptions, TtsSession } from '../providers/types.ts';
+import type { SttSession, SttStartOptions, TtsOptions, TtsSession } from '../providers/types.ts';
 import { Conversation, type ConversationEvent, type ToolExecution } from './conversation.ts';
 import { FakeLlm, FakeStt, FakeTransport, FakeTts, FakeVad, words } from './testing/fakes.ts';
 import { runningConversations, until } from './testing/conversation-harness.ts';
@@ -45,10 +45,11 @@ describe('Conversation of a team: switching member', () => {
       tools: [{ name: 'to_billing', description: 'Billing questions.', parameters: { type: 'object' } }],
       executeTool: async (call): Promise<ToolExecution> => {
         expect(call.name).toBe('to_billing');
-        conversation.switchMember({
+        await conversation.switchMember({
           llm: billing,
           tts,
           voiceId: 'billing-voice',
+          language: 'en-US',
           tools: [{ name: 'stop_service', description: 'Ends it.', parameters: { type: 'object' } }],
           systemMessages: ['Platform rules.', 'You are the billing clerk.'],
         });
@@ -80,5 +81,128 @@ describe('Conversation of a team: switching member', () => {
     ]);
     // The receptionist's LLM was asked nothing after the hand-over.
     expect(reception.requests).toHaveLength(2);
+  });
+
+  /**
+   * A FakeStt under its own name that notes the language it was opened in, or cannot open. Its
+   * close is held until `finishClose` (a real recogniser still delivers, or fails, after it).
+   */
+  class NamedStt extends FakeStt {
+    readonly languages: string[] = [];
+    closeAsked = false;
+    private closeNow = () => undefined as void;
+    constructor(
+      override readonly name: string,
+      private readonly refuse = false,
+    ) {
+      super({ usageOnClose: true });
+    }
+    override async start(options: SttStartOptions): Promise<SttSession> {
+      if (this.refuse) throw new Error('the recogniser is unreachable');
+      this.languages.push(options.language);
+      const session = await super.start();
+      const close = session.close;
+      this.closeNow = () => close();
+      return Object.assign(session, { close: () => void (this.closeAsked = true) });
+    }
+    finishClose(): void {
+      this.closeNow();
+    }
+  }
+
+  /** A receptionist who hands over to a Spanish-speaking member on the first question. */
+  function teamConversation(spanishStt: NamedStt) {
+    const transport = new FakeTransport();
+    const englishStt = new NamedStt('stt.english');
+    const reception = new FakeLlm([
+      words('Front desk, how can I help?'),
+      [
+        { type: 'tool-call', id: 'call-1', name: 'to_spanish', arguments: '{}' },
+        { type: 'done', finishReason: 'tool-calls' },
+      ],
+      words('Still the front desk.'),
+    ]);
+    const spanish = new FakeLlm([words('Hola, le ayudo.'), words('Claro que si.')]);
+    const events: ConversationEvent[] = [];
+    const switches: Awaited<ReturnType<Conversation['switchMember']>>[] = [];
+    const conversation: Conversation = new Conversation({
+      transport,
+      vad: new FakeVad(),
+      stt: englishStt,
+      llm: reception,
+      tts: new FakeTts(),
+      language: 'en-US',
+      voiceId: 'reception-voice',
+      messages: [{ role: 'system', content: 'You are the receptionist.' }],
+      tools: [{ name: 'to_spanish', description: 'Spanish speakers.', parameters: { type: 'object' } }],
+      executeTool: async (): Promise<ToolExecution> => {
+        switches.push(
+          await conversation.switchMember({ llm: spanish, tts: new FakeTts(), voiceId: 'es-voice', tools: [], systemMessages: ['Eres el agente.'], language: 'es-ES', stt: spanishStt }),
+        );
+        return { result: JSON.stringify({ result: 'success' }), runLlm: true };
+      },
+      onEvent: (event) => events.push(event),
+    });
+    running.push({ conversation, transport });
+    const answers = () => events.filter((event): event is Extract<ConversationEvent, { type: 'assistant_message' }> => event.type === 'assistant_message').map((event) => event.text);
+    return { conversation, transport, englishStt, spanish, events, switches, answers };
+  }
+
+  it.each([
+    ['reports its usage as it closes', 'usage'],
+    ['fails as it closes (nothing changes for the caller)', 'error'],
+  ] as const)("hears the caller with the new member's recogniser and language from the hand-over; the previous one is closed and %s", async (_, closing) => {
+    const spanishStt = new NamedStt('stt.spanish');
+    const team = teamConversation(spanishStt);
+    await team.conversation.start();
+    await until(() => team.answers().length === 1, 'the greeting');
+    await until(() => team.transport.queuedMs() === 0, 'the greeting to play');
+    team.transport.hear(10, 5000);
+    team.englishStt.session!.emit({ type: 'final', text: 'Hablo español.' });
+    team.transport.hear(6, 0);
+    await until(() => team.answers().includes('Hola, le ayudo.'), 'the Spanish member', 5000);
+    expect(team.switches).toEqual([{ stt: 'switched' }]);
+    expect(spanishStt.languages).toEqual(['es-ES']);
+    // The English recogniser was asked to close: it reports the audio it took under its own name,
+    // or fails while it closes, which changes nothing.
+    expect(team.englishStt.closeAsked).toBe(true);
+    const usage = () => team.events.filter((event) => event.type === 'usage' && event.kind === 'stt');
+    if (closing === 'error') {
+      team.englishStt.session!.emit({ type: 'error', error: new Error('failure of the closing recogniser') });
+    } else {
+      team.englishStt.finishClose();
+      await until(() => usage().length === 1, 'the English usage');
+      expect(usage()[0]).toMatchObject({ provider: 'stt.english', audioSeconds: expect.any(Number) });
+    }
+    const englishFrames = team.englishStt.session!.written;
+    await until(() => team.transport.queuedMs() === 0, 'the answer to play');
+    team.transport.hear(10, 5000);
+    spanishStt.session!.emit({ type: 'final', text: '¿Me ayuda?' });
+    team.transport.hear(6, 0);
+    await until(() => team.answers().includes('Claro que si.'), "the answer to the Spanish recogniser's words", 5000);
+    expect(team.englishStt.session!.written).toBe(englishFrames);
+    expect(spanishStt.session!.written).toBeGreaterThan(0);
+    expect(team.spanish.requests[1]!.at(-1)).toEqual({ role: 'user', content: '¿Me ayuda?' });
+    expect(team.events.some((event) => event.type === 'ended')).toBe(false);
+    spanishStt.finishClose();
+    await team.conversation.stop('done');
+    expect(usage().map((event) => (event as { provider: string }).provider)).toEqual(closing === 'usage' ? ['stt.english', 'stt.spanish'] : ['stt.spanish']);
+  });
+
+  it("keeps the previous recogniser listening when the new member's cannot start", async () => {
+    const team = teamConversation(new NamedStt('stt.spanish', true));
+    await team.conversation.start();
+    await until(() => team.answers().length === 1, 'the greeting');
+    await until(() => team.transport.queuedMs() === 0, 'the greeting to play');
+    team.transport.hear(10, 5000);
+    team.englishStt.session!.emit({ type: 'final', text: 'Hablo español.' });
+    team.transport.hear(6, 0);
+    await until(() => team.answers().includes('Hola, le ayudo.'), 'the Spanish member', 5000);
+    expect(team.switches).toMatchObject([{ stt: 'failed', error: expect.any(Error) }]);
+    await until(() => team.transport.queuedMs() === 0, 'the answer to play');
+    team.transport.hear(10, 5000);
+    team.englishStt.session!.emit({ type: 'final', text: 'Por favor.' });
+    team.transport.hear(6, 0);
+    await until(() => team.answers().includes('Claro que si.'), 'the answer through the English recogniser', 5000);
   });
 });

@@ -30,6 +30,10 @@ export interface MemberSwitch {
   systemMessages: string[];
   fallbackLlm?: LlmProvider;
   fallbackTts?: TtsProvider;
+  /** The member's language (its `stt_language`): what the caller is heard in and the bot speaks. */
+  language: string;
+  /** The member's recogniser, when it differs from the one listening (type, language or phrases); absent: the caller's STT stays. */
+  stt?: SttProvider;
 }
 
 /** Timestamps (ms on the conversation's clock) of one turn, from the caller's silence to our first audio. */

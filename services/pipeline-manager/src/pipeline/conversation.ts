@@ -174,17 +174,36 @@ export class Conversation {
   }
 
   /**
-   * A team's session hands the conversation to another member: its LLM, voice, tools and
-   * system prompts apply from the next LLM request on (the turn under way continues with them
-   * after its tool round), and the history of the conversation is kept. The caller's speech
-   * recognition stays the one the session started with.
+   * A team's session hands the conversation to another member: its LLM, voice, language, tools
+   * and system prompts apply from the next LLM request on (the turn under way continues with them
+   * after its tool round), and the history of the conversation is kept. With `change.stt` the
+   * caller is heard by the member's recogniser from then on: it is opened first and takes the
+   * audio from the next frame, and the previous one is closed (it still reports what it heard
+   * and its usage). If it cannot open, the previous recogniser goes on listening (`failed`).
    */
-  switchMember(change: MemberSwitch): void {
-    if (this.ended) return;
+  async switchMember(change: MemberSwitch): Promise<{ stt: 'kept' | 'switched' | 'failed'; error?: unknown }> {
+    if (this.ended) return { stt: 'kept' };
     // An answer prepared ahead was written by the member before: it goes, unheard.
     this.discardPreempted();
     applyMember(this.options, change);
     replaceSystemPrompts(this.messages, change.systemMessages);
+    if (!change.stt || !this.input) return { stt: 'kept' };
+    let next: SttSession;
+    try {
+      next = await change.stt.start({ language: change.language, sampleRate: 16_000 });
+    } catch (error) {
+      return { stt: 'failed', error };
+    }
+    if (this.ended) {
+      next.close();
+      return { stt: 'kept' };
+    }
+    this.options.stt = change.stt;
+    this.stt = next;
+    const consumed = this.input.replaceStt(next, change.stt.name);
+    const before = this.sttConsumed;
+    this.sttConsumed = Promise.all([before, consumed]).then(() => undefined);
+    return { stt: 'switched' };
   }
 
   /** Text from outside (an injected message): a user message, answered like speech. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { MemberSwitch } from '../pipeline/conversation.ts';
 import { fallbackProviders, providerFailure } from './provider-start.ts';
-import { pipelineStartSchema, type ProviderSource } from './pipeline-start.ts';
+import { pipelineStartSchema, type PipelineStart, type ProviderSource } from './pipeline-start.ts';
 
 /**
  * `switch_member` of a `tool_execute` answer: the LLM called a team transition and ai-manager
@@ -20,10 +20,18 @@ export type MemberSwitchSettings = z.infer<typeof memberSwitchSchema>;
  * The new member's providers, built like a session's at its start. A provider that cannot be
  * built throws (the tool call fails and the member before goes on answering).
  */
-export function buildMemberSwitch(providers: ProviderSource, settings: MemberSwitchSettings, warn: (message: string, error: unknown) => void): MemberSwitch {
+export function buildMemberSwitch(
+  providers: ProviderSource,
+  settings: MemberSwitchSettings,
+  warn: (message: string, error: unknown) => void,
+  listening: PipelineStart['ai'],
+): MemberSwitch {
   const systemMessages = settings.messages;
   const history = systemMessages.map((content) => ({ role: 'system' as const, content }));
   return {
+    language: settings.ai.stt_language,
+    // The caller's recogniser changes only when the member would hear differently.
+    ...(recogniserOf(settings.ai) === recogniserOf(listening) ? {} : { stt: providerFailure(() => providers.stt(settings.ai)) }),
     llm: providerFailure(() => providers.llm(settings.ai, history)),
     // The voice goes with every sentence's TTS options (BotSpeech), as at the start.
     tts: providerFailure(() => providers.tts(settings.ai)),
@@ -32,4 +40,9 @@ export function buildMemberSwitch(providers: ProviderSource, settings: MemberSwi
     systemMessages,
     ...fallbackProviders(providers, settings.ai, history, warn),
   };
+}
+
+/** What decides how the caller is heard: the recogniser, its language and the phrases it listens for. */
+export function recogniserOf(ai: PipelineStart['ai']): string {
+  return JSON.stringify([ai.stt_type, ai.stt_language, ai.parameter.stt_phrases ?? null]);
 }

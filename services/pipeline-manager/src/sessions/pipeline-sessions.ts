@@ -54,6 +54,8 @@ interface Session extends ReportingSession {
   mediaChannelId: string | undefined;
   conversation: Conversation;
   startedAt: number;
+  /** The settings of the member whose recogniser hears the caller, once a team member switched it (else the start's). */
+  listening?: PipelineStart['ai'];
 }
 
 /**
@@ -265,9 +267,17 @@ export class PipelineSessions {
     const { switch_member: switchMember, ...reply } = answer;
     if (switchMember !== undefined) {
       const settings = memberSwitchSchema.parse(switchMember);
-      const change = buildMemberSwitch(this.options.providers, settings, (message, error) => this.logger.warn({ aicallId: session.id, err: error }, message));
-      session.conversation.switchMember(change);
-      this.logger.info({ aicallId: session.id, memberId: settings.member_id, engineModel: settings.ai.engine_model, ttsType: settings.ai.tts_type }, 'team member switched');
+      const listening = session.listening ?? session.request.ai;
+      const change = buildMemberSwitch(this.options.providers, settings, (message, error) => this.logger.warn({ aicallId: session.id, err: error }, message), listening);
+      const switched = await session.conversation.switchMember(change);
+      if (switched.stt === 'switched') session.listening = settings.ai;
+      if (switched.stt === 'failed') {
+        this.logger.warn({ aicallId: session.id, memberId: settings.member_id, sttType: settings.ai.stt_type, err: switched.error }, "the new member's recogniser could not start; the caller is still heard by the previous one");
+      }
+      this.logger.info(
+        { aicallId: session.id, memberId: settings.member_id, engineModel: settings.ai.engine_model, ttsType: settings.ai.tts_type, sttType: settings.ai.stt_type, language: settings.ai.stt_language, stt: switched.stt },
+        'team member switched',
+      );
     }
     return {
       result: JSON.stringify(reply),

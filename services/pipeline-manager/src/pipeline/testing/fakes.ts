@@ -10,6 +10,7 @@ import type {
   SttEvent,
   SttProvider,
   SttSession,
+  SttStartOptions,
   TtsEvent,
   TtsOptions,
   TtsProvider,
@@ -162,13 +163,13 @@ export class FakeVad implements ConversationVad {
 
 /** An STT double: the test says what it "recognised". */
 export class FakeStt implements SttProvider {
-  readonly name = 'fake.stt';
+  readonly name: string = 'fake.stt';
   session: (SttSession & { emit(event: SttEvent): void; written: number }) | undefined;
 
   /** `usageOnClose`: report the audio written (20 ms a frame) as the session closes, as real STTs do. */
   constructor(private readonly options: { usageOnClose?: boolean } = {}) {}
 
-  async start(): Promise<SttSession> {
+  async start(_options?: SttStartOptions): Promise<SttSession> {
     const events = new AsyncQueue<SttEvent>();
     let closed = false;
     const end = () => {

@@ -191,6 +191,8 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
         { queue: `${serviceName}.external-media.${context.instanceId}`, temporary: true },
       );
       logger.info({ instanceId: context.instanceId }, 'serving requests');
+      // Outgoing calls still ringing from before a restart: their ring deadlines are armed again.
+      await callEvents.outgoing.resume().catch((error: unknown) => logger.error({ err: error }, 'could not resume the ringing outgoing calls'));
       if (telephony) {
         // Asterisk may come up after flow-manager (or be restarting): the API and the bus are
         // served meanwhile and /readyz names ARI as failing. A short wait keeps a process

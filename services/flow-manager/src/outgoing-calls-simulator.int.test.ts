@@ -5,6 +5,7 @@ import { eventually, freePort } from '@avp/shared/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlowManager, type FlowManager } from './app.ts';
+import type { FlowManagerTables } from './db/tables.ts';
 import { embeddedTelephonyStack, type TelephonyStack } from './testing/telephony-suite.ts';
 
 const customers: Record<string, string> = { [`key-${randomUUID()}`]: randomUUID(), [`key-${randomUUID()}`]: randomUUID() };
@@ -107,6 +108,12 @@ describe('outgoing calls through the Asterisk simulator', () => {
     return list.filter((activeflow) => activeflow.reference_id === callId);
   }
 
+  /** Whether the call's flow is still stored (it goes once the call is answered or has ended). */
+  async function flowStored(callId: string): Promise<boolean> {
+    const db = stack.database.forSchema<FlowManagerTables>('flow_manager');
+    return (await db.selectFrom('outgoing_flows').select('call_id').where('call_id', '=', callId).executeTakeFirst()) !== undefined;
+  }
+
   const source = { type: 'tel', target: '+15550100000' };
   const number = () => `+1555${Math.floor(Math.random() * 1e7)}`;
 
@@ -158,6 +165,7 @@ describe('outgoing calls through the Asterisk simulator', () => {
     const reasons = await Promise.all(calls.map(async (entry) => (await ended(entry.id)).hangup_reason));
     expect(reasons).toEqual(['busy', 'noanswer', 'failed']);
     for (const entry of calls) {
+      await eventually(async () => !(await flowStored(entry.id)), "the unanswered call's flow to go");
       expect(await call(entry.id)).toMatchObject({ hangup_by: 'remote', activeflow_id: null });
       expect(await activeflowsOf(entry.id)).toEqual([]);
       expect(await callEvents(entry.id)).toEqual(['call_created', 'call_ringing', 'call_hangup']);
@@ -204,14 +212,16 @@ describe('outgoing calls through the Asterisk simulator', () => {
     expect(((await api('GET', '/v1.0/calls?page_size=100')).body.result as unknown[]).length).toBe(before);
   }, 30_000);
 
-  it('leaks nothing over a restart: a ringing call answered afterwards ends failed, an unrecorded call- channel is removed', async () => {
+  it('keeps a ringing call over a restart: answered afterwards it runs its flow; an unrecorded call- channel is removed', async () => {
     const target = number();
     simulator.scriptOutbound(target, { kind: 'ring' });
     const calledParty = simulator.waitForOutboundCall(target);
-    const created = await api('POST', '/v1.0/calls', { source, destinations: [{ type: 'tel', target }], actions: [{ type: 'answer' }, { type: 'talk', option: { text: 'Never heard.' } }] });
+    const actions = [{ type: 'answer' }, { type: 'talk', option: { text: 'Heard after the restart, ${name}.' } }, { type: 'hangup' }];
+    const created = await api('POST', '/v1.0/calls', { source, destinations: [{ type: 'tel', target }], actions, variables: { name: 'Ada' } });
     const [made] = created.body.calls as CallBody[];
     const party = await calledParty;
     await eventually(async () => (await call(made!.id)).status === 'ringing', 'the call to ring');
+    expect(await flowStored(made!.id)).toBe(true);
 
     await stopFlowManager();
     // A `call-` channel no call record names, as a process that died between its originate and its record would leave.
@@ -225,11 +235,16 @@ describe('outgoing calls through the Asterisk simulator', () => {
     await eventually(() => !simulator.channels().some((channel) => channel.id === orphanId), 'the unrecorded call- channel to be hung up', 10_000);
     expect((await call(made!.id)).status).toBe('ringing');
 
-    // The new process has no flow for the call: answered, it is hung up at once.
+    // The new process finds the call's flow in the database: answered, the flow runs.
     party.answer();
+    await party.waitForAudio(10_000); // the talk, spoken
     const done = await ended(made!.id);
-    expect(done).toMatchObject({ hangup_by: 'local', hangup_reason: 'failed', activeflow_id: null });
+    expect(done).toMatchObject({ hangup_by: 'local', hangup_reason: 'normal', activeflow_id: expect.any(String) });
+    await eventually(async () => (await activeflowsOf(made!.id))[0]?.status === 'ended', 'the activeflow to end');
+    const [activeflow] = await activeflowsOf(made!.id);
+    expect(activeflow).toMatchObject({ id: done.activeflow_id, status: 'ended', end_reason: 'hangup action' });
+    expect(activeflow!.variables).toMatchObject({ name: 'Ada', 'voipbin.call.id': made!.id });
+    expect(await flowStored(made!.id)).toBe(false);
     await eventually(() => !simulator.channels().some((channel) => channel.id === made!.channel_id), 'the call\'s channel to be gone');
-    expect(await activeflowsOf(made!.id)).toEqual([]);
   }, 30_000);
 });

@@ -173,4 +173,24 @@ export const migrations: Migrations = {
       await db.schema.dropTable('recordings').execute();
     },
   },
+  // What a ringing outgoing call runs once answered: in the database, so a restart or another instance can start it.
+  '0005_create_outgoing_flows': {
+    async up(db) {
+      await db.schema
+        .createTable('outgoing_flows')
+        .addColumn('call_id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('flow_id', 'uuid')
+        .addColumn('actions', 'jsonb', (column) => column.notNull())
+        .addColumn('variables', 'jsonb', (column) => column.notNull())
+        .addColumn('inline_ai_ids', 'jsonb', (column) => column.notNull())
+        .addColumn('answered', 'boolean', (column) => column.notNull().defaultTo(false))
+        .addColumn('tm_ring_deadline', 'timestamptz', (column) => column.notNull())
+        .addColumn('tm_create', 'timestamptz', (column) => column.notNull())
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('outgoing_flows').execute();
+    },
+  },
 };

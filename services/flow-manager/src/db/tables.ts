@@ -1,5 +1,5 @@
 import type { Action, ActiveflowStack, JsonbColumn, TimestampColumns } from '@avp/shared';
-import type { Kysely, Transaction } from 'kysely';
+import type { ColumnType, Kysely, Transaction } from 'kysely';
 
 /** `flows`: a customer's flows; `actions` are stored validated, with ids assigned. */
 export interface FlowsTable extends TimestampColumns {
@@ -124,6 +124,23 @@ export interface RecordingsTable extends TimestampColumns {
   tm_end: string | null;
 }
 
+/**
+ * `outgoing_flows`: what an outgoing call (`POST /v1.0/calls`) runs once answered, kept while it
+ * rings (any instance, also after a restart, starts it); `answered` once an instance claimed it.
+ */
+export interface OutgoingFlowsTable {
+  call_id: string;
+  customer_id: string;
+  flow_id: string | null;
+  actions: JsonbColumn<Action[]>;
+  variables: JsonbColumn<Record<string, string>>;
+  /** The hidden AIs of `actions` (see InlineAiReleaser): kept while a call of theirs rings. */
+  inline_ai_ids: JsonbColumn<string[]>;
+  answered: ColumnType<boolean, boolean | undefined, boolean>;
+  tm_ring_deadline: string;
+  tm_create: string;
+}
+
 export interface FlowManagerTables {
   flows: FlowsTable;
   activeflows: ActiveflowsTable;
@@ -134,6 +151,7 @@ export interface FlowManagerTables {
   external_media_legs: ExternalMediaLegsTable;
   telephony_objects: TelephonyObjectsTable;
   recordings: RecordingsTable;
+  outgoing_flows: OutgoingFlowsTable;
 }
 
 export type FlowManagerDb = Kysely<FlowManagerTables> | Transaction<FlowManagerTables>;

@@ -5,6 +5,7 @@ import { inlineAiIdsOf } from '../flows/inline-ai-release.ts';
 import type { DomainContext } from '../context.ts';
 import type { CallControl, ConnectOption } from './call-control.ts';
 import { callHandle, findCall, insertCall, markCallHangup, setCallActiveflow, toCall, type CallRow } from './call-store.ts';
+import { claimOutgoingFlow, insertOutgoingFlow, removeOutgoingFlow, waitingOutgoingFlows } from './outgoing-flow-store.ts';
 
 type Address = ConnectOption['destinations'][number];
 
@@ -17,17 +18,6 @@ export interface OutgoingCallRequest {
   /** Seconds each destination rings before it ends `noanswer`. */
   timeout: number;
   variables: Record<string, string>;
-}
-
-/** What runs once a call is answered; kept in memory until then. */
-interface PendingFlow {
-  customerId: string;
-  flowId: string | null;
-  actions: Action[];
-  variables: Record<string, string>;
-  timer: NodeJS.Timeout;
-  /** The inline AIs of `actions`, kept while the call rings (see InlineAiReleaser). */
-  inlineAiIds: string[];
 }
 
 /**
@@ -67,12 +57,13 @@ export function isUnansweredOutgoing(call: Pick<CallRow, 'direction' | 'status'>
 /**
  * Outgoing calls: one call record and one originate per destination; the flow runs in an
  * activeflow of the call (reference type `call`) once it is answered, and never for a call that
- * was not. The flow to run is kept in memory: a call answered after a restart of this process
- * has nothing to run and is hung up (`failed`); the call records and `call-` channels are
- * reconciled like every call (nothing is left in Asterisk).
+ * was not. The flow to run is stored with the call (`outgoing_flows`), so a call answered after
+ * a restart of this process, or seen by another instance, still runs it; the call records and
+ * `call-` channels are reconciled like every call (nothing is left in Asterisk).
  */
 export class OutgoingCalls {
-  private readonly pending = new Map<string, PendingFlow>();
+  /** Ring deadlines armed in this process, by call id. */
+  private readonly deadlines = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly context: DomainContext,
@@ -86,6 +77,7 @@ export class OutgoingCalls {
    */
   async create(customerId: string, request: OutgoingCallRequest): Promise<Call[]> {
     const calls: Call[] = [];
+    const inlineAiIds = request.flowId ? [] : inlineAiIdsOf(request.actions);
     for (const destination of request.destinations) {
       const row = await insertCall(this.context.db, {
         customerId,
@@ -95,10 +87,9 @@ export class OutgoingCalls {
         destination: destination.target,
         status: 'dialing',
       });
-      const timer = setTimeout(() => void this.ringDeadline(row.id), request.timeout * 1000 + ringDeadlineMarginMs).unref();
-      const inlineAiIds = request.flowId ? [] : inlineAiIdsOf(request.actions);
-      this.runner.inlineAis.hold(inlineAiIds);
-      this.pending.set(row.id, { customerId, flowId: request.flowId, actions: request.actions, variables: request.variables, timer, inlineAiIds });
+      const ringDeadline = new Date(Date.now() + request.timeout * 1000 + ringDeadlineMarginMs);
+      await insertOutgoingFlow(this.context.db, { callId: row.id, customerId, flowId: request.flowId, actions: request.actions, variables: request.variables, inlineAiIds, ringDeadline });
+      this.armDeadline(row.id, ringDeadline);
       await this.context.publish('call_created', toCall(row));
       let answer = row;
       try {
@@ -112,15 +103,29 @@ export class OutgoingCalls {
     return calls;
   }
 
-  /** The call was answered and is in the Stasis app: its flow starts. */
-  async answered(call: CallRow): Promise<void> {
-    const pending = this.take(call.id);
-    if (call.activeflow_id) {
-      if (pending) await this.runner.inlineAis.unhold(pending.customerId, pending.inlineAiIds, { answered: false });
-      return;
+  /**
+   * Arms the ring deadlines of the calls still waiting for an answer (after a restart: the
+   * deadlines of the process before went with it). A flow whose call has ended meanwhile is
+   * dropped (its inline AIs released).
+   */
+  async resume(): Promise<void> {
+    for (const waiting of await waitingOutgoingFlows(this.context.db)) {
+      const call = await findCall(this.context.db, waiting.callId);
+      if (call && isUnansweredOutgoing(call)) this.armDeadline(waiting.callId, waiting.ringDeadline);
+      else if (!call || call.status === 'hangup') await this.drop(waiting.callId);
     }
+  }
+
+  /** The call was answered and is in the Stasis app: its flow starts (once, whichever instance sees the answer first). */
+  async answered(call: CallRow): Promise<void> {
+    this.clearDeadline(call.id);
+    if (call.activeflow_id) return;
+    const pending = await claimOutgoingFlow(this.context.db, call.id);
     if (!pending) {
-      this.context.logger.warn({ callId: call.id }, 'an outgoing call was answered with no flow to run (placed before a restart); hanging up');
+      // Another instance took it, or the call was placed before this platform stored flows with calls.
+      const activeflowId = (await findCall(this.context.db, call.id))?.activeflow_id;
+      if (activeflowId) return;
+      this.context.logger.warn({ callId: call.id }, 'an outgoing call was answered with no flow to run; hanging up');
       await this.hangup(call, 'failed');
       return;
     }
@@ -138,27 +143,36 @@ export class OutgoingCalls {
         : await this.runner.start({ ...common, flowId: null, actions: pending.actions });
       await setCallActiveflow(this.context.db, call.id, activeflow.id);
       // Its activeflow (stored) carries the inline AIs from here.
-      await this.runner.inlineAis.unhold(pending.customerId, pending.inlineAiIds, { answered: true });
+      await removeOutgoingFlow(this.context.db, call.id);
     } catch (error) {
       // The flow was deleted meanwhile, or the database failed: nothing runs for the call.
       this.context.logger.warn({ err: error, callId: call.id }, 'the flow of an answered outgoing call could not start; hanging up');
-      await this.runner.inlineAis.unhold(pending.customerId, pending.inlineAiIds, { answered: false });
+      await removeOutgoingFlow(this.context.db, call.id).catch(() => undefined);
+      await this.runner.inlineAis.release(pending.customerId, pending.inlineAiIds);
       await this.hangup(call, 'failed');
     }
   }
 
-  /** The call ended (or is being ended): its flow will never run, and its inline AIs are released if no other call needs them. */
+  /** The call ended (or is being ended) unanswered: its flow will never run, and its inline AIs are released if no other call needs them. */
   forget(callId: string): void {
-    const pending = this.take(callId);
-    if (pending) void this.runner.inlineAis.unhold(pending.customerId, pending.inlineAiIds, { answered: false });
+    this.clearDeadline(callId);
+    void this.drop(callId).catch((error: unknown) => this.context.logger.warn({ err: error, callId }, "could not drop an ended call's flow"));
   }
 
-  /** The call's pending flow, no longer pending (its ring deadline cleared). */
-  private take(callId: string): PendingFlow | undefined {
-    const pending = this.pending.get(callId);
-    if (pending) clearTimeout(pending.timer);
-    this.pending.delete(callId);
-    return pending;
+  private async drop(callId: string): Promise<void> {
+    const dropped = await removeOutgoingFlow(this.context.db, callId);
+    if (dropped) await this.runner.inlineAis.release(dropped.customerId, dropped.inlineAiIds);
+  }
+
+  private armDeadline(callId: string, deadline: Date): void {
+    this.clearDeadline(callId);
+    const timer = setTimeout(() => void this.ringDeadline(callId), Math.max(0, deadline.getTime() - Date.now())).unref();
+    this.deadlines.set(callId, timer);
+  }
+
+  private clearDeadline(callId: string): void {
+    clearTimeout(this.deadlines.get(callId));
+    this.deadlines.delete(callId);
   }
 
   /** Hangs up a call that has not been answered yet (`cancel`); answers the call as it then is. */
@@ -173,7 +187,7 @@ export class OutgoingCalls {
       this.context.logger.warn({ callId }, 'an outgoing call rang past its timeout; hanging up');
       await this.hangup(call, 'noanswer');
     }
-    this.forget(callId);
+    this.deadlines.delete(callId);
   }
 
   /** Records the end first: the hang-up events Asterisk then sends find the call ended and change nothing. */

@@ -2,6 +2,7 @@ import { rpcCall, type Action, type ActiveflowStack } from '@avp/shared';
 import { sql } from 'kysely';
 import { flowManagerServiceName, type DomainContext } from '../context.ts';
 import { mainStackId } from '../activeflows/stack-machine.ts';
+import { outgoingFlowCarries } from '../calls/outgoing-flow-store.ts';
 import { isInlineAiAction } from './inline-ais.ts';
 
 /** The hidden AIs that actions of an activeflow or of outgoing calls carry (each inline action's `inline_ai_id`). */
@@ -17,54 +18,32 @@ export function inlineAiIdsOf(actions: readonly Action[]): string[] {
  * class's: they live as long as their action in the flow.
  *
  * The AIs of one request of outgoing calls are shared by its calls: they are released when the
- * last of them is done, i.e. no call of theirs still rings (held here, in memory) and no
- * activeflow carrying them runs (asked of the database). After a restart of this process the
- * ringing calls are hung up (their flows were in memory) and their AIs are released by the
- * next end of an activeflow that carries them, if any.
+ * last of them is done, i.e. no stored outgoing flow (a call still ringing, or being answered)
+ * and no running activeflow carries them. Both are asked of the database, so it holds across
+ * instances and restarts.
  */
 export class InlineAiReleaser {
-  /** Inline AI id → how many outgoing calls that carry it still ring. */
-  private readonly ringing = new Map<string, number>();
-
   constructor(private readonly context: DomainContext) {}
-
-  /** An outgoing call carrying these AIs was placed: they are kept while it rings. */
-  hold(aiIds: readonly string[]): void {
-    for (const id of aiIds) this.ringing.set(id, (this.ringing.get(id) ?? 0) + 1);
-  }
-
-  /**
-   * The ringing call is done: answered (its activeflow, started first, now carries the AIs) or
-   * ended unanswered, when the AIs are released if nothing else needs them.
-   */
-  async unhold(customerId: string, aiIds: readonly string[], options: { answered: boolean }): Promise<void> {
-    for (const id of aiIds) {
-      const count = (this.ringing.get(id) ?? 1) - 1;
-      if (count > 0) this.ringing.set(id, count);
-      else this.ringing.delete(id);
-    }
-    if (!options.answered) await this.releaseUnused(customerId, aiIds);
-  }
 
   /** An activeflow ended: the inline AIs it started with are released if nothing else needs them. */
   async activeflowEnded(activeflow: { id: string; customer_id: string; flow_id: string | null; stacks: readonly ActiveflowStack[] }): Promise<void> {
     // A flow's activeflow runs the flow's inline AIs (and pushed flows run their own): not released.
     if (activeflow.flow_id) return;
     const started = activeflow.stacks.find((stack) => stack.id === mainStackId)?.actions ?? [];
-    await this.releaseUnused(activeflow.customer_id, inlineAiIdsOf(started));
+    await this.release(activeflow.customer_id, inlineAiIdsOf(started));
   }
 
   /**
-   * Releases those of `aiIds` that no ringing call holds and no running activeflow of the
-   * customer's carries. Called after the caller's own change was committed, so of two activeflows
-   * ending at once at least one sees the other ended. Never throws: a failure is logged and the AIs
-   * stay (hidden, as before).
+   * Releases those of `aiIds` that no stored outgoing flow and no running activeflow of the
+   * customer's carries. Called after the caller's own change was committed (an activeflow's end,
+   * an outgoing flow removed), so of two ends at once at least one sees the other. Never throws:
+   * a failure is logged and the AIs stay (hidden, as before).
    */
-  private async releaseUnused(customerId: string, aiIds: readonly string[]): Promise<void> {
-    const candidates = aiIds.filter((id) => !this.ringing.has(id));
+  async release(customerId: string, aiIds: readonly string[]): Promise<void> {
+    const candidates = [...aiIds];
     if (candidates.length === 0) return;
     try {
-      const stillCarried = await this.carriedByRunningActiveflows(customerId, candidates);
+      const stillCarried = await this.stillCarried(customerId, candidates);
       const unused = candidates.filter((id) => !stillCarried.has(id));
       if (unused.length === 0) return;
       const reply = await rpcCall<{ released: number; deleted: number }>(
@@ -81,9 +60,13 @@ export class InlineAiReleaser {
     }
   }
 
-  private async carriedByRunningActiveflows(customerId: string, aiIds: readonly string[]): Promise<Set<string>> {
+  private async stillCarried(customerId: string, aiIds: readonly string[]): Promise<Set<string>> {
     const carried = new Set<string>();
     for (const id of aiIds) {
+      if (await outgoingFlowCarries(this.context.db, customerId, id)) {
+        carried.add(id);
+        continue;
+      }
       const found = await this.context.db
         .selectFrom('activeflows')
         .select('id')

@@ -1,4 +1,4 @@
-import { defaultRateLimit, migrateToLatest, OutboundPolicy, RateLimiter, type RateLimitSettings, type RpcRouter, type Service, type ServiceContext, type Subscription } from '@avp/shared';
+import { authFailureLimiter, defaultRateLimit, migrateToLatest, OutboundPolicy, RateLimiter, type RateLimitSettings, type RpcRouter, type Service, type ServiceContext, type Subscription } from '@avp/shared';
 import { writeFile } from 'node:fs/promises';
 import { migrations } from './db/migrations.ts';
 import type { AiManagerTables } from './db/tables.ts';
@@ -160,6 +160,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
   const authenticator = new KeyAuthenticator(db, options.keyCacheTtlMs ?? 5000);
   const rateLimit = options.rateLimit ?? defaultRateLimit;
   const limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst);
+  const authFailures = authFailureLimiter(rateLimit);
   const hub = new WebsocketHub(logger, {
     heartbeatMs: 30_000,
     maxBufferedBytes: 1024 * 1024,
@@ -278,6 +279,7 @@ export async function createAiManager(context: ServiceContext, options: AiManage
         domain,
         authenticator,
         limiter,
+        authFailures,
         hub,
         revocations,
         adminToken: options.adminToken,

@@ -168,7 +168,7 @@ export function aiManagerOptionsFromSettings(settings: AiManagerSettings): AiMan
     ...messagingOptions(settings),
     adminToken: settings.ADMIN_TOKEN,
     engineKeyEncryptionKey: settings.ENGINE_KEY_ENCRYPTION_KEY,
-    rateLimit: { perSecond: settings.RATE_LIMIT_PER_SECOND, burst: settings.RATE_LIMIT_BURST },
+    rateLimit: { perSecond: settings.RATE_LIMIT_PER_SECOND, burst: settings.RATE_LIMIT_BURST, authFailuresPerMinute: settings.AUTH_FAILURES_PER_MINUTE },
     webhooks: {
       timeoutMs: settings.WEBHOOK_TIMEOUT_MS,
       maxAttempts: settings.WEBHOOK_MAX_ATTEMPTS,

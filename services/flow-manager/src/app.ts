@@ -5,6 +5,7 @@ import {
   OutboundPolicy,
   pushedServiceSchema,
   RateLimiter,
+  authFailureLimiter,
   revocationOf,
   rpcCall,
   type RateLimitSettings,
@@ -139,6 +140,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
   const verifier = options.keyVerifier ?? new RpcKeyVerifier(context.bus);
   const rateLimit = options.rateLimit ?? defaultRateLimit;
   const limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst);
+  const authFailures = authFailureLimiter(rateLimit);
 
   let server: Subscription | undefined;
   let revocations: Subscription | undefined;
@@ -165,7 +167,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
     async registerRoutes(app) {
       media?.registerRoutes(app);
       registerDialInSocket(app, externalMedia);
-      await registerPublicRoutes(app, { context: domain, runner, callEvents, recordings, verifier, limiter, externalMedia });
+      await registerPublicRoutes(app, { context: domain, runner, callEvents, recordings, verifier, limiter, authFailures, externalMedia });
     },
     async start() {
       server = await context.bus.serve(serviceName, router.handle, { instanceId: context.instanceId });

@@ -53,13 +53,14 @@ export function flowManagerOptionsFromSettings(
   settings: {
     RATE_LIMIT_PER_SECOND: number;
     RATE_LIMIT_BURST: number;
+    AUTH_FAILURES_PER_MINUTE?: number;
     OUTBOUND_ALLOWED_HOSTS: OutboundAllowList;
     RECORDING_STORAGE_URL?: string;
   },
   dataDirectory?: string,
 ): Pick<FlowManagerOptions, 'rateLimit' | 'outbound' | 'recordingStorage'> {
   return {
-    rateLimit: { perSecond: settings.RATE_LIMIT_PER_SECOND, burst: settings.RATE_LIMIT_BURST },
+    rateLimit: { perSecond: settings.RATE_LIMIT_PER_SECOND, burst: settings.RATE_LIMIT_BURST, ...(settings.AUTH_FAILURES_PER_MINUTE === undefined ? {} : { authFailuresPerMinute: settings.AUTH_FAILURES_PER_MINUTE }) },
     outbound: new OutboundPolicy(settings.OUTBOUND_ALLOWED_HOSTS),
     recordingStorage: settings.RECORDING_STORAGE_URL
       ? recordingStorageFromUrl(settings.RECORDING_STORAGE_URL)

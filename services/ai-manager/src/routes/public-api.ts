@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { accessKeyOf, accessKeySecuritySchemes, appError, enforceRateLimit, responseSerializerCompiler, type RateLimiter } from '@avp/shared';
+import { accessKeyOf, accessKeySecuritySchemes, appError, enforceRateLimit, responseSerializerCompiler, type AuthFailureLimiter, type RateLimiter } from '@avp/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySerializerCompiler } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DomainContext } from '../domain/context.ts';
@@ -35,6 +35,8 @@ export interface PublicApiDependencies {
   domain: DomainContext;
   authenticator: KeyAuthenticator;
   limiter: RateLimiter;
+  /** Failed key checks per client address (absent: no limit). */
+  authFailures?: AuthFailureLimiter;
   hub: WebsocketHub;
   revocations: Revocations;
   adminToken: string | undefined;
@@ -114,6 +116,8 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
           done();
           return;
         }
+        // An unknown key: looked up only while the client's address is within its failed-check budget.
+        dependencies.authFailures?.assertAllowed(request.ip, reply);
         authenticator.authenticate(key).then(
           (caller) => {
             let failure: Error | undefined;
@@ -124,7 +128,10 @@ export async function registerPublicApi(app: FastifyInstance, dependencies: Publ
             }
             done(failure);
           },
-          (error: unknown) => done(error as Error),
+          (error: unknown) => {
+            dependencies.authFailures?.observe(request.ip, error);
+            done(error as Error);
+          },
         );
       });
       await keyed.register(customerRoutes(domain));

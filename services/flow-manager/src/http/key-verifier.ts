@@ -9,6 +9,8 @@ export interface Caller {
 /** Turns an access key into its customer. */
 export interface KeyVerifier {
   verify(key: string): Promise<Caller>;
+  /** Whether the key was accepted lately (its answer is cached): such keys skip the failed-check limit. */
+  isKnown?(key: string): boolean;
   /** Drops cached answers for a revoked key or a deleted customer (ai-manager's revocation events). */
   forget?(revocation: Revocation): void;
 }
@@ -38,6 +40,12 @@ export class RpcKeyVerifier implements KeyVerifier {
     private readonly maxEntries = 10_000,
     private readonly staleForMs = 60_000,
   ) {}
+
+  /** Whether the key was accepted lately (its answer is cached). */
+  isKnown(key: string): boolean {
+    const cached = this.cache.get(key);
+    return cached?.caller !== undefined && cached.expiresAt > Date.now();
+  }
 
   async verify(key: string): Promise<Caller> {
     const now = Date.now();

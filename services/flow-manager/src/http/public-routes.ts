@@ -16,6 +16,7 @@ import {
   numberSchema,
   routeResponses,
   type RateLimiter,
+  type AuthFailureLimiter,
 } from '@avp/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -54,6 +55,8 @@ export interface PublicRouteDependencies {
   verifier: KeyVerifier;
   /** The per-key rate limit, charged right after the key check like ai-manager's. */
   limiter: RateLimiter;
+  /** Failed key checks per client address (absent: no limit). */
+  authFailures?: AuthFailureLimiter;
   /** External media streams (`/v1.0/calls/{id}/external-media`); absent in tests that do not need them. */
   externalMedia?: ExternalMediaStreams;
 }
@@ -111,7 +114,12 @@ export async function registerPublicRoutes(app: FastifyInstance, dependencies: P
       api.addHook('onRequest', async (request, reply) => {
         const key = accessKeyOf(request);
         if (!key) throw appError('MISSING_CREDENTIALS');
-        const caller = await dependencies.verifier.verify(key);
+        // A key this process has not accepted lately is checked only while the client's address is within its failed-check budget.
+        if (!dependencies.verifier.isKnown?.(key)) dependencies.authFailures?.assertAllowed(request.ip, reply);
+        const caller = await dependencies.verifier.verify(key).catch((error: unknown) => {
+          dependencies.authFailures?.observe(request.ip, error);
+          throw error;
+        });
         enforceRateLimit(dependencies.limiter, caller.keyId, reply);
         callers.set(request, caller);
       });

@@ -99,6 +99,23 @@ describe('flow-manager public API: per-key rate limit, outbound media URLs, answ
     expect((await request('GET', '/v1.0/flows', newKey(alice))).status).toBe(200);
   });
 
+  it('refuses unknown keys from an address that failed 30 key checks in a minute (429, not looked up); a key it knows goes on', async () => {
+    const remoteAddress = '203.0.113.50';
+    const from = async (key: string) => (await app.inject({ method: 'GET', url: '/v1.0/flows', remoteAddress, headers: { authorization: `Bearer ${key}` } })).statusCode;
+    const known = newKey(alice);
+    const fresh = newKey(alice);
+    expect(await from(known)).toBe(200);
+    for (let index = 0; index < 30; index++) expect(await from(`wrong-key-${index}`)).toBe(401);
+    const refused = await app.inject({ method: 'GET', url: '/v1.0/flows', remoteAddress, headers: { authorization: 'Bearer wrong-key-30' } });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({ error: { reason: 'RATE_LIMITED', message: expect.stringContaining('failed authentications') } });
+    expect(Number(refused.headers['retry-after'])).toBe(2);
+    expect(await from(known)).toBe(200);
+    expect(await from(fresh)).toBe(429);
+    // Another address has its own budget.
+    expect((await app.inject({ method: 'GET', url: '/v1.0/flows', remoteAddress: '198.51.100.9', headers: { authorization: `Bearer ${fresh}` } })).statusCode).toBe(200);
+  });
+
   it('refuses a play action whose media URL points inside the platform, naming the action and URL', async () => {
     const key = newKey(bob);
     const internal = ['http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:8080/v1.0/customers', 'http://[::1]/a.wav', 'http://2130706433/a.wav', 'https://u:p@media.example.com/a.wav'];

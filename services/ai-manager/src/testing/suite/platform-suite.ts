@@ -82,5 +82,28 @@ export function platformSuite(get: GetContext): void {
         await limited.stop();
       }
     });
+
+    it('refuses unknown keys from an address that failed too many key checks (429, not looked up); keys it knows go on', async () => {
+      const { database } = get();
+      const limited = await startHarness(database, { rateLimit: { perSecond: 100, burst: 100, authFailuresPerMinute: 3 }, keyCacheTtlMs: 60_000 });
+      try {
+        const known = await createTestCustomer(limited, 'known');
+        const fresh = await createTestCustomer(limited, 'fresh');
+        expect((await call(limited, 'GET', '/v1.0/ais', { key: known.key })).status).toBe(200);
+        for (let index = 0; index < 3; index++) expect((await call(limited, 'GET', '/v1.0/ais', { key: `wrong-key-${index}` })).status).toBe(401);
+        const refused = await call(limited, 'GET', '/v1.0/ais', { key: 'wrong-key-3' });
+        expect(refused.status).toBe(429);
+        expect(refused.body.error).toMatchObject({ status: 'RESOURCE_EXHAUSTED', reason: 'RATE_LIMITED', message: expect.stringContaining('failed authentications') });
+        expect(Number(refused.headers['retry-after'])).toBe(20);
+        // A key the process knows (cached) still works from there; an unknown one, even valid, waits.
+        expect((await call(limited, 'GET', '/v1.0/ais', { key: known.key })).status).toBe(200);
+        expect((await call(limited, 'GET', '/v1.0/ais', { key: fresh.key })).status).toBe(429);
+        // Another address has its own budget.
+        const elsewhere = await limited.app.inject({ method: 'GET', url: '/v1.0/ais', remoteAddress: '198.51.100.9', headers: { authorization: `Bearer ${fresh.key}` } });
+        expect(elsewhere.statusCode).toBe(200);
+      } finally {
+        await limited.stop();
+      }
+    });
   });
 }

@@ -96,7 +96,8 @@ function written(stack: Stack, summaryId: string): Promise<Aisummary> {
 
 /** The transcription's transcripts, oldest first. */
 async function transcriptsOf(api: Api, transcribeId: string): Promise<Transcript[]> {
-  return ((await api('GET', `/v1.0/transcripts?transcribe_id=${transcribeId}&page_size=100`)).result as Transcript[]).reverse();
+  // On the call's clock, as the summary reads them (a side's recogniser may report an earlier utterance after the other side's later one).
+  return ((await api('GET', `/v1.0/transcripts?transcribe_id=${transcribeId}&page_size=100`)).result as Transcript[]).reverse().sort((a, b) => a.offset_ms - b.offset_ms);
 }
 
 /**

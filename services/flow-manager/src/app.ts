@@ -222,6 +222,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
       await revocations?.close();
       revocations = undefined;
       await runner.idle();
+      runner.inlineAis.stop();
     },
   };
 }

@@ -5,12 +5,12 @@ import { flowManagerOptionsFromSettings, flowManagerSettingsSchema } from './con
 describe('flow-manager limits from the environment', () => {
   it('reads the per-key rate limit and the outbound allow list, with ai-manager\'s defaults', async () => {
     const defaults = flowManagerOptionsFromSettings(loadConfig('flow-manager', flowManagerSettingsSchema, {}));
-    expect(defaults.rateLimit).toEqual({ perSecond: 20, burst: 100 });
+    expect(defaults.rateLimit).toEqual({ perSecond: 20, burst: 100, authFailuresPerMinute: 30 });
     await expect(defaults.outbound!.checkUrl('http://127.0.0.1/a.wav')).rejects.toThrow('is loopback');
     const set = flowManagerOptionsFromSettings(
-      loadConfig('flow-manager', flowManagerSettingsSchema, { RATE_LIMIT_PER_SECOND: '0', RATE_LIMIT_BURST: '5', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1, 10.0.0.0/8' }),
+      loadConfig('flow-manager', flowManagerSettingsSchema, { RATE_LIMIT_PER_SECOND: '0', RATE_LIMIT_BURST: '5', AUTH_FAILURES_PER_MINUTE: '12', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1, 10.0.0.0/8' }),
     );
-    expect(set.rateLimit).toEqual({ perSecond: 0, burst: 5 });
+    expect(set.rateLimit).toEqual({ perSecond: 0, burst: 5, authFailuresPerMinute: 12 });
     await expect(set.outbound!.checkUrl('http://10.9.8.7/a.wav')).resolves.toBeDefined();
   });
 

@@ -38,6 +38,10 @@ export const serviceRoutes: Record<InternalService, string[]> = {
     // the customer named in the body: every row is keyed by that customer, so another customer's
     // owner id reaches none of theirs (ai-manager's inline AI suite and e2e inline-ai test that).
     'PUT /v1/inline_ais',
+    // Releases inline AIs whose activeflow or outgoing calls ended (flow-manager): only the named
+    // customer's rows are marked or deleted; another customer's ids are skipped and the answer
+    // counts none (ai-manager's inline AI suite tests that).
+    'POST /v1/inline_ais/release',
   ],
   'flow-manager': ['GET /v1/ping', 'POST /v1/bridges'],
   'pipeline-manager': [

@@ -23,7 +23,22 @@ export function inlineAiIdsOf(actions: readonly Action[]): string[] {
  * instances and restarts.
  */
 export class InlineAiReleaser {
-  constructor(private readonly context: DomainContext) {}
+  /** Releases to try again (ai-manager did not answer), by timer. */
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly context: DomainContext,
+    /** The waits before each new try of a release ai-manager did not take (then it is given up, logged). */
+    private readonly retryDelaysMs: readonly number[] = [5_000, 30_000, 120_000],
+  ) {}
+
+  /** Drops the releases waiting for another try (shutdown): their AIs stay hidden. */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
+  }
 
   /** An activeflow ended: the inline AIs it started with are released if nothing else needs them. */
   async activeflowEnded(activeflow: { id: string; customer_id: string; flow_id: string | null; stacks: readonly ActiveflowStack[] }): Promise<void> {
@@ -37,11 +52,12 @@ export class InlineAiReleaser {
    * Releases those of `aiIds` that no stored outgoing flow and no running activeflow of the
    * customer's carries. Called after the caller's own change was committed (an activeflow's end,
    * an outgoing flow removed), so of two ends at once at least one sees the other. Never throws:
-   * a failure is logged and the AIs stay (hidden, as before).
+   * a failure is logged and tried again after each of `retryDelaysMs` (everything checked
+   * afresh), then given up: the AIs stay hidden. Retries live in this process.
    */
-  async release(customerId: string, aiIds: readonly string[]): Promise<void> {
+  async release(customerId: string, aiIds: readonly string[], attempt = 0): Promise<void> {
     const candidates = [...aiIds];
-    if (candidates.length === 0) return;
+    if (candidates.length === 0 || this.stopped) return;
     try {
       const stillCarried = await this.stillCarried(customerId, candidates);
       const unused = candidates.filter((id) => !stillCarried.has(id));
@@ -56,7 +72,17 @@ export class InlineAiReleaser {
       );
       this.context.logger.info({ customerId, aiIds: unused, ...reply }, 'inline AIs released: nothing will start a session with them any more');
     } catch (error) {
-      this.context.logger.warn({ err: error, customerId, aiIds: candidates }, 'could not release inline AIs; they stay hidden');
+      const delayMs = this.retryDelaysMs[attempt];
+      if (delayMs === undefined || this.stopped) {
+        this.context.logger.warn({ err: error, customerId, aiIds: candidates, attempts: attempt + 1 }, 'could not release inline AIs; giving up, they stay hidden');
+        return;
+      }
+      this.context.logger.warn({ err: error, customerId, aiIds: candidates, retryInMs: delayMs }, 'could not release inline AIs; trying again later');
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        void this.release(customerId, candidates, attempt + 1);
+      }, delayMs).unref();
+      this.retries.add(timer);
     }
   }
 

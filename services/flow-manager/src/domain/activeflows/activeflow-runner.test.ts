@@ -6,9 +6,9 @@ import type { FlowManagerTables } from '../../db/tables.ts';
 import { FakeCallControl } from '../../testing/fake-call-control.ts';
 import { insertCall, markCallHangup } from '../calls/call-store.ts';
 import { createDomainContext, type DomainContext } from '../context.ts';
-import { createFlow } from '../flows/flow-service.ts';
+import { createFlow, updateFlow } from '../flows/flow-service.ts';
 import { findActiveflow, toActiveflow } from './activeflow-store.ts';
-import { ActiveflowRunner, type ServiceKind } from './activeflow-runner.ts';
+import { ActiveflowRunner, maxOnCompleteChain, type ServiceKind } from './activeflow-runner.ts';
 
 const customerId = '11111111-1111-4111-8111-111111111111';
 const schema = 'flow_manager';
@@ -187,6 +187,20 @@ describe('activeflow runner', () => {
     expect(mine[0]).toBe('activeflow_created');
     expect(mine).toContain('activeflow_updated');
     expect(mine.at(-1)).toBe('activeflow_ended');
+  });
+});
+
+describe('on-complete flows', () => {
+  it('stops a flow that completes into itself after maxOnCompleteChain starts', async () => {
+    const flow = await createFlow(context, customerId, { actions: [{ type: 'variable_set', option: { key: 'a', value: 'b' } }] });
+    await updateFlow(context, customerId, flow.id, { actions: [{ type: 'variable_set', option: { key: 'a', value: 'b' } }], on_complete_flow_id: flow.id });
+    await runner.startFlow({ customerId, flowId: flow.id, referenceType: 'api', referenceId: null, variables: {} });
+    const count = async () =>
+      (await context.db.selectFrom('activeflows').select((eb) => eb.fn.countAll<string>().as('n')).where('flow_id', '=', flow.id).executeTakeFirstOrThrow()).n;
+    for (let wait = 0; wait < 50 && Number(await count()) < maxOnCompleteChain + 1; wait += 1) await runner.idle().then(() => new Promise((resolve) => setTimeout(resolve, 20)));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await runner.idle();
+    expect(Number(await count())).toBe(maxOnCompleteChain + 1);
   });
 });
 

@@ -20,6 +20,9 @@ import { advance, currentAction, insertAfterCurrent, insertBeforeCurrent, jump, 
 
 export type { ServiceKind, ServiceStarter } from './action-executor.ts';
 
+/** The longest chain of on-complete flows one activeflow may start (a flow completing into itself stops here). */
+export const maxOnCompleteChain = 10;
+
 export interface ActiveflowRunnerOptions {
   /** Actions one activeflow may execute in all (a guard against endless loops). */
   maxExecuteCount?: number;
@@ -281,7 +284,10 @@ export class ActiveflowRunner {
     }
     if (row.flow_id) {
       const flow = await findFlow(this.context.db, row.customer_id, row.flow_id);
-      if (flow?.on_complete_flow_id) {
+      if (flow?.on_complete_flow_id && (await this.onCompleteDepth(row)) >= maxOnCompleteChain) {
+        // A flow that completes into itself (directly or through others) would run for ever.
+        this.context.logger.warn({ activeflowId: row.id, flowId: row.flow_id, limit: maxOnCompleteChain }, 'on-complete flows chained too deep; not starting another');
+      } else if (flow?.on_complete_flow_id) {
         await this.startFlow({
           customerId: row.customer_id,
           flowId: flow.on_complete_flow_id,
@@ -292,6 +298,17 @@ export class ActiveflowRunner {
       }
     }
     return activeflow;
+  }
+
+  /** How many on-complete starts led to this activeflow (0 for one that something else started). */
+  private async onCompleteDepth(row: ActiveflowRow): Promise<number> {
+    let depth = 0;
+    let current: ActiveflowRow | undefined = row;
+    while (current?.reference_type === 'flow' && current.reference_id && depth < maxOnCompleteChain) {
+      depth += 1;
+      current = await findActiveflow(this.context.db, current.reference_id);
+    }
+    return depth;
   }
 
   private async save(working: Working, status: ActiveflowStatus, endReason?: string): Promise<Activeflow> {

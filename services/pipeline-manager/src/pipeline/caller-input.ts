@@ -1,6 +1,6 @@
 import type { AudioFrame } from '../media/audio-format.ts';
 import { windowVolume, type VadEvent } from '../media/vad/voice-activity-detector.ts';
-import type { SttSession } from '../providers/types.ts';
+import type { SttProvider, SttSession } from '../providers/types.ts';
 import type { ConversationOptions, TurnLatency } from './conversation-types.ts';
 import { endOfTurnSettings, soundVolume } from './end-of-turn.ts';
 import { TurnEndDetector } from './turn-end-detector.ts';
@@ -34,6 +34,8 @@ export interface CallerInputHooks {
 export class CallerInput {
   private userSpeaking = false;
   private readonly turnEnd: TurnEndDetector;
+  /** Settles once every STT session's events have been read (each closed). */
+  private sttConsumed: Promise<void>;
 
   constructor(
     private readonly options: ConversationOptions,
@@ -49,6 +51,7 @@ export class CallerInput {
       discardPreempted: () => hooks.discardPreempted(),
       endTurn: (text, latency) => hooks.userTurn(text, latency),
     });
+    this.sttConsumed = this.consumeStt();
   }
 
   /** The caller's words await the end-of-turn decision (the no-input clock must not run over them). */
@@ -75,10 +78,10 @@ export class CallerInput {
 
   /**
    * Reads an STT session's events (the current one by default) until it ends or fails; its usage
-   * is metered under `provider`. A session replaced meanwhile (`replaceStt`) still delivers
+   * is metered under `provider`. A session replaced meanwhile (`switchRecogniser`) still delivers
    * what it heard and its usage, but its failure no longer fails the conversation.
    */
-  async consumeStt(stt = this.stt, provider = this.options.stt.name): Promise<void> {
+  private async consumeStt(stt = this.stt, provider = this.options.stt.name): Promise<void> {
     try {
       for await (const event of stt.events) {
         // After the end only the usage counts (STT reports it as its session closes).
@@ -108,15 +111,33 @@ export class CallerInput {
   }
 
   /**
-   * The caller's audio goes to `next` from the next frame on (a team member with another
-   * recogniser or language); the previous session is closed, so it finishes what it heard and
-   * reports its usage. Resolves when `next` has been read to its end.
+   * A team member with another recogniser or language: `provider` is opened first, then the
+   * caller's audio goes to it from the next frame on and the previous session is closed (it
+   * finishes what it heard and reports its usage). If it cannot open, the previous one goes on.
    */
-  replaceStt(next: SttSession, provider: string): Promise<void> {
+  async switchRecogniser(provider: SttProvider, language: string): Promise<{ stt: 'kept' | 'switched' | 'failed'; error?: unknown }> {
+    let next: SttSession;
+    try {
+      next = await provider.start({ language, sampleRate: 16_000 });
+    } catch (error) {
+      return { stt: 'failed', error };
+    }
+    if (this.hooks.isEnded()) {
+      next.close();
+      return { stt: 'kept' };
+    }
+    this.options.stt = provider;
     const previous = this.stt;
     this.stt = next;
     previous.close();
-    return this.consumeStt(next, provider);
+    this.sttConsumed = Promise.all([this.sttConsumed, this.consumeStt(next, provider.name)]).then(() => undefined);
+    return { stt: 'switched' };
+  }
+
+  /** Closes STT and waits (at most `waitMs`) for its last events: the usage it reports as it closes. */
+  async closeStt(waitMs = 1000): Promise<void> {
+    this.stt.close();
+    await Promise.race([this.sttConsumed, new Promise((resolve) => setTimeout(resolve, waitMs))]);
   }
 
   private onVad(event: VadEvent): void {

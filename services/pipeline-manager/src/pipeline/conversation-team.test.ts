@@ -145,7 +145,21 @@ describe('Conversation of a team: switching member', () => {
     });
     running.push({ conversation, transport });
     const answers = () => events.filter((event): event is Extract<ConversationEvent, { type: 'assistant_message' }> => event.type === 'assistant_message').map((event) => event.text);
-    return { conversation, transport, englishStt, spanish, events, switches, answers };
+    /** Once the bot's audio has played, the caller speaks and `stt` hears `text`; resolves with the answer `reply`. */
+    const callerSays = async (stt: NamedStt, text: string, reply: string) => {
+      await until(() => transport.queuedMs() === 0, 'the bot to finish speaking');
+      transport.hear(10, 5000);
+      stt.session!.emit({ type: 'final', text });
+      transport.hear(6, 0);
+      await until(() => answers().includes(reply), `the answer "${reply}"`, 5000);
+    };
+    /** Starts it and hands over: the greeting, then the caller's Spanish heard by the English recogniser. */
+    const handOver = async () => {
+      await conversation.start();
+      await until(() => answers().length === 1, 'the greeting');
+      await callerSays(englishStt, 'Hablo español.', 'Hola, le ayudo.');
+    };
+    return { conversation, englishStt, spanish, events, switches, callerSays, handOver };
   }
 
   it.each([
@@ -154,13 +168,7 @@ describe('Conversation of a team: switching member', () => {
   ] as const)("hears the caller with the new member's recogniser and language from the hand-over; the previous one is closed and %s", async (_, closing) => {
     const spanishStt = new NamedStt('stt.spanish');
     const team = teamConversation(spanishStt);
-    await team.conversation.start();
-    await until(() => team.answers().length === 1, 'the greeting');
-    await until(() => team.transport.queuedMs() === 0, 'the greeting to play');
-    team.transport.hear(10, 5000);
-    team.englishStt.session!.emit({ type: 'final', text: 'Hablo español.' });
-    team.transport.hear(6, 0);
-    await until(() => team.answers().includes('Hola, le ayudo.'), 'the Spanish member', 5000);
+    await team.handOver();
     expect(team.switches).toEqual([{ stt: 'switched' }]);
     expect(spanishStt.languages).toEqual(['es-ES']);
     // The English recogniser was asked to close: it reports the audio it took under its own name,
@@ -175,11 +183,7 @@ describe('Conversation of a team: switching member', () => {
       expect(usage()[0]).toMatchObject({ provider: 'stt.english', audioSeconds: expect.any(Number) });
     }
     const englishFrames = team.englishStt.session!.written;
-    await until(() => team.transport.queuedMs() === 0, 'the answer to play');
-    team.transport.hear(10, 5000);
-    spanishStt.session!.emit({ type: 'final', text: '¿Me ayuda?' });
-    team.transport.hear(6, 0);
-    await until(() => team.answers().includes('Claro que si.'), "the answer to the Spanish recogniser's words", 5000);
+    await team.callerSays(spanishStt, '¿Me ayuda?', 'Claro que si.');
     expect(team.englishStt.session!.written).toBe(englishFrames);
     expect(spanishStt.session!.written).toBeGreaterThan(0);
     expect(team.spanish.requests[1]!.at(-1)).toEqual({ role: 'user', content: '¿Me ayuda?' });
@@ -191,18 +195,9 @@ describe('Conversation of a team: switching member', () => {
 
   it("keeps the previous recogniser listening when the new member's cannot start", async () => {
     const team = teamConversation(new NamedStt('stt.spanish', true));
-    await team.conversation.start();
-    await until(() => team.answers().length === 1, 'the greeting');
-    await until(() => team.transport.queuedMs() === 0, 'the greeting to play');
-    team.transport.hear(10, 5000);
-    team.englishStt.session!.emit({ type: 'final', text: 'Hablo español.' });
-    team.transport.hear(6, 0);
-    await until(() => team.answers().includes('Hola, le ayudo.'), 'the Spanish member', 5000);
+    await team.handOver();
     expect(team.switches).toMatchObject([{ stt: 'failed', error: expect.any(Error) }]);
-    await until(() => team.transport.queuedMs() === 0, 'the answer to play');
-    team.transport.hear(10, 5000);
-    team.englishStt.session!.emit({ type: 'final', text: 'Por favor.' });
-    team.transport.hear(6, 0);
-    await until(() => team.answers().includes('Claro que si.'), 'the answer through the English recogniser', 5000);
+    // The English recogniser still hears the caller.
+    await team.callerSays(team.englishStt, 'Por favor.', 'Claro que si.');
   });
 });

@@ -14,7 +14,6 @@ import { isStallError, type StallError } from './stall-watchdog.ts';
 import { runToolRound } from './tool-round.ts';
 
 /** Longest wait, as a conversation ends, for STT's last events (its usage) after closing it. */
-const STT_USAGE_WAIT_MS = 1000;
 
 export type { ConversationEvent, ConversationOptions, ConversationVad, MemberSwitch, ToolExecution, TurnLatency } from './conversation-types.ts';
 
@@ -29,10 +28,7 @@ export class Conversation {
   private readonly messages: LlmMessage[];
   private readonly now: () => number;
   private readonly speech: BotSpeech;
-  private stt: SttSession | undefined;
   private input: CallerInput | undefined;
-  /** Settles once STT's events have all been read (its session closed). */
-  private sttConsumed: Promise<void> = Promise.resolve();
   private readonly unsubscribe: (() => void)[] = [];
   private current: BotTurn | undefined;
   private turnCounter = 0;
@@ -86,13 +82,14 @@ export class Conversation {
   /** Opens STT, starts listening and, unless disabled, lets the bot greet. */
   async start(): Promise<void> {
     const { transport } = this.options;
+    let stt: SttSession;
     try {
-      this.stt = await this.options.stt.start({ language: this.options.language, sampleRate: 16_000 });
+      stt = await this.options.stt.start({ language: this.options.language, sampleRate: 16_000 });
     } catch (error) {
       this.fail(error, 'stt');
       return;
     }
-    const input = new CallerInput(this.options, this.stt, this.now, {
+    const input = new CallerInput(this.options, stt, this.now, {
       isEnded: () => this.ended,
       botIsActive: () => this.botIsActive(),
       isClosing: () => this.closing,
@@ -119,7 +116,6 @@ export class Conversation {
       fail: (error, stage) => this.fail(error, stage),
     });
     this.input = input;
-    this.sttConsumed = input.consumeStt();
     this.unsubscribe.push(transport.onAudio((frame) => input.onAudio(frame)));
     this.unsubscribe.push(transport.onAudio((frame, mediaTimeMs) => this.interruption.callerFrame(frame, mediaTimeMs)));
     this.unsubscribe.push(transport.onSegmentPlayed((playout) => this.record.segmentPlayed(playout)));
@@ -188,22 +184,7 @@ export class Conversation {
     applyMember(this.options, change);
     replaceSystemPrompts(this.messages, change.systemMessages);
     if (!change.stt || !this.input) return { stt: 'kept' };
-    let next: SttSession;
-    try {
-      next = await change.stt.start({ language: change.language, sampleRate: 16_000 });
-    } catch (error) {
-      return { stt: 'failed', error };
-    }
-    if (this.ended) {
-      next.close();
-      return { stt: 'kept' };
-    }
-    this.options.stt = change.stt;
-    this.stt = next;
-    const consumed = this.input.replaceStt(next, change.stt.name);
-    const before = this.sttConsumed;
-    this.sttConsumed = Promise.all([before, consumed]).then(() => undefined);
-    return { stt: 'switched' };
+    return this.input.switchRecogniser(change.stt, change.language);
   }
 
   /** Text from outside (an injected message): a user message, answered like speech. */
@@ -265,9 +246,8 @@ export class Conversation {
     this.discardPreempted();
     this.current?.controller.abort(new Error(reason));
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
-    this.stt?.close();
     // STT reports the audio it took as its session closes: that usage is billed before `ended`.
-    await Promise.race([this.sttConsumed, new Promise((resolve) => setTimeout(resolve, STT_USAGE_WAIT_MS))]);
+    await this.input?.closeStt();
     this.options.onEvent({ type: 'ended', reason, ...(error ? { error } : {}) });
     await Promise.allSettled([...this.turns]);
   }

@@ -120,6 +120,53 @@ export async function mediaLegChannelsOf(cluster: Cluster, callerId: string): Pr
     });
 }
 
+interface WatchedCall {
+  caller: Caller;
+  bridges: Set<string>;
+  mediaChannels: Set<string>;
+}
+
+/** Per cluster, the live calls whose use of Asterisk one shared loop samples. */
+const watched = new WeakMap<Cluster, Set<WatchedCall>>();
+
+/**
+ * Records, every 50 ms while the call lives, the bridges that hold its caller and the external
+ * media channels in them. One loop per cluster reads Asterisk's channels and bridges once for
+ * every live call: a loop per call made twenty calls ask 800 times a second, which stalled this
+ * process and Asterisk, and the callers' audio reached the platform in bursts.
+ */
+function watchAsteriskUse(cluster: Cluster, call: WatchedCall): void {
+  let calls = watched.get(cluster);
+  if (calls) {
+    calls.add(call);
+    return;
+  }
+  calls = new Set([call]);
+  watched.set(cluster, calls);
+  const live = calls;
+  void (async () => {
+    while (live.size > 0) {
+      const started = Date.now();
+      try {
+        const names = new Map((await cluster.telephony.channels()).map((channel) => [channel.id, channel.name]));
+        const current = await cluster.telephony.bridges();
+        for (const entry of live) {
+          for (const bridge of current) {
+            if (!bridge.channels.includes(entry.caller.id)) continue;
+            entry.bridges.add(bridge.id);
+            for (const id of bridge.channels) if (isMediaChannel(names.get(id) ?? '')) entry.mediaChannels.add(id);
+          }
+        }
+      } catch {
+        // Asterisk restarting (a fault test): the next round samples again.
+      }
+      for (const entry of live) if (entry.caller.ended) live.delete(entry);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 50 - (Date.now() - started))));
+    }
+    watched.delete(cluster);
+  })();
+}
+
 /** Places a call to `number` (from a scripted caller) and finds its activeflow. */
 export async function placeCall(cluster: Cluster, client: Client, number: string, callerNumber = '+15550001111'): Promise<LiveCall> {
   const caller = cluster.telephony.placeCall({ extension: number, callerNumber });
@@ -127,23 +174,7 @@ export async function placeCall(cluster: Cluster, client: Client, number: string
   // What the call used in Asterisk, sampled while it lives: its bridges and the media channels in them.
   const bridges = new Set<string>();
   const mediaChannels = new Set<string>();
-  let sampling = false;
-  const sample = async () => {
-    const names = new Map((await cluster.telephony.channels()).map((channel) => [channel.id, channel.name]));
-    for (const bridge of await cluster.telephony.bridges()) {
-      if (!bridge.channels.includes(caller.id)) continue;
-      bridges.add(bridge.id);
-      for (const id of bridge.channels) if (isMediaChannel(names.get(id) ?? '')) mediaChannels.add(id);
-    }
-  };
-  const sampler = setInterval(() => {
-    if (caller.ended) clearInterval(sampler);
-    if (sampling || caller.ended) return;
-    sampling = true;
-    void sample()
-      .catch(() => undefined)
-      .finally(() => (sampling = false));
-  }, 50);
+  watchAsteriskUse(cluster, { caller, bridges, mediaChannels });
   let activeflowId = '';
   await eventually(
     async () => {

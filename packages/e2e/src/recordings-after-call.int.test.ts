@@ -9,8 +9,14 @@ interface Transcript {
   offset_ms: number;
 }
 
-const greeting = 'Hello, this is the offline assistant. What is your name?';
-const answer = 'Thank you, Bob. Goodbye.';
+/**
+ * One sentence each, with commas: between two sentences espeak-ng pauses about 280 ms, and a
+ * process stall of some 300 ms on a loaded machine (the WAV then holds a longer pause) made the
+ * transcription's recogniser, which ends an utterance after 600 ms of quiet, hear each half on
+ * its own and match neither to a phrase ("bob ada"). A comma pauses about 160 ms.
+ */
+const greeting = 'Hello, this is the offline assistant, what is your name?';
+const answer = 'Thank you, Bob, goodbye.';
 /**
  * What the transcription listens for (the offline recogniser knows declared phrases only): the
  * caller's words and the AI's sentences as it says them to this caller. (Sub-phrases hurt: the
@@ -59,7 +65,7 @@ await describeModes('a recorded AI call, transcribed and summarised after it end
     const ai = await api(
       'POST',
       '/v1.0/ais',
-      scriptedAi({ script: [{ say: greeting }, { wait: 'answer', into: 'name' }, { say: 'Thank you, ${name}. Goodbye.' }, { end: true }] }, { stt_type: 'local', tool_names: ['stop_service'], parameter: { stt_phrases: ['Ada', 'Bob'] } }),
+      scriptedAi({ script: [{ say: greeting }, { wait: 'answer', into: 'name' }, { say: 'Thank you, ${name}, goodbye.' }, { end: true }] }, { stt_type: 'local', tool_names: ['stop_service'], parameter: { stt_phrases: ['Ada', 'Bob'] } }),
     );
     const number = await stack.numberWithFlow([{ type: 'answer' }, { type: 'recording_start' }, { type: 'ai_talk', option: { ai_id: ai.id } }, { type: 'hangup' }]);
     const caller = stack.simulator.placeCall({ app: stack.ariApp, extension: number, callerNumber: '+15550004567' });

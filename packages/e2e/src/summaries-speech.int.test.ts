@@ -11,10 +11,15 @@ interface Transcript {
   offset_ms: number;
 }
 
-/** What the AI says, and what the caller asks for in between. */
-const greeting = 'Hello, this is the booking line. How can I help you?';
+/**
+ * What the AI says, and what the caller asks for in between. The AI's lines are one sentence each
+ * (commas, not full stops): a pause between sentences plus a process stall on a loaded machine
+ * could reach the 600 ms after which the recogniser ends an utterance, and half a line matches no
+ * phrase.
+ */
+const greeting = 'Hello, this is the booking line, how can I help you?';
 const callerWords = 'I want to book an appointment';
-const reply = 'Thank you, your appointment is booked. Goodbye.';
+const reply = 'Thank you, your appointment is booked, goodbye.';
 /**
  * What the transcription listens for (the offline recogniser knows declared phrases only): the
  * caller's words and the AI's sentences. No sub-phrases: the grammar decoder would take a short

@@ -13,13 +13,18 @@ import { stallAttempts, stallSettings, watchLlmStream, type StallAction, type St
  */
 export class BotSpeech {
   /** The AI's stall settings (turn_config.stall with defaults). */
-  readonly stall: StallSettings;
+  stall: StallSettings;
 
   constructor(
     private readonly options: ConversationOptions,
     private readonly now: () => number,
   ) {
     this.stall = stallSettings(options.turnConfig?.stall);
+  }
+
+  /** A team member took over: its stall settings (in the options) watch the rounds from the next on. */
+  reconfigure(): void {
+    this.stall = stallSettings(this.options.turnConfig?.stall);
   }
 
   /** One LLM response to `messages` spoken as it streams: sentences to TTS, audio to the caller. */

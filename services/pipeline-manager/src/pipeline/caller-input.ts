@@ -1,8 +1,9 @@
+import type { VadConfig } from '@avp/shared';
 import type { AudioFrame } from '../media/audio-format.ts';
 import { windowVolume, type VadEvent } from '../media/vad/voice-activity-detector.ts';
 import type { SttProvider, SttSession } from '../providers/types.ts';
 import type { ConversationOptions, TurnLatency } from './conversation-types.ts';
-import { endOfTurnSettings, soundVolume } from './end-of-turn.ts';
+import { endOfTurnSettings, soundVolume, type EndOfTurnSettings } from './end-of-turn.ts';
 import { TurnEndDetector } from './turn-end-detector.ts';
 
 /** What the caller's side needs of the conversation it feeds. */
@@ -43,15 +44,26 @@ export class CallerInput {
     private readonly now: () => number,
     private readonly hooks: CallerInputHooks,
   ) {
-    const settings = endOfTurnSettings(options.turnConfig?.end_of_turn);
-    // With the STT-only policy the provider alone ends the turn: nothing is prepared ahead.
-    if (options.turnEnd === 'stt') settings.preemptiveEnabled = false;
-    this.turnEnd = new TurnEndDetector(settings, now, {
+    this.turnEnd = new TurnEndDetector(this.turnEndSettings(), now, {
       preempt: (text, latency) => hooks.preemptTurn(text, latency),
       discardPreempted: () => hooks.discardPreempted(),
       endTurn: (text, latency) => hooks.userTurn(text, latency),
     });
     this.sttConsumed = this.consumeStt();
+  }
+
+  /** The end-of-turn settings of the AI now answering (they follow a team hand-over: `reconfigure`). */
+  private turnEndSettings(): EndOfTurnSettings {
+    const settings = endOfTurnSettings(this.options.turnConfig?.end_of_turn);
+    // With the STT-only policy the provider alone ends the turn: nothing is prepared ahead.
+    if (this.options.turnEnd === 'stt') settings.preemptiveEnabled = false;
+    return settings;
+  }
+
+  /** A team member took over: its `turn_config` and `vad_config` (in the options) judge the caller from now on. */
+  reconfigure(vadConfig: VadConfig | undefined): void {
+    this.turnEnd.configure(this.turnEndSettings());
+    this.options.vad.configure?.(vadConfig ?? {});
   }
 
   /** The caller's words await the end-of-turn decision (the no-input clock must not run over them). */

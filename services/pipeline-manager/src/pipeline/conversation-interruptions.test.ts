@@ -134,6 +134,22 @@ describe('Conversation interruptions', () => {
     ]);
   });
 
+  it('talks on over a backchannel whose words come after the pause, also once the caller\'s turn ends', async () => {
+    const { conversation, transport, stt, llm, kinds, of, playedWhole } = setup([words(answer)]);
+    await conversation.start();
+    await until(() => transport.played.length > 60, 'part of the answer to be heard');
+    await talk(transport, 8, 5000);
+    await until(() => transport.interruptions === 1, 'the pause');
+    stt.session!.emit({ type: 'final', text: 'Yeah, okay.' });
+    transport.hear(6, 0);
+    // Resumed for the backchannel; the end-of-turn wait for "Yeah, okay." ends while it talks again.
+    await playedWhole();
+    expect(kinds()).toEqual(['backchannel']);
+    expect(of('barge_in')).toHaveLength(0);
+    expect(of('user_transcript')).toHaveLength(0);
+    expect(llm.requests).toHaveLength(1);
+  });
+
   it('goes on from the cut sentence when what stopped it held no words (false interruption)', async () => {
     const { conversation, transport, llm, kinds, of, playedWhole } = setup([words(answer)]);
     await conversation.start();

@@ -10,6 +10,7 @@ export function applyMember(options: ConversationOptions, change: MemberSwitch):
   options.fallbackLlm = change.fallbackLlm;
   options.fallbackTts = change.fallbackTts;
   options.language = change.language;
+  options.turnConfig = change.turnConfig;
 }
 
 /** The member's system prompts replace the leading ones; the conversation after them stays. */

@@ -200,4 +200,75 @@ describe('Conversation of a team: switching member', () => {
     // The English recogniser still hears the caller.
     await team.callerSays(team.englishStt, 'Por favor.', 'Claro que si.');
   });
+
+  it("judges the caller by the new member's turn settings: its interruption words, its VAD settings", async () => {
+    const transport = new FakeTransport();
+    const stt = new FakeStt();
+    const vad = new FakeVad();
+    const answer = 'Our clinic offers general medicine, dentistry and physiotherapy. We are open every weekday from nine to six. Parking is free for all patients.';
+    const reception = new FakeLlm([
+      words('Front desk, how can I help?'),
+      [
+        { type: 'tool-call', id: 'call-1', name: 'to_clinic', arguments: '{}' },
+        { type: 'done', finishReason: 'tool-calls' },
+      ],
+    ]);
+    const clinic = new FakeLlm([words(answer), words('Yes?')]);
+    const events: ConversationEvent[] = [];
+    const fast = { min_secs: 0.1, false_interruption_secs: 0.2 };
+    const conversation: Conversation = new Conversation({
+      transport,
+      vad,
+      stt,
+      llm: reception,
+      // 40 ms of the bot's tone per character, played 10x faster than real time.
+      tts: new FakeTts(40),
+      language: 'en-US',
+      voiceId: 'reception-voice',
+      messages: [{ role: 'system', content: 'You are the receptionist.' }],
+      tools: [{ name: 'to_clinic', description: 'Clinic questions.', parameters: { type: 'object' } }],
+      // The receptionist stops for one word; the clinic member only for three.
+      turnConfig: { interruption: fast },
+      executeTool: async (): Promise<ToolExecution> => {
+        await conversation.switchMember({
+          llm: clinic,
+          tts: new FakeTts(40),
+          voiceId: 'clinic-voice',
+          tools: [],
+          systemMessages: ['You are the clinic.'],
+          language: 'en-US',
+          turnConfig: { interruption: { ...fast, min_words: 3 } },
+          vadConfig: { stop_secs: 0.3, confidence: 0.6 },
+        });
+        return { result: JSON.stringify({ result: 'success' }), runLlm: true };
+      },
+      onEvent: (event) => events.push(event),
+    });
+    running.push({ conversation, transport });
+    const of = <T extends ConversationEvent['type']>(type: T) => events.filter((event): event is Extract<ConversationEvent, { type: T }> => event.type === type);
+
+    await conversation.start();
+    await until(() => of('assistant_message').length === 1, 'the greeting');
+    await until(() => transport.queuedMs() === 0, 'the greeting to play');
+    expect(vad.configured).toEqual([]);
+    transport.hear(10, 5000);
+    stt.session!.emit({ type: 'final', text: 'What does the clinic offer?' });
+    transport.hear(6, 0);
+    await until(() => clinic.requests.length === 1, "the clinic member's answer to start", 5000);
+    expect(vad.configured).toEqual([{ stop_secs: 0.3, confidence: 0.6 }]);
+    const playedBefore = transport.played.length;
+    await until(() => transport.played.length > playedBefore + 40, 'part of the answer to be heard', 5000);
+
+    // Two words over the clinic member's answer: one would have stopped the receptionist.
+    for (let frame = 0; frame < 8; frame++) {
+      transport.hear(1, 5000);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    stt.session!.emit({ type: 'final', text: 'Stop please.' });
+    transport.hear(6, 0);
+    await until(() => of('assistant_message').some((message) => message.text === answer), 'the whole answer', 8000);
+    expect(of('assistant_message').find((message) => message.text === answer)?.interrupted).toBe(false);
+    expect(of('barge_in')).toEqual([]);
+    expect(of('interruption').map((event) => event.kind)).toEqual(['backchannel']);
+  }, 15_000);
 });

@@ -1,4 +1,4 @@
-import type { TurnConfig } from '@avp/shared';
+import type { TurnConfig, VadConfig } from '@avp/shared';
 import type { AudioFrame } from '../media/audio-format.ts';
 import type { MediaTransport } from '../media/media-transport.ts';
 import type { VadEvent } from '../media/vad/voice-activity-detector.ts';
@@ -8,6 +8,8 @@ import type { LlmMessage, LlmProvider, LlmToolCall, LlmToolDefinition, SttProvid
 /** What the conversation needs of a voice activity detector (the media engine's fits). */
 export interface ConversationVad {
   process(frame: AudioFrame): Promise<readonly VadEvent[]>;
+  /** Takes another AI's settings from the next window on (a team hand-over); absent: the VAD keeps its own. */
+  configure?(config: VadConfig): void;
 }
 
 /** The result of one tool call, as ai-manager's tool execution answers. */
@@ -34,6 +36,10 @@ export interface MemberSwitch {
   language: string;
   /** The member's recogniser, when it differs from the one listening (type, language or phrases); absent: the caller's STT stays. */
   stt?: SttProvider;
+  /** The member's `turn_config` (end of turn, interruptions, stalls); absent: the defaults. */
+  turnConfig?: TurnConfig;
+  /** The member's `vad_config`; absent: the defaults. */
+  vadConfig?: VadConfig;
 }
 
 /** Timestamps (ms on the conversation's clock) of one turn, from the caller's silence to our first audio. */

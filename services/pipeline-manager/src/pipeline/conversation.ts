@@ -13,8 +13,6 @@ import { SessionLimits } from './session-limits.ts';
 import { isStallError, type StallError } from './stall-watchdog.ts';
 import { runToolRound } from './tool-round.ts';
 
-/** Longest wait, as a conversation ends, for STT's last events (its usage) after closing it. */
-
 export type { ConversationEvent, ConversationOptions, ConversationVad, MemberSwitch, ToolExecution, TurnLatency } from './conversation-types.ts';
 
 /**
@@ -183,6 +181,10 @@ export class Conversation {
     this.discardPreempted();
     applyMember(this.options, change);
     replaceSystemPrompts(this.messages, change.systemMessages);
+    // How the caller is heard and answered follows: stalls, interruptions, end of turn, VAD.
+    this.speech.reconfigure();
+    this.interruption.reconfigure(this.options);
+    this.input?.reconfigure(change.vadConfig);
     if (!change.stt || !this.input) return { stt: 'kept' };
     return this.input.switchRecogniser(change.stt, change.language);
   }

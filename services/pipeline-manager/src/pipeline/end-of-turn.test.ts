@@ -247,4 +247,23 @@ describe('TurnEndDetector', () => {
     advance(500);
     expect(calls.at(-1)).toBe('end Hello there.');
   });
+
+  it('takes new settings for the next decision (a team hand-over)', () => {
+    const turns = detector({ adaptive: false });
+    const turn = (text: string) => {
+      turns.speechStarted();
+      advance(1000);
+      turns.speechStopped(100);
+      turns.final(text);
+    };
+    turn('When do you open?');
+    advance(650);
+    expect(calls.at(-1)).toBe('end When do you open?');
+    turns.configure(endOfTurnSettings({ adaptive: false, complete_stop_secs: 1.5, incomplete_stop_secs: 2 }));
+    turn('Do you open on Sundays?');
+    advance(650);
+    expect(calls.at(-1)).toBe('preempt Do you open on Sundays?');
+    advance(750);
+    expect(calls.at(-1)).toBe('end Do you open on Sundays?');
+  });
 });

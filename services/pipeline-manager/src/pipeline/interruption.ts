@@ -88,9 +88,14 @@ export class InterruptionPolicy {
   private pendingInterimAt = 0;
 
   constructor(
-    private readonly settings: InterruptionSettings,
+    private settings: InterruptionSettings,
     private readonly hooks: InterruptionHooks,
   ) {}
+
+  /** Another AI's settings (a team hand-over: `options` are the new member's): speech over the bot is judged by them from now on. */
+  reconfigure(options: Pick<ConversationOptions, 'turnConfig' | 'interruptionMinMs'>): void {
+    this.settings = interruptionSettings(options.turnConfig?.interruption, options.interruptionMinMs);
+  }
 
   /**
    * Every inbound frame: the caller's level (echo) and how long the speech over the bot has
@@ -186,7 +191,9 @@ export class InterruptionPolicy {
     const candidate = this.candidate;
     if (!candidate || candidate.decided === 'real') return true;
     const verdict: WordsVerdict | 'echo' = candidate.echo && candidate.voicedMs < ECHO_MAX_VOICED_MS ? 'echo' : judgeWords(text, this.settings.backchannelWords, this.settings.minWords);
-    const stillOver = candidate.paused ? this.hooks.isPaused() : this.hooks.botIsActive();
+    // Over the bot while it is paused for this speech, or talking again after it (resumed for a
+    // backchannel whose turn the end-of-turn wait ends only now).
+    const stillOver = this.hooks.isPaused() || this.hooks.botIsActive();
     if (verdict === 'real' || (!stillOver && verdict !== 'echo')) {
       // Said over the bot, or just as it finished: a turn. A paused bot stops for good (userSaid).
       if (!candidate.decided && stillOver) this.hooks.report('real');

@@ -49,10 +49,15 @@ export class TurnEndDetector {
   private lastEnd: { silenceFrom: number; at: number } | undefined;
 
   constructor(
-    private readonly settings: EndOfTurnSettings,
+    private settings: EndOfTurnSettings,
     private readonly now: () => number,
     private readonly hooks: TurnEndHooks,
   ) {}
+
+  /** Another AI's settings (a team hand-over): a wait already running keeps its end; the next decision takes them. */
+  configure(settings: EndOfTurnSettings): void {
+    this.settings = settings;
+  }
 
   /** The text heard so far in this turn. */
   get text(): string {

@@ -37,4 +37,13 @@ describe('buildMemberSwitch', () => {
     }
     expect(built).toEqual(['deepgram/es-ES', 'local/en-US', 'deepgram/en-US']);
   });
+
+  it("carries the member's turn and VAD settings, none when it sets none (the defaults then apply)", () => {
+    const change = buildMemberSwitch(providers, member({ turn_config: { interruption: { min_words: 2 } }, vad_config: { stop_secs: 0.4 } }), warn, listening);
+    expect(change.turnConfig).toEqual({ interruption: { min_words: 2 } });
+    expect(change.vadConfig).toEqual({ stop_secs: 0.4 });
+    const plain = buildMemberSwitch(providers, member({}), warn, listening);
+    expect(plain.turnConfig).toBeUndefined();
+    expect(plain.vadConfig).toBeUndefined();
+  });
 });

@@ -37,6 +37,9 @@ export function buildMemberSwitch(
     tts: providerFailure(() => providers.tts(settings.ai)),
     voiceId: settings.ai.tts_voice_id,
     tools: settings.tools,
+    // How the member takes turns and hears speech (defaults where it sets nothing).
+    turnConfig: settings.ai.turn_config,
+    vadConfig: settings.ai.vad_config,
     systemMessages,
     ...fallbackProviders(providers, settings.ai, history, warn),
   };

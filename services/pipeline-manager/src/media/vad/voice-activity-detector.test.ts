@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { defaultVadConfig } from '@avp/shared';
 import { describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../audio-format.ts';
 import { g711Codec } from '../g711.ts';
@@ -156,5 +157,17 @@ describe('VoiceActivityDetector decisions', () => {
     expect(Array.from({ length: 50 }, () => detector.processSync(quietFrame)).flat()).toEqual([]);
     const unsure = new VoiceActivityDetector(scripted(new Array(50).fill(0.69)), { start_secs: 0.04 });
     expect(Array.from({ length: 50 }, () => unsure.processSync(loud)).flat()).toEqual([]);
+  });
+
+  it('takes new settings from the next window on (a team hand-over), missing fields from the defaults', () => {
+    // Speech, then 8 windows of silence: under stop_secs 0.1 (5 windows) it stops; under 0.2 (10) not yet.
+    const pattern = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    const first = new VoiceActivityDetector(scripted([...pattern, ...pattern]), { start_secs: 0.06, stop_secs: 0.1, min_volume: 0 });
+    expect(pattern.flatMap(() => [...first.processSync(loud)]).map((event) => event.type)).toEqual(['user-started-speaking', 'user-stopped-speaking']);
+    first.configure({ start_secs: 0.06, stop_secs: 0.2, min_volume: 0 });
+    expect(first.config.stop_secs).toBe(0.2);
+    expect(pattern.flatMap(() => [...first.processSync(loud)]).map((event) => event.type)).toEqual(['user-started-speaking']);
+    first.configure({});
+    expect(first.config).toMatchObject({ start_secs: defaultVadConfig.start_secs, stop_secs: defaultVadConfig.stop_secs, confidence: defaultVadConfig.confidence });
   });
 });

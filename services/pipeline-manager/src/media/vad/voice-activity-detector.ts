@@ -78,15 +78,15 @@ export function windowVolume(window: Int16Array): number {
  * Frames are processed strictly in order even though Silero inference is asynchronous.
  */
 export class VoiceActivityDetector {
-  readonly config: Required<VadConfig>;
+  config: Required<VadConfig>;
   private readonly buffer: Int16Array;
   private buffered = 0;
   /** Media time of the first sample in `buffer`. */
   private bufferStartMs = 0;
   private nextFrameMs = 0;
   private readonly windowMs: number;
-  private readonly startWindows: number;
-  private readonly stopWindows: number;
+  private startWindows = 1;
+  private stopWindows = 1;
   private state: State = 'quiet';
   private count = 0;
   private transitionMs = 0;
@@ -118,12 +118,25 @@ export class VoiceActivityDetector {
     this.maxWaitMs = overload.maxWaitMs ?? 500;
     this.maxWaitingWindows = overload.maxWaitingWindows ?? 32;
     this.now = overload.now ?? (() => performance.now());
-    this.config = { ...defaultVadConfig, ...stripUndefined(config) };
     this.window = new Int16Array(model.windowSamples);
     this.buffer = new Int16Array(model.windowSamples + FRAME_SAMPLES);
     this.windowMs = (model.windowSamples * 1000) / INTERNAL_SAMPLE_RATE;
-    this.startWindows = Math.max(1, Math.round((this.config.start_secs * 1000) / this.windowMs));
-    this.stopWindows = Math.max(1, Math.round((this.config.stop_secs * 1000) / this.windowMs));
+    this.config = this.settle(config);
+  }
+
+  /**
+   * Another AI's settings (a team hand-over), missing fields from the defaults: they judge the
+   * windows analysed from now on; a start or stop already being counted goes on under them.
+   */
+  configure(config: VadConfig = {}): void {
+    this.config = this.settle(config);
+  }
+
+  private settle(config: VadConfig): Required<VadConfig> {
+    const settled = { ...defaultVadConfig, ...stripUndefined(config) };
+    this.startWindows = Math.max(1, Math.round((settled.start_secs * 1000) / this.windowMs));
+    this.stopWindows = Math.max(1, Math.round((settled.stop_secs * 1000) / this.windowMs));
+    return settled;
   }
 
   get engine(): VadEngine {

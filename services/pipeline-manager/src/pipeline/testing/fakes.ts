@@ -1,3 +1,4 @@
+import type { VadConfig } from '@avp/shared';
 import { FRAME_SAMPLES, type AudioFrame } from '../../media/audio-format.ts';
 import type { MediaTransport, MediaTransportStats, InboundAudioListener } from '../../media/media-transport.ts';
 import { OutputQueue, type SegmentPlayout } from '../../media/output-queue.ts';
@@ -134,6 +135,8 @@ export class FakeTransport implements MediaTransport {
 
 /** A VAD double: frames louder than 1000 are speech; 3 of them start a turn, 5 quiet ones end it. */
 export class FakeVad implements ConversationVad {
+  /** The settings a team hand-over gave it, in order. */
+  readonly configured: VadConfig[] = [];
   private loud = 0;
   private quiet = 0;
   private speaking = false;
@@ -158,6 +161,10 @@ export class FakeVad implements ConversationVad {
       }
     }
     return [];
+  }
+
+  configure(config: VadConfig): void {
+    this.configured.push(config);
   }
 }
 

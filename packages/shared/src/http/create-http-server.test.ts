@@ -184,3 +184,22 @@ describe('createHttpServer request logs', () => {
     }
   });
 });
+
+describe('createHttpServer: the client address behind proxies (TRUST_PROXY)', () => {
+  const clientIp = async (trustProxy: boolean | string[] | undefined, remoteAddress: string, forwardedFor?: string) => {
+    const app = createHttpServer({ logger: silentLogger(), ...(trustProxy === undefined ? {} : { trustProxy }) });
+    app.get('/ip', async (request) => ({ ip: request.ip }));
+    const response = await app.inject({ method: 'GET', url: '/ip', remoteAddress, ...(forwardedFor ? { headers: { 'x-forwarded-for': forwardedFor } } : {}) });
+    await app.close();
+    return (response.json() as { ip: string }).ip;
+  };
+
+  it('takes the connection address unless the peer is a trusted proxy, and then the address it forwards', async () => {
+    expect(await clientIp(undefined, '10.1.2.3', '203.0.113.9')).toBe('10.1.2.3');
+    expect(await clientIp(['10.0.0.0/8'], '10.1.2.3', '203.0.113.9')).toBe('203.0.113.9');
+    // A client that is not a listed proxy cannot pick its address with the header.
+    expect(await clientIp(['10.0.0.0/8'], '198.51.100.7', '203.0.113.9')).toBe('198.51.100.7');
+    // Through two listed proxies, the first address no listed proxy owns.
+    expect(await clientIp(['10.0.0.0/8'], '10.1.2.3', '203.0.113.9, 10.4.4.4')).toBe('203.0.113.9');
+  });
+});

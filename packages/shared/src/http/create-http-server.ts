@@ -11,8 +11,12 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
-  /** Behind a proxy/ingress: trust X-Forwarded-* (default false). */
-  trustProxy?: boolean;
+  /**
+   * Behind a proxy or ingress: the peers whose X-Forwarded-* headers are believed (addresses,
+   * CIDR ranges or range names); the client's address (`request.ip`, which the
+   * failed-authentication limit counts) is then the forwarded one. Default: none.
+   */
+  trustProxy?: boolean | string[];
 }
 
 /**

@@ -1,6 +1,45 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { env } from '../config/load-config.ts';
+
+/** Names proxy-addr (Fastify's `trustProxy`) knows for whole ranges. */
+const trustProxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** One entry of `TRUST_PROXY`: an address, an address/prefix range, or a range name. */
+function isProxyEntry(entry: string): boolean {
+  if (trustProxyRangeNames.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/**
+ * `TRUST_PROXY`: which peers may say who the client is (X-Forwarded-For). A comma-separated list
+ * of proxy addresses, CIDR ranges and the names `loopback`, `linklocal`, `uniquelocal`. Unset or
+ * empty: nobody, the connection's address is the client. `true` is refused (any client could then
+ * pick the address its limits are counted under), and so is a hop count (Fastify does not trust
+ * one: it cannot tell a proxy from a client that sends the header itself).
+ */
+export const trustProxySchema = z
+  .string()
+  .optional()
+  .transform((value, context): string[] | undefined => {
+    const text = value?.trim() ?? '';
+    if (text === '') return undefined;
+    const entries = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const bad = entries.filter((entry) => !isProxyEntry(entry));
+    if (bad.length > 0 || entries.length === 0) {
+      context.addIssue({
+        code: 'custom',
+        message: `expected proxy addresses or CIDR ranges (or loopback, linklocal, uniquelocal), comma-separated; not ${bad.map((entry) => `"${entry}"`).join(', ') || `"${text}"`}`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 /**
  * Environment variables every entry point reads. Services add their own fields with
@@ -35,6 +74,8 @@ export const commonEnvironmentSchema = z.object({
     .default(`${hostname()}-${process.pid}`),
   /** Longest time one shutdown step may take before it is abandoned. */
   SHUTDOWN_STEP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** The proxies whose X-Forwarded-For names the client (see {@link trustProxySchema}); unset: none. */
+  TRUST_PROXY: trustProxySchema,
 });
 
 export type CommonEnvironment = z.infer<typeof commonEnvironmentSchema>;

@@ -57,7 +57,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Runn
     const services: Service[] = [];
     for (const factory of options.services) services.push(await factory(context));
 
-    const app = createHttpServer({ logger });
+    const app = createHttpServer({ logger, ...(environment.TRUST_PROXY === undefined ? {} : { trustProxy: environment.TRUST_PROXY }) });
     cleanups.unshift(() => app.close());
     registerMetrics(app, metrics);
     const checks: Record<string, ReadinessCheck> = { database: () => database.ping(), bus: () => bus.isHealthy() };

@@ -195,6 +195,8 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
       logger.info({ instanceId: context.instanceId }, 'serving requests');
       // Outgoing calls still ringing from before a restart: their ring deadlines are armed again.
       await callEvents.outgoing.resume().catch((error: unknown) => logger.error({ err: error }, 'could not resume the ringing outgoing calls'));
+      // Releases of inline AIs ai-manager did not take, stored by any instance: tried again as they fall due.
+      runner.inlineAis.start();
       if (telephony) {
         // Asterisk may come up after flow-manager (or be restarting): the API and the bus are
         // served meanwhile and /readyz names ARI as failing. A short wait keeps a process
@@ -222,7 +224,7 @@ export async function createFlowManager(context: ServiceContext, options: FlowMa
       await revocations?.close();
       revocations = undefined;
       await runner.idle();
-      runner.inlineAis.stop();
+      await runner.inlineAis.stop();
     },
   };
 }

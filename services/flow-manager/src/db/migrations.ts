@@ -193,4 +193,21 @@ export const migrations: Migrations = {
       await db.schema.dropTable('outgoing_flows').execute();
     },
   },
+  '0006_create_inline_ai_releases': {
+    async up(db) {
+      await db.schema
+        .createTable('inline_ai_releases')
+        .addColumn('id', 'uuid', (column) => column.primaryKey())
+        .addColumn('customer_id', 'uuid', (column) => column.notNull())
+        .addColumn('ai_ids', 'jsonb', (column) => column.notNull())
+        .addColumn('attempts', 'integer', (column) => column.notNull())
+        .addColumn('tm_next_try', 'timestamptz', (column) => column.notNull())
+        .addColumn('tm_create', 'timestamptz', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('inline_ai_releases_next_try_idx').on('inline_ai_releases').column('tm_next_try').execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('inline_ai_releases').execute();
+    },
+  },
 };

@@ -141,6 +141,20 @@ export interface OutgoingFlowsTable {
   tm_create: string;
 }
 
+/**
+ * `inline_ai_releases`: releases of inline AIs ai-manager did not take (InlineAiReleaser), tried
+ * again from here by any instance once `tm_next_try` has come, also after a restart.
+ */
+export interface InlineAiReleasesTable {
+  id: string;
+  customer_id: string;
+  ai_ids: JsonbColumn<string[]>;
+  /** Tries made so far. */
+  attempts: number;
+  tm_next_try: string;
+  tm_create: string;
+}
+
 export interface FlowManagerTables {
   flows: FlowsTable;
   activeflows: ActiveflowsTable;
@@ -152,6 +166,7 @@ export interface FlowManagerTables {
   telephony_objects: TelephonyObjectsTable;
   recordings: RecordingsTable;
   outgoing_flows: OutgoingFlowsTable;
+  inline_ai_releases: InlineAiReleasesTable;
 }
 
 export type FlowManagerDb = Kysely<FlowManagerTables> | Transaction<FlowManagerTables>;

@@ -1,4 +1,5 @@
-import { rpcCall, type Action, type ActiveflowStack } from '@avp/shared';
+import { randomUUID } from 'node:crypto';
+import { jsonb, RepeatingCheck, rpcCall, type Action, type ActiveflowStack } from '@avp/shared';
 import { sql } from 'kysely';
 import { flowManagerServiceName, type DomainContext } from '../context.ts';
 import { mainStackId } from '../activeflows/stack-machine.ts';
@@ -11,6 +12,19 @@ export function inlineAiIdsOf(actions: readonly Action[]): string[] {
   return [...new Set(ids.filter((id): id is string => typeof id === 'string').map((id) => id.toLowerCase()))];
 }
 
+/** Waits before each new try of a release ai-manager did not take; after the last it is given up (logged). */
+export const defaultReleaseRetryDelaysMs: readonly number[] = [5_000, 30_000, 120_000, 600_000, 3_600_000, 21_600_000];
+
+/** How long a claimed retry is held by the instance trying it before another may take it. */
+const claimMs = 60_000;
+
+export interface InlineAiReleaserOptions {
+  /** See {@link defaultReleaseRetryDelaysMs}. */
+  retryDelaysMs?: readonly number[];
+  /** How often the stored retries are looked at for those due (default 5 s). */
+  pollIntervalMs?: number;
+}
+
 /**
  * Lets ai-manager delete the inline AIs of activeflows started with actions and of outgoing
  * calls once nothing can start a session with them any more (`POST /v1/inline_ais/release`;
@@ -21,23 +35,35 @@ export function inlineAiIdsOf(actions: readonly Action[]): string[] {
  * last of them is done, i.e. no stored outgoing flow (a call still ringing, or being answered)
  * and no running activeflow carries them. Both are asked of the database, so it holds across
  * instances and restarts.
+ *
+ * A release ai-manager does not take is stored (`inline_ai_releases`) and tried again after each
+ * of `retryDelaysMs` by whichever instance runs the loop (`start`) once it is due, also after a
+ * restart; everything is checked afresh each time. After the last wait it is given up, logged,
+ * and the AIs stay hidden.
  */
 export class InlineAiReleaser {
-  /** Releases to try again (ai-manager did not answer), by timer. */
-  private readonly retries = new Set<NodeJS.Timeout>();
+  private readonly retryDelaysMs: readonly number[];
+  private readonly loop: RepeatingCheck;
   private stopped = false;
 
   constructor(
     private readonly context: DomainContext,
-    /** The waits before each new try of a release ai-manager did not take (then it is given up, logged). */
-    private readonly retryDelaysMs: readonly number[] = [5_000, 30_000, 120_000],
-  ) {}
+    options: InlineAiReleaserOptions = {},
+  ) {
+    this.retryDelaysMs = options.retryDelaysMs ?? defaultReleaseRetryDelaysMs;
+    this.loop = new RepeatingCheck(options.pollIntervalMs ?? 5_000, () => this.retryDue());
+  }
 
-  /** Drops the releases waiting for another try (shutdown): their AIs stay hidden. */
-  stop(): void {
+  /** Starts trying the stored releases again as they fall due. */
+  start(): void {
+    this.stopped = false;
+    this.loop.start();
+  }
+
+  /** Stops the loop (shutdown), waiting for a round in flight; stored releases wait for the next start. */
+  async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.retries) clearTimeout(timer);
-    this.retries.clear();
+    await this.loop.stop();
   }
 
   /** An activeflow ended: the inline AIs it started with are released if nothing else needs them. */
@@ -52,16 +78,24 @@ export class InlineAiReleaser {
    * Releases those of `aiIds` that no stored outgoing flow and no running activeflow of the
    * customer's carries. Called after the caller's own change was committed (an activeflow's end,
    * an outgoing flow removed), so of two ends at once at least one sees the other. Never throws:
-   * a failure is logged and tried again after each of `retryDelaysMs` (everything checked
-   * afresh), then given up: the AIs stay hidden. Retries live in this process.
+   * a failure is logged and stored to be tried again (see the class).
    */
-  async release(customerId: string, aiIds: readonly string[], attempt = 0): Promise<void> {
-    const candidates = [...aiIds];
-    if (candidates.length === 0 || this.stopped) return;
+  async release(customerId: string, aiIds: readonly string[]): Promise<void> {
+    const candidates = [...new Set(aiIds)];
+    if (candidates.length === 0) return;
+    const error = await this.tryRelease(customerId, candidates);
+    if (error === undefined) return;
+    await this.storeRetry(customerId, candidates, 1, error).catch((storeError: unknown) =>
+      this.context.logger.error({ err: storeError, customerId, aiIds: candidates }, 'could not store the release of inline AIs to try again; they stay hidden'),
+    );
+  }
+
+  /** One try; answers the failure, or undefined when ai-manager took it (or nothing was left to release). */
+  private async tryRelease(customerId: string, candidates: readonly string[]): Promise<unknown> {
     try {
       const stillCarried = await this.stillCarried(customerId, candidates);
       const unused = candidates.filter((id) => !stillCarried.has(id));
-      if (unused.length === 0) return;
+      if (unused.length === 0) return undefined;
       const reply = await rpcCall<{ released: number; deleted: number }>(
         this.context.bus,
         'ai-manager',
@@ -71,18 +105,50 @@ export class InlineAiReleaser {
         { publisher: flowManagerServiceName, timeoutMs: 5000 },
       );
       this.context.logger.info({ customerId, aiIds: unused, ...reply }, 'inline AIs released: nothing will start a session with them any more');
+      return undefined;
     } catch (error) {
-      const delayMs = this.retryDelaysMs[attempt];
-      if (delayMs === undefined || this.stopped) {
-        this.context.logger.warn({ err: error, customerId, aiIds: candidates, attempts: attempt + 1 }, 'could not release inline AIs; giving up, they stay hidden');
-        return;
-      }
-      this.context.logger.warn({ err: error, customerId, aiIds: candidates, retryInMs: delayMs }, 'could not release inline AIs; trying again later');
-      const timer = setTimeout(() => {
-        this.retries.delete(timer);
-        void this.release(customerId, candidates, attempt + 1);
-      }, delayMs).unref();
-      this.retries.add(timer);
+      return error ?? new Error('release failed');
+    }
+  }
+
+  /** After `attempts` failed tries: the next waits for its delay, or the release is given up. */
+  private async storeRetry(customerId: string, aiIds: readonly string[], attempts: number, error: unknown, id?: string): Promise<void> {
+    const delayMs = this.retryDelaysMs[attempts - 1];
+    if (delayMs === undefined) {
+      this.context.logger.warn({ err: error, customerId, aiIds, attempts }, 'could not release inline AIs; giving up, they stay hidden');
+      if (id) await this.context.db.deleteFrom('inline_ai_releases').where('id', '=', id).execute();
+      return;
+    }
+    this.context.logger.warn({ err: error, customerId, aiIds, attempts, retryInMs: delayMs }, 'could not release inline AIs; trying again later');
+    const nextTry = new Date(Date.now() + delayMs).toISOString();
+    if (id) {
+      await this.context.db.updateTable('inline_ai_releases').set({ attempts, tm_next_try: nextTry }).where('id', '=', id).execute();
+      return;
+    }
+    await this.context.db
+      .insertInto('inline_ai_releases')
+      .values({ id: randomUUID(), customer_id: customerId, ai_ids: jsonb([...aiIds]), attempts, tm_next_try: nextTry, tm_create: new Date().toISOString() })
+      .execute();
+  }
+
+  /**
+   * Tries the stored releases that are due: each is claimed first (its next try moved on by
+   * `claimMs`, rows other instances hold skipped), so two instances never try one at once.
+   */
+  async retryDue(): Promise<void> {
+    const now = new Date().toISOString();
+    const due = await this.context.db
+      .updateTable('inline_ai_releases')
+      .set({ tm_next_try: new Date(Date.now() + claimMs).toISOString() })
+      .where('id', 'in', (query) => query.selectFrom('inline_ai_releases').select('id').where('tm_next_try', '<=', now).orderBy('tm_next_try').limit(20).forUpdate().skipLocked())
+      .returningAll()
+      .execute();
+    for (const row of due) {
+      if (this.stopped) return;
+      const aiIds = row.ai_ids;
+      const error = await this.tryRelease(row.customer_id, aiIds);
+      if (error === undefined) await this.context.db.deleteFrom('inline_ai_releases').where('id', '=', row.id).execute();
+      else await this.storeRetry(row.customer_id, aiIds, row.attempts + 1, error, row.id);
     }
   }
 

@@ -163,8 +163,7 @@ export class Conversation {
         turn.done = true;
       }
     })();
-    this.turns.add(running);
-    void running.finally(() => this.turns.delete(running));
+    this.track(running);
   }
 
   /**

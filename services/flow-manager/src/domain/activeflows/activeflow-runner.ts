@@ -3,7 +3,7 @@ import { callHandle, findCall } from '../calls/call-store.ts';
 import type { CallControl } from '../calls/call-control.ts';
 import type { DomainContext } from '../context.ts';
 import { findFlow } from '../flows/flow-service.ts';
-import { InlineAiReleaser, type InlineAiReleaserOptions } from '../flows/inline-ai-release.ts';
+import { InlineAiReleaser } from '../flows/inline-ai-release.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
 import { setVariables, substituteDeep } from '../variables/variables.ts';
 import {
@@ -30,8 +30,6 @@ export interface ActiveflowRunnerOptions {
   recordings?: CallRecorder;
   /** What `external_media_start` / `external_media_stop` use; without it they fail with SERVICE_UNAVAILABLE. */
   externalMedia?: FlowExternalMedia;
-  /** How releases of inline AIs ai-manager did not take are tried again (tests shorten it). */
-  inlineAiRelease?: InlineAiReleaserOptions;
 }
 
 /**
@@ -61,7 +59,7 @@ export class ActiveflowRunner {
   ) {
     this.executor = new ActionExecutor(context, calls, services, options.recordings, options.externalMedia);
     this.maxExecuteCount = options.maxExecuteCount ?? 1000;
-    this.inlineAis = new InlineAiReleaser(context, options.inlineAiRelease);
+    this.inlineAis = new InlineAiReleaser(context);
   }
 
   /** Creates an activeflow and starts running it in the background. */
